@@ -1,0 +1,151 @@
+//! Server functions: the browser's only way to the server's data. Each is reachable at
+//! `POST /api/<name>` with form-encoded arguments and answers JSON; errors are `AppError`
+//! with a matching HTTP status. Protected functions check the caller's role here, on the
+//! server, whatever the page showed.
+
+use crate::domain::{CurrentUser, OwnedStore, StoreSummary};
+use crate::error::AppError;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::backend::{accounts, http, passwords, sessions, stores};
+#[cfg(feature = "ssr")]
+use crate::domain::{District, Email, Password, Role, SignUpForm};
+
+/// Creates an account and signs it in. Customers give their delivery district, owners their
+/// first store, riders their home area.
+#[allow(clippy::too_many_arguments)]
+#[server(endpoint = "sign_up")]
+pub async fn sign_up(
+    role: String,
+    email: String,
+    password: String,
+    display_name: String,
+    #[server(default)] phone: String,
+    #[server(default)] district: String,
+    #[server(default)] store_name: String,
+    #[server(default)] store_district: String,
+    #[server(default)] store_address: String,
+) -> Result<CurrentUser, AppError> {
+    http::respond(async move {
+        let form = SignUpForm {
+            role,
+            email,
+            password,
+            display_name,
+            phone,
+            district,
+            store_name,
+            store_district,
+            store_address,
+        };
+        let account = form.parse()?;
+        let state = http::state()?;
+        let previous = http::session_token();
+        let (user, token) = accounts::sign_up(&state, &account).await?;
+        if let Some(previous) = previous {
+            let mut tx = state.db.begin().await?;
+            sessions::delete(&mut tx, &previous).await?;
+            tx.commit().await?;
+        }
+        http::set_cookie(&sessions::set_cookie(&state, &token));
+        tracing::info!(user_id = user.id, role = user.role.as_str(), "signed up");
+        Ok(user)
+    })
+    .await
+}
+
+/// Signs in with e-mail and password. An unknown e-mail and a wrong password get the same
+/// answer (and take the same time), so the form cannot be used to find out who has an account.
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(email: String, password: String) -> Result<CurrentUser, AppError> {
+    http::respond(async move {
+        let mut errors = crate::domain::FieldErrors::default();
+        let email = errors.check(Email::parse("email", &email));
+        let password = errors.check(Password::parse_existing("password", &password));
+        errors.into_result()?;
+        let (email, password) = (email.expect("checked"), password.expect("checked"));
+
+        let state = http::state()?;
+        let found = accounts::find_credentials(&state, &email).await?;
+        let (user, hash) = match found {
+            Some((user, hash)) => (Some(user), Some(hash)),
+            None => (None, None),
+        };
+        if !passwords::verify(&password, hash).await {
+            return Err(AppError::BadCredentials);
+        }
+        let user = user.expect("a verified password has an account");
+
+        let mut tx = state.db.begin().await?;
+        if let Some(previous) = http::session_token() {
+            sessions::delete(&mut tx, &previous).await?;
+        }
+        let token = sessions::create(&mut tx, &state, user.id).await?;
+        tx.commit().await?;
+        http::set_cookie(&sessions::set_cookie(&state, &token));
+        tracing::info!(user_id = user.id, "signed in");
+        Ok(user)
+    })
+    .await
+}
+
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    http::respond(async move {
+        let state = http::state()?;
+        if let Some(token) = http::session_token() {
+            let mut tx = state.db.begin().await?;
+            sessions::delete(&mut tx, &token).await?;
+            tx.commit().await?;
+        }
+        http::set_cookie(&sessions::clear_cookie(&state));
+        Ok(())
+    })
+    .await
+}
+
+/// The signed-in person, or `None` when signed out (not an error: pages decide what to do).
+#[server(endpoint = "who_am_i")]
+pub async fn who_am_i() -> Result<Option<CurrentUser>, AppError> {
+    http::respond(async move {
+        let state = http::state()?;
+        http::current_user(&state).await
+    })
+    .await
+}
+
+/// Stores sorted by distance from the customer's delivery district.
+#[server(endpoint = "nearby_stores")]
+pub async fn nearby_stores() -> Result<Vec<StoreSummary>, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        let district = user
+            .district
+            .as_deref()
+            .and_then(|name| District::parse("district", name).ok())
+            .ok_or_else(|| AppError::invalid("district", "배달 주소(구)를 먼저 설정해 주세요."))?;
+        Ok(stores::nearby(&state, district.center()).await?)
+    })
+    .await
+}
+
+/// The signed-in owner's stores with their menus and stock.
+#[server(endpoint = "my_stores")]
+pub async fn my_stores() -> Result<Vec<OwnedStore>, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Owner).await?;
+        Ok(stores::owned_by(&state, user.id).await?)
+    })
+    .await
+}
+
+/// The signed-in rider's profile: the home area the delivery list is centred on.
+#[server(endpoint = "rider_profile")]
+pub async fn rider_profile() -> Result<CurrentUser, AppError> {
+    http::respond(async move {
+        let (_state, user) = http::require(Role::Rider).await?;
+        Ok(user)
+    })
+    .await
+}

@@ -1,0 +1,131 @@
+//! Accounts in the database: creating one (with an owner's first store), finding one.
+
+use super::{now_ms, passwords, AppState};
+use crate::domain::{CurrentUser, District, Email, NewAccount, Role, RoleDetails};
+use crate::error::AppError;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+const USER_COLUMNS: &str = "id, email, display_name, role, district";
+
+fn user_from_row(row: &AnyRow) -> Result<CurrentUser, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(CurrentUser {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        role: Role::parse("role", &role).map_err(|e| sqlx::Error::Decode(e.message.into()))?,
+        district: row.try_get("district")?,
+    })
+}
+
+pub async fn find_by_id(state: &AppState, id: i64) -> Result<Option<CurrentUser>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(state.db.reader())
+        .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// The user and password hash for an e-mail, for sign-in.
+pub async fn find_credentials(
+    state: &AppState,
+    email: &Email,
+) -> Result<Option<(CurrentUser, String)>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
+    ))
+    .bind(email.as_str())
+    .fetch_optional(state.db.reader())
+    .await?;
+    row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
+        .transpose()
+}
+
+/// Creates the account (and an owner's first store) inside `tx`. A taken e-mail is a field
+/// error; the unique index is the arbiter, so two simultaneous sign-ups cannot both win.
+pub async fn create(
+    tx: &mut Transaction<'static, Any>,
+    account: &NewAccount,
+    password_hash: &str,
+) -> Result<CurrentUser, AppError> {
+    let (district, point) = match &account.details {
+        RoleDetails::Customer { district } | RoleDetails::Rider { district } => {
+            (Some(district.name()), Some(district.center()))
+        }
+        RoleDetails::Owner { .. } => (None, None),
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO users (email, password_hash, display_name, role, phone, district, lat, lng, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (email) DO NOTHING
+         RETURNING id",
+    )
+    .bind(account.email.as_str())
+    .bind(password_hash)
+    .bind(&account.display_name)
+    .bind(account.role().as_str())
+    .bind(account.phone.as_ref().map(|p| p.as_str().to_string()))
+    .bind(district)
+    .bind(point.map(|p| p.lat))
+    .bind(point.map(|p| p.lng))
+    .bind(now_ms())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = inserted else {
+        return Err(AppError::invalid("email", "이미 가입된 이메일입니다."));
+    };
+    let id: i64 = row.try_get(0)?;
+    if let RoleDetails::Owner {
+        store_name,
+        store_district,
+        store_address,
+    } = &account.details
+    {
+        insert_store(tx, id, store_name, *store_district, store_address).await?;
+    }
+    Ok(CurrentUser {
+        id,
+        email: account.email.as_str().to_string(),
+        display_name: account.display_name.clone(),
+        role: account.role(),
+        district: district.map(str::to_string),
+    })
+}
+
+pub async fn insert_store(
+    tx: &mut Transaction<'static, Any>,
+    owner_id: i64,
+    name: &str,
+    district: District,
+    address: &str,
+) -> Result<i64, sqlx::Error> {
+    let point = district.center();
+    let row = sqlx::query(
+        "INSERT INTO stores (owner_id, name, district, address, lat, lng, is_open, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 1, $7) RETURNING id",
+    )
+    .bind(owner_id)
+    .bind(name)
+    .bind(district.name())
+    .bind(address)
+    .bind(point.lat)
+    .bind(point.lng)
+    .bind(now_ms())
+    .fetch_one(&mut **tx)
+    .await?;
+    row.try_get(0)
+}
+
+/// Hashes the password off the async runtime, then creates the account.
+pub async fn sign_up(
+    state: &AppState,
+    account: &NewAccount,
+) -> Result<(CurrentUser, String), AppError> {
+    let password_hash = passwords::hash(&account.password).await;
+    let mut tx = state.db.begin().await?;
+    let user = create(&mut tx, account, &password_hash).await?;
+    let token = super::sessions::create(&mut tx, state, user.id).await?;
+    tx.commit().await?;
+    Ok((user, token))
+}

@@ -1,0 +1,124 @@
+//! Server-side sessions.
+//!
+//! The browser holds only a random 256-bit token in an HTTP-only, SameSite=Lax cookie; the
+//! database holds its SHA-256, so a leaked database dump cannot be replayed as cookies.
+//! Signing in always issues a new token (and drops the one presented), which defeats session
+//! fixation; signing out deletes the row, so the cookie is dead even if it was copied.
+
+use super::{now_ms, AppState};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::{Any, Row, Transaction};
+
+pub const COOKIE_NAME: &str = "baedal_session";
+
+/// A fresh random token, hex-encoded for the cookie.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Stores a new session for `user_id` inside `tx` and returns its token.
+pub async fn create(
+    tx: &mut Transaction<'static, Any>,
+    state: &AppState,
+    user_id: i64,
+) -> Result<String, sqlx::Error> {
+    let token = new_token();
+    let now = now_ms();
+    let expires = now + state.settings.session_ttl.as_millis() as i64;
+    sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash(&token))
+    .bind(user_id)
+    .bind(now)
+    .bind(expires)
+    .execute(&mut **tx)
+    .await?;
+    // Expired sessions are swept whenever someone signs in; no separate janitor needed.
+    sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(token)
+}
+
+/// The user id behind a live session token, if any.
+pub async fn user_id(state: &AppState, token: &str) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
+        .bind(token_hash(token))
+        .bind(now_ms())
+        .fetch_optional(state.db.reader())
+        .await?;
+    row.map(|row| row.try_get::<i64, _>(0)).transpose()
+}
+
+pub async fn delete(tx: &mut Transaction<'static, Any>, token: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The `Set-Cookie` value that gives the browser `token`.
+pub fn set_cookie(state: &AppState, token: &str) -> String {
+    let max_age = state.settings.session_ttl.as_secs();
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+}
+
+/// The `Set-Cookie` value that makes the browser forget its session.
+pub fn clear_cookie(state: &AppState) -> String {
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+}
+
+/// Finds our session token in a `Cookie` request header.
+pub fn token_from_cookie_header(header: &str) -> Option<&str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value)
+        .filter(|value| value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_only_their_hash_is_stored() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_ne!(token_hash(&a), a);
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let token = new_token();
+        let header = format!("theme=dark; {COOKIE_NAME}={token}; other=1");
+        assert_eq!(token_from_cookie_header(&header), Some(token.as_str()));
+        assert_eq!(token_from_cookie_header("theme=dark"), None);
+        assert_eq!(
+            token_from_cookie_header(&format!("{COOKIE_NAME}=forged")),
+            None
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! Stores and their menus, as the pages show them.
+
+use serde::{Deserialize, Serialize};
+
+/// An amount of Korean won. Shown as "12,000원".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Won(pub i64);
+
+impl std::fmt::Display for Won {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let digits = self.0.unsigned_abs().to_string();
+        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        let sign = if self.0 < 0 { "-" } else { "" };
+        write!(f, "{sign}{grouped}원")
+    }
+}
+
+/// A store in the customer's list, with its distance from the customer's address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreSummary {
+    pub id: i64,
+    pub name: String,
+    pub district: String,
+    pub address: String,
+    pub is_open: bool,
+    pub distance_m: f64,
+    pub menu_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MenuItem {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub price: Won,
+    /// How many more can be cooked today, as entered by the owner.
+    pub stock: i64,
+    pub is_hidden: bool,
+}
+
+/// One of the signed-in owner's stores, with its whole menu.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnedStore {
+    pub id: i64,
+    pub name: String,
+    pub district: String,
+    pub address: String,
+    pub is_open: bool,
+    pub menu: Vec<MenuItem>,
+}
+
+/// Distance for people: "850m", "3.2km".
+pub fn format_distance(metres: f64) -> String {
+    if metres < 1000.0 {
+        format!("{}m", (metres / 10.0).round() as i64 * 10)
+    } else {
+        format!("{:.1}km", metres / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn won_is_grouped_by_thousands() {
+        assert_eq!(Won(0).to_string(), "0원");
+        assert_eq!(Won(900).to_string(), "900원");
+        assert_eq!(Won(18_000).to_string(), "18,000원");
+        assert_eq!(Won(1_234_567).to_string(), "1,234,567원");
+        assert_eq!(Won(-5_000).to_string(), "-5,000원");
+    }
+
+    #[test]
+    fn distances_read_naturally() {
+        assert_eq!(format_distance(847.0), "850m");
+        assert_eq!(format_distance(3_240.0), "3.2km");
+    }
+}

@@ -1,0 +1,129 @@
+//! The one error type of the server-function layer.
+//!
+//! Every server function returns `Result<T, AppError>`. The error travels to the browser as
+//! JSON (so pages can show field errors next to their fields) and carries its own HTTP status,
+//! so a client calling the API directly gets a meaningful 4xx/5xx rather than a blanket 500.
+
+use crate::domain::FieldError;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum AppError {
+    /// One or more input fields are wrong; each names the field and the reason.
+    #[error("입력값을 확인해 주세요: {}", describe(fields))]
+    Invalid { fields: Vec<FieldError> },
+    /// The request itself is malformed (missing or undecodable arguments).
+    #[error("잘못된 요청입니다: {message}")]
+    BadRequest { message: String },
+    #[error("로그인이 필요합니다.")]
+    Unauthenticated,
+    /// Deliberately the same for an unknown e-mail and a wrong password.
+    #[error("이메일 또는 비밀번호가 올바르지 않습니다.")]
+    BadCredentials,
+    #[error("이 기능을 사용할 권한이 없습니다.")]
+    Forbidden,
+    #[error("찾을 수 없습니다.")]
+    NotFound,
+    #[error("{message}")]
+    Conflict { message: String },
+    #[error("일시적인 오류가 발생했습니다. 잠시 후 다시 시도해 주세요.")]
+    Internal,
+    /// Only made in the browser, when the server could not be reached or answered nonsense.
+    #[error("서버와 통신하지 못했습니다: {message}")]
+    Network { message: String },
+}
+
+fn describe(fields: &[FieldError]) -> String {
+    fields
+        .iter()
+        .map(|f| format!("{} ({})", f.message, f.field))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            fields: vec![FieldError::new(field, message)],
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid { .. } => 422,
+            AppError::BadRequest { .. } => 400,
+            AppError::Unauthenticated | AppError::BadCredentials => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound => 404,
+            AppError::Conflict { .. } => 409,
+            AppError::Internal => 500,
+            AppError::Network { .. } => 502,
+        }
+    }
+
+    /// The message for one field, if this error names it.
+    pub fn field(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Invalid { fields } => fields
+                .iter()
+                .find(|f| f.field == name)
+                .map(|f| f.message.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl From<Vec<FieldError>> for AppError {
+    fn from(fields: Vec<FieldError>) -> Self {
+        AppError::Invalid { fields }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let error = match value {
+            ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => {
+                AppError::BadRequest { message }
+            }
+            ServerFnErrorErr::Request(message)
+            | ServerFnErrorErr::Deserialization(message)
+            | ServerFnErrorErr::Response(message) => AppError::Network { message },
+            _ => AppError::Internal,
+        };
+        // On the server this is reached when the framework rejects a request before our code
+        // runs (undecodable arguments); give that response its proper status too.
+        #[cfg(feature = "ssr")]
+        crate::backend::http::set_error_status(&error);
+        error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_round_trip_as_json_with_their_fields() {
+        let error = AppError::invalid("email", "이미 가입된 이메일입니다.");
+        let json = serde_json::to_string(&error).unwrap();
+        assert!(json.contains(r#""error":"invalid""#), "{json}");
+        assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), error);
+        assert_eq!(
+            error.field("email").as_deref(),
+            Some("이미 가입된 이메일입니다.")
+        );
+        assert_eq!(error.status(), 422);
+    }
+
+    #[test]
+    fn sign_in_failures_look_the_same_whatever_the_cause() {
+        assert_eq!(AppError::BadCredentials.status(), 401);
+        assert_eq!(AppError::Unauthenticated.status(), 401);
+        assert_eq!(AppError::Forbidden.status(), 403);
+    }
+}

@@ -1,0 +1,15 @@
+//! Baedal (배달): one Leptos app for customers, store owners and riders.
+//!
+//! This crate is compiled twice: with `ssr` into the server (pages rendered to HTML, server
+//! functions executed against the database) and with `hydrate` into the browser's wasm (the
+//! same pages made interactive, server functions called over HTTP). Types shared by both sides
+//! live in `domain`; everything that touches the database lives in `backend`, behind `ssr`.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod domain;
+pub mod error;
+pub mod ui;
+
+pub use ui::{shell, App};

@@ -1,0 +1,141 @@
+//! The app shell each role sees (header, navigation, sign-out) and the pages for errors.
+
+use super::auth::Auth;
+use crate::api::SignOut;
+use crate::domain::{CurrentUser, Role};
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+
+/// Header and navigation for `user`'s role around the page content. Content errors are shown
+/// in place by the error boundary instead of blanking the page.
+#[component]
+pub fn Shell(user: CurrentUser, children: Children) -> impl IntoView {
+    let auth = expect_context::<Auth>();
+    let sign_out = ServerAction::<SignOut>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = sign_out.value().get() {
+            auth.refresh();
+            navigate("/signin", Default::default());
+        }
+    });
+    let links: &[(&str, &str)] = match user.role {
+        Role::Customer => &[("/", "가게 찾기")],
+        Role::Owner => &[("/store", "내 상점")],
+        Role::Rider => &[("/rider", "배달 목록")],
+    };
+    view! {
+        <div class=format!("app role-{}", user.role.as_str())>
+            <header class="topbar">
+                <a class="brand" href=user.role.home()>
+                    "배달"
+                </a>
+                <span class="role-badge">{user.role.label()}</span>
+                <nav class="nav">
+                    {links
+                        .iter()
+                        .map(|(href, label)| view! { <A href=*href>{*label}</A> })
+                        .collect_view()}
+                </nav>
+                <span class="who" data-testid="who">
+                    {user.display_name.clone()}
+                    "님"
+                </span>
+                <ActionForm action=sign_out attr:class="sign-out">
+                    <button type="submit" class="link-button">
+                        "로그아웃"
+                    </button>
+                </ActionForm>
+            </header>
+            <main class="content">
+                <ErrorBoundary fallback=|errors| {
+                    view! { <ErrorList errors /> }
+                }>{children()}</ErrorBoundary>
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    view! {
+        <div class="panel error-panel" role="alert">
+            <h2>"문제가 생겼습니다"</h2>
+            <ul>
+                {move || {
+                    errors
+                        .get()
+                        .into_iter()
+                        .map(|(_, error)| view! { <li>{error.to_string()}</li> })
+                        .collect_view()
+                }}
+            </ul>
+            <p>"잠시 후 다시 시도해 주세요. 문제가 계속되면 새로고침해 주세요."</p>
+        </div>
+    }
+}
+
+/// An error the page could not recover from, with a way forward.
+#[component]
+pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    view! {
+        <div class="panel error-panel" role="alert">
+            <h2>"문제가 생겼습니다"</h2>
+            <p>{error.to_string()}</p>
+            <a href="/">"처음으로"</a>
+        </div>
+    }
+}
+
+/// Signed in, but with a role that may not see this page: a clear 403, not a blank page.
+#[component]
+pub fn Forbidden(user: CurrentUser, needed: Role) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::backend::http::set_page_status(403);
+    view! {
+        <Title text="권한 없음" />
+        <main class="center-page">
+            <div class="panel" data-testid="forbidden">
+                <p class="status-code">"403"</p>
+                <h1>"이 화면을 볼 권한이 없습니다"</h1>
+                <p>
+                    {format!(
+                        "{}님은 {} 계정으로 로그인했습니다. 이 화면은 {} 전용입니다.",
+                        user.display_name,
+                        user.role.label(),
+                        needed.label(),
+                    )}
+                </p>
+                <a class="button" href=user.role.home()>
+                    {format!("{} 홈으로", user.role.label())}
+                </a>
+            </div>
+        </main>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::backend::http::set_page_status(404);
+    view! {
+        <Title text="페이지 없음" />
+        <main class="center-page">
+            <div class="panel">
+                <p class="status-code">"404"</p>
+                <h1>"페이지를 찾을 수 없습니다"</h1>
+                <a class="button" href="/">
+                    "처음으로"
+                </a>
+            </div>
+        </main>
+    }
+}
+
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="loading">"불러오는 중…"</p> }
+}

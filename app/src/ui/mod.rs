@@ -1,0 +1,71 @@
+//! Pages and the app shell. Server-rendered first (fast first paint on phones), then hydrated.
+
+mod auth;
+mod customer;
+mod layout;
+mod owner;
+mod rider;
+
+pub use auth::Auth;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document around the app (server side only renders this).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="ko">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="theme-color" content="#2ac1bc" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(Auth::new());
+    mark_hydrated();
+
+    view! {
+        <Stylesheet id="baedal" href="/pkg/baedal.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "배달".to_string() } else { format!("{page} · 배달") }
+        } />
+        <Router>
+            <Routes fallback=layout::NotFound>
+                <Route path=path!("/") view=customer::CustomerHome ssr=SsrMode::Async />
+                <Route path=path!("/store") view=owner::StoreHome ssr=SsrMode::Async />
+                <Route path=path!("/rider") view=rider::RiderHome ssr=SsrMode::Async />
+                <Route path=path!("/signin") view=auth::SignInPage />
+                <Route path=path!("/signup") view=auth::SignUpPage />
+            </Routes>
+        </Router>
+    }
+}
+
+/// Sets `data-hydrated` on `<body>` once the wasm has taken over the page, so end-to-end
+/// tests (and curious people) can tell a live page from server-rendered HTML.
+fn mark_hydrated() {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}

@@ -1,0 +1,182 @@
+//! The Baedal server: configuration, the HTTP router (pages, server functions, static assets,
+//! operations endpoints), telemetry, and the process lifecycle.
+//!
+//! `start` is what the binary runs and what the integration tests run: they start the real
+//! server on an ephemeral port and talk to it over HTTP, against SQLite and PostgreSQL.
+
+pub mod config;
+mod ops;
+pub mod telemetry;
+
+use app::backend::{seed, AppState, Db, Settings};
+use axum::body::Body;
+use axum::http::{HeaderName, Request};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database: {0}")]
+    Database(#[from] app::backend::db::DbError),
+    #[error("seeding demo data: {0}")]
+    Seed(app::error::AppError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A server that is accepting connections.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, closes the database.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        let result = self.task.await.expect("server task does not panic");
+        self.state.db.close().await;
+        result
+    }
+}
+
+/// Connects and migrates the database, seeds demo data on first start, and starts serving.
+pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+    }
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    tracing::info!(
+        engine = db.engine().name(),
+        url = %app::backend::db::redact(&config.database_url),
+        "database ready"
+    );
+    let state = AppState {
+        db,
+        settings: Arc::new(Settings {
+            secure_cookies: config.secure_cookies,
+            ..Settings::default()
+        }),
+    };
+    if config.seed_demo
+        && seed::seed_demo_data(&state)
+            .await
+            .map_err(StartError::Seed)?
+    {
+        tracing::info!(
+            "seeded demo stores and accounts (password: {})",
+            seed::DEMO_PASSWORD
+        );
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.addr,
+        source,
+    })?;
+    let router = router(&config, state.clone(), addr);
+    let (shutdown, shutdown_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = shutdown_rx.await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown,
+        task,
+    })
+}
+
+fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("baedal")
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build()
+}
+
+/// The whole HTTP surface: pages and server functions through Leptos, static assets, and
+/// `/healthz`, `/readyz`, `/metrics`; every request gets an `x-request-id` and a trace span.
+pub fn router(config: &Config, state: AppState, addr: SocketAddr) -> Router {
+    let options = leptos_options(config, addr);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let shell = {
+        let options = options.clone();
+        move || app::shell(options.clone())
+    };
+    let pages = Router::new()
+        .leptos_routes_with_context(
+            &options,
+            generate_route_list(app::App),
+            context.clone(),
+            shell,
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            context,
+            app::shell,
+        ))
+        .with_state(options);
+
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(ops::router(state))
+        .merge(pages)
+        .layer(axum::middleware::from_fn(ops::track_metrics))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!(
+                    "request",
+                    request_id = %id,
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                )
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
