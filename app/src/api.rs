@@ -3,42 +3,20 @@
 //! with a matching HTTP status. Protected functions check the caller's role here, on the
 //! server, whatever the page showed.
 
-use crate::domain::{CurrentUser, OwnedStore, StoreSummary};
+use crate::domain::{CurrentUser, OwnedStore, SignUpForm, StoreSummary};
 use crate::error::AppError;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::backend::{accounts, http, passwords, sessions, stores};
 #[cfg(feature = "ssr")]
-use crate::domain::{District, Email, Password, Role, SignUpForm};
+use crate::domain::{District, Email, Password, Role};
 
 /// Creates an account and signs it in. Customers give their delivery district, owners their
 /// first store, riders their home area.
-#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "sign_up")]
-pub async fn sign_up(
-    role: String,
-    email: String,
-    password: String,
-    display_name: String,
-    #[server(default)] phone: String,
-    #[server(default)] district: String,
-    #[server(default)] store_name: String,
-    #[server(default)] store_district: String,
-    #[server(default)] store_address: String,
-) -> Result<CurrentUser, AppError> {
+pub async fn sign_up(#[server(flatten)] form: SignUpForm) -> Result<CurrentUser, AppError> {
     http::respond(async move {
-        let form = SignUpForm {
-            role,
-            email,
-            password,
-            display_name,
-            phone,
-            district,
-            store_name,
-            store_district,
-            store_address,
-        };
         let account = form.parse()?;
         let state = http::state()?;
         let previous = http::session_token();

@@ -34,7 +34,7 @@ fn field_names(body: &Value) -> Vec<String> {
         .collect()
 }
 
-fn customer_form<'a>(email: &'a str) -> Vec<(&'static str, &'a str)> {
+fn customer_form(email: &str) -> Vec<(&'static str, &str)> {
     vec![
         ("role", "customer"),
         ("email", email),
@@ -166,7 +166,8 @@ async fn bad_sign_up_fields_are_each_named_and_change_nothing(backend: Backend) 
     let before = app.snapshot().await;
     let client = app.client();
     let long_name = "가".repeat(41);
-    let cases: Vec<(Vec<(&str, &str)>, Vec<&str>)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             vec![
                 ("role", ""),

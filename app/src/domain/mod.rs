@@ -70,21 +70,51 @@ pub(crate) fn bounded_text(
     if text.is_empty() {
         return Err(FieldError::new(
             field,
-            format!("{label}을(를) 입력해 주세요."),
+            format!("{label}{} 입력해 주세요.", josa(label, "을", "를")),
         ));
     }
     let chars = text.chars().count();
     if chars > max_chars {
         return Err(FieldError::new(
             field,
-            format!("{label}은(는) {max_chars}자 이하로 입력해 주세요. (현재 {chars}자)"),
+            format!(
+                "{label}{} {max_chars}자 이하로 입력해 주세요. (현재 {chars}자)",
+                josa(label, "은", "는")
+            ),
         ));
     }
     if text.chars().any(char::is_control) {
         return Err(FieldError::new(
             field,
-            format!("{label}에 사용할 수 없는 문자가 있습니다."),
+            format!("{label}에 사용할 수 없는 글자가 있습니다."),
         ));
     }
     Ok(text.to_string())
+}
+
+/// The Korean particle that fits after `word`: `with_final` after a closing consonant
+/// (받침), e.g. 이름**을**, else `without`, e.g. 주소**를**.
+pub fn josa(word: &str, with_final: &'static str, without: &'static str) -> &'static str {
+    match word.chars().last() {
+        Some(c @ '가'..='힣') if !(c as u32 - '가' as u32).is_multiple_of(28) => with_final,
+        _ => without,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn particles_follow_the_last_syllable() {
+        assert_eq!(josa("이름", "을", "를"), "을");
+        assert_eq!(josa("상점 주소", "을", "를"), "를");
+        assert_eq!(josa("상점 이름", "은", "는"), "은");
+        assert_eq!(
+            bounded_text("f", "", "상점 주소", 5).unwrap_err().message,
+            "상점 주소를 입력해 주세요."
+        );
+        assert_eq!(bounded_text("f", " 가나 ", "이름", 5).unwrap(), "가나");
+        assert!(bounded_text("f", "가\u{7}", "이름", 5).is_err());
+    }
 }
