@@ -11,6 +11,13 @@ cd "$(dirname "$0")/.."
 level=${1:-build}
 say() { printf '\033[1;34m[tools]\033[0m %s\n' "$*" >&2; }
 
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  local sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd=sudo
+  if [ -z "${apt_updated:-}" ]; then $sudo_cmd apt-get update -qq; apt_updated=1; fi
+  $sudo_cmd apt-get install -y -qq "$@" >/dev/null
+}
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding Rust target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
@@ -24,23 +31,30 @@ if [ "$want" != "$have" ]; then
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
-if [ "$level" = release ] || [ "$level" = test ]; then
-  if [ ! -x scripts/node_modules/.bin/wasm-opt ]; then
-    say "installing wasm-opt (npm binaryen)"
-    npm ci --prefix scripts --no-audit --no-fund --loglevel=error
+# npm packages are (re)installed when missing or when their lockfile changed.
+npm_install() {
+  local dir=$1 stamp="$1/node_modules/.baedal-lock-hash" hash
+  hash=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$hash" ]; then
+    say "installing npm packages in $dir"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    echo "$hash" >"$stamp"
   fi
+}
+
+if [ "$level" = release ] || [ "$level" = test ]; then
+  if ! command -v npm >/dev/null; then
+    say "installing Node.js and npm (apt)"
+    apt_install nodejs npm
+  fi
+  npm_install scripts # wasm-opt (binaryen)
 fi
 
 if [ "$level" = test ]; then
-  if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then
-    say "installing Chromium and Korean fonts (apt)"
-    export DEBIAN_FRONTEND=noninteractive
-    sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd=sudo
-    $sudo_cmd apt-get update -qq
-    $sudo_cmd apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+  if ! command -v chromium >/dev/null || ! command -v curl >/dev/null \
+    || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then
+    say "installing Chromium, Korean fonts and curl (apt)"
+    apt_install chromium fonts-noto-cjk curl
   fi
-  if [ ! -d end2end/node_modules/@playwright/test ]; then
-    say "installing Playwright test runner (npm; uses the system Chromium)"
-    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix end2end --no-audit --no-fund --loglevel=error
-  fi
+  npm_install end2end # Playwright's test runner; it drives the system Chromium
 fi
