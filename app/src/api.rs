@@ -3,12 +3,16 @@
 //! with a matching HTTP status. Protected functions check the caller's role here, on the
 //! server, whatever the page showed.
 
-use crate::domain::{CurrentUser, OwnedStore, SignUpForm, StoreSummary};
+use crate::domain::{
+    CheckoutInput, CurrentUser, OrderDetail, OrderSummary, OwnedStore, SignUpForm, StoreMenu,
+    StoreSummary,
+};
 use crate::error::AppError;
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 #[cfg(feature = "ssr")]
-use crate::backend::{accounts, http, passwords, sessions, stores};
+use crate::backend::{accounts, http, orders, passwords, sessions, stores};
 #[cfg(feature = "ssr")]
 use crate::domain::{District, Email, Password, Role};
 
@@ -124,6 +128,67 @@ pub async fn rider_profile() -> Result<CurrentUser, AppError> {
     http::respond(async move {
         let (_state, user) = http::require(Role::Rider).await?;
         Ok(user)
+    })
+    .await
+}
+
+/// Changes the customer's delivery district (stores are then sorted from there).
+#[server(endpoint = "set_delivery_district")]
+pub async fn set_delivery_district(district: String) -> Result<CurrentUser, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        let district = District::parse("district", &district)?;
+        accounts::set_district(&state, user.id, district).await?;
+        Ok(CurrentUser {
+            district: Some(district.name().to_string()),
+            ..user
+        })
+    })
+    .await
+}
+
+/// A store's page: its visible menu with prices and remaining stock.
+#[server(endpoint = "get_store_menu")]
+pub async fn get_store_menu(store_id: i64) -> Result<StoreMenu, AppError> {
+    http::respond(async move {
+        let (state, _user) = http::require(Role::Customer).await?;
+        orders::store_menu(&state, store_id).await
+    })
+    .await
+}
+
+/// Checkout: prices the cart from the server's own prices, charges the card synchronously and,
+/// only if the payment is approved, records the order. JSON body:
+/// `{"store_id", "lines": [{"food_id", "quantity"}], "idempotency_key", "card_number"}`.
+/// Repeating a request with the same `idempotency_key` returns the same order, charged once.
+#[server(endpoint = "place_order", input = Json)]
+pub async fn place_order(
+    #[server(flatten)] checkout: CheckoutInput,
+) -> Result<OrderDetail, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        let checkout = checkout.parse()?;
+        orders::place_order(&state, &user, checkout).await
+    })
+    .await
+}
+
+/// The customer's orders, newest first (내 주문).
+#[server(endpoint = "my_orders")]
+pub async fn my_orders() -> Result<Vec<OrderSummary>, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        orders::my_orders(&state, &user).await
+    })
+    .await
+}
+
+/// One of the customer's own orders (another customer's order is 404).
+#[server(endpoint = "get_order")]
+pub async fn get_order(order_id: i64) -> Result<OrderDetail, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        orders::order_detail(&state, &user, order_id).await
     })
     .await
 }

@@ -29,6 +29,13 @@ pub enum AppError {
     NotFound,
     #[error("{message}")]
     Conflict { message: String },
+    /// The card was declined: no order was made. The reason comes from the provider.
+    #[error("결제가 거절되었습니다: {reason}")]
+    PaymentDeclined { reason: String },
+    /// The payment provider is overloaded or unreachable (or the circuit breaker is open):
+    /// nothing was charged and no order was made; the customer may pay again shortly.
+    #[error("{message}")]
+    PaymentUnavailable { message: String },
     #[error("일시적인 오류가 발생했습니다. 잠시 후 다시 시도해 주세요.")]
     Internal,
     /// Only made in the browser, when the server could not be reached or answered nonsense.
@@ -59,6 +66,8 @@ impl AppError {
             AppError::Forbidden => 403,
             AppError::NotFound => 404,
             AppError::Conflict { .. } => 409,
+            AppError::PaymentDeclined { .. } => 402,
+            AppError::PaymentUnavailable { .. } => 503,
             AppError::Internal => 500,
             AppError::Network { .. } => 502,
         }
@@ -76,6 +85,14 @@ impl AppError {
     }
 }
 
+impl From<FieldError> for AppError {
+    fn from(field: FieldError) -> Self {
+        AppError::Invalid {
+            fields: vec![field],
+        }
+    }
+}
+
 impl From<Vec<FieldError>> for AppError {
     fn from(fields: Vec<FieldError>) -> Self {
         AppError::Invalid { fields }
@@ -86,8 +103,14 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        // On the server, failing to decode means the request was malformed; in the browser it
+        // means the server's answer could not be read.
+        let request_side = cfg!(feature = "ssr");
         let error = match value {
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => {
+                AppError::BadRequest { message }
+            }
+            ServerFnErrorErr::Deserialization(message) if request_side => {
                 AppError::BadRequest { message }
             }
             ServerFnErrorErr::Request(message)

@@ -1,8 +1,11 @@
 //! Configuration, read once from the environment at start-up. Every setting has a default
 //! that works on a laptop with nothing installed; see the README's configuration table.
 
+use app::backend::payments::breaker::BreakerConfig;
+use app::backend::payments::PaymentSettings;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -20,6 +23,19 @@ pub struct Config {
     pub seed_demo: bool,
     /// `BAEDAL_SECURE_COOKIES`: mark the session cookie `Secure` (behind HTTPS). Default `false`.
     pub secure_cookies: bool,
+    /// `BAEDAL_PAYMENT_PROVIDER`: `sandbox` (default) or `toss`.
+    pub payment_provider: PaymentProvider,
+    /// Timeout and circuit breaker of payment calls (`BAEDAL_PAYMENT_TIMEOUT_MS`,
+    /// `BAEDAL_BREAKER_*`).
+    pub payment: PaymentSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentProvider {
+    /// `BAEDAL_SANDBOX_PAY_URL`, default `http://127.0.0.1:3001`.
+    Sandbox { url: String },
+    /// `TOSS_SECRET_KEY` (required) and `TOSS_API_URL` (default `https://api.tosspayments.com`).
+    Toss { url: String, secret_key: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +90,91 @@ impl Config {
             log_format,
             seed_demo: flag(&get, "BAEDAL_SEED_DEMO", true)?,
             secure_cookies: flag(&get, "BAEDAL_SECURE_COOKIES", false)?,
+            payment_provider: payment_provider(&get)?,
+            payment: payment_settings(&get)?,
         })
     }
+}
+
+fn payment_provider(get: &impl Fn(&str) -> Option<String>) -> Result<PaymentProvider, ConfigError> {
+    match get("BAEDAL_PAYMENT_PROVIDER").as_deref() {
+        None | Some("sandbox") => Ok(PaymentProvider::Sandbox {
+            url: get("BAEDAL_SANDBOX_PAY_URL").unwrap_or_else(|| "http://127.0.0.1:3001".into()),
+        }),
+        Some("toss") => Ok(PaymentProvider::Toss {
+            url: get("TOSS_API_URL").unwrap_or_else(|| "https://api.tosspayments.com".into()),
+            secret_key: get("TOSS_SECRET_KEY").ok_or(ConfigError {
+                name: "TOSS_SECRET_KEY",
+                reason: "required when BAEDAL_PAYMENT_PROVIDER=toss".into(),
+            })?,
+        }),
+        Some(other) => Err(ConfigError {
+            name: "BAEDAL_PAYMENT_PROVIDER",
+            reason: format!("{other:?} is neither \"sandbox\" nor \"toss\""),
+        }),
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError {
+            name,
+            reason: format!("{raw:?} is not a whole number"),
+        }),
+    }
+}
+
+fn percent(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+) -> Result<f64, ConfigError> {
+    let value = number(get, name, default)?;
+    if (1..=100).contains(&value) {
+        Ok(value as f64 / 100.0)
+    } else {
+        Err(ConfigError {
+            name,
+            reason: format!("{value} is not a percentage between 1 and 100"),
+        })
+    }
+}
+
+fn payment_settings(get: &impl Fn(&str) -> Option<String>) -> Result<PaymentSettings, ConfigError> {
+    let defaults = BreakerConfig::default();
+    let millis = |name, default: Duration| -> Result<Duration, ConfigError> {
+        Ok(Duration::from_millis(number(
+            get,
+            name,
+            default.as_millis() as u64,
+        )?))
+    };
+    Ok(PaymentSettings {
+        timeout: millis(
+            "BAEDAL_PAYMENT_TIMEOUT_MS",
+            PaymentSettings::default().timeout,
+        )?,
+        breaker: BreakerConfig {
+            window: number(get, "BAEDAL_BREAKER_WINDOW", defaults.window as u64)?.max(1) as usize,
+            min_calls: number(get, "BAEDAL_BREAKER_MIN_CALLS", defaults.min_calls as u64)?.max(1)
+                as usize,
+            failure_rate: percent(get, "BAEDAL_BREAKER_FAILURE_RATE_PERCENT", 50)?,
+            slow_call_rate: percent(get, "BAEDAL_BREAKER_SLOW_CALL_RATE_PERCENT", 50)?,
+            slow_call: millis("BAEDAL_BREAKER_SLOW_CALL_MS", defaults.slow_call)?,
+            open_for: millis("BAEDAL_BREAKER_OPEN_MS", defaults.open_for)?,
+            half_open_probes: number(
+                get,
+                "BAEDAL_BREAKER_PROBES",
+                defaults.half_open_probes as u64,
+            )?
+            .max(1) as usize,
+        },
+    })
 }
 
 fn flag(
@@ -115,6 +214,35 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Pretty);
         assert!(config.seed_demo);
         assert!(!config.secure_cookies);
+        assert_eq!(
+            config.payment_provider,
+            PaymentProvider::Sandbox {
+                url: "http://127.0.0.1:3001".into()
+            }
+        );
+        assert_eq!(config.payment.timeout, Duration::from_secs(3));
+        assert_eq!(config.payment.breaker, BreakerConfig::default());
+    }
+
+    #[test]
+    fn payment_settings_are_configurable_and_checked() {
+        let config = config(&[
+            ("BAEDAL_PAYMENT_PROVIDER", "toss"),
+            ("TOSS_SECRET_KEY", "test_sk_123"),
+            ("BAEDAL_PAYMENT_TIMEOUT_MS", "1500"),
+            ("BAEDAL_BREAKER_FAILURE_RATE_PERCENT", "25"),
+        ])
+        .unwrap();
+        assert!(
+            matches!(config.payment_provider, PaymentProvider::Toss { ref secret_key, .. } if secret_key == "test_sk_123")
+        );
+        assert_eq!(config.payment.timeout, Duration::from_millis(1500));
+        assert_eq!(config.payment.breaker.failure_rate, 0.25);
+        let error = super::tests::config(&[("BAEDAL_PAYMENT_PROVIDER", "toss")]).unwrap_err();
+        assert_eq!(error.name, "TOSS_SECRET_KEY");
+        let error =
+            super::tests::config(&[("BAEDAL_BREAKER_SLOW_CALL_RATE_PERCENT", "150")]).unwrap_err();
+        assert_eq!(error.name, "BAEDAL_BREAKER_SLOW_CALL_RATE_PERCENT");
     }
 
     #[test]

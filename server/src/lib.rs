@@ -6,18 +6,22 @@
 
 pub mod config;
 mod ops;
+pub mod sandbox_pay;
 pub mod telemetry;
 
-use app::backend::{seed, AppState, Db, Settings};
+use app::backend::payments::{sandbox::SandboxClient, toss::TossClient, PaymentGateway, Payments};
+use app::backend::{seed, AppState, Db, Faults, Settings};
 use axum::body::Body;
 use axum::http::{HeaderName, Request};
 use axum::Router;
+use config::PaymentProvider;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
@@ -78,12 +82,27 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         url = %app::backend::db::redact(&config.database_url),
         "database ready"
     );
+    let gateway = match &config.payment_provider {
+        PaymentProvider::Sandbox { url } => PaymentGateway::Sandbox(SandboxClient::new(url)),
+        PaymentProvider::Toss { url, secret_key } => {
+            PaymentGateway::Toss(TossClient::new(url, secret_key))
+        }
+    };
+    tracing::info!(
+        provider = gateway.name(),
+        timeout_ms = config.payment.timeout.as_millis() as u64,
+        breaker = ?config.payment.breaker,
+        "payments configured"
+    );
     let state = AppState {
         db,
         settings: Arc::new(Settings {
             secure_cookies: config.secure_cookies,
+            checkout_wait: config.payment.timeout * 2 + std::time::Duration::from_secs(2),
             ..Settings::default()
         }),
+        payments: Payments::new(gateway, config.payment.clone()),
+        faults: Arc::new(Faults::default()),
     };
     if config.seed_demo
         && seed::seed_demo_data(&state)
@@ -161,6 +180,8 @@ pub fn router(config: &Config, state: AppState, addr: SocketAddr) -> Router {
     Router::new()
         .merge(ops::router(state))
         .merge(pages)
+        // No form or checkout needs more; bigger bodies get 413 before any work is done.
+        .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {

@@ -129,3 +129,20 @@ pub async fn sign_up(
     tx.commit().await?;
     Ok((user, token))
 }
+
+pub async fn set_district(
+    state: &AppState,
+    user_id: i64,
+    district: District,
+) -> Result<(), sqlx::Error> {
+    let point = district.center();
+    let mut tx = state.db.begin().await?;
+    sqlx::query("UPDATE users SET district = $1, lat = $2, lng = $3 WHERE id = $4")
+        .bind(district.name())
+        .bind(point.lat)
+        .bind(point.lng)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}

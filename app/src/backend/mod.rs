@@ -5,21 +5,46 @@ pub mod accounts;
 pub mod db;
 pub mod http;
 pub mod metrics;
+pub mod orders;
+pub mod outbox;
 pub mod passwords;
+pub mod payments;
 pub mod seed;
 pub mod sessions;
 pub mod stores;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use db::Db;
+pub use payments::Payments;
 
 /// What every request handler and server function can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
+    pub payments: Payments,
+    pub faults: Arc<Faults>,
+}
+
+/// Switches that make a step fail on purpose, so tests can prove what happens when it does
+/// (e.g. that a payment is cancelled when its order cannot be saved). Off unless a test,
+/// holding the server's `AppState`, turns one on; not reachable from configuration or HTTP.
+#[derive(Debug, Default)]
+pub struct Faults {
+    order_commit: AtomicBool,
+}
+
+impl Faults {
+    pub fn fail_order_commit(&self) -> bool {
+        self.order_commit.load(Ordering::SeqCst)
+    }
+
+    pub fn set_fail_order_commit(&self, fail: bool) {
+        self.order_commit.store(fail, Ordering::SeqCst);
+    }
 }
 
 /// Behaviour switches read from the environment by the server binary.
@@ -28,6 +53,8 @@ pub struct Settings {
     /// Add `Secure` to the session cookie (set when served over HTTPS).
     pub secure_cookies: bool,
     pub session_ttl: Duration,
+    /// How long a repeated checkout waits for the first submission with its key to finish.
+    pub checkout_wait: Duration,
 }
 
 impl Default for Settings {
@@ -35,6 +62,7 @@ impl Default for Settings {
         Settings {
             secure_cookies: false,
             session_ttl: Duration::from_secs(14 * 24 * 60 * 60),
+            checkout_wait: Duration::from_secs(10),
         }
     }
 }

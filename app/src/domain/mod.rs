@@ -7,10 +7,12 @@
 
 mod account;
 mod district;
+mod order;
 mod store;
 
 pub use account::*;
 pub use district::*;
+pub use order::*;
 pub use store::*;
 
 use serde::{Deserialize, Serialize};

@@ -30,7 +30,28 @@ pub struct TestApp {
     pub server: RunningServer,
     pub url: String,
     pub database_url: String,
+    /// The sandbox payment provider this server charges through (a real HTTP service).
+    pub sandbox_url: String,
+    settings: Vec<(String, String)>,
+    sandbox_stop: Option<tokio::sync::oneshot::Sender<()>>,
     db: TestDb,
+}
+
+/// How long the sandbox's slow card takes in tests.
+pub const SANDBOX_SLOW: std::time::Duration = std::time::Duration::from_millis(1500);
+
+async fn start_sandbox() -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = server::sandbox_pay::SandboxConfig {
+        slow: SANDBOX_SLOW,
+        latency: std::time::Duration::ZERO,
+    };
+    tokio::spawn(server::sandbox_pay::serve(listener, config, async {
+        let _ = stopped.await;
+    }));
+    (url, stop)
 }
 
 fn postgres_admin_url() -> String {
@@ -87,38 +108,66 @@ async fn fresh_database(backend: Backend) -> Option<(TestDb, String)> {
 impl TestApp {
     /// Starts the server on a fresh database (demo data seeded, as on a first start).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        Self::spawn_with(backend, true).await
+        Self::spawn_with(backend, &[]).await
     }
 
-    pub async fn spawn_with(backend: Backend, seed_demo: bool) -> Option<TestApp> {
+    /// Starts the server with extra settings (environment variable names and values).
+    pub async fn spawn_with(backend: Backend, settings: &[(&str, &str)]) -> Option<TestApp> {
         let (db, database_url) = fresh_database(backend).await?;
-        let server = start(&database_url, seed_demo).await;
+        let (sandbox_url, sandbox_stop) = start_sandbox().await;
+        let settings: Vec<(String, String)> = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let server = start(&database_url, &sandbox_url, &settings).await;
         let url = server.url();
         Some(TestApp {
             server,
             url,
             database_url,
+            sandbox_url,
+            settings,
+            sandbox_stop: Some(sandbox_stop),
             db,
         })
     }
 
     /// Stops this server and starts another on the same database (a restart).
-    pub async fn restart(self) -> TestApp {
-        let TestApp {
-            server,
-            database_url,
-            db,
-            ..
-        } = self;
-        server.shutdown().await.expect("clean shutdown");
-        let server = start(&database_url, true).await;
-        let url = server.url();
-        TestApp {
-            server,
-            url,
-            database_url,
-            db,
-        }
+    pub async fn restart(mut self) -> TestApp {
+        self.server.shutdown().await.expect("clean shutdown");
+        self.server = start(&self.database_url, &self.sandbox_url, &self.settings).await;
+        self.url = self.server.url();
+        self
+    }
+
+    /// Every charge the sandbox provider has recorded (its ledger).
+    pub async fn charges(&self) -> Vec<server::sandbox_pay::Charge> {
+        reqwest::get(format!("{}/v1/charges", self.sandbox_url))
+            .await
+            .expect("sandbox answers")
+            .json()
+            .await
+            .expect("ledger JSON")
+    }
+
+    /// Calls a JSON server function (like `place_order`).
+    pub async fn call_json(
+        &self,
+        client: &Client,
+        function: &str,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        let response = client
+            .post(format!("{}/api/{function}", self.url))
+            .header(header::ACCEPT, "application/json")
+            .json(body)
+            .send()
+            .await
+            .expect("request reaches the server");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, body)
     }
 
     pub fn engine(&self) -> Engine {
@@ -201,8 +250,11 @@ impl TestApp {
         counts
     }
 
-    pub async fn teardown(self) {
+    pub async fn teardown(mut self) {
         self.server.shutdown().await.expect("clean shutdown");
+        if let Some(stop) = self.sandbox_stop.take() {
+            let _ = stop.send(());
+        }
         if let TestDb::Postgres { admin_url, name } = self.db {
             let mut admin = AnyConnection::connect(&admin_url)
                 .await
@@ -215,13 +267,22 @@ impl TestApp {
     }
 }
 
-async fn start(database_url: &str, seed_demo: bool) -> RunningServer {
-    let config = Config::from_lookup(|name| match name {
-        "BAEDAL_ADDR" => Some("127.0.0.1:0".into()),
-        "DATABASE_URL" => Some(database_url.to_string()),
-        "BAEDAL_SITE_ROOT" => Some("../target/site".into()),
-        "BAEDAL_SEED_DEMO" => Some(seed_demo.to_string()),
-        _ => None,
+async fn start(
+    database_url: &str,
+    sandbox_url: &str,
+    settings: &[(String, String)],
+) -> RunningServer {
+    let config = Config::from_lookup(|name| {
+        if let Some((_, value)) = settings.iter().find(|(k, _)| k == name) {
+            return Some(value.clone());
+        }
+        match name {
+            "BAEDAL_ADDR" => Some("127.0.0.1:0".into()),
+            "DATABASE_URL" => Some(database_url.to_string()),
+            "BAEDAL_SITE_ROOT" => Some("../target/site".into()),
+            "BAEDAL_SANDBOX_PAY_URL" => Some(sandbox_url.to_string()),
+            _ => None,
+        }
     })
     .expect("test configuration");
     server::start(config).await.expect("server starts")

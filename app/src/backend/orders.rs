@@ -1,0 +1,618 @@
+//! Checkout: price the cart from our own prices, charge synchronously, and record the order.
+//!
+//! The order of steps is what keeps money and orders consistent:
+//! 1. validate the cart against the database (store open, foods of this store, stock);
+//! 2. claim the idempotency key (`checkouts` row, `in_progress`) — a repeat of the same
+//!    submission waits for and returns the first one's result, so it is charged once;
+//! 3. charge the provider synchronously (timeout + circuit breaker), outside any transaction;
+//! 4. only if approved, in ONE transaction: the order, its lines, the payment record, the
+//!    `OrderPlaced` outbox event, and the checkout marked completed.
+//!
+//! If step 4 fails after the money was taken, the payment is cancelled (compensation) before
+//! the customer hears of the error. If the provider's answer never came, the payment is voided
+//! by its id in the background, so a late approval is undone too.
+
+use super::outbox::{self, Event, PlacedLine};
+use super::payments::{ChargeRequest, PaymentError};
+use super::{now_ms, AppState};
+use crate::domain::{
+    items_summary, Checkout, CurrentUser, FieldError, MenuItem, OrderDetail, OrderLineView,
+    OrderStatus, OrderSummary, PaymentView, StoreMenu, Won,
+};
+use crate::error::AppError;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::time::Duration;
+
+/// The words customers see when payment is unavailable (breaker open, timeout, provider down).
+pub const PAYMENT_BUSY: &str = "결제 시스템이 혼잡합니다. 잠시 후 다시 결제해 주세요.";
+
+/// A line priced from the database.
+#[derive(Debug, Clone)]
+struct PricedLine {
+    food_id: i64,
+    name: String,
+    unit_price: i64,
+    quantity: i64,
+}
+
+struct PricedCart {
+    store_name: String,
+    lines: Vec<PricedLine>,
+    total: i64,
+}
+
+/// Checks the cart against the store and its menu and prices it. Every bad line is reported.
+async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, AppError> {
+    let store = sqlx::query("SELECT name, is_open FROM stores WHERE id = $1")
+        .bind(checkout.store_id)
+        .fetch_optional(state.db.reader())
+        .await?
+        .ok_or_else(|| AppError::invalid("store_id", "존재하지 않는 가게입니다."))?;
+    let store_name: String = store.try_get("name")?;
+    if store.try_get::<i64, _>("is_open")? != 1 {
+        return Err(AppError::invalid(
+            "store_id",
+            format!("{store_name}은(는) 지금 주문을 받지 않습니다."),
+        ));
+    }
+    let mut problems = Vec::new();
+    let mut lines = Vec::with_capacity(checkout.lines.len());
+    for (i, (food_id, quantity)) in checkout.lines.iter().enumerate() {
+        let row = sqlx::query(
+            "SELECT store_id, name, price_won, stock, is_hidden FROM foods WHERE id = $1",
+        )
+        .bind(*food_id)
+        .fetch_optional(state.db.reader())
+        .await?;
+        let field = format!("lines[{i}].food_id");
+        let Some(row) = row else {
+            problems.push(FieldError::new(&field, "존재하지 않는 메뉴입니다."));
+            continue;
+        };
+        let name: String = row.try_get("name")?;
+        if row.try_get::<i64, _>("store_id")? != checkout.store_id
+            || row.try_get::<i64, _>("is_hidden")? == 1
+        {
+            problems.push(FieldError::new(
+                &field,
+                format!("{name}은(는) 이 가게의 메뉴가 아닙니다."),
+            ));
+            continue;
+        }
+        let stock: i64 = row.try_get("stock")?;
+        if stock == 0 {
+            problems.push(FieldError::new(
+                &field,
+                format!("{name}은(는) 품절되었습니다."),
+            ));
+            continue;
+        }
+        if quantity.get() > stock {
+            problems.push(FieldError::new(
+                &format!("lines[{i}].quantity"),
+                format!("{name}의 남은 수량은 {stock}개입니다."),
+            ));
+            continue;
+        }
+        lines.push(PricedLine {
+            food_id: *food_id,
+            name,
+            unit_price: row.try_get("price_won")?,
+            quantity: quantity.get(),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(problems.into());
+    }
+    let total = lines.iter().map(|l| l.unit_price * l.quantity).sum();
+    Ok(PricedCart {
+        store_name,
+        lines,
+        total,
+    })
+}
+
+/// What makes two submissions "the same cart": the store and the food/quantity pairs.
+fn request_hash(checkout: &Checkout) -> String {
+    let mut lines: Vec<_> = checkout.lines.iter().map(|(f, q)| (*f, q.get())).collect();
+    lines.sort_unstable();
+    let text = format!("{}|{lines:?}", checkout.store_id);
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Our payment id for one claim of a checkout, within the providers' 64-character limit.
+/// Stable while the claim lives (a process taking over a crashed one's claim charges the same
+/// id, which the provider answers with the earlier approval); a new claim after a failed one
+/// gets a new id, because the failed attempt's payment was cancelled.
+fn payment_id(customer_id: i64, key: &str, claimed_at: i64) -> String {
+    let digest = hex::encode(Sha256::digest(
+        format!("{customer_id}:{key}:{claimed_at}").as_bytes(),
+    ));
+    format!("bd_{}", &digest[..40])
+}
+
+enum Claim {
+    /// This request owns the checkout and must finish it; `claimed_at` names the attempt.
+    Owned { claimed_at: i64 },
+    /// An earlier submission with this key finished: here is its result.
+    Done(Result<OrderDetail, AppError>),
+}
+
+async fn claim(
+    state: &AppState,
+    customer: &CurrentUser,
+    checkout: &Checkout,
+    hash: &str,
+) -> Result<Claim, AppError> {
+    let key = checkout.idempotency_key.as_str();
+    let deadline = tokio::time::Instant::now() + state.settings.checkout_wait;
+    loop {
+        let now = now_ms();
+        let mut tx = state.db.begin().await?;
+        let claimed = sqlx::query(
+            "INSERT INTO checkouts (customer_id, idempotency_key, request_hash, state, created_at, updated_at)
+             VALUES ($1, $2, $3, 'in_progress', $4, $4)
+             ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING customer_id",
+        )
+        .bind(customer.id)
+        .bind(key)
+        .bind(hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if claimed.is_some() {
+            tx.commit().await?;
+            return Ok(Claim::Owned { claimed_at: now });
+        }
+        let existing = sqlx::query(
+            "SELECT request_hash, state, order_id, outcome, created_at, updated_at FROM checkouts
+             WHERE customer_id = $1 AND idempotency_key = $2",
+        )
+        .bind(customer.id)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(existing) = existing else {
+            // Released between our insert and select: try again.
+            tx.rollback().await?;
+            continue;
+        };
+        if existing.try_get::<String, _>("request_hash")? != hash {
+            return Err(AppError::Conflict {
+                message: "이 결제 요청 키는 다른 장바구니에 이미 사용되었습니다.".into(),
+            });
+        }
+        match existing.try_get::<String, _>("state")?.as_str() {
+            "completed" => {
+                let order_id: i64 = existing.try_get("order_id")?;
+                tx.rollback().await?;
+                return Ok(Claim::Done(order_detail(state, customer, order_id).await));
+            }
+            "declined" => {
+                let reason: Option<String> = existing.try_get("outcome")?;
+                return Ok(Claim::Done(Err(AppError::PaymentDeclined {
+                    reason: reason.unwrap_or_default(),
+                })));
+            }
+            _ => {
+                // Another request is charging this checkout. A claim older than the longest
+                // possible charge belongs to a crashed process: take it over.
+                let updated_at: i64 = existing.try_get("updated_at")?;
+                let stale_before = now - state.settings.checkout_wait.as_millis() as i64 * 2;
+                if updated_at < stale_before {
+                    let taken = sqlx::query(
+                        "UPDATE checkouts SET updated_at = $1
+                         WHERE customer_id = $2 AND idempotency_key = $3
+                           AND state = 'in_progress' AND updated_at = $4",
+                    )
+                    .bind(now)
+                    .bind(customer.id)
+                    .bind(key)
+                    .bind(updated_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    if taken.rows_affected() == 1 {
+                        return Ok(Claim::Owned {
+                            claimed_at: existing.try_get("created_at")?,
+                        });
+                    }
+                    continue;
+                }
+                tx.rollback().await?;
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(AppError::Conflict {
+                message:
+                    "같은 주문의 결제가 아직 처리 중입니다. 잠시 후 내 주문에서 확인해 주세요."
+                        .into(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn release(state: &AppState, customer_id: i64, key: &str) {
+    let released = async {
+        let mut tx = state.db.begin().await?;
+        sqlx::query(
+            "DELETE FROM checkouts WHERE customer_id = $1 AND idempotency_key = $2 AND state = 'in_progress'",
+        )
+        .bind(customer_id)
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    };
+    if let Err(error) = released.await {
+        tracing::error!(%error, "could not release a checkout claim");
+    }
+}
+
+/// Places an order for `customer`: see the module documentation for the steps.
+pub async fn place_order(
+    state: &AppState,
+    customer: &CurrentUser,
+    checkout: Checkout,
+) -> Result<OrderDetail, AppError> {
+    let cart = price(state, &checkout).await?;
+    let hash = request_hash(&checkout);
+    let key = checkout.idempotency_key.as_str();
+    let claimed_at = match claim(state, customer, &checkout, &hash).await? {
+        Claim::Done(result) => return result,
+        Claim::Owned { claimed_at } => claimed_at,
+    };
+
+    let payment_id = payment_id(customer.id, key, claimed_at);
+    let names: Vec<String> = cart.lines.iter().map(|l| l.name.clone()).collect();
+    let request = ChargeRequest {
+        payment_id: payment_id.clone(),
+        amount: Won(cart.total),
+        payment_token: checkout.payment_token.expose().to_string(),
+        description: format!("{} {}", cart.store_name, items_summary(&names)),
+    };
+    let approval = match state.payments.charge(&request).await {
+        Ok(approval) => approval,
+        Err(PaymentError::Declined { reason }) => {
+            record_decline(state, customer.id, key, &reason).await?;
+            tracing::info!(customer_id = customer.id, %reason, "payment declined");
+            return Err(AppError::PaymentDeclined { reason });
+        }
+        Err(PaymentError::Unavailable { reason }) => {
+            release(state, customer.id, key).await;
+            tracing::warn!(customer_id = customer.id, %reason, "payment unavailable");
+            if reason != "circuit breaker open" {
+                void_in_background(state, payment_id);
+            }
+            return Err(AppError::PaymentUnavailable {
+                message: PAYMENT_BUSY.into(),
+            });
+        }
+    };
+
+    match record_order(state, customer, &checkout, &cart, &approval, key).await {
+        Ok(order_id) => {
+            tracing::info!(
+                order_id,
+                customer_id = customer.id,
+                total = cart.total,
+                "order placed"
+            );
+            order_detail(state, customer, order_id).await
+        }
+        Err(error) => {
+            tracing::error!(%error, %payment_id, "order not recorded after payment: cancelling");
+            let cancelled = state
+                .payments
+                .cancel(
+                    &approval.provider_ref,
+                    "주문 저장 실패로 결제를 취소합니다.",
+                )
+                .await;
+            if let Err(cancel_error) = cancelled {
+                tracing::error!(%cancel_error, provider_ref = %approval.provider_ref,
+                    "COMPENSATION FAILED: approved payment without an order");
+            }
+            release(state, customer.id, key).await;
+            Err(AppError::Internal)
+        }
+    }
+}
+
+async fn record_decline(
+    state: &AppState,
+    customer_id: i64,
+    key: &str,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "UPDATE checkouts SET state = 'declined', outcome = $1, updated_at = $2
+         WHERE customer_id = $3 AND idempotency_key = $4",
+    )
+    .bind(reason)
+    .bind(now_ms())
+    .bind(customer_id)
+    .bind(key)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+fn void_in_background(state: &AppState, payment_id: String) {
+    let payments = state.payments.clone();
+    tokio::spawn(async move {
+        if let Err(error) = payments.void(&payment_id, "결제 응답 시간 초과").await {
+            tracing::error!(%error, %payment_id, "could not void a timed-out payment");
+        }
+    });
+}
+
+/// The one transaction: order, lines, payment, outbox event, checkout completed.
+async fn record_order(
+    state: &AppState,
+    customer: &CurrentUser,
+    checkout: &Checkout,
+    cart: &PricedCart,
+    approval: &super::payments::Approval,
+    key: &str,
+) -> Result<i64, sqlx::Error> {
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let order_id: i64 = sqlx::query(
+        "INSERT INTO orders (customer_id, store_id, status, total_won, district, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+    )
+    .bind(customer.id)
+    .bind(checkout.store_id)
+    .bind(OrderStatus::Placed.as_str())
+    .bind(cart.total)
+    .bind(customer.district.clone().unwrap_or_default())
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    for line in &cart.lines {
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, food_id, name, unit_price_won, quantity)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(order_id)
+        .bind(line.food_id)
+        .bind(&line.name)
+        .bind(line.unit_price)
+        .bind(line.quantity)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO payments (order_id, provider, provider_ref, amount_won, status, card_hint, approved_at)
+         VALUES ($1, $2, $3, $4, 'approved', $5, $6)",
+    )
+    .bind(order_id)
+    .bind(state.payments.provider())
+    .bind(&approval.provider_ref)
+    .bind(cart.total)
+    .bind(&approval.card_hint)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let event = Event::OrderPlaced {
+        order_id,
+        customer_id: customer.id,
+        store_id: checkout.store_id,
+        total_won: cart.total,
+        lines: cart
+            .lines
+            .iter()
+            .map(|l| PlacedLine {
+                food_id: l.food_id,
+                quantity: l.quantity,
+            })
+            .collect(),
+    };
+    outbox::enqueue(&mut tx, &event, None).await?;
+    sqlx::query(
+        "UPDATE checkouts SET state = 'completed', order_id = $1, updated_at = $2
+         WHERE customer_id = $3 AND idempotency_key = $4",
+    )
+    .bind(order_id)
+    .bind(now)
+    .bind(customer.id)
+    .bind(key)
+    .execute(&mut *tx)
+    .await?;
+    if state.faults.fail_order_commit() {
+        return Err(sqlx::Error::Protocol(
+            "injected fault: order commit fails".into(),
+        ));
+    }
+    tx.commit().await?;
+    Ok(order_id)
+}
+
+/// One of the customer's orders; another customer's order is "not found", not "forbidden",
+/// so order ids cannot be probed.
+pub async fn order_detail(
+    state: &AppState,
+    customer: &CurrentUser,
+    order_id: i64,
+) -> Result<OrderDetail, AppError> {
+    let order = sqlx::query(
+        "SELECT o.id, o.store_id, s.name AS store_name, o.status, o.total_won, o.created_at,
+                p.provider, p.card_hint, p.status AS payment_status
+         FROM orders o
+         JOIN stores s ON s.id = o.store_id
+         JOIN payments p ON p.order_id = o.id
+         WHERE o.id = $1 AND o.customer_id = $2",
+    )
+    .bind(order_id)
+    .bind(customer.id)
+    .fetch_optional(state.db.reader())
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let lines = sqlx::query(
+        "SELECT food_id, name, unit_price_won, quantity FROM order_lines
+         WHERE order_id = $1 ORDER BY food_id",
+    )
+    .bind(order_id)
+    .fetch_all(state.db.reader())
+    .await?;
+    let lines = lines
+        .iter()
+        .map(|row| {
+            let unit_price: i64 = row.try_get("unit_price_won")?;
+            let quantity: i64 = row.try_get("quantity")?;
+            Ok(OrderLineView {
+                food_id: row.try_get("food_id")?,
+                name: row.try_get("name")?,
+                unit_price: Won(unit_price),
+                quantity,
+                subtotal: Won(unit_price * quantity),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let status: String = order.try_get("status")?;
+    let payment_status: String = order.try_get("payment_status")?;
+    Ok(OrderDetail {
+        id: order.try_get("id")?,
+        store_id: order.try_get("store_id")?,
+        store_name: order.try_get("store_name")?,
+        status: OrderStatus::parse(&status).ok_or(AppError::Internal)?,
+        lines,
+        total: Won(order.try_get("total_won")?),
+        payment: PaymentView {
+            provider: order.try_get("provider")?,
+            card_hint: order.try_get("card_hint")?,
+            status_label: if payment_status == "approved" {
+                "결제 완료".into()
+            } else {
+                "결제 취소".into()
+            },
+        },
+        created_at_ms: order.try_get("created_at")?,
+    })
+}
+
+/// The customer's orders, newest first.
+pub async fn my_orders(
+    state: &AppState,
+    customer: &CurrentUser,
+) -> Result<Vec<OrderSummary>, AppError> {
+    let rows = sqlx::query(
+        "SELECT o.id, s.name AS store_name, o.status, o.total_won, o.created_at
+         FROM orders o JOIN stores s ON s.id = o.store_id
+         WHERE o.customer_id = $1 ORDER BY o.id DESC LIMIT 100",
+    )
+    .bind(customer.id)
+    .fetch_all(state.db.reader())
+    .await?;
+    let mut orders = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        let names: Vec<String> =
+            sqlx::query("SELECT name FROM order_lines WHERE order_id = $1 ORDER BY food_id")
+                .bind(id)
+                .fetch_all(state.db.reader())
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>(0))
+                .collect::<Result<_, _>>()?;
+        let status: String = row.try_get("status")?;
+        orders.push(OrderSummary {
+            id,
+            store_name: row.try_get("store_name")?,
+            status: OrderStatus::parse(&status).ok_or(AppError::Internal)?,
+            items: items_summary(&names),
+            total: Won(row.try_get("total_won")?),
+            created_at_ms: row.try_get("created_at")?,
+        });
+    }
+    Ok(orders)
+}
+
+fn menu_item(row: &AnyRow) -> Result<MenuItem, sqlx::Error> {
+    Ok(MenuItem {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        price: Won(row.try_get("price_won")?),
+        stock: row.try_get("stock")?,
+        is_hidden: false,
+    })
+}
+
+/// A store's page for customers: visible dishes with their remaining stock.
+pub async fn store_menu(state: &AppState, store_id: i64) -> Result<StoreMenu, AppError> {
+    let store =
+        sqlx::query("SELECT id, name, district, address, is_open FROM stores WHERE id = $1")
+            .bind(store_id)
+            .fetch_optional(state.db.reader())
+            .await?
+            .ok_or(AppError::NotFound)?;
+    let menu = sqlx::query(
+        "SELECT id, name, description, price_won, stock FROM foods
+         WHERE store_id = $1 AND is_hidden = 0 ORDER BY id",
+    )
+    .bind(store_id)
+    .fetch_all(state.db.reader())
+    .await?
+    .iter()
+    .map(menu_item)
+    .collect::<Result<Vec<_>, _>>()?;
+    Ok(StoreMenu {
+        id: store.try_get("id")?,
+        name: store.try_get("name")?,
+        district: store.try_get("district")?,
+        address: store.try_get("address")?,
+        is_open: store.try_get::<i64, _>("is_open")? == 1,
+        menu,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CartLineInput, CheckoutInput};
+
+    fn checkout(lines: &[(i64, i64)]) -> Checkout {
+        let lines: Vec<CartLineInput> = lines
+            .iter()
+            .map(|(food_id, quantity)| CartLineInput {
+                food_id: *food_id,
+                quantity: *quantity,
+            })
+            .collect();
+        CheckoutInput::new(7, &lines, "key-0123456789abcdef", "4242424242424242")
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_same_cart_in_another_order_is_the_same_request() {
+        assert_eq!(
+            request_hash(&checkout(&[(1, 2), (3, 1)])),
+            request_hash(&checkout(&[(3, 1), (1, 2)]))
+        );
+        assert_ne!(
+            request_hash(&checkout(&[(1, 2)])),
+            request_hash(&checkout(&[(1, 3)]))
+        );
+    }
+
+    #[test]
+    fn payment_ids_are_stable_per_customer_and_key_and_fit_providers() {
+        let id = payment_id(12, "key-0123456789abcdef", 1);
+        assert_eq!(id, payment_id(12, "key-0123456789abcdef", 1));
+        assert_ne!(id, payment_id(13, "key-0123456789abcdef", 1));
+        assert_ne!(
+            id,
+            payment_id(12, "key-0123456789abcdef", 2),
+            "a new attempt, a new id"
+        );
+        assert!(id.len() <= 64 && id.len() >= 6);
+    }
+}

@@ -1,0 +1,464 @@
+//! Orders as customers and the checkout see them: cart input, the order's status, views.
+
+use super::{FieldError, FieldErrors, Won};
+use serde::{Deserialize, Serialize};
+
+/// How many of one food in one order: 1 to 99.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Quantity(u8);
+
+impl Quantity {
+    pub const MAX: i64 = 99;
+
+    pub fn parse(field: &str, raw: i64) -> Result<Self, FieldError> {
+        if (1..=Self::MAX).contains(&raw) {
+            Ok(Quantity(raw as u8))
+        } else {
+            Err(FieldError::new(
+                field,
+                "수량은 1개부터 99개까지 주문할 수 있습니다.",
+            ))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        i64::from(self.0)
+    }
+}
+
+/// The key the browser makes for one cart submission; repeats of it are the same checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let valid = (16..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if valid {
+            Ok(IdempotencyKey(raw.to_string()))
+        } else {
+            Err(FieldError::new(
+                field,
+                "결제 요청 키는 영문·숫자·-·_ 16~64자여야 합니다.",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A sandbox card number (digits only) or a provider's payment token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentToken(String);
+
+impl PaymentToken {
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        if compact.is_empty() {
+            return Err(FieldError::new(field, "카드 번호를 입력해 주세요."));
+        }
+        let card_like = compact.bytes().all(|b| b.is_ascii_digit());
+        let valid = if card_like {
+            (12..=19).contains(&compact.len())
+        } else {
+            compact.len() <= 200 && compact.bytes().all(|b| b.is_ascii_graphic())
+        };
+        if valid {
+            Ok(PaymentToken(compact))
+        } else {
+            Err(FieldError::new(
+                field,
+                "카드 번호는 숫자 12~19자리여야 합니다.",
+            ))
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One cart line as the browser sends it. Prices are never taken from the browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLineInput {
+    pub food_id: i64,
+    pub quantity: i64,
+}
+
+/// The checkout as the browser sends it (JSON). Fields are taken loosely (any JSON value,
+/// possibly missing) so that a wrong type or a missing field becomes a field error naming it,
+/// like every other bad input, instead of an anonymous decoding failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckoutInput {
+    #[serde(default)]
+    pub store_id: serde_json::Value,
+    #[serde(default)]
+    pub lines: serde_json::Value,
+    #[serde(default)]
+    pub idempotency_key: serde_json::Value,
+    #[serde(default)]
+    pub card_number: serde_json::Value,
+}
+
+impl CheckoutInput {
+    pub fn new(
+        store_id: i64,
+        lines: &[CartLineInput],
+        idempotency_key: &str,
+        card_number: &str,
+    ) -> Self {
+        CheckoutInput {
+            store_id: store_id.into(),
+            lines: serde_json::to_value(lines).expect("lines serialise"),
+            idempotency_key: idempotency_key.into(),
+            card_number: card_number.into(),
+        }
+    }
+}
+
+fn integer(field: &str, value: &serde_json::Value, what: &str) -> Result<i64, FieldError> {
+    match value {
+        serde_json::Value::Null => Err(FieldError::new(field, format!("{what}이(가) 없습니다."))),
+        value => value
+            .as_i64()
+            .ok_or_else(|| FieldError::new(field, format!("{what}은(는) 정수여야 합니다."))),
+    }
+}
+
+fn text<'a>(field: &str, value: &'a serde_json::Value, what: &str) -> Result<&'a str, FieldError> {
+    match value {
+        serde_json::Value::Null => Err(FieldError::new(field, format!("{what}이(가) 없습니다."))),
+        value => value
+            .as_str()
+            .ok_or_else(|| FieldError::new(field, format!("{what}은(는) 문자열이어야 합니다."))),
+    }
+}
+
+/// A checkout whose shape is valid (whether its foods exist is the database's to say).
+#[derive(Debug, Clone)]
+pub struct Checkout {
+    pub store_id: i64,
+    pub lines: Vec<(i64, Quantity)>,
+    pub idempotency_key: IdempotencyKey,
+    pub payment_token: PaymentToken,
+}
+
+impl CheckoutInput {
+    pub const MAX_LINES: usize = 50;
+
+    pub fn parse(&self) -> Result<Checkout, Vec<FieldError>> {
+        let mut errors = FieldErrors::default();
+        let store_id = errors.check(integer("store_id", &self.store_id, "가게 번호"));
+        let raw_lines: &[serde_json::Value] = match &self.lines {
+            serde_json::Value::Array(lines) => lines,
+            serde_json::Value::Null => &[],
+            _ => {
+                errors.push(FieldError::new(
+                    "lines",
+                    "주문 메뉴 목록이 배열이 아닙니다.",
+                ));
+                &[]
+            }
+        };
+        if raw_lines.is_empty() && self.lines.is_array() || self.lines.is_null() {
+            errors.push(FieldError::new("lines", "장바구니가 비어 있습니다."));
+        }
+        if raw_lines.len() > Self::MAX_LINES {
+            errors.push(FieldError::new(
+                "lines",
+                "한 번에 50가지 메뉴까지 주문할 수 있습니다.",
+            ));
+        }
+        let mut lines: Vec<(i64, Quantity)> = Vec::with_capacity(raw_lines.len());
+        let mut seen = Vec::with_capacity(raw_lines.len());
+        for (i, line) in raw_lines.iter().enumerate() {
+            let food_field = format!("lines[{i}].food_id");
+            let quantity_field = format!("lines[{i}].quantity");
+            let null = serde_json::Value::Null;
+            let food_id = errors.check(integer(
+                &food_field,
+                line.get("food_id").unwrap_or(&null),
+                "메뉴 번호",
+            ));
+            let quantity = errors.check(
+                integer(
+                    &quantity_field,
+                    line.get("quantity").unwrap_or(&null),
+                    "수량",
+                )
+                .and_then(|q| Quantity::parse(&quantity_field, q)),
+            );
+            if let Some(food_id) = food_id {
+                if seen.contains(&food_id) {
+                    errors.push(FieldError::new(
+                        &food_field,
+                        "같은 메뉴가 두 번 담겼습니다.",
+                    ));
+                }
+                seen.push(food_id);
+                if let Some(quantity) = quantity {
+                    lines.push((food_id, quantity));
+                }
+            }
+        }
+        let key = errors.check(
+            text("idempotency_key", &self.idempotency_key, "결제 요청 키")
+                .and_then(|raw| IdempotencyKey::parse("idempotency_key", raw)),
+        );
+        let token = errors.check(
+            text("card_number", &self.card_number, "카드 번호")
+                .and_then(|raw| PaymentToken::parse("card_number", raw)),
+        );
+        errors.into_result()?;
+        Ok(Checkout {
+            store_id: store_id.expect("checked"),
+            lines,
+            idempotency_key: key.expect("checked"),
+            payment_token: token.expect("checked"),
+        })
+    }
+}
+
+/// Where an order is in its life. The allowed moves between these belong to the order state
+/// machine; this type only names the states and how people read them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Placed,
+    Accepted,
+    Rejected,
+    Cooking,
+    Cooked,
+    RiderAssigned,
+    PickedUp,
+    Delivered,
+    Completed,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 10] = [
+        OrderStatus::Placed,
+        OrderStatus::Accepted,
+        OrderStatus::Rejected,
+        OrderStatus::Cooking,
+        OrderStatus::Cooked,
+        OrderStatus::RiderAssigned,
+        OrderStatus::PickedUp,
+        OrderStatus::Delivered,
+        OrderStatus::Completed,
+        OrderStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "placed",
+            OrderStatus::Accepted => "accepted",
+            OrderStatus::Rejected => "rejected",
+            OrderStatus::Cooking => "cooking",
+            OrderStatus::Cooked => "cooked",
+            OrderStatus::RiderAssigned => "rider_assigned",
+            OrderStatus::PickedUp => "picked_up",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Completed => "completed",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// The words the customer sees.
+    pub fn label(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "주문 접수",
+            OrderStatus::Accepted => "주문 수락",
+            OrderStatus::Rejected => "주문 거절",
+            OrderStatus::Cooking => "요리 중",
+            OrderStatus::Cooked => "요리 완료",
+            OrderStatus::RiderAssigned => "라이더 배정",
+            OrderStatus::PickedUp => "배달 중",
+            OrderStatus::Delivered => "배달 완료",
+            OrderStatus::Completed => "배송 확인 완료",
+            OrderStatus::Cancelled => "주문 취소",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderLineView {
+    pub food_id: i64,
+    pub name: String,
+    pub unit_price: Won,
+    pub quantity: i64,
+    pub subtotal: Won,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentView {
+    pub provider: String,
+    pub card_hint: String,
+    /// "결제 완료" or "결제 취소".
+    pub status_label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderDetail {
+    pub id: i64,
+    pub store_id: i64,
+    pub store_name: String,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLineView>,
+    pub total: Won,
+    pub payment: PaymentView,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    pub id: i64,
+    pub store_name: String,
+    pub status: OrderStatus,
+    /// "즉석떡볶이 (2인) 외 2건".
+    pub items: String,
+    pub total: Won,
+    pub created_at_ms: i64,
+}
+
+/// A store page for customers: the store and its visible menu with remaining stock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreMenu {
+    pub id: i64,
+    pub name: String,
+    pub district: String,
+    pub address: String,
+    pub is_open: bool,
+    pub menu: Vec<super::MenuItem>,
+}
+
+/// "A 외 N건" for a list of item names.
+pub fn items_summary(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [only] => only.clone(),
+        [first, rest @ ..] => format!("{first} 외 {}건", rest.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines() -> Vec<CartLineInput> {
+        vec![
+            CartLineInput {
+                food_id: 1,
+                quantity: 2,
+            },
+            CartLineInput {
+                food_id: 2,
+                quantity: 99,
+            },
+        ]
+    }
+
+    fn input() -> CheckoutInput {
+        CheckoutInput::new(
+            1,
+            &lines(),
+            "0f8b7c9e-5d4a-4b3c-9a2e-1f0d9c8b7a6e",
+            "4242 4242 4242 4242",
+        )
+    }
+
+    #[test]
+    fn a_valid_checkout_parses() {
+        let checkout = input().parse().unwrap();
+        assert_eq!(checkout.lines.len(), 2);
+        assert_eq!(checkout.payment_token.expose(), "4242424242424242");
+    }
+
+    #[test]
+    fn quantities_outside_1_to_99_name_their_line() {
+        for bad in [0, -1, 100] {
+            let mut lines = lines();
+            lines[1].quantity = bad;
+            let form =
+                CheckoutInput::new(1, &lines, "0f8b7c9e-5d4a-4b3c-9a2e-1f0d9c8b7a6e", "4242");
+            let errors = form.parse().unwrap_err();
+            assert_eq!(errors[0].field, "lines[1].quantity", "{bad}");
+        }
+    }
+
+    #[test]
+    fn empty_carts_repeated_foods_bad_keys_and_cards_are_refused() {
+        let form = CheckoutInput::new(1, &[], "short", "12");
+        let fields: Vec<_> = form
+            .parse()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["lines", "idempotency_key", "card_number"]);
+
+        let mut repeated = lines();
+        repeated[1].food_id = 1;
+        let form = CheckoutInput::new(
+            1,
+            &repeated,
+            "0f8b7c9e-5d4a-4b3c-9a2e-1f0d9c8b7a6e",
+            "4242424242424242",
+        );
+        assert_eq!(form.parse().unwrap_err()[0].field, "lines[1].food_id");
+    }
+
+    #[test]
+    fn wrong_types_and_missing_fields_are_field_errors() {
+        let form: CheckoutInput = serde_json::from_value(serde_json::json!({
+            "store_id": "마포",
+            "lines": [{"food_id": "x", "quantity": 1.5}, {"quantity": 1}],
+        }))
+        .unwrap();
+        let fields: Vec<_> = form
+            .parse()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "store_id",
+                "lines[0].food_id",
+                "lines[0].quantity",
+                "lines[1].food_id",
+                "idempotency_key",
+                "card_number"
+            ]
+        );
+    }
+
+    #[test]
+    fn statuses_round_trip_and_read_in_korean() {
+        for status in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(OrderStatus::Placed.label(), "주문 접수");
+        assert_eq!(OrderStatus::PickedUp.label(), "배달 중");
+    }
+
+    #[test]
+    fn item_summaries_count_the_rest() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(items_summary(&names(&["순대"])), "순대");
+        assert_eq!(
+            items_summary(&names(&["순대", "튀김", "밥"])),
+            "순대 외 2건"
+        );
+    }
+}

@@ -1,0 +1,68 @@
+-- Orders with their lines and payment, the idempotency record of each checkout, and the
+-- transactional outbox. An order, its payment record and its OrderPlaced event are written in
+-- one transaction, so none exists without the others.
+
+CREATE TABLE orders (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    customer_id INTEGER NOT NULL REFERENCES users (id),
+    store_id    INTEGER NOT NULL REFERENCES stores (id),
+    status      TEXT    NOT NULL,
+    total_won   INTEGER NOT NULL CHECK (total_won > 0),
+    district    TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+CREATE INDEX orders_by_customer ON orders (customer_id, id);
+CREATE INDEX orders_by_store ON orders (store_id, id);
+
+CREATE TABLE order_lines (
+    order_id       INTEGER NOT NULL REFERENCES orders (id),
+    food_id        INTEGER NOT NULL REFERENCES foods (id),
+    name           TEXT    NOT NULL,
+    unit_price_won INTEGER NOT NULL CHECK (unit_price_won > 0),
+    quantity       INTEGER NOT NULL CHECK (quantity BETWEEN 1 AND 99),
+    PRIMARY KEY (order_id, food_id)
+);
+
+CREATE TABLE payments (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id     INTEGER NOT NULL UNIQUE REFERENCES orders (id),
+    provider     TEXT    NOT NULL,
+    provider_ref TEXT    NOT NULL,
+    amount_won   INTEGER NOT NULL,
+    status       TEXT    NOT NULL CHECK (status IN ('approved', 'cancelled')),
+    card_hint    TEXT    NOT NULL DEFAULT '',
+    approved_at  INTEGER NOT NULL,
+    cancelled_at INTEGER
+);
+
+-- One row per checkout submission (customer + key from the browser). `request_hash` tells a
+-- retry of the same cart from a different cart under a reused key.
+CREATE TABLE checkouts (
+    customer_id     INTEGER NOT NULL REFERENCES users (id),
+    idempotency_key TEXT    NOT NULL,
+    request_hash    TEXT    NOT NULL,
+    state           TEXT    NOT NULL CHECK (state IN ('in_progress', 'completed', 'declined')),
+    order_id        INTEGER REFERENCES orders (id),
+    outcome         TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    PRIMARY KEY (customer_id, idempotency_key)
+);
+CREATE INDEX checkouts_by_age ON checkouts (created_at);
+
+CREATE TABLE outbox (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id       INTEGER NOT NULL,
+    event_type     TEXT    NOT NULL,
+    payload        TEXT    NOT NULL,
+    causation_id   INTEGER,
+    created_at     INTEGER NOT NULL,
+    available_at   INTEGER NOT NULL,
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    last_error     TEXT,
+    processed_at   INTEGER,
+    dead_at        INTEGER
+);
+CREATE INDEX outbox_pending ON outbox (processed_at, available_at, id);
+CREATE INDEX outbox_by_order ON outbox (order_id, id);
