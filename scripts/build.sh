@@ -39,7 +39,7 @@ cp -r public/. "$site.tmp/"
 rm -rf "$site" && mv "$site.tmp" "$site"
 
 say "server (${server_flags[*]:-debug})"
-cargo build --locked -p server --bin baedal "${server_flags[@]}"
+cargo build --locked -p server --bins "${server_flags[@]}"
 
 wasm="$site/pkg/baedal_bg.wasm"
 say "wasm size: $(stat -c %s "$wasm") bytes raw, $(gzip -9c "$wasm" | wc -c) bytes gzip"

@@ -5,23 +5,37 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\033[1;34m[e2e]\033[0m %s\n' "$*" >&2; }
 
-binary=${BAEDAL_BINARY:-target/debug/baedal}
+profile_dir=$(dirname "${BAEDAL_BINARY:-target/debug/baedal}")
 work=$(mktemp -d)
-log="$work/server.log"
-BAEDAL_ADDR=127.0.0.1:0 BAEDAL_DATA_DIR="$work/data" "$binary" >"$log" 2>&1 &
-server_pid=$!
-cleanup() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$work"; }
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
-# The server prints its URL once it listens; then wait until it is ready for traffic.
-url=""
-for _ in $(seq 1 200); do
-  url=$(grep -o 'running at http://[0-9.:]*' "$log" | awk '{print $3}' || true)
-  [ -n "$url" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$log"; echo "server exited" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { cat "$log"; echo "server did not start" >&2; exit 1; }
+# Starts a service in the background that prints "<marker> http://host:port" once it listens,
+# and sets service_url to that URL.
+start_service() {
+  local log=$1 marker=$2; shift 2
+  "$@" >"$log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  service_url=""
+  for _ in $(seq 1 200); do
+    service_url=$(grep -o "$marker http://[0-9.:]*" "$log" | awk '{print $NF}' || true)
+    [ -n "$service_url" ] && return
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "$1 exited" >&2; exit 1; }
+    sleep 0.1
+  done
+  cat "$log" >&2; echo "$1 did not start" >&2; exit 1
+}
+
+SANDBOX_PAY_ADDR=127.0.0.1:0 start_service "$work/sandbox.log" "listening at" "$profile_dir/sandbox-pay"
+sandbox=$service_url
+BAEDAL_ADDR=127.0.0.1:0 BAEDAL_DATA_DIR="$work/data" BAEDAL_SANDBOX_PAY_URL="$sandbox" \
+  start_service "$work/server.log" "running at" "$profile_dir/baedal"
+url=$service_url
 for _ in $(seq 1 100); do
   curl -fsS "$url/readyz" >/dev/null 2>&1 && break
   sleep 0.1

@@ -23,7 +23,11 @@ pub fn Shell(user: CurrentUser, children: Children) -> impl IntoView {
         }
     });
     let links: &[(&str, &str)] = match user.role {
-        Role::Customer => &[("/", "가게 찾기")],
+        Role::Customer => &[
+            ("/", "가게 찾기"),
+            ("/checkout", "장바구니"),
+            ("/orders", "내 주문"),
+        ],
         Role::Owner => &[("/store", "내 상점")],
         Role::Rider => &[("/rider", "배달 목록")],
     };

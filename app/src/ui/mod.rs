@@ -1,6 +1,7 @@
 //! Pages and the app shell. Server-rendered first (fast first paint on phones), then hydrated.
 
 mod auth;
+mod cart;
 mod customer;
 mod layout;
 mod owner;
@@ -37,6 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(Auth::new());
+    cart::Cart::provide();
     mark_hydrated();
 
     view! {
@@ -47,6 +49,10 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=layout::NotFound>
                 <Route path=path!("/") view=customer::CustomerHome ssr=SsrMode::Async />
+                <Route path=path!("/stores/:id") view=customer::StorePage ssr=SsrMode::Async />
+                <Route path=path!("/checkout") view=customer::CheckoutPage ssr=SsrMode::Async />
+                <Route path=path!("/orders") view=customer::OrdersPage ssr=SsrMode::Async />
+                <Route path=path!("/orders/:id") view=customer::OrderPage ssr=SsrMode::Async />
                 <Route path=path!("/store") view=owner::StoreHome ssr=SsrMode::Async />
                 <Route path=path!("/rider") view=rider::RiderHome ssr=SsrMode::Async />
                 <Route path=path!("/signin") view=auth::SignInPage />

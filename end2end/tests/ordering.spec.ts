@@ -1,0 +1,85 @@
+import { test, expect, Page } from '@playwright/test';
+import { hydrated, signIn } from './helpers';
+
+async function openStore(page: Page, name: string) {
+  await page.getByTestId('store-list').getByText(name).click();
+  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+  await hydrated(page);
+}
+
+async function myOrderCount(page: Page): Promise<number> {
+  await page.goto('/orders');
+  await hydrated(page);
+  await expect(page.getByRole('heading', { level: 1, name: '내 주문' })).toBeVisible();
+  return page.getByTestId('order-list').locator('li').count();
+}
+
+test('a customer adds two foods from one store, pays with the approve card and sees the order', async ({ page }) => {
+  await page.goto('/signin');
+  await signIn(page, 'customer@baedal.kr');
+  await expect(page).toHaveURL('/');
+  const ordersBefore = await myOrderCount(page);
+
+  await page.goto('/');
+  await openStore(page, '마포 즉석떡볶이');
+  await expect(page.getByRole('button', { name: '볶음밥 담기' })).toBeDisabled(); // sold out
+  await page.getByRole('button', { name: '즉석떡볶이 (2인) 담기' }).click();
+  await page.getByRole('button', { name: '즉석떡볶이 (2인) 담기' }).click();
+  await page.getByRole('button', { name: '모둠튀김 담기' }).click();
+  await expect(page.getByTestId('cart-bar')).toContainText('3개');
+  await expect(page.getByTestId('cart-bar')).toContainText('34,000원');
+
+  // The cart survives a reload.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('cart-bar')).toContainText('34,000원');
+  await page.getByTestId('cart-bar').click();
+
+  await expect(page).toHaveURL('/checkout');
+  await hydrated(page);
+  await expect(page.getByTestId('cart-lines').locator('li')).toHaveCount(2);
+  await page.getByLabel('카드 번호').fill('4242 4242 4242 4242');
+  await page.getByTestId('pay').click();
+
+  await expect(page).toHaveURL(/\/orders\/\d+$/);
+  await expect(page.getByTestId('order-status')).toContainText('결제 완료');
+  await expect(page.getByTestId('order-status')).toContainText('주문 접수');
+  await expect(page.getByTestId('order-total')).toContainText('34,000원');
+  expect(await myOrderCount(page)).toBe(ordersBefore + 1);
+});
+
+test('a declined card shows the reason and no order is made; the cart stays', async ({ page }) => {
+  await page.goto('/signin');
+  await signIn(page, 'customer@baedal.kr');
+  await expect(page).toHaveURL('/');
+  const ordersBefore = await myOrderCount(page);
+
+  await page.goto('/');
+  await openStore(page, '마포 즉석떡볶이');
+  await page.getByRole('button', { name: '순대 담기' }).click();
+  await page.getByTestId('cart-bar').click();
+  await hydrated(page);
+  await page.getByLabel('카드 번호').fill('4000 0000 0000 0002');
+  await page.getByTestId('pay').click();
+  await expect(page.getByRole('alert')).toContainText('결제가 거절되었습니다: 잔액이 부족합니다.');
+  await expect(page).toHaveURL('/checkout');
+  await expect(page.getByTestId('cart-lines').locator('li')).toHaveCount(1);
+
+  expect(await myOrderCount(page)).toBe(ordersBefore);
+});
+
+test('adding from another store asks before clearing the cart', async ({ page }) => {
+  await page.goto('/signin');
+  await signIn(page, 'customer@baedal.kr');
+  await expect(page).toHaveURL('/');
+  await openStore(page, '마포 즉석떡볶이');
+  await page.getByRole('button', { name: '모둠튀김 담기' }).click();
+  await page.goto('/');
+  await openStore(page, '종로 할매국밥');
+  page.once('dialog', (dialog) => dialog.dismiss());
+  await page.getByRole('button', { name: '돼지국밥 담기' }).click();
+  await expect(page.getByTestId('cart-bar')).toContainText('마포 즉석떡볶이');
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByRole('button', { name: '돼지국밥 담기' }).click();
+  await expect(page.getByTestId('cart-bar')).toContainText('종로 할매국밥 · 1개');
+});
