@@ -51,6 +51,20 @@ pub struct RunningServer {
     pub state: AppState,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    housekeeping: JoinHandle<()>,
+}
+
+/// Periodic chores: forget checkout idempotency keys past their retention.
+async fn housekeeping(state: AppState) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
+    loop {
+        every_hour.tick().await;
+        match app::backend::orders::purge_old_checkouts(&state).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "forgot old checkout keys"),
+            Err(error) => tracing::warn!(%error, "could not purge old checkout keys"),
+        }
+    }
 }
 
 impl RunningServer {
@@ -62,6 +76,7 @@ impl RunningServer {
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(());
         let result = self.task.await.expect("server task does not panic");
+        self.housekeeping.abort();
         self.state.db.close().await;
         result
     }
@@ -126,8 +141,13 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         source,
     })?;
     let router = router(&config, state.clone(), addr);
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let (shutdown, shutdown_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
+        // Small request/response exchanges: send them at once rather than wait to coalesce.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, router)
             .with_graceful_shutdown(async {
                 let _ = shutdown_rx.await;
@@ -139,6 +159,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         state,
         shutdown,
         task,
+        housekeeping,
     })
 }
 

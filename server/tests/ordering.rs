@@ -19,6 +19,7 @@ on_both_backends!(
     a_payment_whose_order_cannot_be_saved_is_cancelled,
     a_slow_provider_opens_the_breaker_which_fails_fast_then_recovers,
     a_provider_error_asks_to_pay_later_and_the_cart_can_pay_again,
+    checkout_keys_are_kept_for_more_than_a_day,
 );
 
 /// The tables a checkout writes; a refused one must leave them as they were.
@@ -576,5 +577,47 @@ async fn a_provider_error_asks_to_pay_later_and_the_cart_can_pay_again(backend: 
         "the same submission can be paid once the provider answers"
     );
     no_charge_without_order_or_cancellation(&app).await;
+    app.teardown().await;
+}
+
+async fn checkout_keys_are_kept_for_more_than_a_day(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let client = customer(&app).await;
+    let (store_id, foods) = store(&app, &client, "마포 즉석떡볶이").await;
+    let body = checkout(store_id, &[(foods[0].0, 1)], &new_key(), APPROVE_CARD);
+    let (status, first) = app.call_json(&client, "place_order", &body).await;
+    assert_eq!(status, StatusCode::OK);
+    let state = app.server.state.clone();
+    let age = |hours: i64| {
+        let state = state.clone();
+        async move {
+            let mut tx = state.db.begin().await.unwrap();
+            let then = app::backend::now_ms() - hours * 60 * 60 * 1000;
+            sqlx::query("UPDATE checkouts SET created_at = $1")
+                .bind(then)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            app::backend::orders::purge_old_checkouts(&state)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(age(25).await, 0, "a day-old key is kept");
+    let (status, again) = app.call_json(&client, "place_order", &body).await;
+    assert_eq!(
+        (status, &again["id"]),
+        (StatusCode::OK, &first["id"]),
+        "and still answers repeats"
+    );
+    assert_eq!(
+        age(49).await,
+        1,
+        "keys older than the retention are forgotten"
+    );
+    assert_eq!(app.count("orders").await, 1);
     app.teardown().await;
 }

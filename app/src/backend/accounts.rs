@@ -8,7 +8,7 @@ use sqlx::{Any, Row, Transaction};
 
 const USER_COLUMNS: &str = "id, email, display_name, role, district";
 
-fn user_from_row(row: &AnyRow) -> Result<CurrentUser, sqlx::Error> {
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<CurrentUser, sqlx::Error> {
     let role: String = row.try_get("role")?;
     Ok(CurrentUser {
         id: row.try_get("id")?,
@@ -17,14 +17,6 @@ fn user_from_row(row: &AnyRow) -> Result<CurrentUser, sqlx::Error> {
         role: Role::parse("role", &role).map_err(|e| sqlx::Error::Decode(e.message.into()))?,
         district: row.try_get("district")?,
     })
-}
-
-pub async fn find_by_id(state: &AppState, id: i64) -> Result<Option<CurrentUser>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(state.db.reader())
-        .await?;
-    row.as_ref().map(user_from_row).transpose()
 }
 
 /// The user and password hash for an e-mail, for sign-in.

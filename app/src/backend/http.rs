@@ -2,7 +2,7 @@
 //! cookies. Every protected server function starts with `require(role)`: the pages hide what
 //! a role may not use, but only this check makes it secure.
 
-use super::{accounts, sessions, AppState};
+use super::{sessions, AppState};
 use crate::domain::{CurrentUser, Role};
 use crate::error::AppError;
 use axum::http::{header, request::Parts, HeaderValue, StatusCode};
@@ -64,10 +64,7 @@ pub async fn current_user(state: &AppState) -> Result<Option<CurrentUser>, AppEr
     let Some(token) = session_token() else {
         return Ok(None);
     };
-    let Some(user_id) = sessions::user_id(state, &token).await? else {
-        return Ok(None);
-    };
-    Ok(accounts::find_by_id(state, user_id).await?)
+    Ok(sessions::user(state, &token).await?)
 }
 
 /// The caller, who must be signed in (else 401) with `role` (else 403).

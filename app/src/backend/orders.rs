@@ -16,7 +16,7 @@ use super::outbox::{self, Event, PlacedLine};
 use super::payments::{ChargeRequest, PaymentError};
 use super::{now_ms, AppState};
 use crate::domain::{
-    items_summary, Checkout, CurrentUser, FieldError, MenuItem, OrderDetail, OrderLineView,
+    items_summary, josa, Checkout, CurrentUser, FieldError, MenuItem, OrderDetail, OrderLineView,
     OrderStatus, OrderSummary, PaymentView, StoreMenu, Won,
 };
 use crate::error::AppError;
@@ -54,18 +54,34 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, AppE
     if store.try_get::<i64, _>("is_open")? != 1 {
         return Err(AppError::invalid(
             "store_id",
-            format!("{store_name}은(는) 지금 주문을 받지 않습니다."),
+            format!(
+                "{store_name}{} 지금 주문을 받지 않습니다.",
+                josa(&store_name, "은", "는")
+            ),
         ));
     }
+    // All the cart's foods in one query.
+    let placeholders: Vec<String> = (1..=checkout.lines.len())
+        .map(|i| format!("${i}"))
+        .collect();
+    let sql = format!(
+        "SELECT id, store_id, name, price_won, stock, is_hidden FROM foods WHERE id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for (food_id, _) in &checkout.lines {
+        query = query.bind(*food_id);
+    }
+    let rows = query.fetch_all(state.db.reader()).await?;
     let mut problems = Vec::new();
     let mut lines = Vec::with_capacity(checkout.lines.len());
     for (i, (food_id, quantity)) in checkout.lines.iter().enumerate() {
-        let row = sqlx::query(
-            "SELECT store_id, name, price_won, stock, is_hidden FROM foods WHERE id = $1",
-        )
-        .bind(*food_id)
-        .fetch_optional(state.db.reader())
-        .await?;
+        let mut row = None;
+        for candidate in &rows {
+            if candidate.try_get::<i64, _>("id")? == *food_id {
+                row = Some(candidate);
+            }
+        }
         let field = format!("lines[{i}].food_id");
         let Some(row) = row else {
             problems.push(FieldError::new(&field, "존재하지 않는 메뉴입니다."));
@@ -77,7 +93,10 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, AppE
         {
             problems.push(FieldError::new(
                 &field,
-                format!("{name}은(는) 이 가게의 메뉴가 아닙니다."),
+                format!(
+                    "{name}{} 이 가게의 메뉴가 아닙니다.",
+                    josa(&name, "은", "는")
+                ),
             ));
             continue;
         }
@@ -85,7 +104,7 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, AppE
         if stock == 0 {
             problems.push(FieldError::new(
                 &field,
-                format!("{name}은(는) 품절되었습니다."),
+                format!("{name}{} 품절되었습니다.", josa(&name, "은", "는")),
             ));
             continue;
         }
@@ -294,14 +313,21 @@ pub async fn place_order(
     };
 
     match record_order(state, customer, &checkout, &cart, &approval, key).await {
-        Ok(order_id) => {
+        Ok((order_id, created_at_ms)) => {
             tracing::info!(
                 order_id,
                 customer_id = customer.id,
                 total = cart.total,
                 "order placed"
             );
-            order_detail(state, customer, order_id).await
+            Ok(placed_order(
+                state,
+                order_id,
+                created_at_ms,
+                &checkout,
+                cart,
+                approval,
+            ))
         }
         Err(error) => {
             tracing::error!(%error, %payment_id, "order not recorded after payment: cancelling");
@@ -359,7 +385,7 @@ async fn record_order(
     cart: &PricedCart,
     approval: &super::payments::Approval,
     key: &str,
-) -> Result<i64, sqlx::Error> {
+) -> Result<(i64, i64), sqlx::Error> {
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     let order_id: i64 = sqlx::query(
@@ -431,7 +457,62 @@ async fn record_order(
         ));
     }
     tx.commit().await?;
-    Ok(order_id)
+    Ok((order_id, now))
+}
+
+/// The detail of an order just recorded, from what checkout already holds (no re-read).
+fn placed_order(
+    state: &AppState,
+    id: i64,
+    created_at_ms: i64,
+    checkout: &Checkout,
+    cart: PricedCart,
+    approval: super::payments::Approval,
+) -> OrderDetail {
+    let mut lines: Vec<OrderLineView> = cart
+        .lines
+        .into_iter()
+        .map(|line| OrderLineView {
+            food_id: line.food_id,
+            name: line.name,
+            unit_price: Won(line.unit_price),
+            quantity: line.quantity,
+            subtotal: Won(line.unit_price * line.quantity),
+        })
+        .collect();
+    lines.sort_by_key(|line| line.food_id);
+    OrderDetail {
+        id,
+        store_id: checkout.store_id,
+        store_name: cart.store_name,
+        status: OrderStatus::Placed,
+        lines,
+        total: Won(cart.total),
+        payment: PaymentView {
+            provider: state.payments.provider().to_string(),
+            card_hint: approval.card_hint,
+            status_label: "결제 완료".into(),
+        },
+        created_at_ms,
+    }
+}
+
+/// How long a checkout's idempotency key is remembered: a repeat within this time returns the
+/// first result. (Promised: at least 24 hours.)
+pub const CHECKOUT_KEY_RETENTION: Duration = Duration::from_secs(48 * 60 * 60);
+
+/// Forgets finished checkouts older than `CHECKOUT_KEY_RETENTION`; returns how many.
+pub async fn purge_old_checkouts(state: &AppState) -> Result<u64, sqlx::Error> {
+    let cutoff = now_ms() - CHECKOUT_KEY_RETENTION.as_millis() as i64;
+    let mut tx = state.db.begin().await?;
+    let purged =
+        sqlx::query("DELETE FROM checkouts WHERE created_at < $1 AND state <> 'in_progress'")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    tx.commit().await?;
+    Ok(purged)
 }
 
 /// One of the customer's orders; another customer's order is "not found", not "forbidden",

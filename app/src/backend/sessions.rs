@@ -5,10 +5,11 @@
 //! Signing in always issues a new token (and drops the one presented), which defeats session
 //! fixation; signing out deletes the row, so the cookie is dead even if it was copied.
 
-use super::{now_ms, AppState};
+use super::{accounts, now_ms, AppState};
+use crate::domain::CurrentUser;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 pub const COOKIE_NAME: &str = "baedal_session";
 
@@ -49,14 +50,18 @@ pub async fn create(
     Ok(token)
 }
 
-/// The user id behind a live session token, if any.
-pub async fn user_id(state: &AppState, token: &str) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query("SELECT user_id FROM sessions WHERE token_hash = $1 AND expires_at > $2")
-        .bind(token_hash(token))
-        .bind(now_ms())
-        .fetch_optional(state.db.reader())
-        .await?;
-    row.map(|row| row.try_get::<i64, _>(0)).transpose()
+/// The user behind a live session token, if any (one query: this runs on every request).
+pub async fn user(state: &AppState, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT u.id, u.email, u.display_name, u.role, u.district
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2",
+    )
+    .bind(token_hash(token))
+    .bind(now_ms())
+    .fetch_optional(state.db.reader())
+    .await?;
+    row.as_ref().map(accounts::user_from_row).transpose()
 }
 
 pub async fn delete(tx: &mut Transaction<'static, Any>, token: &str) -> Result<(), sqlx::Error> {

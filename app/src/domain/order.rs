@@ -1,6 +1,6 @@
 //! Orders as customers and the checkout see them: cart input, the order's status, views.
 
-use super::{FieldError, FieldErrors, Won};
+use super::{josa, FieldError, FieldErrors, Won};
 use serde::{Deserialize, Serialize};
 
 /// How many of one food in one order: 1 to 99.
@@ -122,19 +122,31 @@ impl CheckoutInput {
 
 fn integer(field: &str, value: &serde_json::Value, what: &str) -> Result<i64, FieldError> {
     match value {
-        serde_json::Value::Null => Err(FieldError::new(field, format!("{what}이(가) 없습니다."))),
-        value => value
-            .as_i64()
-            .ok_or_else(|| FieldError::new(field, format!("{what}은(는) 정수여야 합니다."))),
+        serde_json::Value::Null => Err(FieldError::new(
+            field,
+            format!("{what}{} 없습니다.", josa(what, "이", "가")),
+        )),
+        value => value.as_i64().ok_or_else(|| {
+            FieldError::new(
+                field,
+                format!("{what}{} 정수여야 합니다.", josa(what, "은", "는")),
+            )
+        }),
     }
 }
 
 fn text<'a>(field: &str, value: &'a serde_json::Value, what: &str) -> Result<&'a str, FieldError> {
     match value {
-        serde_json::Value::Null => Err(FieldError::new(field, format!("{what}이(가) 없습니다."))),
-        value => value
-            .as_str()
-            .ok_or_else(|| FieldError::new(field, format!("{what}은(는) 문자열이어야 합니다."))),
+        serde_json::Value::Null => Err(FieldError::new(
+            field,
+            format!("{what}{} 없습니다.", josa(what, "이", "가")),
+        )),
+        value => value.as_str().ok_or_else(|| {
+            FieldError::new(
+                field,
+                format!("{what}{} 문자열이어야 합니다.", josa(what, "은", "는")),
+            )
+        }),
     }
 }
 
