@@ -20,6 +20,7 @@ on_both_backends!(
     a_slow_provider_opens_the_breaker_which_fails_fast_then_recovers,
     a_provider_error_asks_to_pay_later_and_the_cart_can_pay_again,
     checkout_keys_are_kept_for_more_than_a_day,
+    the_delivery_address_can_be_changed_and_reorders_stores,
 );
 
 /// The tables a checkout writes; a refused one must leave them as they were.
@@ -619,5 +620,44 @@ async fn checkout_keys_are_kept_for_more_than_a_day(backend: Backend) {
         "keys older than the retention are forgotten"
     );
     assert_eq!(app.count("orders").await, 1);
+    app.teardown().await;
+}
+
+async fn the_delivery_address_can_be_changed_and_reorders_stores(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let client = customer(&app).await;
+    let nearest = |stores: &Value| stores[0]["name"].as_str().unwrap().to_string();
+    let (_, stores) = app.call(&client, "nearby_stores", &[]).await;
+    assert_eq!(nearest(&stores), "마포 즉석떡볶이");
+
+    let (status, user) = app
+        .call(&client, "set_delivery_district", &[("district", "송파구")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(user["district"], "송파구");
+    let (_, stores) = app.call(&client, "nearby_stores", &[]).await;
+    assert_eq!(nearest(&stores), "송파 화덕피자");
+    let (_, me) = app.call(&client, "who_am_i", &[]).await;
+    assert_eq!(me["district"], "송파구");
+
+    let (status, error) = app
+        .call(
+            &client,
+            "set_delivery_district",
+            &[("district", "해운대구")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["fields"][0]["field"], "district");
+    let owner = app.client();
+    app.sign_in(&owner, "owner@baedal.kr", DEMO_PASSWORD).await;
+    let (status, _) = app
+        .call(&owner, "set_delivery_district", &[("district", "마포구")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, me) = app.call(&client, "who_am_i", &[]).await;
+    assert_eq!(me["district"], "송파구", "refused changes change nothing");
     app.teardown().await;
 }

@@ -45,12 +45,25 @@ struct PricedCart {
 
 /// Checks the cart against the store and its menu and prices it. Every bad line is reported.
 async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, AppError> {
-    let store = sqlx::query("SELECT name, is_open FROM stores WHERE id = $1")
-        .bind(checkout.store_id)
-        .fetch_optional(state.db.reader())
-        .await?
+    // The store and all the cart's foods in one round trip (checkout is latency-critical).
+    let placeholders: Vec<String> = (2..=checkout.lines.len() + 1)
+        .map(|i| format!("${i}"))
+        .collect();
+    let sql = format!(
+        "SELECT s.name AS store_name, s.is_open, f.id, f.store_id, f.name, f.price_won, f.stock, f.is_hidden
+         FROM stores s LEFT JOIN foods f ON f.id IN ({})
+         WHERE s.id = $1",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(checkout.store_id);
+    for (food_id, _) in &checkout.lines {
+        query = query.bind(*food_id);
+    }
+    let rows = query.fetch_all(state.db.reader()).await?;
+    let store = rows
+        .first()
         .ok_or_else(|| AppError::invalid("store_id", "존재하지 않는 가게입니다."))?;
-    let store_name: String = store.try_get("name")?;
+    let store_name: String = store.try_get("store_name")?;
     if store.try_get::<i64, _>("is_open")? != 1 {
         return Err(AppError::invalid(
             "store_id",
@@ -60,25 +73,12 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, AppE
             ),
         ));
     }
-    // All the cart's foods in one query.
-    let placeholders: Vec<String> = (1..=checkout.lines.len())
-        .map(|i| format!("${i}"))
-        .collect();
-    let sql = format!(
-        "SELECT id, store_id, name, price_won, stock, is_hidden FROM foods WHERE id IN ({})",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query(&sql);
-    for (food_id, _) in &checkout.lines {
-        query = query.bind(*food_id);
-    }
-    let rows = query.fetch_all(state.db.reader()).await?;
     let mut problems = Vec::new();
     let mut lines = Vec::with_capacity(checkout.lines.len());
     for (i, (food_id, quantity)) in checkout.lines.iter().enumerate() {
         let mut row = None;
         for candidate in &rows {
-            if candidate.try_get::<i64, _>("id")? == *food_id {
+            if candidate.try_get::<Option<i64>, _>("id")? == Some(*food_id) {
                 row = Some(candidate);
             }
         }
