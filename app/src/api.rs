@@ -192,3 +192,13 @@ pub async fn get_order(order_id: i64) -> Result<OrderDetail, AppError> {
     })
     .await
 }
+
+/// Cancels one of the customer's orders while cooking has not started (else 409).
+#[server(endpoint = "cancel_order")]
+pub async fn cancel_order(order_id: i64) -> Result<(), AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        orders::cancel_order(&state, &user, order_id).await
+    })
+    .await
+}

@@ -3,6 +3,7 @@
 
 use app::backend::payments::breaker::BreakerConfig;
 use app::backend::payments::PaymentSettings;
+use app::backend::worker::WorkerConfig;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +29,10 @@ pub struct Config {
     /// Timeout and circuit breaker of payment calls (`BAEDAL_PAYMENT_TIMEOUT_MS`,
     /// `BAEDAL_BREAKER_*`).
     pub payment: PaymentSettings,
+    /// `BAEDAL_WORKER`: run the outbox worker inside the server (`true`, default) or not.
+    pub run_worker: bool,
+    /// `BAEDAL_WORKER_BATCH`, `_MAX_ATTEMPTS`, `_LEASE_MS`, `_POLL_MS`, `_BACKOFF_MS`.
+    pub worker: WorkerConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +97,8 @@ impl Config {
             secure_cookies: flag(&get, "BAEDAL_SECURE_COOKIES", false)?,
             payment_provider: payment_provider(&get)?,
             payment: payment_settings(&get)?,
+            run_worker: flag(&get, "BAEDAL_WORKER", true)?,
+            worker: worker_config(&get)?,
         })
     }
 }
@@ -143,6 +150,30 @@ fn percent(
             reason: format!("{value} is not a percentage between 1 and 100"),
         })
     }
+}
+
+fn worker_config(get: &impl Fn(&str) -> Option<String>) -> Result<WorkerConfig, ConfigError> {
+    let defaults = WorkerConfig::default();
+    let millis = |name, default: Duration| -> Result<Duration, ConfigError> {
+        Ok(Duration::from_millis(number(
+            get,
+            name,
+            default.as_millis() as u64,
+        )?))
+    };
+    Ok(WorkerConfig {
+        batch: number(get, "BAEDAL_WORKER_BATCH", defaults.batch as u64)?.max(1) as i64,
+        max_attempts: number(
+            get,
+            "BAEDAL_WORKER_MAX_ATTEMPTS",
+            defaults.max_attempts as u64,
+        )?
+        .max(1) as i64,
+        lease: millis("BAEDAL_WORKER_LEASE_MS", defaults.lease)?,
+        poll: millis("BAEDAL_WORKER_POLL_MS", defaults.poll)?,
+        base_backoff: millis("BAEDAL_WORKER_BACKOFF_MS", defaults.base_backoff)?,
+        max_backoff: defaults.max_backoff,
+    })
 }
 
 fn payment_settings(get: &impl Fn(&str) -> Option<String>) -> Result<PaymentSettings, ConfigError> {

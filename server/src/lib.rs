@@ -52,6 +52,8 @@ pub struct RunningServer {
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
     housekeeping: JoinHandle<()>,
+    stop_worker: tokio::sync::watch::Sender<bool>,
+    worker: Option<JoinHandle<()>>,
 }
 
 /// Periodic chores: forget checkout idempotency keys past their retention.
@@ -77,6 +79,10 @@ impl RunningServer {
         let _ = self.shutdown.send(());
         let result = self.task.await.expect("server task does not panic");
         self.housekeeping.abort();
+        let _ = self.stop_worker.send(true);
+        if let Some(worker) = self.worker {
+            let _ = worker.await;
+        }
         self.state.db.close().await;
         result
     }
@@ -84,6 +90,13 @@ impl RunningServer {
 
 /// Connects and migrates the database, seeds demo data on first start, and starts serving.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    let state = prepare(&config).await?;
+    serve(config, state).await
+}
+
+/// Everything but HTTP: the database (migrated, seeded on first start) and the shared state.
+/// The worker-only mode and the operator commands use this.
+pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
     if config.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.display().to_string(),
@@ -118,6 +131,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         }),
         payments: Payments::new(gateway, config.payment.clone()),
         faults: Arc::new(Faults::default()),
+        outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
     };
     if config.seed_demo
         && seed::seed_demo_data(&state)
@@ -129,7 +143,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             seed::DEMO_PASSWORD
         );
     }
+    Ok(state)
+}
 
+async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartError> {
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Bind {
@@ -142,6 +159,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     })?;
     let router = router(&config, state.clone(), addr);
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let worker = config.run_worker.then(|| {
+        tokio::spawn(app::backend::worker::run(
+            state.clone(),
+            config.worker.clone(),
+            worker_stopped,
+        ))
+    });
     let (shutdown, shutdown_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         // Small request/response exchanges: send them at once rather than wait to coalesce.
@@ -160,6 +185,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         shutdown,
         task,
         housekeeping,
+        stop_worker,
+        worker,
     })
 }
 

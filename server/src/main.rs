@@ -1,23 +1,86 @@
 //! `baedal`: runs the Baedal web app. Configuration comes from the environment (see README).
+//!
+//!   baedal                       serve the app (and run the outbox worker unless BAEDAL_WORKER=false)
+//!   baedal worker                run only the outbox worker (more workers for a shared PostgreSQL)
+//!   baedal outbox dead           list events parked after too many failures
+//!   baedal outbox replay ID      put a dead event back in the queue
+//!   baedal rebuild-views         rebuild the order-status view from the event history
 
 use server::{config::Config, telemetry};
+use std::process::ExitCode;
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("configuration error: {error}");
-            return std::process::ExitCode::from(2);
+            return ExitCode::from(2);
         }
     };
     telemetry::init(config.log_format);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        [] => serve(config).await,
+        ["worker"] => worker_only(config).await,
+        ["outbox", "dead"] => {
+            operator(config, |state| async move {
+                let dead = app::backend::worker::dead_events(&state).await?;
+                if dead.is_empty() {
+                    println!("no dead events");
+                }
+                for event in dead {
+                    println!(
+                        "#{} order {} {} after {} attempts: {}",
+                        event.id,
+                        event.order_id,
+                        event.event_type,
+                        event.attempts,
+                        event.last_error.unwrap_or_default()
+                    );
+                }
+                Ok(())
+            })
+            .await
+        }
+        ["outbox", "replay", id] => {
+            let Ok(id) = id.parse::<i64>() else {
+                eprintln!("replay: {id:?} is not an event id");
+                return ExitCode::from(2);
+            };
+            operator(config, move |state| async move {
+                if app::backend::worker::replay(&state, id).await? {
+                    println!("event #{id} is queued again");
+                } else {
+                    println!("event #{id} is not a dead event");
+                }
+                Ok(())
+            })
+            .await
+        }
+        ["rebuild-views"] => {
+            operator(config, |state| async move {
+                let folded = app::backend::views::rebuild(&state).await?;
+                println!("order-status view rebuilt from {folded} events");
+                Ok(())
+            })
+            .await
+        }
+        _ => {
+            eprintln!("usage: baedal [worker | outbox dead | outbox replay ID | rebuild-views]");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
     let server = match server::start(config).await {
         Ok(server) => server,
         Err(error) => {
             tracing::error!(%error, "could not start");
             eprintln!("Baedal could not start: {error}");
-            return std::process::ExitCode::FAILURE;
+            return ExitCode::FAILURE;
         }
     };
     tracing::info!(addr = %server.addr, "listening");
@@ -28,11 +91,60 @@ async fn main() -> std::process::ExitCode {
     match server.shutdown().await {
         Ok(()) => {
             tracing::info!("stopped");
-            std::process::ExitCode::SUCCESS
+            ExitCode::SUCCESS
         }
         Err(error) => {
             tracing::error!(%error, "server error during shutdown");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn worker_only(config: Config) -> ExitCode {
+    let state = match server::prepare(&config).await {
+        Ok(state) => state,
+        Err(error) => {
+            eprintln!("Baedal worker could not start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(app::backend::worker::run(
+        state.clone(),
+        config.worker,
+        stopped,
+    ));
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = worker.await;
+    state.db.close().await;
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+async fn operator<F, Fut>(config: Config, command: F) -> ExitCode
+where
+    F: FnOnce(app::backend::AppState) -> Fut,
+    Fut: std::future::Future<Output = Result<(), sqlx::Error>>,
+{
+    let config = Config {
+        seed_demo: false,
+        ..config
+    };
+    let state = match server::prepare(&config).await {
+        Ok(state) => state,
+        Err(error) => {
+            eprintln!("cannot open the database: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = command(state.clone()).await;
+    state.db.close().await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("failed: {error}");
+            ExitCode::FAILURE
         }
     }
 }

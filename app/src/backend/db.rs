@@ -52,6 +52,7 @@ impl Engine {
 #[derive(Clone)]
 pub struct Db {
     engine: Engine,
+    url: std::sync::Arc<str>,
     read: AnyPool,
     write: AnyPool,
 }
@@ -77,6 +78,7 @@ impl Db {
                 let read = sqlite_pool(8).connect(url).await?;
                 Ok(Db {
                     engine,
+                    url: url.into(),
                     read,
                     write,
                 })
@@ -89,6 +91,7 @@ impl Db {
                     .await?;
                 Ok(Db {
                     engine,
+                    url: url.into(),
                     read: pool.clone(),
                     write: pool,
                 })
@@ -98,6 +101,11 @@ impl Db {
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The connection URL (with any password): for connections outside the pools, e.g. LISTEN.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// The pool for reads. Never write through it: on SQLite writes must take `begin()`.

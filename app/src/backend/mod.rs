@@ -9,9 +9,12 @@ pub mod orders;
 pub mod outbox;
 pub mod passwords;
 pub mod payments;
+pub mod sagas;
 pub mod seed;
 pub mod sessions;
 pub mod stores;
+pub mod views;
+pub mod worker;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -27,6 +30,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub payments: Payments,
     pub faults: Arc<Faults>,
+    /// Rung after committing outbox events, so the worker picks them up at once.
+    pub outbox_wakeup: Arc<tokio::sync::Notify>,
 }
 
 /// Switches that make a step fail on purpose, so tests can prove what happens when it does
@@ -35,6 +40,7 @@ pub struct AppState {
 #[derive(Debug, Default)]
 pub struct Faults {
     order_commit: AtomicBool,
+    store_side: AtomicBool,
 }
 
 impl Faults {
@@ -44,6 +50,15 @@ impl Faults {
 
     pub fn set_fail_order_commit(&self, fail: bool) {
         self.order_commit.store(fail, Ordering::SeqCst);
+    }
+
+    /// The store-side handlers fail (as if the store system were down).
+    pub fn store_side_down(&self) -> bool {
+        self.store_side.load(Ordering::SeqCst)
+    }
+
+    pub fn set_store_side_down(&self, down: bool) {
+        self.store_side.store(down, Ordering::SeqCst);
     }
 }
 

@@ -440,7 +440,7 @@ async fn record_order(
             })
             .collect(),
     };
-    outbox::enqueue(&mut tx, &event, None).await?;
+    outbox::enqueue_at(&mut tx, &event, None, now).await?;
     sqlx::query(
         "UPDATE checkouts SET state = 'completed', order_id = $1, updated_at = $2
          WHERE customer_id = $3 AND idempotency_key = $4",
@@ -457,6 +457,7 @@ async fn record_order(
         ));
     }
     tx.commit().await?;
+    state.outbox_wakeup.notify_one();
     Ok((order_id, now))
 }
 
@@ -494,6 +495,11 @@ fn placed_order(
             status_label: "결제 완료".into(),
         },
         created_at_ms,
+        timeline: vec![crate::domain::TimelineEntry {
+            status: OrderStatus::Placed,
+            at_ms: created_at_ms,
+        }],
+        note: None,
     }
 }
 
@@ -522,12 +528,15 @@ pub async fn order_detail(
     customer: &CurrentUser,
     order_id: i64,
 ) -> Result<OrderDetail, AppError> {
+    // Status, payment and timeline come from the order-status view; an order the worker has
+    // not reached yet (milliseconds after checkout) is shown as just placed.
     let order = sqlx::query(
-        "SELECT o.id, o.store_id, s.name AS store_name, o.status, o.total_won, o.created_at,
-                p.provider, p.card_hint, p.status AS payment_status
+        "SELECT o.id, o.store_id, s.name AS store_name, o.total_won, o.created_at, p.provider, p.card_hint,
+                v.status AS view_status, v.payment AS view_payment, v.timeline, v.note
          FROM orders o
          JOIN stores s ON s.id = o.store_id
          JOIN payments p ON p.order_id = o.id
+         LEFT JOIN order_views v ON v.order_id = o.id
          WHERE o.id = $1 AND o.customer_id = $2",
     )
     .bind(order_id)
@@ -556,36 +565,50 @@ pub async fn order_detail(
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let status: String = order.try_get("status")?;
-    let payment_status: String = order.try_get("payment_status")?;
+    let created_at_ms: i64 = order.try_get("created_at")?;
+    let status = order
+        .try_get::<Option<String>, _>("view_status")?
+        .and_then(|s| OrderStatus::parse(&s))
+        .unwrap_or(OrderStatus::Placed);
+    let timeline = order
+        .try_get::<Option<String>, _>("timeline")?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_else(|| {
+            vec![crate::domain::TimelineEntry {
+                status: OrderStatus::Placed,
+                at_ms: created_at_ms,
+            }]
+        });
     Ok(OrderDetail {
         id: order.try_get("id")?,
         store_id: order.try_get("store_id")?,
         store_name: order.try_get("store_name")?,
-        status: OrderStatus::parse(&status).ok_or(AppError::Internal)?,
+        status,
         lines,
         total: Won(order.try_get("total_won")?),
         payment: PaymentView {
             provider: order.try_get("provider")?,
             card_hint: order.try_get("card_hint")?,
-            status_label: if payment_status == "approved" {
-                "결제 완료".into()
-            } else {
-                "결제 취소".into()
-            },
+            status_label: order
+                .try_get::<Option<String>, _>("view_payment")?
+                .unwrap_or_else(|| "결제 완료".into()),
         },
-        created_at_ms: order.try_get("created_at")?,
+        created_at_ms,
+        timeline,
+        note: order.try_get("note")?,
     })
 }
 
-/// The customer's orders, newest first.
+/// The customer's orders, newest first, from the order-status view (an order the worker has
+/// not reached yet shows as just placed).
 pub async fn my_orders(
     state: &AppState,
     customer: &CurrentUser,
 ) -> Result<Vec<OrderSummary>, AppError> {
     let rows = sqlx::query(
-        "SELECT o.id, s.name AS store_name, o.status, o.total_won, o.created_at
+        "SELECT o.id, s.name AS store_name, o.total_won, o.created_at, v.status, v.items
          FROM orders o JOIN stores s ON s.id = o.store_id
+         LEFT JOIN order_views v ON v.order_id = o.id
          WHERE o.customer_id = $1 ORDER BY o.id DESC LIMIT 100",
     )
     .bind(customer.id)
@@ -594,25 +617,81 @@ pub async fn my_orders(
     let mut orders = Vec::with_capacity(rows.len());
     for row in &rows {
         let id: i64 = row.try_get("id")?;
-        let names: Vec<String> =
-            sqlx::query("SELECT name FROM order_lines WHERE order_id = $1 ORDER BY food_id")
+        let items = match row.try_get::<Option<String>, _>("items")? {
+            Some(items) => items,
+            None => {
+                let names: Vec<String> = sqlx::query(
+                    "SELECT name FROM order_lines WHERE order_id = $1 ORDER BY food_id",
+                )
                 .bind(id)
                 .fetch_all(state.db.reader())
                 .await?
                 .iter()
                 .map(|r| r.try_get::<String, _>(0))
                 .collect::<Result<_, _>>()?;
-        let status: String = row.try_get("status")?;
+                items_summary(&names)
+            }
+        };
         orders.push(OrderSummary {
             id,
             store_name: row.try_get("store_name")?,
-            status: OrderStatus::parse(&status).ok_or(AppError::Internal)?,
-            items: items_summary(&names),
+            status: row
+                .try_get::<Option<String>, _>("status")?
+                .and_then(|s| OrderStatus::parse(&s))
+                .unwrap_or(OrderStatus::Placed),
+            items,
             total: Won(row.try_get("total_won")?),
             created_at_ms: row.try_get("created_at")?,
         });
     }
     Ok(orders)
+}
+
+/// The customer cancels an order before cooking starts: the order says so at once; stock
+/// and money come back through the `OrderCancelled` saga. Later than that → 409.
+pub async fn cancel_order(
+    state: &AppState,
+    customer: &CurrentUser,
+    order_id: i64,
+) -> Result<(), AppError> {
+    let mut tx = state.db.begin().await?;
+    let cancelled = sqlx::query(
+        "UPDATE orders SET status = 'cancelled', updated_at = $1
+         WHERE id = $2 AND customer_id = $3 AND status IN ('placed', 'accepted')",
+    )
+    .bind(now_ms())
+    .bind(order_id)
+    .bind(customer.id)
+    .execute(&mut *tx)
+    .await?;
+    if cancelled.rows_affected() == 0 {
+        let status: Option<String> =
+            sqlx::query("SELECT status FROM orders WHERE id = $1 AND customer_id = $2")
+                .bind(order_id)
+                .bind(customer.id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?;
+        let status = status.ok_or(AppError::NotFound)?;
+        let message = match OrderStatus::parse(&status) {
+            Some(OrderStatus::Cancelled) => "이미 취소된 주문입니다.".to_string(),
+            Some(OrderStatus::Rejected) => {
+                "거절된 주문은 취소할 수 없습니다. 환불은 자동으로 진행됩니다.".to_string()
+            }
+            Some(other) => format!(
+                "{} 단계의 주문은 취소할 수 없습니다. 요리가 시작되기 전까지만 취소할 수 있습니다.",
+                other.label()
+            ),
+            None => "취소할 수 없는 주문입니다.".to_string(),
+        };
+        return Err(AppError::Conflict { message });
+    }
+    outbox::enqueue(&mut tx, &Event::OrderCancelled { order_id }, None).await?;
+    tx.commit().await?;
+    state.outbox_wakeup.notify_one();
+    tracing::info!(order_id, "order cancelled by the customer");
+    Ok(())
 }
 
 fn menu_item(row: &AnyRow) -> Result<MenuItem, sqlx::Error> {

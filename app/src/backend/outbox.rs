@@ -23,18 +23,31 @@ pub enum Event {
         total_won: i64,
         lines: Vec<PlacedLine>,
     },
+    /// The order will not be cooked: out of stock, or (later) refused by the store. The order
+    /// row already says so; the handler gives back stock that was taken and asks for a refund.
+    OrderRejected { order_id: i64, reason: String },
+    /// The customer cancelled before cooking started (the order row already says so).
+    OrderCancelled { order_id: i64 },
+    /// Money must go back to the customer: the order was rejected or cancelled.
+    RefundRequested { order_id: i64, reason: String },
 }
 
 impl Event {
     pub fn name(&self) -> &'static str {
         match self {
             Event::OrderPlaced { .. } => "OrderPlaced",
+            Event::OrderRejected { .. } => "OrderRejected",
+            Event::OrderCancelled { .. } => "OrderCancelled",
+            Event::RefundRequested { .. } => "RefundRequested",
         }
     }
 
     pub fn order_id(&self) -> i64 {
         match self {
-            Event::OrderPlaced { order_id, .. } => *order_id,
+            Event::OrderPlaced { order_id, .. }
+            | Event::OrderRejected { order_id, .. }
+            | Event::OrderCancelled { order_id }
+            | Event::RefundRequested { order_id, .. } => *order_id,
         }
     }
 }
@@ -45,7 +58,16 @@ pub async fn enqueue(
     event: &Event,
     causation_id: Option<i64>,
 ) -> Result<i64, sqlx::Error> {
-    let now = now_ms();
+    enqueue_at(tx, event, causation_id, now_ms()).await
+}
+
+/// Appends `event` as having happened at `now` (the time of the change it announces).
+pub async fn enqueue_at(
+    tx: &mut Transaction<'static, Any>,
+    event: &Event,
+    causation_id: Option<i64>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     let payload = serde_json::to_string(event).expect("events serialise");
     let row = sqlx::query(
         "INSERT INTO outbox (order_id, event_type, payload, causation_id, created_at, available_at)
@@ -58,5 +80,11 @@ pub async fn enqueue(
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;
+    // Other instances' workers hear of it at commit (PostgreSQL delivers NOTIFY on commit).
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_notify('baedal_outbox', '')")
+            .execute(&mut **tx)
+            .await?;
+    }
     row.try_get(0)
 }

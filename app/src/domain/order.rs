@@ -302,6 +302,13 @@ impl OrderStatus {
     }
 }
 
+/// One step in an order's life, as the customer's order page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub status: OrderStatus,
+    pub at_ms: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderLineView {
     pub food_id: i64,
@@ -329,6 +336,17 @@ pub struct OrderDetail {
     pub total: Won,
     pub payment: PaymentView,
     pub created_at_ms: i64,
+    /// Every status so far with its time (from the order-status view).
+    pub timeline: Vec<TimelineEntry>,
+    /// Why the order was rejected, if it was.
+    pub note: Option<String>,
+}
+
+impl OrderStatus {
+    /// The customer may cancel until cooking starts.
+    pub fn customer_can_cancel(self) -> bool {
+        matches!(self, OrderStatus::Placed | OrderStatus::Accepted)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

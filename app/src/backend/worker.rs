@@ -1,0 +1,345 @@
+//! The outbox worker: drains events written by order transactions and runs their handlers.
+//!
+//! Claiming: a batch of the oldest due events is leased (`locked_until`) in one statement; on
+//! PostgreSQL with `FOR UPDATE SKIP LOCKED`, so any number of instances share the work without
+//! waiting on each other; on SQLite through the single writer. Only the oldest unprocessed
+//! event of each order is claimable, so one order's events apply in order. A lease that runs
+//! out (its worker crashed) makes the event claimable again.
+//!
+//! Failures retry with exponential backoff and jitter; after `max_attempts` the event is
+//! parked as dead with its last error, listed by `dead_events` and put back by `replay`.
+//!
+//! Wake-up: committing code calls `AppState::outbox_wakeup` so an event is picked up at once;
+//! on PostgreSQL `pg_notify` (sent at commit by `outbox::enqueue`) wakes other instances'
+//! workers; polling every `poll` remains the safety net.
+
+use super::metrics;
+use super::outbox::Event;
+use super::sagas::{self, Delivery, Handled};
+use super::{now_ms, AppState};
+use rand::Rng;
+use serde::Serialize;
+use sqlx::Row;
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::Instrument;
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub batch: i64,
+    pub lease: Duration,
+    pub max_attempts: i64,
+    pub poll: Duration,
+    /// First retry delay; doubles each attempt (with jitter), up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            batch: 32,
+            lease: Duration::from_secs(30),
+            max_attempts: 10,
+            poll: Duration::from_secs(1),
+            base_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Delay before retry number `attempts` (1-based): exponential, capped, with 50–100% jitter.
+pub fn backoff(config: &WorkerConfig, attempts: i64) -> Duration {
+    let exponent = attempts.clamp(1, 20) as u32 - 1;
+    let full = config
+        .base_backoff
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(config.max_backoff);
+    full.mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
+}
+
+fn describe_metrics() {
+    metrics::describe(
+        "baedal_outbox_events_total",
+        "counter",
+        "Outbox events handled, by event type and outcome (applied, duplicate, retry, dead).",
+    );
+    metrics::describe(
+        "baedal_outbox_lag_seconds",
+        "histogram",
+        "Time from an event's commit to the end of its handling.",
+    );
+}
+
+/// Claims up to `batch` due events for `worker_id`.
+pub async fn claim(
+    state: &AppState,
+    worker_id: &str,
+    config: &WorkerConfig,
+) -> Result<Vec<Delivery>, sqlx::Error> {
+    let now = now_ms();
+    let skip_locked = match state.db.engine() {
+        super::db::Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+        super::db::Engine::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE outbox SET locked_until = $1, locked_by = $2, attempts = attempts + 1
+         WHERE id IN (
+             SELECT o.id FROM outbox o
+             WHERE o.processed_at IS NULL AND o.dead_at IS NULL AND o.available_at <= $3
+               AND (o.locked_until IS NULL OR o.locked_until < $3)
+               AND NOT EXISTS (
+                   SELECT 1 FROM outbox p
+                   WHERE p.order_id = o.order_id AND p.id < o.id AND p.processed_at IS NULL)
+             ORDER BY o.id LIMIT $4 {skip_locked})
+         RETURNING id, payload, created_at, attempts"
+    );
+    let mut tx = state.db.begin().await?;
+    let rows = sqlx::query(&sql)
+        .bind(now + config.lease.as_millis() as i64)
+        .bind(worker_id)
+        .bind(now)
+        .bind(config.batch)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let mut deliveries = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        let payload: String = row.try_get("payload")?;
+        match serde_json::from_str::<Event>(&payload) {
+            Ok(event) => deliveries.push(Delivery {
+                id,
+                event,
+                created_at: row.try_get("created_at")?,
+                attempts: row.try_get("attempts")?,
+            }),
+            Err(error) => {
+                let config = WorkerConfig {
+                    max_attempts: 0,
+                    ..config.clone()
+                };
+                fail(
+                    state,
+                    id,
+                    1,
+                    &config,
+                    &format!("undecodable event: {error}"),
+                )
+                .await?;
+            }
+        }
+    }
+    deliveries.sort_by_key(|d| d.id);
+    Ok(deliveries)
+}
+
+/// Records a failed attempt: retry later, or park as dead after `max_attempts`.
+async fn fail(
+    state: &AppState,
+    id: i64,
+    attempts: i64,
+    config: &WorkerConfig,
+    error: &str,
+) -> Result<bool, sqlx::Error> {
+    let now = now_ms();
+    let dead = attempts >= config.max_attempts;
+    let retry_at = now + backoff(config, attempts).as_millis() as i64;
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "UPDATE outbox SET locked_until = NULL, locked_by = NULL, last_error = $1,
+                available_at = $2, dead_at = $3
+         WHERE id = $4 AND processed_at IS NULL",
+    )
+    .bind(error)
+    .bind(retry_at)
+    .bind(dead.then_some(now))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(dead)
+}
+
+/// Claims one batch and handles it; returns how many events were claimed.
+pub async fn run_once(
+    state: &AppState,
+    worker_id: &str,
+    config: &WorkerConfig,
+) -> Result<usize, sqlx::Error> {
+    let deliveries = claim(state, worker_id, config).await?;
+    for delivery in &deliveries {
+        let span = tracing::info_span!(
+            "event",
+            event_id = delivery.id,
+            order_id = delivery.event.order_id(),
+            event_type = delivery.event.name(),
+            attempt = delivery.attempts,
+        );
+        let event_type = delivery.event.name();
+        let outcome = async {
+            match sagas::handle(state, delivery).await {
+                Ok(Handled::Applied) => "applied",
+                Ok(Handled::AlreadyDone) => "duplicate",
+                Err(error) => {
+                    let message = error.to_string();
+                    match fail(state, delivery.id, delivery.attempts, config, &message).await {
+                        Ok(true) => {
+                            tracing::error!(%message, "event parked as dead");
+                            "dead"
+                        }
+                        Ok(false) => {
+                            tracing::warn!(%message, "event failed; will retry");
+                            "retry"
+                        }
+                        Err(db_error) => {
+                            tracing::error!(%db_error, "could not record the failure");
+                            "retry"
+                        }
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await;
+        metrics::counter_add(
+            "baedal_outbox_events_total",
+            &[("type", event_type), ("outcome", outcome)],
+            1.0,
+        );
+        if outcome == "applied" {
+            let lag = (now_ms() - delivery.created_at).max(0) as f64 / 1000.0;
+            metrics::observe("baedal_outbox_lag_seconds", &[], lag);
+        }
+    }
+    Ok(deliveries.len())
+}
+
+/// Runs the worker until `shutdown` turns true.
+pub async fn run(state: AppState, config: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
+    describe_metrics();
+    let worker_id = format!("worker-{}", uuid_like());
+    tracing::info!(%worker_id, "outbox worker started");
+    let listener = listen_for_other_instances(&state);
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match run_once(&state, &worker_id, &config).await {
+            Ok(0) => {
+                tokio::select! {
+                    _ = state.outbox_wakeup.notified() => {}
+                    _ = tokio::time::sleep(config.poll) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "outbox worker could not claim events");
+                tokio::select! {
+                    _ = tokio::time::sleep(config.poll) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+    if let Some(listener) = listener {
+        listener.abort();
+    }
+    tracing::info!(%worker_id, "outbox worker stopped");
+}
+
+fn uuid_like() -> String {
+    let bytes: [u8; 8] = rand::thread_rng().gen();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// On PostgreSQL, turns `pg_notify('baedal_outbox')` from any instance into a local wake-up.
+fn listen_for_other_instances(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
+    if state.db.engine() != super::db::Engine::Postgres {
+        return None;
+    }
+    let url = state.db.url().to_string();
+    let wakeup = state.outbox_wakeup.clone();
+    Some(tokio::spawn(async move {
+        loop {
+            match sqlx::postgres::PgListener::connect(&url).await {
+                Ok(mut listener) => {
+                    if listener.listen("baedal_outbox").await.is_ok() {
+                        while listener.recv().await.is_ok() {
+                            wakeup.notify_one();
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "LISTEN connection failed; polling only"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }))
+}
+
+/// An event parked after too many failures, for an operator.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadEvent {
+    pub id: i64,
+    pub order_id: i64,
+    pub event_type: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+pub async fn dead_events(state: &AppState) -> Result<Vec<DeadEvent>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, order_id, event_type, attempts, last_error FROM outbox
+         WHERE dead_at IS NOT NULL AND processed_at IS NULL ORDER BY id",
+    )
+    .fetch_all(state.db.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(DeadEvent {
+                id: row.try_get("id")?,
+                order_id: row.try_get("order_id")?,
+                event_type: row.try_get("event_type")?,
+                attempts: row.try_get("attempts")?,
+                last_error: row.try_get("last_error")?,
+            })
+        })
+        .collect()
+}
+
+/// Puts a dead event back in the queue with fresh attempts; true if it was dead.
+pub async fn replay(state: &AppState, id: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    let replayed = sqlx::query(
+        "UPDATE outbox SET dead_at = NULL, attempts = 0, available_at = $1, locked_until = NULL
+         WHERE id = $2 AND dead_at IS NOT NULL AND processed_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    tx.commit().await?;
+    state.outbox_wakeup.notify_one();
+    Ok(replayed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let config = WorkerConfig::default();
+        for attempt in 1..=12 {
+            let full = (200u64 << (attempt - 1)).min(60_000);
+            let delay = backoff(&config, attempt).as_millis() as u64;
+            assert!(
+                delay >= full / 2 && delay <= full,
+                "attempt {attempt}: {delay} ms of {full}"
+            );
+        }
+    }
+}
