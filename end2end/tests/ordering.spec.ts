@@ -83,3 +83,24 @@ test('adding from another store asks before clearing the cart', async ({ page })
   await page.getByRole('button', { name: '돼지국밥 담기' }).click();
   await expect(page.getByTestId('cart-bar')).toContainText('종로 할매국밥 · 1개');
 });
+
+test('the customer cancels before cooking: the order page follows to 주문 취소 and 환불 완료', async ({ page }) => {
+  await page.goto('/signin');
+  await signIn(page, 'customer@baedal.kr');
+  await expect(page).toHaveURL('/');
+  await openStore(page, '종로 할매국밥');
+  await page.getByRole('button', { name: '순대국밥 담기' }).click();
+  await page.getByTestId('cart-bar').click();
+  await hydrated(page);
+  await page.getByTestId('pay').click();
+  await expect(page).toHaveURL(/\/orders\/\d+$/);
+  await hydrated(page);
+  await expect(page.getByTestId('timeline')).toContainText('주문 접수');
+
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByTestId('cancel-order').click();
+  await expect(page.getByTestId('order-status')).toContainText('주문 취소');
+  await expect(page.getByTestId('order-status')).toContainText('환불 완료');
+  await expect(page.getByTestId('timeline')).toContainText('주문 취소');
+  await expect(page.getByTestId('cancel-order')).toHaveCount(0);
+});

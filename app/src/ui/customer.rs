@@ -5,7 +5,8 @@ use super::auth::{role_page, Auth};
 use super::cart::{confirm, new_idempotency_key, use_cart};
 use super::layout::Loading;
 use crate::api::{
-    get_order, get_store_menu, my_orders, nearby_stores, PlaceOrder, SetDeliveryDistrict,
+    get_order, get_store_menu, my_orders, nearby_stores, CancelOrder, PlaceOrder,
+    SetDeliveryDistrict,
 };
 use crate::domain::{format_distance, CheckoutInput, District, OrderDetail, Role, Won};
 use crate::error::AppError;
@@ -333,7 +334,15 @@ pub fn CheckoutPage() -> impl IntoView {
     })
 }
 
-fn order_view(order: OrderDetail) -> impl IntoView {
+/// "14:05" in Korea time, from Unix milliseconds.
+fn clock(at_ms: i64) -> String {
+    let minutes = (at_ms / 60_000 + 9 * 60).rem_euclid(24 * 60);
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+fn order_view(order: OrderDetail, cancel: ServerAction<CancelOrder>) -> impl IntoView {
+    let order_id = order.id;
+    let can_cancel = order.status.customer_can_cancel();
     view! {
         <Title text=format!("주문 #{}", order.id) />
         <section class="page-head">
@@ -344,6 +353,24 @@ fn order_view(order: OrderDetail) -> impl IntoView {
                 " "
                 <span class="badge status">{order.status.label()}</span>
             </p>
+            {order.note.clone().map(|note| view! { <p class="form-error" data-testid="order-note">{note}</p> })}
+        </section>
+        <section class="panel">
+            <h2>"진행 상황"</h2>
+            <ol class="timeline" data-testid="timeline">
+                {order
+                    .timeline
+                    .iter()
+                    .map(|entry| {
+                        view! {
+                            <li>
+                                <span class="time">{clock(entry.at_ms)}</span>
+                                {entry.status.label()}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
         </section>
         <section class="panel">
             <h2>{order.store_name.clone()}</h2>
@@ -367,6 +394,24 @@ fn order_view(order: OrderDetail) -> impl IntoView {
             <p class="total" data-testid="order-total">"결제 금액 " <strong>{order.total.to_string()}</strong></p>
             <p class="muted small">{format!("결제 수단: {}", order.payment.card_hint)}</p>
         </section>
+        {can_cancel.then(|| view! {
+            <section class="panel">
+                <p class="muted small">"요리가 시작되기 전까지 주문을 취소할 수 있습니다. 취소하면 결제 금액이 환불됩니다."</p>
+                {move || cancel.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+                <button
+                    class="button"
+                    data-testid="cancel-order"
+                    disabled=move || cancel.pending().get()
+                    on:click=move |_| {
+                        if confirm("이 주문을 취소할까요? 결제 금액은 환불됩니다.") {
+                            cancel.dispatch(CancelOrder { order_id });
+                        }
+                    }
+                >
+                    "주문 취소"
+                </button>
+            </section>
+        })}
     }
 }
 
@@ -374,11 +419,26 @@ fn order_view(order: OrderDetail) -> impl IntoView {
 pub fn OrderPage() -> impl IntoView {
     role_page(Role::Customer, |_user| {
         let order_id = id_param();
-        let order = Resource::new(move || order_id, get_order);
+        let cancel = ServerAction::<CancelOrder>::new();
+        // The status changes as the store, riders and the worker move the order along: re-read
+        // it every few seconds while the page is open (live push comes with notifications).
+        let tick = RwSignal::new(0u32);
+        Effect::new(move |_| {
+            if let Ok(handle) = set_interval_with_handle(
+                move || tick.update(|t| *t += 1),
+                std::time::Duration::from_secs(3),
+            ) {
+                on_cleanup(move || handle.clear());
+            }
+        });
+        let order = Resource::new(
+            move || (order_id, tick.get(), cancel.version().get()),
+            |(id, _, _)| get_order(id),
+        );
         view! {
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move { order.await.map(order_view) })}
-            </Suspense>
+            <Transition fallback=Loading>
+                {move || Suspend::new(async move { order.await.map(|o| order_view(o, cancel)) })}
+            </Transition>
         }
         .into_any()
     })
