@@ -595,3 +595,49 @@ async fn the_rebuilt_view_equals_the_incremental_one(backend: Backend) {
     assert_eq!(view_rows(&app).await, incremental);
     app.teardown().await;
 }
+
+/// Instances sharing PostgreSQL: an order taken by an instance without a worker is picked up
+/// by another instance's worker through LISTEN/NOTIFY, long before that worker's next poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_notify_wakes_workers_of_other_instances() {
+    let settings = [("BAEDAL_WORKER", "false")];
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, &settings).await else {
+        return;
+    };
+    let worker_instance = app
+        .another_instance(&[
+            ("BAEDAL_WORKER", "true"),
+            ("BAEDAL_WORKER_POLL_MS", "600000"),
+        ])
+        .await;
+    // Let the other instance's worker finish its first (empty) round and start listening.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let client = customer(&app, "customer@baedal.kr").await;
+    let (store_id, food_id) = first_food(&app, &client).await;
+    let before = stock(&app, food_id).await;
+    let (status, placed) = order(&app, &client, store_id, food_id, 1).await;
+    assert_eq!(status, StatusCode::OK, "{placed}");
+    for _ in 0..250 {
+        if stock(&app, food_id).await == before - 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        stock(&app, food_id).await,
+        before - 1,
+        "handled within 5 s, not at the 10-minute poll"
+    );
+    let handled_by: String = sqlx::query("SELECT locked_by FROM outbox WHERE order_id = $1")
+        .bind(placed["id"].as_i64().unwrap())
+        .fetch_one(app.server.state.db.reader())
+        .await
+        .unwrap()
+        .try_get::<Option<String>, _>(0)
+        .unwrap()
+        .unwrap_or_default();
+    assert!(handled_by.starts_with("worker-"), "{handled_by}");
+    worker_instance.shutdown().await.unwrap();
+    app.teardown().await;
+}

@@ -140,6 +140,16 @@ impl TestApp {
         self
     }
 
+    /// Another server instance on the same database and payment provider (as when several
+    /// app instances share one PostgreSQL).
+    pub async fn another_instance(&self, settings: &[(&str, &str)]) -> RunningServer {
+        let settings: Vec<(String, String)> = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        start(&self.database_url, &self.sandbox_url, &settings).await
+    }
+
     /// Every charge the sandbox provider has recorded (its ledger).
     pub async fn charges(&self) -> Vec<server::sandbox_pay::Charge> {
         reqwest::get(format!("{}/v1/charges", self.sandbox_url))
