@@ -31,7 +31,8 @@ pub struct Config {
     pub payment: PaymentSettings,
     /// `BAEDAL_WORKER`: run the outbox worker inside the server (`true`, default) or not.
     pub run_worker: bool,
-    /// `BAEDAL_WORKER_BATCH`, `_MAX_ATTEMPTS`, `_LEASE_MS`, `_POLL_MS`, `_BACKOFF_MS`.
+    /// `BAEDAL_WORKER_BATCH`, `_CONCURRENCY`, `_MAX_ATTEMPTS`, `_LEASE_MS`, `_POLL_MS`,
+    /// `_BACKOFF_MS`.
     pub worker: WorkerConfig,
 }
 
@@ -173,6 +174,12 @@ fn worker_config(get: &impl Fn(&str) -> Option<String>) -> Result<WorkerConfig, 
         poll: millis("BAEDAL_WORKER_POLL_MS", defaults.poll)?,
         base_backoff: millis("BAEDAL_WORKER_BACKOFF_MS", defaults.base_backoff)?,
         max_backoff: defaults.max_backoff,
+        concurrency: number(
+            get,
+            "BAEDAL_WORKER_CONCURRENCY",
+            defaults.concurrency as u64,
+        )?
+        .max(1) as usize,
     })
 }
 

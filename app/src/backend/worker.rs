@@ -15,11 +15,14 @@
 
 use super::metrics;
 use super::outbox::Event;
-use super::sagas::{self, Delivery, Handled};
+use super::sagas::{self, Delivery, Handled, HandlerError};
 use super::{now_ms, AppState};
+use futures::future::BoxFuture;
+use futures::StreamExt;
 use rand::Rng;
 use serde::Serialize;
 use sqlx::Row;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::Instrument;
@@ -33,6 +36,18 @@ pub struct WorkerConfig {
     /// First retry delay; doubles each attempt (with jitter), up to `max_backoff`.
     pub base_backoff: Duration,
     pub max_backoff: Duration,
+    /// Events of one batch handled at the same time (they belong to different orders).
+    pub concurrency: usize,
+}
+
+/// What the worker runs for each event: the sagas in production, others in benchmarks.
+pub type Handler = Arc<
+    dyn Fn(AppState, Delivery) -> BoxFuture<'static, Result<Handled, HandlerError>> + Send + Sync,
+>;
+
+/// The production handler: the order sagas.
+pub fn sagas_handler() -> Handler {
+    Arc::new(|state, delivery| Box::pin(async move { sagas::handle(&state, &delivery).await }))
 }
 
 impl Default for WorkerConfig {
@@ -44,6 +59,7 @@ impl Default for WorkerConfig {
             poll: Duration::from_secs(1),
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(60),
+            concurrency: 8,
         }
     }
 }
@@ -161,62 +177,95 @@ async fn fail(
     Ok(dead)
 }
 
-/// Claims one batch and handles it; returns how many events were claimed.
+/// Claims one batch and handles it with the sagas; returns how many events were claimed.
 pub async fn run_once(
     state: &AppState,
     worker_id: &str,
     config: &WorkerConfig,
 ) -> Result<usize, sqlx::Error> {
+    run_once_with(state, worker_id, config, &sagas_handler()).await
+}
+
+/// Claims one batch and handles it with `handler`; returns how many events were claimed.
+pub async fn run_once_with(
+    state: &AppState,
+    worker_id: &str,
+    config: &WorkerConfig,
+    handler: &Handler,
+) -> Result<usize, sqlx::Error> {
     let deliveries = claim(state, worker_id, config).await?;
-    for delivery in &deliveries {
-        let span = tracing::info_span!(
-            "event",
-            event_id = delivery.id,
-            order_id = delivery.event.order_id(),
-            event_type = delivery.event.name(),
-            attempt = delivery.attempts,
-        );
-        let event_type = delivery.event.name();
-        let outcome = async {
-            match sagas::handle(state, delivery).await {
-                Ok(Handled::Applied) => "applied",
-                Ok(Handled::AlreadyDone) => "duplicate",
-                Err(error) => {
-                    let message = error.to_string();
-                    match fail(state, delivery.id, delivery.attempts, config, &message).await {
-                        Ok(true) => {
-                            tracing::error!(%message, "event parked as dead");
-                            "dead"
-                        }
-                        Ok(false) => {
-                            tracing::warn!(%message, "event failed; will retry");
-                            "retry"
-                        }
-                        Err(db_error) => {
-                            tracing::error!(%db_error, "could not record the failure");
-                            "retry"
-                        }
+    let count = deliveries.len();
+    futures::stream::iter(deliveries)
+        .for_each_concurrent(config.concurrency.max(1), |delivery| {
+            handle_one(state, config, handler, delivery)
+        })
+        .await;
+    Ok(count)
+}
+
+async fn handle_one(
+    state: &AppState,
+    config: &WorkerConfig,
+    handler: &Handler,
+    delivery: Delivery,
+) {
+    let span = tracing::info_span!(
+        "event",
+        event_id = delivery.id,
+        order_id = delivery.event.order_id(),
+        event_type = delivery.event.name(),
+        attempt = delivery.attempts,
+    );
+    let event_type = delivery.event.name();
+    let (id, attempts, created_at) = (delivery.id, delivery.attempts, delivery.created_at);
+    let outcome = async {
+        match handler(state.clone(), delivery).await {
+            Ok(Handled::Applied) => "applied",
+            Ok(Handled::AlreadyDone) => "duplicate",
+            Err(error) => {
+                let message = error.to_string();
+                match fail(state, id, attempts, config, &message).await {
+                    Ok(true) => {
+                        tracing::error!(%message, "event parked as dead");
+                        "dead"
+                    }
+                    Ok(false) => {
+                        tracing::warn!(%message, "event failed; will retry");
+                        "retry"
+                    }
+                    Err(db_error) => {
+                        tracing::error!(%db_error, "could not record the failure");
+                        "retry"
                     }
                 }
             }
         }
-        .instrument(span)
-        .await;
-        metrics::counter_add(
-            "baedal_outbox_events_total",
-            &[("type", event_type), ("outcome", outcome)],
-            1.0,
-        );
-        if outcome == "applied" {
-            let lag = (now_ms() - delivery.created_at).max(0) as f64 / 1000.0;
-            metrics::observe("baedal_outbox_lag_seconds", &[], lag);
-        }
     }
-    Ok(deliveries.len())
+    .instrument(span)
+    .await;
+    metrics::counter_add(
+        "baedal_outbox_events_total",
+        &[("type", event_type), ("outcome", outcome)],
+        1.0,
+    );
+    if outcome == "applied" {
+        let lag = (now_ms() - created_at).max(0) as f64 / 1000.0;
+        metrics::observe("baedal_outbox_lag_seconds", &[], lag);
+    }
 }
 
-/// Runs the worker until `shutdown` turns true.
-pub async fn run(state: AppState, config: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
+/// Runs the worker with the sagas until `shutdown` turns true.
+pub async fn run(state: AppState, config: WorkerConfig, shutdown: watch::Receiver<bool>) {
+    run_with(state, config, shutdown, sagas_handler()).await
+}
+
+/// Runs the worker with `handler` until `shutdown` turns true.
+pub async fn run_with(
+    state: AppState,
+    config: WorkerConfig,
+    mut shutdown: watch::Receiver<bool>,
+    handler: Handler,
+) {
     describe_metrics();
     let worker_id = format!("worker-{}", uuid_like());
     tracing::info!(%worker_id, "outbox worker started");
@@ -225,7 +274,7 @@ pub async fn run(state: AppState, config: WorkerConfig, mut shutdown: watch::Rec
         if *shutdown.borrow() {
             break;
         }
-        match run_once(&state, &worker_id, &config).await {
+        match run_once_with(&state, &worker_id, &config, &handler).await {
             Ok(0) => {
                 tokio::select! {
                     _ = state.outbox_wakeup.notified() => {}
