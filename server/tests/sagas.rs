@@ -336,13 +336,14 @@ async fn a_customer_cancel_before_cooking_restores_stock_and_refunds(backend: Ba
 }
 
 async fn event(app: &TestApp, order_id: i64, event_type: &str) -> Delivery {
-    let row = sqlx::query("SELECT id, payload, created_at, attempts FROM outbox WHERE order_id = $1 AND event_type = $2")
+    let row = sqlx::query("SELECT id, payload, causation_id, created_at, attempts FROM outbox WHERE order_id = $1 AND event_type = $2")
         .bind(order_id)
         .bind(event_type)
         .fetch_one(app.server.state.db.reader())
         .await
         .unwrap();
     Delivery {
+        causation_id: row.try_get("causation_id").unwrap(),
         id: row.try_get("id").unwrap(),
         event: serde_json::from_str::<Event>(&row.try_get::<String, _>("payload").unwrap())
             .unwrap(),

@@ -113,6 +113,12 @@ impl Db {
         &self.read
     }
 
+    /// For a single write statement that needs no transaction around it (it commits on its
+    /// own, saving the BEGIN and COMMIT round trips). On SQLite it is the single writer.
+    pub fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
     /// Starts a write transaction (on SQLite: waits for the single writer connection).
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         self.write.begin().await

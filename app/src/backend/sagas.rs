@@ -25,6 +25,8 @@ use sqlx::{Any, Row, Transaction};
 pub struct Delivery {
     pub id: i64,
     pub event: Event,
+    /// The event whose handling wrote this one (none for events written by a request).
+    pub causation_id: Option<i64>,
     pub created_at: i64,
     pub attempts: i64,
 }
@@ -68,13 +70,18 @@ async fn begin_once(
 /// Marks the event processed and does nothing else: the least work any handler does (used to
 /// measure the worker itself).
 pub async fn acknowledge(state: &AppState, delivery: &Delivery) -> Result<Handled, HandlerError> {
-    match begin_once(state, delivery.id).await? {
-        Some(tx) => {
-            tx.commit().await?;
-            Ok(Handled::Applied)
-        }
-        None => Ok(Handled::AlreadyDone),
-    }
+    let marked = sqlx::query(
+        "UPDATE outbox SET processed_at = $1, locked_until = NULL WHERE id = $2 AND processed_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(delivery.id)
+    .execute(state.db.writer())
+    .await?;
+    Ok(if marked.rows_affected() == 1 {
+        Handled::Applied
+    } else {
+        Handled::AlreadyDone
+    })
 }
 
 pub async fn handle(state: &AppState, delivery: &Delivery) -> Result<Handled, HandlerError> {

@@ -108,17 +108,15 @@ pub async fn claim(
                    SELECT 1 FROM outbox p
                    WHERE p.order_id = o.order_id AND p.id < o.id AND p.processed_at IS NULL)
              ORDER BY o.id LIMIT $4 {skip_locked})
-         RETURNING id, payload, created_at, attempts"
+         RETURNING id, payload, causation_id, created_at, attempts"
     );
-    let mut tx = state.db.begin().await?;
     let rows = sqlx::query(&sql)
         .bind(now + config.lease.as_millis() as i64)
         .bind(worker_id)
         .bind(now)
         .bind(config.batch)
-        .fetch_all(&mut *tx)
+        .fetch_all(state.db.writer())
         .await?;
-    tx.commit().await?;
     let mut deliveries = Vec::with_capacity(rows.len());
     for row in &rows {
         let id: i64 = row.try_get("id")?;
@@ -127,6 +125,7 @@ pub async fn claim(
             Ok(event) => deliveries.push(Delivery {
                 id,
                 event,
+                causation_id: row.try_get("causation_id")?,
                 created_at: row.try_get("created_at")?,
                 attempts: row.try_get("attempts")?,
             }),
@@ -161,7 +160,6 @@ async fn fail(
     let now = now_ms();
     let dead = attempts >= config.max_attempts;
     let retry_at = now + backoff(config, attempts).as_millis() as i64;
-    let mut tx = state.db.begin().await?;
     sqlx::query(
         "UPDATE outbox SET locked_until = NULL, locked_by = NULL, last_error = $1,
                 available_at = $2, dead_at = $3
@@ -171,9 +169,8 @@ async fn fail(
     .bind(retry_at)
     .bind(dead.then_some(now))
     .bind(id)
-    .execute(&mut *tx)
+    .execute(state.db.writer())
     .await?;
-    tx.commit().await?;
     Ok(dead)
 }
 
@@ -213,6 +210,7 @@ async fn handle_one(
         "event",
         event_id = delivery.id,
         order_id = delivery.event.order_id(),
+        causation_id = delivery.causation_id,
         event_type = delivery.event.name(),
         attempt = delivery.attempts,
     );
@@ -359,18 +357,16 @@ pub async fn dead_events(state: &AppState) -> Result<Vec<DeadEvent>, sqlx::Error
 
 /// Puts a dead event back in the queue with fresh attempts; true if it was dead.
 pub async fn replay(state: &AppState, id: i64) -> Result<bool, sqlx::Error> {
-    let mut tx = state.db.begin().await?;
     let replayed = sqlx::query(
         "UPDATE outbox SET dead_at = NULL, attempts = 0, available_at = $1, locked_until = NULL
          WHERE id = $2 AND dead_at IS NOT NULL AND processed_at IS NULL",
     )
     .bind(now_ms())
     .bind(id)
-    .execute(&mut *tx)
+    .execute(state.db.writer())
     .await?
     .rows_affected()
         == 1;
-    tx.commit().await?;
     state.outbox_wakeup.notify_one();
     Ok(replayed)
 }
