@@ -167,17 +167,10 @@ impl TestApp {
         function: &str,
         body: &Value,
     ) -> (StatusCode, Value) {
-        let response = client
+        let request = client
             .post(format!("{}/api/{function}", self.url))
-            .header(header::ACCEPT, "application/json")
-            .json(body)
-            .send()
-            .await
-            .expect("request reaches the server");
-        let status = response.status();
-        let text = response.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, body)
+            .json(body);
+        answer(request).await
     }
 
     pub fn engine(&self) -> Engine {
@@ -200,17 +193,10 @@ impl TestApp {
         function: &str,
         form: &[(&str, &str)],
     ) -> (StatusCode, Value) {
-        let response = client
+        let request = client
             .post(format!("{}/api/{function}", self.url))
-            .header(header::ACCEPT, "application/json")
-            .form(form)
-            .send()
-            .await
-            .expect("request reaches the server");
-        let status = response.status();
-        let text = response.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, body)
+            .form(form);
+        answer(request).await
     }
 
     /// Signs in as a demo (or any) account on `client` and returns the user JSON.
