@@ -303,3 +303,16 @@ macro_rules! on_both_backends {
         )*
     };
 }
+
+/// Sends a server-function request; the status and the JSON answer (or the text, if not JSON).
+async fn answer(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request
+        .header(header::ACCEPT, "application/json")
+        .send()
+        .await
+        .expect("request reaches the server");
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}
