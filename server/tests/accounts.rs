@@ -19,6 +19,7 @@ on_both_backends!(
     concurrent_sign_ups_with_one_email_create_one_account,
     concurrent_writes_never_fail_with_database_locked,
     restart_keeps_accounts_and_does_not_seed_twice,
+    owners_and_riders_sign_up_one_after_another,
 );
 
 fn field_names(body: &Value) -> Vec<String> {
@@ -541,5 +542,38 @@ async fn restart_keeps_accounts_and_does_not_seed_twice(backend: Backend) {
     assert_eq!(after, before);
     app.sign_in(&app.client(), "stay@example.com", "correct horse")
         .await;
+    app.teardown().await;
+}
+
+/// Owners have no coordinates, riders do: the same insert runs with and without a location on
+/// the same pooled connections.
+async fn owners_and_riders_sign_up_one_after_another(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for i in 0..8 {
+        let owner_email = format!("owner{i}@example.com");
+        let owner = [
+            ("role", "owner"),
+            ("email", owner_email.as_str()),
+            ("password", "correct horse"),
+            ("display_name", "사장"),
+            ("store_name", "새 가게"),
+            ("store_district", "중구"),
+            ("store_address", "서울 중구 세종대로 1"),
+        ];
+        let (status, body) = app.call(&app.client(), "sign_up", &owner).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let rider_email = format!("rider{i}@example.com");
+        let rider = [
+            ("role", "rider"),
+            ("email", rider_email.as_str()),
+            ("password", "correct horse"),
+            ("display_name", "라이더"),
+            ("district", "중구"),
+        ];
+        let (status, body) = app.call(&app.client(), "sign_up", &rider).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
     app.teardown().await;
 }

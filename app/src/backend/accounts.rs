@@ -47,23 +47,31 @@ pub async fn create(
         }
         RoleDetails::Owner { .. } => (None, None),
     };
-    let inserted = sqlx::query(
-        "INSERT INTO users (email, password_hash, display_name, role, phone, district, lat, lng, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    // Coordinates are bound only when there are some: sqlx 0.8's `Any` driver sends a NULL
+    // f64 as a float4 NULL, and PostgreSQL then keeps that type for the cached statement.
+    let (coordinates, placeholders) = if point.is_some() {
+        (", lat, lng", ", $8, $9")
+    } else {
+        ("", "")
+    };
+    let sql = format!(
+        "INSERT INTO users (email, password_hash, display_name, role, phone, district, created_at{coordinates})
+         VALUES ($1, $2, $3, $4, $5, $6, $7{placeholders})
          ON CONFLICT (email) DO NOTHING
-         RETURNING id",
-    )
-    .bind(account.email.as_str())
-    .bind(password_hash)
-    .bind(&account.display_name)
-    .bind(account.role().as_str())
-    .bind(account.phone.as_ref().map(|p| p.as_str().to_string()))
-    .bind(district)
-    .bind(point.map(|p| p.lat))
-    .bind(point.map(|p| p.lng))
-    .bind(now_ms())
-    .fetch_optional(&mut **tx)
-    .await?;
+         RETURNING id"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(account.email.as_str())
+        .bind(password_hash)
+        .bind(&account.display_name)
+        .bind(account.role().as_str())
+        .bind(account.phone.as_ref().map(|p| p.as_str().to_string()))
+        .bind(district)
+        .bind(now_ms());
+    if let Some(point) = point {
+        query = query.bind(point.lat).bind(point.lng);
+    }
+    let inserted = query.fetch_optional(&mut **tx).await?;
     let Some(row) = inserted else {
         return Err(AppError::invalid("email", "이미 가입된 이메일입니다."));
     };

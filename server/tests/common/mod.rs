@@ -113,6 +113,11 @@ impl TestApp {
 
     /// Starts the server with extra settings (environment variable names and values).
     pub async fn spawn_with(backend: Backend, settings: &[(&str, &str)]) -> Option<TestApp> {
+        // Server warnings and errors appear in a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .with_test_writer()
+            .try_init();
         let (db, database_url) = fresh_database(backend).await?;
         let (sandbox_url, sandbox_stop) = start_sandbox().await;
         let settings: Vec<(String, String)> = settings
