@@ -4,8 +4,8 @@
 //! server, whatever the page showed.
 
 use crate::domain::{
-    CheckoutInput, CurrentUser, OrderDetail, OrderSummary, OwnedStore, SignUpForm, StoreMenu,
-    StoreSummary,
+    CheckoutInput, CurrentUser, OrderDetail, OrderStatus, OrderSummary, OwnedStore, SignUpForm,
+    StoreMenu, StoreOrder, StoreSummary,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -199,6 +199,87 @@ pub async fn cancel_order(order_id: i64) -> Result<(), AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
         orders::cancel_order(&state, &user, order_id).await
+    })
+    .await
+}
+
+/// The orders a store has received (last 24 hours), for its owner.
+#[server(endpoint = "store_orders")]
+pub async fn store_orders(store_id: i64) -> Result<Vec<StoreOrder>, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Owner).await?;
+        stores::store_orders(&state, user.id, store_id).await
+    })
+    .await
+}
+
+/// An owner moves one of their store's orders: `accept`, `reject` (with one of
+/// `REJECT_REASONS`), `start_cooking`, `finish_cooking`. Illegal moves are 409.
+#[server(endpoint = "order_action")]
+pub async fn order_action(
+    order_id: i64,
+    action: String,
+    #[server(default)] reason: String,
+) -> Result<OrderStatus, AppError> {
+    http::respond(async move {
+        use crate::backend::commands::{transition, Scope};
+        use crate::domain::{Actor, OrderAction, REJECT_REASONS};
+        let (state, user) = http::require(Role::Owner).await?;
+        let action = match OrderAction::parse(&action) {
+            Some(
+                a @ (OrderAction::Accept
+                | OrderAction::Reject
+                | OrderAction::StartCooking
+                | OrderAction::FinishCooking),
+            ) => a,
+            _ => {
+                return Err(AppError::invalid(
+                    "action",
+                    "accept, reject, start_cooking, finish_cooking 중 하나여야 합니다.",
+                ))
+            }
+        };
+        let reason = if action == OrderAction::Reject {
+            if !REJECT_REASONS.contains(&reason.as_str()) {
+                return Err(AppError::invalid(
+                    "reason",
+                    "거절 사유를 목록에서 골라 주세요.",
+                ));
+            }
+            Some(reason)
+        } else {
+            None
+        };
+        transition(
+            &state,
+            order_id,
+            Actor::Owner,
+            action,
+            Scope::Owner(user.id),
+            reason,
+        )
+        .await
+    })
+    .await
+}
+
+/// Opens or closes one of the owner's stores.
+#[server(endpoint = "set_store_open")]
+pub async fn set_store_open(store_id: i64, open: bool) -> Result<(), AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Owner).await?;
+        stores::set_open(&state, user.id, store_id, open).await
+    })
+    .await
+}
+
+/// Sets the cookable stock of one of the owner's foods (a whole number, 0–100,000).
+#[server(endpoint = "set_food_stock")]
+pub async fn set_food_stock(food_id: i64, stock: String) -> Result<(), AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Owner).await?;
+        let stock = crate::domain::parse_stock("stock", &stock)?;
+        stores::set_stock(&state, user.id, food_id, stock).await
     })
     .await
 }

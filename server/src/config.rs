@@ -29,6 +29,11 @@ pub struct Config {
     /// Timeout and circuit breaker of payment calls (`BAEDAL_PAYMENT_TIMEOUT_MS`,
     /// `BAEDAL_BREAKER_*`).
     pub payment: PaymentSettings,
+    /// `BAEDAL_AUTO_REJECT_AFTER_S`: orders not accepted by then are rejected and refunded
+    /// (default 600).
+    pub auto_reject_after: Duration,
+    /// `BAEDAL_HOUSEKEEPING_MS`: how often timed chores (auto-reject) run (default 30000).
+    pub housekeeping_every: Duration,
     /// `BAEDAL_WORKER`: run the outbox worker inside the server (`true`, default) or not.
     pub run_worker: bool,
     /// `BAEDAL_WORKER_BATCH`, `_CONCURRENCY`, `_MAX_ATTEMPTS`, `_LEASE_MS`, `_POLL_MS`,
@@ -98,6 +103,14 @@ impl Config {
             secure_cookies: flag(&get, "BAEDAL_SECURE_COOKIES", false)?,
             payment_provider: payment_provider(&get)?,
             payment: payment_settings(&get)?,
+            auto_reject_after: Duration::from_secs(number(
+                &get,
+                "BAEDAL_AUTO_REJECT_AFTER_S",
+                600,
+            )?),
+            housekeeping_every: Duration::from_millis(
+                number(&get, "BAEDAL_HOUSEKEEPING_MS", 30_000)?.max(10),
+            ),
             run_worker: flag(&get, "BAEDAL_WORKER", true)?,
             worker: worker_config(&get)?,
         })

@@ -56,15 +56,29 @@ pub struct RunningServer {
     worker: Option<JoinHandle<()>>,
 }
 
-/// Periodic chores: forget checkout idempotency keys past their retention.
-async fn housekeeping(state: AppState) {
-    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
+/// Timed chores: reject orders nobody accepted in time (with a refund), and, hourly, forget
+/// checkout idempotency keys past their retention.
+async fn housekeeping(
+    state: AppState,
+    every: std::time::Duration,
+    auto_reject_after: std::time::Duration,
+) {
+    let mut ticks = tokio::time::interval(every);
+    let mut last_purge = std::time::Instant::now();
     loop {
-        every_hour.tick().await;
-        match app::backend::orders::purge_old_checkouts(&state).await {
+        ticks.tick().await;
+        match app::backend::commands::auto_reject_unaccepted(&state, auto_reject_after).await {
             Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "forgot old checkout keys"),
-            Err(error) => tracing::warn!(%error, "could not purge old checkout keys"),
+            Ok(rejected) => tracing::info!(rejected, "auto-rejected orders nobody accepted"),
+            Err(error) => tracing::warn!(%error, "auto-reject failed"),
+        }
+        if last_purge.elapsed() >= std::time::Duration::from_secs(60 * 60) {
+            last_purge = std::time::Instant::now();
+            match app::backend::orders::purge_old_checkouts(&state).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "forgot old checkout keys"),
+                Err(error) => tracing::warn!(%error, "could not purge old checkout keys"),
+            }
         }
     }
 }
@@ -158,7 +172,11 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
         source,
     })?;
     let router = router(&config, state.clone(), addr);
-    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let housekeeping = tokio::spawn(housekeeping(
+        state.clone(),
+        config.housekeeping_every,
+        config.auto_reject_after,
+    ));
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let worker = config.run_worker.then(|| {
         tokio::spawn(app::backend::worker::run(

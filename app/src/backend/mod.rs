@@ -2,6 +2,7 @@
 //! and the glue between server functions and HTTP. None of this is compiled into the wasm.
 
 pub mod accounts;
+pub mod commands;
 pub mod db;
 pub mod http;
 pub mod metrics;

@@ -654,43 +654,17 @@ pub async fn cancel_order(
     customer: &CurrentUser,
     order_id: i64,
 ) -> Result<(), AppError> {
-    let mut tx = state.db.begin().await?;
-    let cancelled = sqlx::query(
-        "UPDATE orders SET status = 'cancelled', updated_at = $1
-         WHERE id = $2 AND customer_id = $3 AND status IN ('placed', 'accepted')",
+    use super::commands::{transition, Scope};
+    use crate::domain::{Actor, OrderAction};
+    transition(
+        state,
+        order_id,
+        Actor::Customer,
+        OrderAction::Cancel,
+        Scope::Customer(customer.id),
+        None,
     )
-    .bind(now_ms())
-    .bind(order_id)
-    .bind(customer.id)
-    .execute(&mut *tx)
     .await?;
-    if cancelled.rows_affected() == 0 {
-        let status: Option<String> =
-            sqlx::query("SELECT status FROM orders WHERE id = $1 AND customer_id = $2")
-                .bind(order_id)
-                .bind(customer.id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|row| row.try_get(0))
-                .transpose()?;
-        let status = status.ok_or(AppError::NotFound)?;
-        let message = match OrderStatus::parse(&status) {
-            Some(OrderStatus::Cancelled) => "이미 취소된 주문입니다.".to_string(),
-            Some(OrderStatus::Rejected) => {
-                "거절된 주문은 취소할 수 없습니다. 환불은 자동으로 진행됩니다.".to_string()
-            }
-            Some(other) => format!(
-                "{} 단계의 주문은 취소할 수 없습니다. 요리가 시작되기 전까지만 취소할 수 있습니다.",
-                other.label()
-            ),
-            None => "취소할 수 없는 주문입니다.".to_string(),
-        };
-        return Err(AppError::Conflict { message });
-    }
-    outbox::enqueue(&mut tx, &Event::OrderCancelled { order_id }, None).await?;
-    tx.commit().await?;
-    state.outbox_wakeup.notify_one();
-    tracing::info!(order_id, "order cancelled by the customer");
     Ok(())
 }
 

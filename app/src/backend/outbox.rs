@@ -25,11 +25,30 @@ pub enum Event {
     },
     /// The order will not be cooked: out of stock, or (later) refused by the store. The order
     /// row already says so; the handler gives back stock that was taken and asks for a refund.
-    OrderRejected { order_id: i64, reason: String },
+    OrderRejected {
+        order_id: i64,
+        reason: String,
+    },
     /// The customer cancelled before cooking started (the order row already says so).
-    OrderCancelled { order_id: i64 },
+    OrderCancelled {
+        order_id: i64,
+    },
+    /// The store accepted the order.
+    OrderAccepted {
+        order_id: i64,
+    },
+    CookingStarted {
+        order_id: i64,
+    },
+    /// Cooked: riders may now see the delivery.
+    CookingFinished {
+        order_id: i64,
+    },
     /// Money must go back to the customer: the order was rejected or cancelled.
-    RefundRequested { order_id: i64, reason: String },
+    RefundRequested {
+        order_id: i64,
+        reason: String,
+    },
 }
 
 impl Event {
@@ -38,6 +57,9 @@ impl Event {
             Event::OrderPlaced { .. } => "OrderPlaced",
             Event::OrderRejected { .. } => "OrderRejected",
             Event::OrderCancelled { .. } => "OrderCancelled",
+            Event::OrderAccepted { .. } => "OrderAccepted",
+            Event::CookingStarted { .. } => "CookingStarted",
+            Event::CookingFinished { .. } => "CookingFinished",
             Event::RefundRequested { .. } => "RefundRequested",
         }
     }
@@ -47,6 +69,9 @@ impl Event {
             Event::OrderPlaced { order_id, .. }
             | Event::OrderRejected { order_id, .. }
             | Event::OrderCancelled { order_id }
+            | Event::OrderAccepted { order_id }
+            | Event::CookingStarted { order_id }
+            | Event::CookingFinished { order_id }
             | Event::RefundRequested { order_id, .. } => *order_id,
         }
     }

@@ -98,7 +98,31 @@ pub async fn handle(state: &AppState, delivery: &Delivery) -> Result<Handled, Ha
         Event::RefundRequested { order_id, reason } => {
             refund(state, delivery, *order_id, reason).await
         }
+        Event::OrderAccepted { order_id }
+        | Event::CookingStarted { order_id }
+        | Event::CookingFinished { order_id } => status_changed(state, delivery, *order_id).await,
     }
+}
+
+/// A status change with no effect beyond the view (and, later, notifications).
+async fn status_changed(
+    state: &AppState,
+    delivery: &Delivery,
+    order_id: i64,
+) -> Result<Handled, HandlerError> {
+    let Some(mut tx) = begin_once(state, delivery.id).await? else {
+        return Ok(Handled::AlreadyDone);
+    };
+    views::apply(
+        &mut tx,
+        order_id,
+        delivery.id,
+        delivery.created_at,
+        view_change(delivery),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Handled::Applied)
 }
 
 fn view_change(delivery: &Delivery) -> ViewChange<'_> {
@@ -215,11 +239,14 @@ async fn order_closed(
     let Some(mut tx) = begin_once(state, delivery.id).await? else {
         return Ok(Handled::AlreadyDone);
     };
-    let was_queued = sqlx::query("DELETE FROM store_queue WHERE order_id = $1")
-        .bind(order_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
+    let was_queued = sqlx::query(
+        "UPDATE store_queue SET released_at = $1 WHERE order_id = $2 AND released_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(order_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
         == 1;
     if was_queued {
         let lines = sqlx::query("SELECT food_id, quantity FROM order_lines WHERE order_id = $1")

@@ -1,7 +1,8 @@
 //! Reading stores and menus for the customer's and the owner's pages.
 
 use super::AppState;
-use crate::domain::{GeoPoint, MenuItem, OwnedStore, StoreSummary, Won};
+use crate::domain::{GeoPoint, MenuItem, OrderStatus, OwnedStore, StoreOrder, StoreSummary, Won};
+use crate::error::AppError;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -88,4 +89,107 @@ pub async fn owned_by(state: &AppState, owner_id: i64) -> Result<Vec<OwnedStore>
         }
     }
     Ok(stores)
+}
+
+/// The store's id if `owner_id` owns it; another owner's store is "not found".
+async fn owned(state: &AppState, owner_id: i64, store_id: i64) -> Result<(), AppError> {
+    let owner: Option<i64> = sqlx::query("SELECT owner_id FROM stores WHERE id = $1")
+        .bind(store_id)
+        .fetch_optional(state.db.reader())
+        .await?
+        .map(|row| row.try_get(0))
+        .transpose()?;
+    match owner {
+        Some(owner) if owner == owner_id => Ok(()),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// Orders the store has received (stock taken), newest first, from the last 24 hours.
+pub async fn store_orders(
+    state: &AppState,
+    owner_id: i64,
+    store_id: i64,
+) -> Result<Vec<StoreOrder>, AppError> {
+    owned(state, owner_id, store_id).await?;
+    let since = super::now_ms() - 24 * 60 * 60 * 1000;
+    let rows = sqlx::query(
+        "SELECT o.id, o.status, o.total_won, o.created_at, o.district
+         FROM store_queue q JOIN orders o ON o.id = q.order_id
+         WHERE q.store_id = $1 AND o.created_at >= $2 ORDER BY o.id DESC LIMIT 200",
+    )
+    .bind(store_id)
+    .bind(since)
+    .fetch_all(state.db.reader())
+    .await?;
+    let mut orders = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        let lines = sqlx::query(
+            "SELECT name, quantity FROM order_lines WHERE order_id = $1 ORDER BY food_id",
+        )
+        .bind(id)
+        .fetch_all(state.db.reader())
+        .await?
+        .iter()
+        .map(|line| {
+            Ok(format!(
+                "{} ×{}",
+                line.try_get::<String, _>(0)?,
+                line.try_get::<i64, _>(1)?
+            ))
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        orders.push(StoreOrder {
+            id,
+            status: OrderStatus::parse(&row.try_get::<String, _>("status")?)
+                .ok_or(AppError::Internal)?,
+            lines,
+            total: Won(row.try_get("total_won")?),
+            created_at_ms: row.try_get("created_at")?,
+            delivery_district: row.try_get("district")?,
+        });
+    }
+    Ok(orders)
+}
+
+/// Opens or closes the store: a closed store takes no orders.
+pub async fn set_open(
+    state: &AppState,
+    owner_id: i64,
+    store_id: i64,
+    open: bool,
+) -> Result<(), AppError> {
+    owned(state, owner_id, store_id).await?;
+    let mut tx = state.db.begin().await?;
+    sqlx::query("UPDATE stores SET is_open = $1 WHERE id = $2")
+        .bind(i64::from(open))
+        .bind(store_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets how many of a food can still be cooked (an absolute number).
+pub async fn set_stock(
+    state: &AppState,
+    owner_id: i64,
+    food_id: i64,
+    stock: i64,
+) -> Result<(), AppError> {
+    let mut tx = state.db.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE foods SET stock = $1 WHERE id = $2 AND store_id IN (SELECT id FROM stores WHERE owner_id = $3)",
+    )
+    .bind(stock)
+    .bind(food_id)
+    .bind(owner_id)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(AppError::NotFound);
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -37,6 +37,18 @@ pub fn change_for(event: &Event) -> Option<ViewChange<'_>> {
             note: None,
         }),
         Event::RefundRequested { .. } => Some(ViewChange::Refunded),
+        Event::OrderAccepted { .. } => Some(ViewChange::Status {
+            status: OrderStatus::Accepted,
+            note: None,
+        }),
+        Event::CookingStarted { .. } => Some(ViewChange::Status {
+            status: OrderStatus::Cooking,
+            note: None,
+        }),
+        Event::CookingFinished { .. } => Some(ViewChange::Status {
+            status: OrderStatus::Cooked,
+            note: None,
+        }),
     }
 }
 

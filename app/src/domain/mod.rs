@@ -7,11 +7,13 @@
 
 mod account;
 mod district;
+mod lifecycle;
 mod order;
 mod store;
 
 pub use account::*;
 pub use district::*;
+pub use lifecycle::*;
 pub use order::*;
 pub use store::*;
 

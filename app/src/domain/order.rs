@@ -345,7 +345,7 @@ pub struct OrderDetail {
 impl OrderStatus {
     /// The customer may cancel until cooking starts.
     pub fn customer_can_cancel(self) -> bool {
-        matches!(self, OrderStatus::Placed | OrderStatus::Accepted)
+        super::next_status(self, super::Actor::Customer, super::OrderAction::Cancel).is_ok()
     }
 }
 

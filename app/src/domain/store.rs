@@ -55,6 +55,43 @@ pub struct OwnedStore {
     pub menu: Vec<MenuItem>,
 }
 
+/// An order as the store sees it in its queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreOrder {
+    pub id: i64,
+    pub status: super::OrderStatus,
+    /// "즉석떡볶이 (2인) ×2" per line.
+    pub lines: Vec<String>,
+    pub total: Won,
+    pub created_at_ms: i64,
+    pub delivery_district: String,
+}
+
+/// Why a store may reject an order (shown to the customer).
+pub const REJECT_REASONS: [&str; 5] = [
+    "재료가 모두 소진되었습니다.",
+    "주문이 밀려 조리가 어렵습니다.",
+    "곧 영업을 마감합니다.",
+    "배달이 어려운 지역입니다.",
+    "가게 사정으로 주문을 받을 수 없습니다.",
+];
+
+/// A stock amount typed by an owner: a whole number from 0 to 100,000.
+pub fn parse_stock(field: &str, raw: &str) -> Result<i64, super::FieldError> {
+    let raw = raw.trim();
+    match raw.parse::<i64>() {
+        Ok(stock) if (0..=100_000).contains(&stock) => Ok(stock),
+        Ok(_) => Err(super::FieldError::new(
+            field,
+            "재고는 0개부터 100,000개까지 입력할 수 있습니다.",
+        )),
+        Err(_) => Err(super::FieldError::new(
+            field,
+            "재고는 0 이상의 정수로 입력해 주세요.",
+        )),
+    }
+}
+
 /// Distance for people: "850m", "3.2km".
 pub fn format_distance(metres: f64) -> String {
     if metres < 1000.0 {
@@ -75,6 +112,15 @@ mod tests {
         assert_eq!(Won(18_000).to_string(), "18,000원");
         assert_eq!(Won(1_234_567).to_string(), "1,234,567원");
         assert_eq!(Won(-5_000).to_string(), "-5,000원");
+    }
+
+    #[test]
+    fn stock_is_a_whole_number_within_bounds() {
+        assert_eq!(parse_stock("stock", " 12 "), Ok(12));
+        assert_eq!(parse_stock("stock", "0"), Ok(0));
+        for bad in ["-1", "3.5", "abc", "", "100001"] {
+            assert!(parse_stock("stock", bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,428 @@
+//! Store owners over HTTP on both engines: stock entry, open/closed, the order state machine
+//! (accept, reject with compensation, cooking, cooked), auto-reject, and ownership checks.
+
+mod common;
+
+use common::{Backend, TestApp, DEMO_PASSWORD};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use server::sandbox_pay::APPROVE_CARD;
+use sqlx::Row;
+use std::time::Duration;
+
+on_both_backends!(
+    an_owner_takes_an_order_through_accept_cooking_and_cooked,
+    illegal_moves_are_refused_and_change_nothing,
+    a_rejection_refunds_and_restores_stock_with_the_reason_shown,
+    owners_act_only_on_their_own_stores,
+    stock_entry_is_checked_and_customers_see_it_at_once,
+    an_order_nobody_accepts_is_rejected_and_refunded,
+);
+
+async fn drained(app: &TestApp) {
+    for _ in 0..1000 {
+        let pending: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM outbox WHERE processed_at IS NULL AND dead_at IS NULL",
+        )
+        .fetch_one(app.server.state.db.reader())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+        if pending == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the outbox did not drain");
+}
+
+async fn signed_in(app: &TestApp, email: &str) -> Client {
+    let client = app.client();
+    app.sign_in(&client, email, DEMO_PASSWORD).await;
+    client
+}
+
+/// Places an order for one unit of 마포 즉석떡볶이's first food; (store id, food id, order id).
+async fn placed_order(app: &TestApp, customer: &Client) -> (i64, i64, i64) {
+    let (_, stores) = app.call(customer, "nearby_stores", &[]).await;
+    let store_id = stores
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "마포 즉석떡볶이")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (_, menu) = app
+        .call(
+            customer,
+            "get_store_menu",
+            &[("store_id", &store_id.to_string())],
+        )
+        .await;
+    let food_id = menu["menu"][0]["id"].as_i64().unwrap();
+    let body = json!({
+        "store_id": store_id,
+        "lines": [{"food_id": food_id, "quantity": 1}],
+        "idempotency_key": uuid::Uuid::new_v4().to_string(),
+        "card_number": APPROVE_CARD,
+    });
+    let (status, order) = app.call_json(customer, "place_order", &body).await;
+    assert_eq!(status, StatusCode::OK, "{order}");
+    drained(app).await;
+    (store_id, food_id, order["id"].as_i64().unwrap())
+}
+
+async fn act(
+    app: &TestApp,
+    owner: &Client,
+    order_id: i64,
+    action: &str,
+    reason: &str,
+) -> (StatusCode, Value) {
+    app.call(
+        owner,
+        "order_action",
+        &[
+            ("order_id", &order_id.to_string()),
+            ("action", action),
+            ("reason", reason),
+        ],
+    )
+    .await
+}
+
+async fn order_status(app: &TestApp, order_id: i64) -> String {
+    sqlx::query("SELECT status FROM orders WHERE id = $1")
+        .bind(order_id)
+        .fetch_one(app.server.state.db.reader())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
+async fn stock(app: &TestApp, food_id: i64) -> i64 {
+    sqlx::query("SELECT stock FROM foods WHERE id = $1")
+        .bind(food_id)
+        .fetch_one(app.server.state.db.reader())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
+async fn timeline(app: &TestApp, customer: &Client, order_id: i64) -> (Vec<String>, Value) {
+    let (_, order) = app
+        .call(
+            customer,
+            "get_order",
+            &[("order_id", &order_id.to_string())],
+        )
+        .await;
+    let statuses = order["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap().to_string())
+        .collect();
+    (statuses, order)
+}
+
+async fn an_owner_takes_an_order_through_accept_cooking_and_cooked(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let customer = signed_in(&app, "customer@baedal.kr").await;
+    let owner = signed_in(&app, "owner@baedal.kr").await;
+    let (store_id, _, order_id) = placed_order(&app, &customer).await;
+
+    let (status, orders) = app
+        .call(
+            &owner,
+            "store_orders",
+            &[("store_id", &store_id.to_string())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{orders}");
+    assert_eq!(orders[0]["id"], order_id);
+    assert_eq!(orders[0]["status"], "placed");
+    assert_eq!(orders[0]["lines"][0], "즉석떡볶이 (2인) ×1");
+
+    for (action, expected) in [
+        ("accept", "accepted"),
+        ("start_cooking", "cooking"),
+        ("finish_cooking", "cooked"),
+    ] {
+        let (status, body) = act(&app, &owner, order_id, action, "").await;
+        assert_eq!(status, StatusCode::OK, "{action}: {body}");
+        assert_eq!(body, expected);
+    }
+    drained(&app).await;
+    let (statuses, order) = timeline(&app, &customer, order_id).await;
+    assert_eq!(statuses, ["placed", "accepted", "cooking", "cooked"]);
+    assert_eq!(order["status"], "cooked");
+    let (status, _) = app
+        .call(
+            &customer,
+            "cancel_order",
+            &[("order_id", &order_id.to_string())],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "too late to cancel once cooking started"
+    );
+    app.teardown().await;
+}
+
+async fn illegal_moves_are_refused_and_change_nothing(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let customer = signed_in(&app, "customer@baedal.kr").await;
+    let owner = signed_in(&app, "owner@baedal.kr").await;
+    let (_, _, order_id) = placed_order(&app, &customer).await;
+    let events_before: i64 = sqlx::query("SELECT COUNT(*) FROM outbox")
+        .fetch_one(app.server.state.db.reader())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+
+    let (status, body) = act(&app, &owner, order_id, "start_cooking", "").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(
+        body["message"],
+        "주문을 수락한 뒤에 요리를 시작할 수 있습니다."
+    );
+    let (status, _) = act(&app, &owner, order_id, "finish_cooking", "").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, body) = act(&app, &owner, order_id, "teleport", "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["fields"][0]["field"], "action");
+    let (status, body) = act(&app, &owner, order_id, "reject", "그냥").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["fields"][0]["field"], "reason");
+    let (status, _) = act(&app, &owner, 987_654, "accept", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(order_status(&app, order_id).await, "placed");
+    let events_after: i64 = sqlx::query("SELECT COUNT(*) FROM outbox")
+        .fetch_one(app.server.state.db.reader())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(events_after, events_before, "refused moves write no event");
+
+    let (status, _) = act(&app, &owner, order_id, "accept", "").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = act(&app, &owner, order_id, "accept", "").await;
+    assert_eq!(status, StatusCode::CONFLICT, "accepting twice");
+    app.teardown().await;
+}
+
+async fn a_rejection_refunds_and_restores_stock_with_the_reason_shown(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let customer = signed_in(&app, "customer@baedal.kr").await;
+    let owner = signed_in(&app, "owner@baedal.kr").await;
+    let (_, food_id, order_id) = placed_order(&app, &customer).await;
+    let taken = stock(&app, food_id).await;
+    let reason = "재료가 모두 소진되었습니다.";
+    let (status, body) = act(&app, &owner, order_id, "reject", reason).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    drained(&app).await;
+    assert_eq!(stock(&app, food_id).await, taken + 1, "stock is back");
+    let (statuses, order) = timeline(&app, &customer, order_id).await;
+    assert_eq!(statuses, ["placed", "rejected"]);
+    assert_eq!(order["note"], reason);
+    assert_eq!(order["payment"]["status_label"], "환불 완료");
+    assert_eq!(app.charges().await[0].status, "cancelled");
+    app.teardown().await;
+}
+
+async fn owners_act_only_on_their_own_stores(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let customer = signed_in(&app, "customer@baedal.kr").await;
+    let other_owner = signed_in(&app, "owner2@baedal.kr").await;
+    let (store_id, food_id, order_id) = placed_order(&app, &customer).await;
+    let stock_before = stock(&app, food_id).await;
+
+    let (status, _) = act(&app, &other_owner, order_id, "accept", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .call(
+            &other_owner,
+            "store_orders",
+            &[("store_id", &store_id.to_string())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .call(
+            &other_owner,
+            "set_store_open",
+            &[("store_id", &store_id.to_string()), ("open", "false")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app
+        .call(
+            &other_owner,
+            "set_food_stock",
+            &[("food_id", &food_id.to_string()), ("stock", "0")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    for function in [
+        "store_orders",
+        "set_store_open",
+        "set_food_stock",
+        "order_action",
+    ] {
+        let (status, _) = app
+            .call(
+                &customer,
+                function,
+                &[
+                    ("store_id", "1"),
+                    ("open", "false"),
+                    ("food_id", "1"),
+                    ("stock", "0"),
+                    ("order_id", "1"),
+                    ("action", "accept"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{function} as a customer");
+    }
+    assert_eq!(order_status(&app, order_id).await, "placed");
+    assert_eq!(stock(&app, food_id).await, stock_before);
+    let (_, stores) = app.call(&customer, "nearby_stores", &[]).await;
+    assert_eq!(
+        stores
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == store_id)
+            .unwrap()["is_open"],
+        true
+    );
+    app.teardown().await;
+}
+
+async fn stock_entry_is_checked_and_customers_see_it_at_once(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let customer = signed_in(&app, "customer@baedal.kr").await;
+    let owner = signed_in(&app, "owner@baedal.kr").await;
+    let (_, stores) = app.call(&owner, "my_stores", &[]).await;
+    let store_id = stores[0]["id"].as_i64().unwrap();
+    let food_id = stores[0]["menu"][0]["id"].as_i64().unwrap();
+
+    for bad in ["-1", "3.5", "abc", "", "100001"] {
+        let (status, body) = app
+            .call(
+                &owner,
+                "set_food_stock",
+                &[("food_id", &food_id.to_string()), ("stock", bad)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}: {body}");
+        assert_eq!(body["fields"][0]["field"], "stock");
+    }
+    let (status, _) = app
+        .call(
+            &owner,
+            "set_food_stock",
+            &[("food_id", &food_id.to_string()), ("stock", "7")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, menu) = app
+        .call(
+            &customer,
+            "get_store_menu",
+            &[("store_id", &store_id.to_string())],
+        )
+        .await;
+    assert_eq!(menu["menu"][0]["stock"], 7);
+
+    let (status, _) = app
+        .call(
+            &owner,
+            "set_store_open",
+            &[("store_id", &store_id.to_string()), ("open", "false")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let body = json!({
+        "store_id": store_id,
+        "lines": [{"food_id": food_id, "quantity": 1}],
+        "idempotency_key": uuid::Uuid::new_v4().to_string(),
+        "card_number": APPROVE_CARD,
+    });
+    let (status, error) = app.call_json(&customer, "place_order", &body).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a closed store takes no orders: {error}"
+    );
+    assert_eq!(error["fields"][0]["field"], "store_id");
+    let (status, _) = app
+        .call(
+            &owner,
+            "set_store_open",
+            &[("store_id", &store_id.to_string()), ("open", "true")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.call_json(&customer, "place_order", &body).await;
+    assert_eq!(status, StatusCode::OK);
+    app.teardown().await;
+}
+
+async fn an_order_nobody_accepts_is_rejected_and_refunded(backend: Backend) {
+    let settings = [
+        ("BAEDAL_AUTO_REJECT_AFTER_S", "1"),
+        ("BAEDAL_HOUSEKEEPING_MS", "100"),
+    ];
+    let Some(app) = TestApp::spawn_with(backend, &settings).await else {
+        return;
+    };
+    let customer = signed_in(&app, "customer@baedal.kr").await;
+    let owner = signed_in(&app, "owner@baedal.kr").await;
+    let (_, food_id, order_id) = placed_order(&app, &customer).await;
+    let (_, _, accepted_id) = placed_order(&app, &customer).await;
+    let (status, _) = act(&app, &owner, accepted_id, "accept", "").await;
+    assert_eq!(status, StatusCode::OK);
+    let taken = stock(&app, food_id).await;
+    for _ in 0..150 {
+        if order_status(&app, order_id).await == "rejected" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drained(&app).await;
+    assert_eq!(order_status(&app, order_id).await, "rejected");
+    assert_eq!(
+        order_status(&app, accepted_id).await,
+        "accepted",
+        "accepted orders stay"
+    );
+    assert_eq!(stock(&app, food_id).await, taken + 1);
+    let (_, order) = timeline(&app, &customer, order_id).await;
+    assert!(
+        order["note"].as_str().unwrap().contains("자동으로 거절"),
+        "{order}"
+    );
+    assert_eq!(order["payment"]["status_label"], "환불 완료");
+    app.teardown().await;
+}
