@@ -1,0 +1,86 @@
+import { test, expect, Browser, Page } from '@playwright/test';
+import { hydrated, signIn } from './helpers';
+
+async function signedIn(browser: Browser, email: string, home: string): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto('/signin');
+  await signIn(page, email);
+  await expect(page).toHaveURL(home);
+  await hydrated(page);
+  return page;
+}
+
+async function orderOne(customer: Page, food: string): Promise<string> {
+  await customer.goto('/');
+  await customer.getByTestId('store-list').getByText('마포 즉석떡볶이').click();
+  await hydrated(customer);
+  await customer.getByRole('button', { name: `${food} 담기` }).click();
+  await customer.getByTestId('cart-bar').click();
+  await hydrated(customer);
+  await customer.getByTestId('pay').click();
+  await expect(customer).toHaveURL(/\/orders\/\d+$/);
+  await hydrated(customer);
+  return customer.url().split('/').pop()!;
+}
+
+test('an order goes from the customer to the owner and back, live on both screens', async ({ browser }) => {
+  const owner = await signedIn(browser, 'owner@baedal.kr', '/store');
+  const customer = await signedIn(browser, 'customer@baedal.kr', '/');
+
+  const orderId = await orderOne(customer, '모둠튀김');
+  const store = owner.getByTestId('owned-store').filter({ hasText: '마포 즉석떡볶이' });
+  const card = store.locator(`[data-order-id="${orderId}"]`);
+  await expect(card).toBeVisible({ timeout: 15_000 }); // appears without a reload
+  await expect(store.getByRole('status')).toContainText('새 주문');
+
+  await card.getByRole('button', { name: '수락' }).click();
+  await expect(customer.getByTestId('order-status')).toContainText('주문 수락', { timeout: 15_000 });
+  await store.getByRole('tab', { name: /접수/ }).click();
+  await store.locator(`[data-order-id="${orderId}"]`).getByRole('button', { name: '요리 시작' }).click();
+  await expect(customer.getByTestId('order-status')).toContainText('요리 중', { timeout: 15_000 });
+  await expect(customer.getByTestId('cancel-order')).toHaveCount(0);
+  await store.getByRole('tab', { name: /조리 중/ }).click();
+  await store.locator(`[data-order-id="${orderId}"]`).getByRole('button', { name: '요리 완료' }).click();
+  await expect(customer.getByTestId('order-status')).toContainText('요리 완료', { timeout: 15_000 });
+
+  // A second order is rejected: the customer sees why, is refunded, and the stock is back.
+  await customer.goto('/');
+  await customer.getByTestId('store-list').getByText('마포 즉석떡볶이').click();
+  const stockLine = customer.getByTestId('menu-item').filter({ hasText: '순대' }).locator('.stock');
+  const stockBefore = await stockLine.textContent();
+  const rejectedId = await orderOne(customer, '순대');
+  const rejectedCard = store.locator(`[data-order-id="${rejectedId}"]`);
+  await store.getByRole('tab', { name: /신규/ }).click();
+  await expect(rejectedCard).toBeVisible({ timeout: 15_000 });
+  await rejectedCard.getByLabel('거절 사유').selectOption('재료가 모두 소진되었습니다.');
+  await expect(customer.getByTestId('order-status')).toContainText('주문 거절', { timeout: 15_000 });
+  await expect(customer.getByTestId('order-status')).toContainText('환불 완료', { timeout: 15_000 });
+  await expect(customer.getByTestId('order-note')).toHaveText('재료가 모두 소진되었습니다.');
+  await customer.goto('/');
+  await customer.getByTestId('store-list').getByText('마포 즉석떡볶이').click();
+  await expect(customer.getByTestId('menu-item').filter({ hasText: '순대' }).locator('.stock')).toHaveText(stockBefore!);
+});
+
+test('the owner sets stock and closes the store; customers see both', async ({ browser }) => {
+  const owner = await signedIn(browser, 'owner2@baedal.kr', '/store');
+  const store = owner.getByTestId('owned-store').filter({ hasText: '송파 화덕피자' });
+  await store.getByLabel('고르곤졸라 재고').fill('-3');
+  await store.getByRole('row', { name: /고르곤졸라/ }).getByRole('button', { name: '저장' }).click();
+  await expect(store.getByRole('row', { name: /고르곤졸라/ })).toContainText('재고는 0개부터');
+  await store.getByLabel('고르곤졸라 재고').fill('0');
+  await store.getByRole('row', { name: /고르곤졸라/ }).getByRole('button', { name: '저장' }).click();
+  await expect(store.getByRole('row', { name: /고르곤졸라/ })).toContainText('저장됨');
+
+  const customer = await signedIn(browser, 'customer2@baedal.kr', '/');
+  await customer.getByTestId('store-list').getByText('송파 화덕피자').click();
+  await hydrated(customer);
+  await expect(customer.getByRole('button', { name: '고르곤졸라 담기' })).toBeDisabled();
+
+  await store.getByTestId('open-toggle').click();
+  await expect(store.getByTestId('open-toggle')).toContainText('영업 종료');
+  await customer.goto('/');
+  await expect(customer.getByTestId('store-list').locator('li').filter({ hasText: '송파 화덕피자' })).toContainText('준비 중');
+  await store.getByTestId('open-toggle').click();
+  await expect(store.getByTestId('open-toggle')).toContainText('영업 중');
+});
