@@ -283,3 +283,23 @@ pub async fn set_food_stock(food_id: i64, stock: String) -> Result<(), AppError>
     })
     .await
 }
+
+/// Adds (`food_id` 0) or edits a dish of one of the owner's stores: name (1–40), description
+/// (≤ 200), price in won (1–1,000,000), hidden from customers or not. Returns the dish's id.
+#[server(endpoint = "save_food")]
+pub async fn save_food(
+    store_id: i64,
+    #[server(default)] food_id: i64,
+    name: String,
+    #[server(default)] description: String,
+    price: String,
+    #[server(default)] hidden: bool,
+) -> Result<i64, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Owner).await?;
+        let food = crate::domain::FoodInput::parse(&name, &description, &price, hidden)?;
+        let food_id = (food_id != 0).then_some(food_id);
+        stores::save_food(&state, user.id, store_id, food_id, &food).await
+    })
+    .await
+}

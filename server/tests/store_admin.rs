@@ -17,6 +17,7 @@ on_both_backends!(
     owners_act_only_on_their_own_stores,
     stock_entry_is_checked_and_customers_see_it_at_once,
     an_order_nobody_accepts_is_rejected_and_refunded,
+    owners_add_edit_and_hide_dishes,
 );
 
 async fn drained(app: &TestApp) {
@@ -424,5 +425,163 @@ async fn an_order_nobody_accepts_is_rejected_and_refunded(backend: Backend) {
         "{order}"
     );
     assert_eq!(order["payment"]["status_label"], "환불 완료");
+    app.teardown().await;
+}
+
+async fn owners_add_edit_and_hide_dishes(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let customer = signed_in(&app, "customer@baedal.kr").await;
+    let owner = signed_in(&app, "owner@baedal.kr").await;
+    let other_owner = signed_in(&app, "owner2@baedal.kr").await;
+    let (_, stores) = app.call(&owner, "my_stores", &[]).await;
+    let store_id = stores[0]["id"].as_i64().unwrap().to_string();
+    let foods_before = app.count("foods").await;
+    for (name, price, field) in [
+        (" ", "5000", "name"),
+        ("어묵", "0", "price"),
+        ("어묵", "-100", "price"),
+        ("어묵", "1000001", "price"),
+        ("어묵", "12.5", "price"),
+    ] {
+        let (status, body) = app
+            .call(
+                &owner,
+                "save_food",
+                &[("store_id", &store_id), ("name", name), ("price", price)],
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name:?} {price:?}: {body}"
+        );
+        assert_eq!(body["fields"][0]["field"], field);
+    }
+    let long_name = "가".repeat(41);
+    let (status, _) = app
+        .call(
+            &owner,
+            "save_food",
+            &[
+                ("store_id", &store_id),
+                ("name", &long_name),
+                ("price", "1000"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app
+        .call(
+            &other_owner,
+            "save_food",
+            &[("store_id", &store_id), ("name", "어묵"), ("price", "3000")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another owner's store");
+    assert_eq!(
+        app.count("foods").await,
+        foods_before,
+        "nothing was written"
+    );
+
+    let (status, id) = app
+        .call(
+            &owner,
+            "save_food",
+            &[
+                ("store_id", &store_id),
+                ("name", "어묵탕"),
+                ("description", "국물 가득"),
+                ("price", "4000"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{id}");
+    let id = id.as_i64().unwrap().to_string();
+    let listed = app
+        .call(&customer, "get_store_menu", &[("store_id", &store_id)])
+        .await
+        .1;
+    let dish = listed["menu"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "어묵탕")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (dish["price"].as_i64(), dish["stock"].as_i64()),
+        (Some(4000), Some(0)),
+        "new dishes start sold out"
+    );
+
+    let (status, _) = app
+        .call(
+            &owner,
+            "save_food",
+            &[
+                ("store_id", &store_id),
+                ("food_id", &id),
+                ("name", "어묵탕 (대)"),
+                ("price", "6000"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = app
+        .call(&customer, "get_store_menu", &[("store_id", &store_id)])
+        .await
+        .1;
+    assert!(listed["menu"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "어묵탕 (대)" && f["price"] == 6000));
+
+    let (status, _) = app
+        .call(
+            &owner,
+            "save_food",
+            &[
+                ("store_id", &store_id),
+                ("food_id", &id),
+                ("name", "어묵탕 (대)"),
+                ("price", "6000"),
+                ("hidden", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = app
+        .call(&customer, "get_store_menu", &[("store_id", &store_id)])
+        .await
+        .1;
+    assert!(
+        !listed["menu"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "어묵탕 (대)"),
+        "hidden from customers"
+    );
+
+    // A dish of another store cannot be edited through one's own store.
+    let (_, theirs) = app.call(&other_owner, "my_stores", &[]).await;
+    let their_food = theirs[0]["menu"][0]["id"].as_i64().unwrap().to_string();
+    let (status, _) = app
+        .call(
+            &owner,
+            "save_food",
+            &[
+                ("store_id", &store_id),
+                ("food_id", &their_food),
+                ("name", "가로채기"),
+                ("price", "1000"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     app.teardown().await;
 }

@@ -1,7 +1,9 @@
 //! Reading stores and menus for the customer's and the owner's pages.
 
 use super::AppState;
-use crate::domain::{GeoPoint, MenuItem, OrderStatus, OwnedStore, StoreOrder, StoreSummary, Won};
+use crate::domain::{
+    FoodInput, GeoPoint, MenuItem, OrderStatus, OwnedStore, StoreOrder, StoreSummary, Won,
+};
 use crate::error::AppError;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -192,4 +194,52 @@ pub async fn set_stock(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Adds a dish to one of the owner's stores (`food_id` None, stock 0) or edits one of its
+/// dishes; returns the dish's id.
+pub async fn save_food(
+    state: &AppState,
+    owner_id: i64,
+    store_id: i64,
+    food_id: Option<i64>,
+    food: &FoodInput,
+) -> Result<i64, AppError> {
+    owned(state, owner_id, store_id).await?;
+    let mut tx = state.db.begin().await?;
+    let id = match food_id {
+        None => sqlx::query(
+            "INSERT INTO foods (store_id, name, description, price_won, stock, is_hidden, created_at)
+             VALUES ($1, $2, $3, $4, 0, $5, $6) RETURNING id",
+        )
+        .bind(store_id)
+        .bind(&food.name)
+        .bind(&food.description)
+        .bind(food.price.0)
+        .bind(i64::from(food.hidden))
+        .bind(super::now_ms())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?,
+        Some(id) => {
+            let updated = sqlx::query(
+                "UPDATE foods SET name = $1, description = $2, price_won = $3, is_hidden = $4
+                 WHERE id = $5 AND store_id = $6",
+            )
+            .bind(&food.name)
+            .bind(&food.description)
+            .bind(food.price.0)
+            .bind(i64::from(food.hidden))
+            .bind(id)
+            .bind(store_id)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() != 1 {
+                return Err(AppError::NotFound);
+            }
+            id
+        }
+    };
+    tx.commit().await?;
+    Ok(id)
 }

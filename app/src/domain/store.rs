@@ -92,6 +92,67 @@ pub fn parse_stock(field: &str, raw: &str) -> Result<i64, super::FieldError> {
     }
 }
 
+/// A dish as an owner enters it, after parsing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoodInput {
+    pub name: String,
+    pub description: String,
+    pub price: Won,
+    pub hidden: bool,
+}
+
+impl FoodInput {
+    pub const MAX_PRICE: i64 = 1_000_000;
+
+    pub fn parse(
+        name: &str,
+        description: &str,
+        price: &str,
+        hidden: bool,
+    ) -> Result<Self, Vec<super::FieldError>> {
+        let mut errors = super::FieldErrors::default();
+        let name = errors.check(super::bounded_text("name", name, "메뉴 이름", 40));
+        let description = description.trim();
+        if description.chars().count() > 200 {
+            errors.push(super::FieldError::new(
+                "description",
+                "설명은 200자 이하로 입력해 주세요.",
+            ));
+        }
+        let price = match price.trim().parse::<i64>() {
+            Ok(won) if won <= 0 => {
+                errors.push(super::FieldError::new(
+                    "price",
+                    "가격은 0원보다 커야 합니다.",
+                ));
+                None
+            }
+            Ok(won) if won > Self::MAX_PRICE => {
+                errors.push(super::FieldError::new(
+                    "price",
+                    "가격은 1,000,000원 이하로 입력해 주세요.",
+                ));
+                None
+            }
+            Ok(won) => Some(Won(won)),
+            Err(_) => {
+                errors.push(super::FieldError::new(
+                    "price",
+                    "가격은 원 단위 정수로 입력해 주세요.",
+                ));
+                None
+            }
+        };
+        errors.into_result()?;
+        Ok(FoodInput {
+            name: name.expect("checked"),
+            description: description.to_string(),
+            price: price.expect("checked"),
+            hidden,
+        })
+    }
+}
+
 /// Distance for people: "850m", "3.2km".
 pub fn format_distance(metres: f64) -> String {
     if metres < 1000.0 {
@@ -121,6 +182,33 @@ mod tests {
         for bad in ["-1", "3.5", "abc", "", "100001"] {
             assert!(parse_stock("stock", bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn dishes_need_a_name_and_a_sane_price() {
+        assert!(FoodInput::parse("김밥", "", "4500", false).is_ok());
+        let fields = |r: Result<FoodInput, Vec<crate::domain::FieldError>>| {
+            r.unwrap_err()
+                .into_iter()
+                .map(|e| e.field)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            fields(FoodInput::parse(" ", "", "0", false)),
+            ["name", "price"]
+        );
+        assert_eq!(
+            fields(FoodInput::parse("김밥", &"설".repeat(201), "-5", false)),
+            ["description", "price"]
+        );
+        assert_eq!(
+            fields(FoodInput::parse(&"가".repeat(41), "", "1000001", false)),
+            ["name", "price"]
+        );
+        assert_eq!(
+            fields(FoodInput::parse("김밥", "", "4500.5", false)),
+            ["price"]
+        );
     }
 
     #[test]

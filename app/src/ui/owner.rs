@@ -3,8 +3,8 @@
 
 use super::auth::role_page;
 use super::layout::Loading;
-use crate::api::{my_stores, store_orders, OrderAction, SetFoodStock, SetStoreOpen};
-use crate::domain::{OrderStatus, OwnedStore, Role, StoreOrder, REJECT_REASONS};
+use crate::api::{my_stores, store_orders, OrderAction, SaveFood, SetFoodStock, SetStoreOpen};
+use crate::domain::{MenuItem, OrderStatus, OwnedStore, Role, StoreOrder, REJECT_REASONS};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -61,7 +61,10 @@ fn js_sys_now() -> i64 {
 #[component]
 pub fn StoreHome() -> impl IntoView {
     role_page(Role::Owner, |_user| {
-        let stores = Resource::new(|| (), |_| my_stores());
+        // Bumped after a dish is added or edited, to re-read the menus.
+        let menus = RwSignal::new(0u32);
+        provide_context(MenuVersion(menus));
+        let stores = Resource::new(move || menus.get(), |_| my_stores());
         view! {
             <Title text="내 상점" />
             <section class="page-head">
@@ -85,6 +88,9 @@ pub fn StoreHome() -> impl IntoView {
     })
 }
 
+#[derive(Clone, Copy)]
+struct MenuVersion(RwSignal<u32>);
+
 #[component]
 fn StorePanel(store: OwnedStore) -> impl IntoView {
     let store_id = store.id;
@@ -95,11 +101,17 @@ fn StorePanel(store: OwnedStore) -> impl IntoView {
     // after every action, and shows how long each order has waited.
     let tick = RwSignal::new(0u32);
     Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(move || tick.update(|t| *t += 1), std::time::Duration::from_secs(3)) {
+        if let Ok(handle) = set_interval_with_handle(
+            move || tick.update(|t| *t += 1),
+            std::time::Duration::from_secs(3),
+        ) {
             on_cleanup(move || handle.clear());
         }
     });
-    let orders = Resource::new(move || (store_id, tick.get(), act.version().get()), |(id, _, _)| store_orders(id));
+    let orders = Resource::new(
+        move || (store_id, tick.get(), act.version().get()),
+        |(id, _, _)| store_orders(id),
+    );
     let tab = RwSignal::new(0usize);
     let seen_new = RwSignal::new(None::<usize>);
     let alert = RwSignal::new(false);
@@ -173,17 +185,99 @@ fn StorePanel(store: OwnedStore) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {store.menu.into_iter().map(|item| view! { <StockRow food_id=item.id name=item.name price=item.price.to_string() stock=item.stock /> }).collect_view()}
+                    {store.menu.iter().cloned().map(|item| view! { <StockRow food_id=item.id name=item.name price=item.price.to_string() stock=item.stock /> }).collect_view()}
                 </tbody>
             </table>
+            <MenuEditor store_id menu=store.menu />
         </section>
+    }
+}
+
+/// Add a dish, or pick one to edit its name, description, price, or hide it from customers.
+#[component]
+fn MenuEditor(store_id: i64, menu: Vec<MenuItem>) -> impl IntoView {
+    let save = ServerAction::<SaveFood>::new();
+    let version = expect_context::<MenuVersion>().0;
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            version.update(|v| *v += 1);
+        }
+    });
+    let food_id = RwSignal::new(0i64);
+    let name = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let price = RwSignal::new(String::new());
+    let hidden = RwSignal::new(false);
+    let error = move |field: &'static str| {
+        save.value()
+            .get()
+            .and_then(Result::err)
+            .and_then(|e| e.field(field))
+    };
+    let submit = move |_| {
+        save.dispatch(SaveFood {
+            store_id,
+            food_id: food_id.get_untracked(),
+            name: name.get_untracked(),
+            description: description.get_untracked(),
+            price: price.get_untracked(),
+            hidden: hidden.get_untracked(),
+        });
+    };
+    view! {
+        <details class="menu-editor">
+            <summary>"메뉴 추가 · 수정"</summary>
+            <div class="form">
+                <label>
+                    "수정할 메뉴"
+                    <select aria-label="수정할 메뉴" on:change={
+                        let menu = menu.clone();
+                        move |ev| {
+                            let chosen: i64 = event_target_value(&ev).parse().unwrap_or(0);
+                            match menu.iter().find(|m| m.id == chosen) {
+                                Some(item) => {
+                                    food_id.set(item.id);
+                                    name.set(item.name.clone());
+                                    description.set(item.description.clone());
+                                    price.set(item.price.0.to_string());
+                                    hidden.set(item.is_hidden);
+                                }
+                                None => {
+                                    food_id.set(0);
+                                    name.set(String::new());
+                                    description.set(String::new());
+                                    price.set(String::new());
+                                    hidden.set(false);
+                                }
+                            }
+                        }
+                    }>
+                        <option value="0">"새 메뉴"</option>
+                        {menu.iter().map(|m| view! { <option value=m.id.to_string()>{m.name.clone()}{if m.is_hidden { " (숨김)" } else { "" }}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"메뉴 이름" <input type="text" maxlength="40" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label>
+                {move || error("name").map(|m| view! { <p class="field-error">{m}</p> })}
+                <label>"설명" <input type="text" maxlength="200" prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev)) /></label>
+                {move || error("description").map(|m| view! { <p class="field-error">{m}</p> })}
+                <label>"가격 (원)" <input type="number" min="1" step="1" inputmode="numeric" prop:value=move || price.get() on:input=move |ev| price.set(event_target_value(&ev)) /></label>
+                {move || error("price").map(|m| view! { <p class="field-error">{m}</p> })}
+                <label class="check"><input type="checkbox" prop:checked=move || hidden.get() on:change=move |ev| hidden.set(event_target_checked(&ev)) /> "고객에게 숨기기"</label>
+                <button class="button primary" on:click=submit disabled=move || save.pending().get()>"메뉴 저장"</button>
+                {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <p class="saved">"저장되었습니다."</p> })}
+            </div>
+        </details>
     }
 }
 
 fn order_card(order: StoreOrder, now: i64, act: ServerAction<OrderAction>) -> impl IntoView {
     let id = order.id;
     let send = move |action: &'static str, reason: String| {
-        act.dispatch(OrderAction { order_id: id, action: action.to_string(), reason });
+        act.dispatch(OrderAction {
+            order_id: id,
+            action: action.to_string(),
+            reason,
+        });
     };
     let buttons = match order.status {
         OrderStatus::Placed => view! {
@@ -251,7 +345,9 @@ fn StockRow(food_id: i64, name: String, price: String, stock: i64) -> impl IntoV
 fn chime() {
     #[cfg(feature = "hydrate")]
     {
-        let Ok(context) = web_sys::AudioContext::new() else { return };
+        let Ok(context) = web_sys::AudioContext::new() else {
+            return;
+        };
         for (i, frequency) in [880.0f32, 1320.0].into_iter().enumerate() {
             if let Ok(oscillator) = context.create_oscillator() {
                 oscillator.frequency().set_value(frequency);
