@@ -5,7 +5,7 @@
 
 use crate::domain::{
     CheckoutInput, CurrentUser, OrderDetail, OrderStatus, OrderSummary, OwnedStore, SignUpForm,
-    StoreMenu, StoreOrder, StoreSummary,
+    StoreDashboard, StoreMenu, StoreOrder, StoreSummary,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -300,6 +300,16 @@ pub async fn save_food(
         let food = crate::domain::FoodInput::parse(&name, &description, &price, hidden)?;
         let food_id = (food_id != 0).then_some(food_id);
         stores::save_food(&state, user.id, store_id, food_id, &food).await
+    })
+    .await
+}
+
+/// Today's order count, sales and orders per hour (Korea time) for one of the owner's stores.
+#[server(endpoint = "get_store_dashboard")]
+pub async fn get_store_dashboard(store_id: i64) -> Result<StoreDashboard, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Owner).await?;
+        stores::dashboard(&state, user.id, store_id).await
     })
     .await
 }

@@ -2,7 +2,8 @@
 
 use super::AppState;
 use crate::domain::{
-    FoodInput, GeoPoint, MenuItem, OrderStatus, OwnedStore, StoreOrder, StoreSummary, Won,
+    korea_day_start, korea_hour, FoodInput, GeoPoint, MenuItem, OrderStatus, OwnedStore,
+    StoreDashboard, StoreOrder, StoreSummary, Won,
 };
 use crate::error::AppError;
 use sqlx::any::AnyRow;
@@ -242,4 +243,32 @@ pub async fn save_food(
     };
     tx.commit().await?;
     Ok(id)
+}
+
+/// Today's order count, sales and orders per hour for one of the owner's stores.
+pub async fn dashboard(
+    state: &AppState,
+    owner_id: i64,
+    store_id: i64,
+) -> Result<StoreDashboard, AppError> {
+    owned(state, owner_id, store_id).await?;
+    let rows = sqlx::query(
+        "SELECT o.created_at, o.total_won FROM store_queue q JOIN orders o ON o.id = q.order_id
+         WHERE q.store_id = $1 AND o.created_at >= $2 AND o.status NOT IN ('rejected', 'cancelled')",
+    )
+    .bind(store_id)
+    .bind(korea_day_start(super::now_ms()))
+    .fetch_all(state.db.reader())
+    .await?;
+    let mut per_hour = vec![0i64; 24];
+    let mut sales = 0;
+    for row in &rows {
+        per_hour[korea_hour(row.try_get::<i64, _>("created_at")?)] += 1;
+        sales += row.try_get::<i64, _>("total_won")?;
+    }
+    Ok(StoreDashboard {
+        orders_today: rows.len() as i64,
+        sales_today: Won(sales),
+        orders_per_hour: per_hour,
+    })
 }

@@ -67,6 +67,29 @@ pub struct StoreOrder {
     pub delivery_district: String,
 }
 
+/// Today's numbers for a store (Korea time): orders and sales that were not rejected or
+/// cancelled, and orders per hour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreDashboard {
+    pub orders_today: i64,
+    pub sales_today: Won,
+    /// 24 counts, hour 0 to 23 (KST).
+    pub orders_per_hour: Vec<i64>,
+}
+
+/// The start of "today" in Korea (UTC+9, no daylight saving), in Unix milliseconds.
+pub fn korea_day_start(now_ms: i64) -> i64 {
+    const HOUR: i64 = 60 * 60 * 1000;
+    let local = now_ms + 9 * HOUR;
+    local - local.rem_euclid(24 * HOUR) - 9 * HOUR
+}
+
+/// The hour of the day (0–23) in Korea.
+pub fn korea_hour(at_ms: i64) -> usize {
+    const HOUR: i64 = 60 * 60 * 1000;
+    ((at_ms + 9 * HOUR).rem_euclid(24 * HOUR) / HOUR) as usize
+}
+
 /// Why a store may reject an order (shown to the customer).
 pub const REJECT_REASONS: [&str; 5] = [
     "재료가 모두 소진되었습니다.",
@@ -209,6 +232,16 @@ mod tests {
             fields(FoodInput::parse("김밥", "", "4500.5", false)),
             ["price"]
         );
+    }
+
+    #[test]
+    fn korean_days_start_at_midnight_kst() {
+        // 2026-11-25 14:00 UTC = 23:00 KST, same day; 15:30 UTC = 00:30 KST the next day.
+        let at = |h: i64, m: i64| 1_795_564_800_000 + (h * 60 + m) * 60_000; // 2026-11-25 00:00 UTC
+        assert_eq!(korea_hour(at(14, 0)), 23);
+        assert_eq!(korea_hour(at(15, 30)), 0);
+        assert_eq!(korea_day_start(at(14, 0)), at(-9, 0));
+        assert_eq!(korea_day_start(at(15, 30)), at(15, 0));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use super::auth::role_page;
 use super::layout::Loading;
-use crate::api::{my_stores, store_orders, OrderAction, SaveFood, SetFoodStock, SetStoreOpen};
+use crate::api::{
+    get_store_dashboard, my_stores, store_orders, OrderAction, SaveFood, SetFoodStock, SetStoreOpen,
+};
 use crate::domain::{MenuItem, OrderStatus, OwnedStore, Role, StoreOrder, REJECT_REASONS};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -112,6 +114,10 @@ fn StorePanel(store: OwnedStore) -> impl IntoView {
         move || (store_id, tick.get(), act.version().get()),
         |(id, _, _)| store_orders(id),
     );
+    let dashboard = Resource::new(
+        move || (store_id, tick.get(), act.version().get()),
+        |(id, _, _)| get_store_dashboard(id),
+    );
     let tab = RwSignal::new(0usize);
     let seen_new = RwSignal::new(None::<usize>);
     let alert = RwSignal::new(false);
@@ -132,6 +138,28 @@ fn StorePanel(store: OwnedStore) -> impl IntoView {
                 </button>
             </div>
             <p class="muted">{format!("{} · {}", store.district, store.address)}</p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    dashboard.await.map(|today| {
+                        let peak = today.orders_per_hour.iter().copied().max().unwrap_or(0).max(1);
+                        view! {
+                            <div class="dashboard" data-testid="dashboard">
+                                <p>
+                                    "오늘 주문 " <strong data-testid="orders-today">{format!("{}건", today.orders_today)}</strong>
+                                    " · 매출 " <strong data-testid="sales-today">{today.sales_today.to_string()}</strong>
+                                </p>
+                                <div class="hour-chart" aria-label="시간대별 주문 수">
+                                    {today.orders_per_hour.iter().enumerate().map(|(hour, count)| {
+                                        let height = format!("height: {}%", count * 100 / peak);
+                                        view! { <span class="bar" style=height title=format!("{hour}시 {count}건")></span> }
+                                    }).collect_view()}
+                                </div>
+                                <div class="hour-axis"><span>"0시"</span><span>"12시"</span><span>"23시"</span></div>
+                            </div>
+                        }
+                    })
+                })}
+            </Transition>
             {move || alert.get().then(|| view! { <p class="new-order-alert" role="status">"새 주문이 들어왔습니다!"</p> })}
             <nav class="tabs" role="tablist">
                 {TABS
