@@ -455,8 +455,8 @@ async fn pages_redirect_to_sign_in_or_show_403(backend: Backend) {
     let (status, _, html) = app.page(&owner, "/store").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        html.contains("강남 바삭치킨") && html.contains("품절"),
-        "menu with stock shown"
+        html.contains("강남 바삭치킨") && html.contains("볶음밥 재고"),
+        "menu with stock entry shown"
     );
     assert!(
         !html.contains("송파 화덕피자"),
