@@ -53,26 +53,6 @@ async fn set_stock(app: &TestApp, food_id: i64, stock: i64) {
     tx.commit().await.unwrap();
 }
 
-async fn pending_events(app: &TestApp) -> i64 {
-    sqlx::query("SELECT COUNT(*) FROM outbox WHERE processed_at IS NULL AND dead_at IS NULL")
-        .fetch_one(app.server.state.db.reader())
-        .await
-        .unwrap()
-        .try_get(0)
-        .unwrap()
-}
-
-/// Waits (up to 20 s) until the worker has processed every event.
-async fn drained(app: &TestApp) {
-    for _ in 0..1000 {
-        if pending_events(app).await == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the outbox did not drain");
-}
-
 async fn customer(app: &TestApp, email: &str) -> Client {
     let client = app.client();
     app.sign_in(&client, email, DEMO_PASSWORD).await;
@@ -142,7 +122,7 @@ async fn a_placed_order_takes_stock_and_reaches_the_store(backend: Backend) {
     let before = stock(&app, food_id).await;
     let (status, placed) = order(&app, &client, store_id, food_id, 2).await;
     assert_eq!(status, StatusCode::OK, "{placed}");
-    drained(&app).await;
+    app.drained().await;
     let id = placed["id"].as_i64().unwrap();
     assert_eq!(stock(&app, food_id).await, before - 2);
     assert_eq!(
@@ -215,7 +195,7 @@ async fn fifty_customers_buying_the_last_ten_units(backend: Backend) {
         "at least the ten units were sold: {}",
         paid.len()
     );
-    drained(&app).await;
+    app.drained().await;
 
     assert_eq!(
         stock(&app, food_id).await,
@@ -269,7 +249,7 @@ async fn a_customer_cancel_before_cooking_restores_stock_and_refunds(backend: Ba
     let before = stock(&app, food_id).await;
     let (_, placed) = order(&app, &client, store_id, food_id, 3).await;
     let id = placed["id"].as_i64().unwrap();
-    drained(&app).await;
+    app.drained().await;
     assert_eq!(stock(&app, food_id).await, before - 3);
 
     let other = customer(&app, "customer2@baedal.kr").await;
@@ -282,7 +262,7 @@ async fn a_customer_cancel_before_cooking_restores_stock_and_refunds(backend: Ba
         .call(&client, "cancel_order", &[("order_id", &id.to_string())])
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    drained(&app).await;
+    app.drained().await;
     assert_eq!(
         stock(&app, food_id).await,
         before,
@@ -306,7 +286,7 @@ async fn a_customer_cancel_before_cooking_restores_stock_and_refunds(backend: Ba
     // Once cooking has started, cancelling is refused and changes nothing.
     let (_, cooking) = order(&app, &client, store_id, food_id, 1).await;
     let cooking_id = cooking["id"].as_i64().unwrap();
-    drained(&app).await;
+    app.drained().await;
     let mut tx = app.server.state.db.begin().await.unwrap();
     sqlx::query("UPDATE orders SET status = 'cooking' WHERE id = $1")
         .bind(cooking_id)
@@ -330,7 +310,7 @@ async fn a_customer_cancel_before_cooking_restores_stock_and_refunds(backend: Ba
             .contains("요리가 시작되기 전까지만"),
         "{body}"
     );
-    drained(&app).await;
+    app.drained().await;
     assert_eq!(stock(&app, food_id).await, stock_before);
     app.teardown().await;
 }
@@ -360,12 +340,12 @@ async fn redelivered_events_change_nothing(backend: Backend) {
     let (store_id, food_id) = first_food(&app, &client).await;
     let (_, placed) = order(&app, &client, store_id, food_id, 2).await;
     let id = placed["id"].as_i64().unwrap();
-    drained(&app).await;
+    app.drained().await;
     let (status, _) = app
         .call(&client, "cancel_order", &[("order_id", &id.to_string())])
         .await;
     assert_eq!(status, StatusCode::OK);
-    drained(&app).await;
+    app.drained().await;
     let stock_after = stock(&app, food_id).await;
     let view_after = get_order(&app, &client, id).await;
     let charges_after = app.charges().await;
@@ -394,7 +374,7 @@ async fn redelivered_events_change_nothing(backend: Backend) {
     // claimed again and applied exactly once.
     let (_, second) = order(&app, &client, store_id, food_id, 1).await;
     let second_id = second["id"].as_i64().unwrap();
-    drained(&app).await;
+    app.drained().await;
     let mut tx = app.server.state.db.begin().await.unwrap();
     sqlx::query("UPDATE outbox SET processed_at = NULL, locked_until = $1, locked_by = 'dead-worker' WHERE order_id = $2")
         .bind(app::backend::now_ms() - 1)
@@ -405,7 +385,7 @@ async fn redelivered_events_change_nothing(backend: Backend) {
     tx.commit().await.unwrap();
     let before_retry = stock(&app, food_id).await;
     app.server.state.outbox_wakeup.notify_one();
-    drained(&app).await;
+    app.drained().await;
     // (The event above was re-opened by hand, so this run applies it again: the ledger row was
     // reset with it. What matters is that a crash between effect and mark cannot happen: they
     // commit together, so a retried event always starts from a clean slate.)
@@ -460,7 +440,7 @@ async fn orders_are_taken_while_the_store_side_is_down_and_drain_in_order(backen
     );
 
     app.server.state.faults.set_store_side_down(false);
-    drained(&app).await;
+    app.drained().await;
     assert_eq!(
         stock(&app, food_id).await,
         before - 2,
@@ -494,7 +474,7 @@ async fn failing_events_are_parked_as_dead_and_can_be_replayed(backend: Backend)
     app.server.state.faults.set_store_side_down(true);
     let (_, placed) = order(&app, &client, store_id, food_id, 1).await;
     let id = placed["id"].as_i64().unwrap();
-    drained(&app).await; // dead events no longer count as pending
+    app.drained().await; // dead events no longer count as pending
     let dead = app::backend::worker::dead_events(&app.server.state)
         .await
         .unwrap();
@@ -510,7 +490,7 @@ async fn failing_events_are_parked_as_dead_and_can_be_replayed(backend: Backend)
     assert!(app::backend::worker::replay(&app.server.state, dead[0].id)
         .await
         .unwrap());
-    drained(&app).await;
+    app.drained().await;
     assert!(app::backend::worker::dead_events(&app.server.state)
         .await
         .unwrap()
@@ -563,7 +543,7 @@ async fn the_rebuilt_view_equals_the_incremental_one(backend: Backend) {
         ids.push(placed["id"].as_i64().unwrap());
     }
     app.server.state.faults.set_store_side_down(false);
-    drained(&app).await;
+    app.drained().await;
     // Orders of different customers carry no order among themselves: cancel one that was served.
     let mut served = None;
     for id in &ids {
@@ -580,7 +560,7 @@ async fn the_rebuilt_view_equals_the_incremental_one(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    drained(&app).await;
+    app.drained().await;
     let incremental = view_rows(&app).await;
     assert_eq!(incremental.len(), 3);
     assert!(

@@ -20,24 +20,6 @@ on_both_backends!(
     owners_add_edit_and_hide_dishes,
 );
 
-async fn drained(app: &TestApp) {
-    for _ in 0..1000 {
-        let pending: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM outbox WHERE processed_at IS NULL AND dead_at IS NULL",
-        )
-        .fetch_one(app.server.state.db.reader())
-        .await
-        .unwrap()
-        .try_get(0)
-        .unwrap();
-        if pending == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the outbox did not drain");
-}
-
 async fn signed_in(app: &TestApp, email: &str) -> Client {
     let client = app.client();
     app.sign_in(&client, email, DEMO_PASSWORD).await;
@@ -71,7 +53,7 @@ async fn placed_order(app: &TestApp, customer: &Client) -> (i64, i64, i64) {
     });
     let (status, order) = app.call_json(customer, "place_order", &body).await;
     assert_eq!(status, StatusCode::OK, "{order}");
-    drained(app).await;
+    app.drained().await;
     (store_id, food_id, order["id"].as_i64().unwrap())
 }
 
@@ -160,7 +142,7 @@ async fn an_owner_takes_an_order_through_accept_cooking_and_cooked(backend: Back
         assert_eq!(status, StatusCode::OK, "{action}: {body}");
         assert_eq!(body, expected);
     }
-    drained(&app).await;
+    app.drained().await;
     let (statuses, order) = timeline(&app, &customer, order_id).await;
     assert_eq!(statuses, ["placed", "accepted", "cooking", "cooked"]);
     assert_eq!(order["status"], "cooked");
@@ -236,7 +218,7 @@ async fn a_rejection_refunds_and_restores_stock_with_the_reason_shown(backend: B
     let reason = "재료가 모두 소진되었습니다.";
     let (status, body) = act(&app, &owner, order_id, "reject", reason).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    drained(&app).await;
+    app.drained().await;
     assert_eq!(stock(&app, food_id).await, taken + 1, "stock is back");
     let (statuses, order) = timeline(&app, &customer, order_id).await;
     assert_eq!(statuses, ["placed", "rejected"]);
@@ -411,7 +393,7 @@ async fn an_order_nobody_accepts_is_rejected_and_refunded(backend: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    drained(&app).await;
+    app.drained().await;
     assert_eq!(order_status(&app, order_id).await, "rejected");
     assert_eq!(
         order_status(&app, accepted_id).await,

@@ -155,6 +155,25 @@ impl TestApp {
         start(&self.database_url, &self.sandbox_url, &settings).await
     }
 
+    /// Waits (up to 20 s) until the outbox worker has processed every pending event.
+    pub async fn drained(&self) {
+        for _ in 0..1000 {
+            let pending: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM outbox WHERE processed_at IS NULL AND dead_at IS NULL",
+            )
+            .fetch_one(self.server.state.db.reader())
+            .await
+            .expect("count pending events")
+            .try_get(0)
+            .expect("count is an integer");
+            if pending == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("the outbox did not drain");
+    }
+
     /// Every charge the sandbox provider has recorded (its ledger).
     pub async fn charges(&self) -> Vec<server::sandbox_pay::Charge> {
         reqwest::get(format!("{}/v1/charges", self.sandbox_url))
