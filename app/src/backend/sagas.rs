@@ -113,20 +113,20 @@ async fn status_changed(
     let Some(mut tx) = begin_once(state, delivery.id).await? else {
         return Ok(Handled::AlreadyDone);
     };
-    views::apply(
-        &mut tx,
-        order_id,
-        delivery.id,
-        delivery.created_at,
-        view_change(delivery),
-    )
-    .await?;
+    project(&mut tx, delivery, order_id).await?;
     tx.commit().await?;
     Ok(Handled::Applied)
 }
 
-fn view_change(delivery: &Delivery) -> ViewChange<'_> {
-    views::change_for(&delivery.event).expect("every event changes the view")
+/// Folds the delivered event into the order's status view, inside the handler's transaction.
+async fn project(
+    tx: &mut Transaction<'static, Any>,
+    delivery: &Delivery,
+    order_id: i64,
+) -> Result<(), sqlx::Error> {
+    let change: ViewChange<'_> =
+        views::change_for(&delivery.event).expect("every event changes the view");
+    views::apply(tx, order_id, delivery.id, delivery.created_at, change).await
 }
 
 async fn order_placed(
@@ -141,14 +141,7 @@ async fn order_placed(
     let Some(mut tx) = begin_once(state, delivery.id).await? else {
         return Ok(Handled::AlreadyDone);
     };
-    views::apply(
-        &mut tx,
-        order_id,
-        delivery.id,
-        delivery.created_at,
-        view_change(delivery),
-    )
-    .await?;
+    project(&mut tx, delivery, order_id).await?;
     let status: String = sqlx::query("SELECT status FROM orders WHERE id = $1")
         .bind(order_id)
         .fetch_one(&mut *tx)
@@ -198,14 +191,7 @@ async fn order_placed(
     let Some(mut tx) = begin_once(state, delivery.id).await? else {
         return Ok(Handled::AlreadyDone);
     };
-    views::apply(
-        &mut tx,
-        order_id,
-        delivery.id,
-        delivery.created_at,
-        view_change(delivery),
-    )
-    .await?;
+    project(&mut tx, delivery, order_id).await?;
     let reason = format!("재고가 부족하여 주문이 거절되었습니다. ({food})");
     let rejected = sqlx::query(
         "UPDATE orders SET status = 'rejected', reject_reason = $1, updated_at = $2
@@ -261,14 +247,7 @@ async fn order_closed(
                 .await?;
         }
     }
-    views::apply(
-        &mut tx,
-        order_id,
-        delivery.id,
-        delivery.created_at,
-        view_change(delivery),
-    )
-    .await?;
+    project(&mut tx, delivery, order_id).await?;
     let refund = Event::RefundRequested {
         order_id,
         reason: reason.to_string(),
@@ -312,14 +291,7 @@ async fn refund(
     .bind(order_id)
     .execute(&mut *tx)
     .await?;
-    views::apply(
-        &mut tx,
-        order_id,
-        delivery.id,
-        delivery.created_at,
-        view_change(delivery),
-    )
-    .await?;
+    project(&mut tx, delivery, order_id).await?;
     tx.commit().await?;
     tracing::info!(order_id, "payment refunded");
     Ok(Handled::Applied)

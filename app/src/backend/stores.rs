@@ -125,29 +125,35 @@ pub async fn store_orders(
     .bind(since)
     .fetch_all(state.db.reader())
     .await?;
+    // The board is re-read every few seconds: all lines in one query, not one per order.
+    let lines = sqlx::query(
+        "SELECT l.order_id, l.name, l.quantity
+         FROM store_queue q JOIN orders o ON o.id = q.order_id JOIN order_lines l ON l.order_id = o.id
+         WHERE q.store_id = $1 AND o.created_at >= $2 ORDER BY l.order_id, l.food_id",
+    )
+    .bind(store_id)
+    .bind(since)
+    .fetch_all(state.db.reader())
+    .await?;
+    let mut lines_by_order: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    for line in &lines {
+        lines_by_order
+            .entry(line.try_get("order_id")?)
+            .or_default()
+            .push(format!(
+                "{} ×{}",
+                line.try_get::<String, _>("name")?,
+                line.try_get::<i64, _>("quantity")?
+            ));
+    }
     let mut orders = Vec::with_capacity(rows.len());
     for row in &rows {
         let id: i64 = row.try_get("id")?;
-        let lines = sqlx::query(
-            "SELECT name, quantity FROM order_lines WHERE order_id = $1 ORDER BY food_id",
-        )
-        .bind(id)
-        .fetch_all(state.db.reader())
-        .await?
-        .iter()
-        .map(|line| {
-            Ok(format!(
-                "{} ×{}",
-                line.try_get::<String, _>(0)?,
-                line.try_get::<i64, _>(1)?
-            ))
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
         orders.push(StoreOrder {
             id,
             status: OrderStatus::parse(&row.try_get::<String, _>("status")?)
                 .ok_or(AppError::Internal)?,
-            lines,
+            lines: lines_by_order.remove(&id).unwrap_or_default(),
             total: Won(row.try_get("total_won")?),
             created_at_ms: row.try_get("created_at")?,
             delivery_district: row.try_get("district")?,
