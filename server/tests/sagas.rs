@@ -6,7 +6,7 @@ mod common;
 
 use app::backend::outbox::Event;
 use app::backend::sagas::{self, Delivery, Handled};
-use common::{Backend, TestApp, DEMO_PASSWORD};
+use common::{Backend, TestApp};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use server::sandbox_pay::APPROVE_CARD;
@@ -38,10 +38,6 @@ async fn scalar(app: &TestApp, sql: &str, id: i64) -> i64 {
         .unwrap()
 }
 
-async fn stock(app: &TestApp, food_id: i64) -> i64 {
-    scalar(app, "SELECT stock FROM foods WHERE id = $1", food_id).await
-}
-
 async fn set_stock(app: &TestApp, food_id: i64, stock: i64) {
     let mut tx = app.server.state.db.begin().await.unwrap();
     sqlx::query("UPDATE foods SET stock = $1 WHERE id = $2")
@@ -51,33 +47,6 @@ async fn set_stock(app: &TestApp, food_id: i64, stock: i64) {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-}
-
-async fn customer(app: &TestApp, email: &str) -> Client {
-    let client = app.client();
-    app.sign_in(&client, email, DEMO_PASSWORD).await;
-    client
-}
-
-/// (store id, food id) of the demo store's first food.
-async fn first_food(app: &TestApp, client: &Client) -> (i64, i64) {
-    let (_, stores) = app.call(client, "nearby_stores", &[]).await;
-    let store_id = stores
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "마포 즉석떡볶이")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    let (_, menu) = app
-        .call(
-            client,
-            "get_store_menu",
-            &[("store_id", &store_id.to_string())],
-        )
-        .await;
-    (store_id, menu["menu"][0]["id"].as_i64().unwrap())
 }
 
 async fn order(
@@ -117,14 +86,14 @@ async fn a_placed_order_takes_stock_and_reaches_the_store(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let client = customer(&app, "customer@baedal.kr").await;
-    let (store_id, food_id) = first_food(&app, &client).await;
-    let before = stock(&app, food_id).await;
+    let client = app.signed_in("customer@baedal.kr").await;
+    let (store_id, food_id) = app.first_food(&client).await;
+    let before = app.stock(food_id).await;
     let (status, placed) = order(&app, &client, store_id, food_id, 2).await;
     assert_eq!(status, StatusCode::OK, "{placed}");
     app.drained().await;
     let id = placed["id"].as_i64().unwrap();
-    assert_eq!(stock(&app, food_id).await, before - 2);
+    assert_eq!(app.stock(food_id).await, before - 2);
     assert_eq!(
         scalar(
             &app,
@@ -156,8 +125,8 @@ async fn fifty_customers_buying_the_last_ten_units(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let first = customer(&app, "customer@baedal.kr").await;
-    let (store_id, food_id) = first_food(&app, &first).await;
+    let first = app.signed_in("customer@baedal.kr").await;
+    let (store_id, food_id) = app.first_food(&first).await;
     set_stock(&app, food_id, 10).await;
 
     let mut clients = Vec::new();
@@ -198,7 +167,7 @@ async fn fifty_customers_buying_the_last_ten_units(backend: Backend) {
     app.drained().await;
 
     assert_eq!(
-        stock(&app, food_id).await,
+        app.stock(food_id).await,
         0,
         "every unit sold, none below zero"
     );
@@ -244,15 +213,15 @@ async fn a_customer_cancel_before_cooking_restores_stock_and_refunds(backend: Ba
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let client = customer(&app, "customer@baedal.kr").await;
-    let (store_id, food_id) = first_food(&app, &client).await;
-    let before = stock(&app, food_id).await;
+    let client = app.signed_in("customer@baedal.kr").await;
+    let (store_id, food_id) = app.first_food(&client).await;
+    let before = app.stock(food_id).await;
     let (_, placed) = order(&app, &client, store_id, food_id, 3).await;
     let id = placed["id"].as_i64().unwrap();
     app.drained().await;
-    assert_eq!(stock(&app, food_id).await, before - 3);
+    assert_eq!(app.stock(food_id).await, before - 3);
 
-    let other = customer(&app, "customer2@baedal.kr").await;
+    let other = app.signed_in("customer2@baedal.kr").await;
     let (status, _) = app
         .call(&other, "cancel_order", &[("order_id", &id.to_string())])
         .await;
@@ -264,7 +233,7 @@ async fn a_customer_cancel_before_cooking_restores_stock_and_refunds(backend: Ba
     assert_eq!(status, StatusCode::OK, "{body}");
     app.drained().await;
     assert_eq!(
-        stock(&app, food_id).await,
+        app.stock(food_id).await,
         before,
         "exactly the ordered quantity is back"
     );
@@ -294,7 +263,7 @@ async fn a_customer_cancel_before_cooking_restores_stock_and_refunds(backend: Ba
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let stock_before = stock(&app, food_id).await;
+    let stock_before = app.stock(food_id).await;
     let (status, body) = app
         .call(
             &client,
@@ -311,7 +280,7 @@ async fn a_customer_cancel_before_cooking_restores_stock_and_refunds(backend: Ba
         "{body}"
     );
     app.drained().await;
-    assert_eq!(stock(&app, food_id).await, stock_before);
+    assert_eq!(app.stock(food_id).await, stock_before);
     app.teardown().await;
 }
 
@@ -336,8 +305,8 @@ async fn redelivered_events_change_nothing(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let client = customer(&app, "customer@baedal.kr").await;
-    let (store_id, food_id) = first_food(&app, &client).await;
+    let client = app.signed_in("customer@baedal.kr").await;
+    let (store_id, food_id) = app.first_food(&client).await;
     let (_, placed) = order(&app, &client, store_id, food_id, 2).await;
     let id = placed["id"].as_i64().unwrap();
     app.drained().await;
@@ -346,7 +315,7 @@ async fn redelivered_events_change_nothing(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::OK);
     app.drained().await;
-    let stock_after = stock(&app, food_id).await;
+    let stock_after = app.stock(food_id).await;
     let view_after = get_order(&app, &client, id).await;
     let charges_after = app.charges().await;
 
@@ -366,7 +335,7 @@ async fn redelivered_events_change_nothing(backend: Backend) {
             (Handled::AlreadyDone, Handled::AlreadyDone)
         );
     }
-    assert_eq!(stock(&app, food_id).await, stock_after);
+    assert_eq!(app.stock(food_id).await, stock_after);
     assert_eq!(get_order(&app, &client, id).await, view_after);
     assert_eq!(app.charges().await, charges_after);
 
@@ -383,13 +352,13 @@ async fn redelivered_events_change_nothing(backend: Backend) {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let before_retry = stock(&app, food_id).await;
+    let before_retry = app.stock(food_id).await;
     app.server.state.outbox_wakeup.notify_one();
     app.drained().await;
     // (The event above was re-opened by hand, so this run applies it again: the ledger row was
     // reset with it. What matters is that a crash between effect and mark cannot happen: they
     // commit together, so a retried event always starts from a clean slate.)
-    assert_eq!(stock(&app, food_id).await, before_retry - 1);
+    assert_eq!(app.stock(food_id).await, before_retry - 1);
     app.teardown().await;
 }
 
@@ -397,9 +366,9 @@ async fn orders_are_taken_while_the_store_side_is_down_and_drain_in_order(backen
     let Some(app) = TestApp::spawn_with(backend, &FAST_RETRIES).await else {
         return;
     };
-    let client = customer(&app, "customer@baedal.kr").await;
-    let (store_id, food_id) = first_food(&app, &client).await;
-    let before = stock(&app, food_id).await;
+    let client = app.signed_in("customer@baedal.kr").await;
+    let (store_id, food_id) = app.first_food(&client).await;
+    let before = app.stock(food_id).await;
 
     app.server.state.faults.set_store_side_down(true);
     let mut ids = Vec::new();
@@ -424,7 +393,7 @@ async fn orders_are_taken_while_the_store_side_is_down_and_drain_in_order(backen
     assert_eq!(status, StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        stock(&app, food_id).await,
+        app.stock(food_id).await,
         before,
         "nothing reached the store yet"
     );
@@ -442,7 +411,7 @@ async fn orders_are_taken_while_the_store_side_is_down_and_drain_in_order(backen
     app.server.state.faults.set_store_side_down(false);
     app.drained().await;
     assert_eq!(
-        stock(&app, food_id).await,
+        app.stock(food_id).await,
         before - 2,
         "two served; the cancelled one gave its unit back"
     );
@@ -468,9 +437,9 @@ async fn failing_events_are_parked_as_dead_and_can_be_replayed(backend: Backend)
     let Some(app) = TestApp::spawn_with(backend, &settings).await else {
         return;
     };
-    let client = customer(&app, "customer@baedal.kr").await;
-    let (store_id, food_id) = first_food(&app, &client).await;
-    let before = stock(&app, food_id).await;
+    let client = app.signed_in("customer@baedal.kr").await;
+    let (store_id, food_id) = app.first_food(&client).await;
+    let before = app.stock(food_id).await;
     app.server.state.faults.set_store_side_down(true);
     let (_, placed) = order(&app, &client, store_id, food_id, 1).await;
     let id = placed["id"].as_i64().unwrap();
@@ -484,7 +453,7 @@ async fn failing_events_are_parked_as_dead_and_can_be_replayed(backend: Backend)
         dead[0].last_error.as_deref(),
         Some("store side unavailable")
     );
-    assert_eq!(stock(&app, food_id).await, before);
+    assert_eq!(app.stock(food_id).await, before);
 
     app.server.state.faults.set_store_side_down(false);
     assert!(app::backend::worker::replay(&app.server.state, dead[0].id)
@@ -495,7 +464,7 @@ async fn failing_events_are_parked_as_dead_and_can_be_replayed(backend: Backend)
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(stock(&app, food_id).await, before - 1);
+    assert_eq!(app.stock(food_id).await, before - 1);
     app.teardown().await;
 }
 
@@ -531,8 +500,8 @@ async fn the_rebuilt_view_equals_the_incremental_one(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, &FAST_RETRIES).await else {
         return;
     };
-    let client = customer(&app, "customer@baedal.kr").await;
-    let (store_id, food_id) = first_food(&app, &client).await;
+    let client = app.signed_in("customer@baedal.kr").await;
+    let (store_id, food_id) = app.first_food(&client).await;
     set_stock(&app, food_id, 3).await;
     // Taken while the store side is down, so all three pass checkout; then the third is short.
     app.server.state.faults.set_store_side_down(true);
@@ -594,19 +563,19 @@ async fn postgres_notify_wakes_workers_of_other_instances() {
     // Let the other instance's worker finish its first (empty) round and start listening.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let client = customer(&app, "customer@baedal.kr").await;
-    let (store_id, food_id) = first_food(&app, &client).await;
-    let before = stock(&app, food_id).await;
+    let client = app.signed_in("customer@baedal.kr").await;
+    let (store_id, food_id) = app.first_food(&client).await;
+    let before = app.stock(food_id).await;
     let (status, placed) = order(&app, &client, store_id, food_id, 1).await;
     assert_eq!(status, StatusCode::OK, "{placed}");
     for _ in 0..250 {
-        if stock(&app, food_id).await == before - 1 {
+        if app.stock(food_id).await == before - 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(
-        stock(&app, food_id).await,
+        app.stock(food_id).await,
         before - 1,
         "handled within 5 s, not at the 10-minute poll"
     );

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Backend, TestApp, DEMO_PASSWORD};
+use common::{Backend, TestApp};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use server::sandbox_pay::APPROVE_CARD;
@@ -20,31 +20,9 @@ on_both_backends!(
     owners_add_edit_and_hide_dishes,
 );
 
-async fn signed_in(app: &TestApp, email: &str) -> Client {
-    let client = app.client();
-    app.sign_in(&client, email, DEMO_PASSWORD).await;
-    client
-}
-
 /// Places an order for one unit of 마포 즉석떡볶이's first food; (store id, food id, order id).
 async fn placed_order(app: &TestApp, customer: &Client) -> (i64, i64, i64) {
-    let (_, stores) = app.call(customer, "nearby_stores", &[]).await;
-    let store_id = stores
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "마포 즉석떡볶이")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    let (_, menu) = app
-        .call(
-            customer,
-            "get_store_menu",
-            &[("store_id", &store_id.to_string())],
-        )
-        .await;
-    let food_id = menu["menu"][0]["id"].as_i64().unwrap();
+    let (store_id, food_id) = app.first_food(customer).await;
     let body = json!({
         "store_id": store_id,
         "lines": [{"food_id": food_id, "quantity": 1}],
@@ -86,16 +64,6 @@ async fn order_status(app: &TestApp, order_id: i64) -> String {
         .unwrap()
 }
 
-async fn stock(app: &TestApp, food_id: i64) -> i64 {
-    sqlx::query("SELECT stock FROM foods WHERE id = $1")
-        .bind(food_id)
-        .fetch_one(app.server.state.db.reader())
-        .await
-        .unwrap()
-        .try_get(0)
-        .unwrap()
-}
-
 async fn timeline(app: &TestApp, customer: &Client, order_id: i64) -> (Vec<String>, Value) {
     let (_, order) = app
         .call(
@@ -117,8 +85,8 @@ async fn an_owner_takes_an_order_through_accept_cooking_and_cooked(backend: Back
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let customer = signed_in(&app, "customer@baedal.kr").await;
-    let owner = signed_in(&app, "owner@baedal.kr").await;
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let owner = app.signed_in("owner@baedal.kr").await;
     let (store_id, _, order_id) = placed_order(&app, &customer).await;
 
     let (status, orders) = app
@@ -165,8 +133,8 @@ async fn illegal_moves_are_refused_and_change_nothing(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let customer = signed_in(&app, "customer@baedal.kr").await;
-    let owner = signed_in(&app, "owner@baedal.kr").await;
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let owner = app.signed_in("owner@baedal.kr").await;
     let (_, _, order_id) = placed_order(&app, &customer).await;
     let events_before: i64 = sqlx::query("SELECT COUNT(*) FROM outbox")
         .fetch_one(app.server.state.db.reader())
@@ -211,15 +179,15 @@ async fn a_rejection_refunds_and_restores_stock_with_the_reason_shown(backend: B
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let customer = signed_in(&app, "customer@baedal.kr").await;
-    let owner = signed_in(&app, "owner@baedal.kr").await;
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let owner = app.signed_in("owner@baedal.kr").await;
     let (_, food_id, order_id) = placed_order(&app, &customer).await;
-    let taken = stock(&app, food_id).await;
+    let taken = app.stock(food_id).await;
     let reason = "재료가 모두 소진되었습니다.";
     let (status, body) = act(&app, &owner, order_id, "reject", reason).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     app.drained().await;
-    assert_eq!(stock(&app, food_id).await, taken + 1, "stock is back");
+    assert_eq!(app.stock(food_id).await, taken + 1, "stock is back");
     let (statuses, order) = timeline(&app, &customer, order_id).await;
     assert_eq!(statuses, ["placed", "rejected"]);
     assert_eq!(order["note"], reason);
@@ -232,10 +200,10 @@ async fn owners_act_only_on_their_own_stores(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let customer = signed_in(&app, "customer@baedal.kr").await;
-    let other_owner = signed_in(&app, "owner2@baedal.kr").await;
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let other_owner = app.signed_in("owner2@baedal.kr").await;
     let (store_id, food_id, order_id) = placed_order(&app, &customer).await;
-    let stock_before = stock(&app, food_id).await;
+    let stock_before = app.stock(food_id).await;
 
     let (status, _) = act(&app, &other_owner, order_id, "accept", "").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -286,7 +254,7 @@ async fn owners_act_only_on_their_own_stores(backend: Backend) {
         assert_eq!(status, StatusCode::FORBIDDEN, "{function} as a customer");
     }
     assert_eq!(order_status(&app, order_id).await, "placed");
-    assert_eq!(stock(&app, food_id).await, stock_before);
+    assert_eq!(app.stock(food_id).await, stock_before);
     let (_, stores) = app.call(&customer, "nearby_stores", &[]).await;
     assert_eq!(
         stores
@@ -304,8 +272,8 @@ async fn stock_entry_is_checked_and_customers_see_it_at_once(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let customer = signed_in(&app, "customer@baedal.kr").await;
-    let owner = signed_in(&app, "owner@baedal.kr").await;
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let owner = app.signed_in("owner@baedal.kr").await;
     let (_, stores) = app.call(&owner, "my_stores", &[]).await;
     let store_id = stores[0]["id"].as_i64().unwrap();
     let food_id = stores[0]["menu"][0]["id"].as_i64().unwrap();
@@ -380,13 +348,13 @@ async fn an_order_nobody_accepts_is_rejected_and_refunded(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, &settings).await else {
         return;
     };
-    let customer = signed_in(&app, "customer@baedal.kr").await;
-    let owner = signed_in(&app, "owner@baedal.kr").await;
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let owner = app.signed_in("owner@baedal.kr").await;
     let (_, food_id, order_id) = placed_order(&app, &customer).await;
     let (_, _, accepted_id) = placed_order(&app, &customer).await;
     let (status, _) = act(&app, &owner, accepted_id, "accept", "").await;
     assert_eq!(status, StatusCode::OK);
-    let taken = stock(&app, food_id).await;
+    let taken = app.stock(food_id).await;
     for _ in 0..150 {
         if order_status(&app, order_id).await == "rejected" {
             break;
@@ -400,7 +368,7 @@ async fn an_order_nobody_accepts_is_rejected_and_refunded(backend: Backend) {
         "accepted",
         "accepted orders stay"
     );
-    assert_eq!(stock(&app, food_id).await, taken + 1);
+    assert_eq!(app.stock(food_id).await, taken + 1);
     let (_, order) = timeline(&app, &customer, order_id).await;
     assert!(
         order["note"].as_str().unwrap().contains("자동으로 거절"),
@@ -414,9 +382,9 @@ async fn owners_add_edit_and_hide_dishes(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let customer = signed_in(&app, "customer@baedal.kr").await;
-    let owner = signed_in(&app, "owner@baedal.kr").await;
-    let other_owner = signed_in(&app, "owner2@baedal.kr").await;
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let owner = app.signed_in("owner@baedal.kr").await;
+    let other_owner = app.signed_in("owner2@baedal.kr").await;
     let (_, stores) = app.call(&owner, "my_stores", &[]).await;
     let store_id = stores[0]["id"].as_i64().unwrap().to_string();
     let foods_before = app.count("foods").await;

@@ -174,6 +174,45 @@ impl TestApp {
         panic!("the outbox did not drain");
     }
 
+    /// A client signed in as `email` (a demo account unless said otherwise).
+    pub async fn signed_in(&self, email: &str) -> Client {
+        let client = self.client();
+        self.sign_in(&client, email, DEMO_PASSWORD).await;
+        client
+    }
+
+    /// (store id, food id) of the first dish of the demo store 마포 즉석떡볶이, read as `client`.
+    pub async fn first_food(&self, client: &Client) -> (i64, i64) {
+        let (_, stores) = self.call(client, "nearby_stores", &[]).await;
+        let store_id = stores
+            .as_array()
+            .expect("store list")
+            .iter()
+            .find(|s| s["name"] == "마포 즉석떡볶이")
+            .expect("the demo store")["id"]
+            .as_i64()
+            .expect("store id");
+        let (_, menu) = self
+            .call(
+                client,
+                "get_store_menu",
+                &[("store_id", &store_id.to_string())],
+            )
+            .await;
+        (store_id, menu["menu"][0]["id"].as_i64().expect("food id"))
+    }
+
+    /// How many of a food can still be cooked, straight from the database.
+    pub async fn stock(&self, food_id: i64) -> i64 {
+        sqlx::query("SELECT stock FROM foods WHERE id = $1")
+            .bind(food_id)
+            .fetch_one(self.server.state.db.reader())
+            .await
+            .expect("food exists")
+            .try_get(0)
+            .expect("stock is an integer")
+    }
+
     /// Every charge the sandbox provider has recorded (its ledger).
     pub async fn charges(&self) -> Vec<server::sandbox_pay::Charge> {
         reqwest::get(format!("{}/v1/charges", self.sandbox_url))
