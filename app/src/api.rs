@@ -4,8 +4,8 @@
 //! server, whatever the page showed.
 
 use crate::domain::{
-    CheckoutInput, CurrentUser, OrderDetail, OrderStatus, OrderSummary, OwnedStore, SignUpForm,
-    StoreDashboard, StoreMenu, StoreOrder, StoreSummary,
+    CheckoutInput, CurrentUser, OrderDetail, OrderStatus, OrderSummary, OwnedStore, RiderBoard,
+    SignUpForm, StoreDashboard, StoreMenu, StoreOrder, StoreSummary,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -199,6 +199,76 @@ pub async fn cancel_order(order_id: i64) -> Result<(), AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
         orders::cancel_order(&state, &user, order_id).await
+    })
+    .await
+}
+
+/// The customer taps 배송확인 on a delivered order: the order is complete.
+#[server(endpoint = "confirm_delivery")]
+pub async fn confirm_delivery(order_id: i64) -> Result<OrderStatus, AppError> {
+    http::respond(async move {
+        use crate::backend::commands::{transition, Scope};
+        use crate::domain::{Actor, OrderAction};
+        let (state, user) = http::require(Role::Customer).await?;
+        transition(
+            &state,
+            order_id,
+            Actor::Customer,
+            OrderAction::ConfirmDelivery,
+            Scope::Customer(user.id),
+            None,
+        )
+        .await
+    })
+    .await
+}
+
+/// The rider's board: cooking and cooked orders near the rider (by `lat`/`lng` from the
+/// browser, else the district `area`, else the rider's home area) and the rider's own.
+#[server(endpoint = "rider_board")]
+pub async fn get_rider_board(
+    #[server(default)] lat: String,
+    #[server(default)] lng: String,
+    #[server(default)] area: String,
+) -> Result<RiderBoard, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Rider).await?;
+        let home = user
+            .district
+            .as_deref()
+            .and_then(|name| District::parse("district", name).ok());
+        let position = crate::domain::RiderPosition::parse(&lat, &lng, &area, home)?;
+        crate::backend::deliveries::board(&state, &user, position).await
+    })
+    .await
+}
+
+/// A rider moves a delivery: `claim` a cooked order (the first rider wins; others get
+/// "이미 배정된 주문입니다"), then `pick_up` and `deliver` their own.
+#[server(endpoint = "rider_action")]
+pub async fn rider_action(order_id: i64, action: String) -> Result<OrderStatus, AppError> {
+    http::respond(async move {
+        use crate::backend::commands::{transition, Scope};
+        use crate::domain::{Actor, OrderAction};
+        let (state, user) = http::require(Role::Rider).await?;
+        let action = match OrderAction::parse(&action) {
+            Some(a @ (OrderAction::Claim | OrderAction::PickUp | OrderAction::Deliver)) => a,
+            _ => {
+                return Err(AppError::invalid(
+                    "action",
+                    "claim, pick_up, deliver 중 하나여야 합니다.",
+                ))
+            }
+        };
+        transition(
+            &state,
+            order_id,
+            Actor::Rider,
+            action,
+            Scope::Rider(user.id),
+            None,
+        )
+        .await
     })
     .await
 }

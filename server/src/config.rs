@@ -32,6 +32,13 @@ pub struct Config {
     /// `BAEDAL_AUTO_REJECT_AFTER_S`: orders not accepted by then are rejected and refunded
     /// (default 600).
     pub auto_reject_after: Duration,
+    /// `BAEDAL_AUTO_COMPLETE_AFTER_S`: delivered orders the customer has not confirmed
+    /// (배송확인) by then complete by themselves (default 3600).
+    pub auto_complete_after: Duration,
+    /// `BAEDAL_RIDER_RADIUS_M`: riders see deliveries whose customer is this close (default 3000).
+    pub rider_radius_m: u64,
+    /// `BAEDAL_RIDER_MAX_ACTIVE`: deliveries one rider may carry at once (default 3).
+    pub rider_max_active: u64,
     /// `BAEDAL_HOUSEKEEPING_MS`: how often timed chores (auto-reject) run (default 30000).
     pub housekeeping_every: Duration,
     /// `BAEDAL_WORKER`: run the outbox worker inside the server (`true`, default) or not.
@@ -108,6 +115,13 @@ impl Config {
                 "BAEDAL_AUTO_REJECT_AFTER_S",
                 600,
             )?),
+            auto_complete_after: Duration::from_secs(number(
+                &get,
+                "BAEDAL_AUTO_COMPLETE_AFTER_S",
+                3600,
+            )?),
+            rider_radius_m: number(&get, "BAEDAL_RIDER_RADIUS_M", 3_000)?.clamp(100, 50_000),
+            rider_max_active: number(&get, "BAEDAL_RIDER_MAX_ACTIVE", 3)?.clamp(1, 20),
             housekeeping_every: Duration::from_millis(
                 number(&get, "BAEDAL_HOUSEKEEPING_MS", 30_000)?.max(10),
             ),

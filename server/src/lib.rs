@@ -54,6 +54,7 @@ pub struct RunningServer {
     housekeeping: JoinHandle<()>,
     stop_worker: tokio::sync::watch::Sender<bool>,
     worker: Option<JoinHandle<()>>,
+    live_listener: Option<JoinHandle<()>>,
 }
 
 /// Timed chores: reject orders nobody accepted in time (with a refund), and, hourly, forget
@@ -62,6 +63,7 @@ async fn housekeeping(
     state: AppState,
     every: std::time::Duration,
     auto_reject_after: std::time::Duration,
+    auto_complete_after: std::time::Duration,
 ) {
     let mut ticks = tokio::time::interval(every);
     let mut last_purge = std::time::Instant::now();
@@ -71,6 +73,11 @@ async fn housekeeping(
             Ok(0) => {}
             Ok(rejected) => tracing::info!(rejected, "auto-rejected orders nobody accepted"),
             Err(error) => tracing::warn!(%error, "auto-reject failed"),
+        }
+        match app::backend::commands::auto_complete_delivered(&state, auto_complete_after).await {
+            Ok(0) => {}
+            Ok(completed) => tracing::info!(completed, "completed deliveries nobody confirmed"),
+            Err(error) => tracing::warn!(%error, "auto-complete failed"),
         }
         if last_purge.elapsed() >= std::time::Duration::from_secs(60 * 60) {
             last_purge = std::time::Instant::now();
@@ -90,9 +97,14 @@ impl RunningServer {
 
     /// Stops accepting connections, lets requests in flight finish, closes the database.
     pub async fn shutdown(self) -> std::io::Result<()> {
+        // Open event streams never end by themselves; end them so the shutdown can finish.
+        self.state.live.close();
         let _ = self.shutdown.send(());
         let result = self.task.await.expect("server task does not panic");
         self.housekeeping.abort();
+        if let Some(listener) = self.live_listener {
+            listener.abort();
+        }
         let _ = self.stop_worker.send(true);
         if let Some(worker) = self.worker {
             let _ = worker.await;
@@ -141,11 +153,14 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
         settings: Arc::new(Settings {
             secure_cookies: config.secure_cookies,
             checkout_wait: config.payment.timeout * 2 + std::time::Duration::from_secs(2),
+            rider_radius_m: config.rider_radius_m as f64,
+            rider_max_active: config.rider_max_active as i64,
             ..Settings::default()
         }),
         payments: Payments::new(gateway, config.payment.clone()),
         faults: Arc::new(Faults::default()),
         outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
+        live: Default::default(),
     };
     if config.seed_demo
         && seed::seed_demo_data(&state)
@@ -172,10 +187,12 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
         source,
     })?;
     let router = router(&config, state.clone(), addr);
+    let live_listener = app::backend::live::listen(&state).await;
     let housekeeping = tokio::spawn(housekeeping(
         state.clone(),
         config.housekeeping_every,
         config.auto_reject_after,
+        config.auto_complete_after,
     ));
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let worker = config.run_worker.then(|| {
@@ -205,6 +222,7 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
         housekeeping,
         stop_worker,
         worker,
+        live_listener,
     })
 }
 
@@ -243,8 +261,12 @@ pub fn router(config: &Config, state: AppState, addr: SocketAddr) -> Router {
         .with_state(options);
 
     let request_id = HeaderName::from_static("x-request-id");
+    let live = Router::new()
+        .route("/live", axum::routing::get(app::backend::live::events))
+        .with_state(state.clone());
     Router::new()
         .merge(ops::router(state))
+        .merge(live)
         .merge(pages)
         // No form or checkout needs more; bigger bodies get 413 before any work is done.
         .layer(RequestBodyLimitLayer::new(64 * 1024))

@@ -20,21 +20,6 @@ on_both_backends!(
     owners_add_edit_and_hide_dishes,
 );
 
-/// Places an order for one unit of 마포 즉석떡볶이's first food; (store id, food id, order id).
-async fn placed_order(app: &TestApp, customer: &Client) -> (i64, i64, i64) {
-    let (store_id, food_id) = app.first_food(customer).await;
-    let body = json!({
-        "store_id": store_id,
-        "lines": [{"food_id": food_id, "quantity": 1}],
-        "idempotency_key": uuid::Uuid::new_v4().to_string(),
-        "card_number": APPROVE_CARD,
-    });
-    let (status, order) = app.call_json(customer, "place_order", &body).await;
-    assert_eq!(status, StatusCode::OK, "{order}");
-    app.drained().await;
-    (store_id, food_id, order["id"].as_i64().unwrap())
-}
-
 async fn act(
     app: &TestApp,
     owner: &Client,
@@ -87,7 +72,7 @@ async fn an_owner_takes_an_order_through_accept_cooking_and_cooked(backend: Back
     };
     let customer = app.signed_in("customer@baedal.kr").await;
     let owner = app.signed_in("owner@baedal.kr").await;
-    let (store_id, _, order_id) = placed_order(&app, &customer).await;
+    let (store_id, _, order_id) = app.order_first_food(&customer).await;
 
     let (status, orders) = app
         .call(
@@ -135,7 +120,7 @@ async fn illegal_moves_are_refused_and_change_nothing(backend: Backend) {
     };
     let customer = app.signed_in("customer@baedal.kr").await;
     let owner = app.signed_in("owner@baedal.kr").await;
-    let (_, _, order_id) = placed_order(&app, &customer).await;
+    let (_, _, order_id) = app.order_first_food(&customer).await;
     let events_before: i64 = sqlx::query("SELECT COUNT(*) FROM outbox")
         .fetch_one(app.server.state.db.reader())
         .await
@@ -181,7 +166,7 @@ async fn a_rejection_refunds_and_restores_stock_with_the_reason_shown(backend: B
     };
     let customer = app.signed_in("customer@baedal.kr").await;
     let owner = app.signed_in("owner@baedal.kr").await;
-    let (_, food_id, order_id) = placed_order(&app, &customer).await;
+    let (_, food_id, order_id) = app.order_first_food(&customer).await;
     let taken = app.stock(food_id).await;
     let reason = "재료가 모두 소진되었습니다.";
     let (status, body) = act(&app, &owner, order_id, "reject", reason).await;
@@ -202,7 +187,7 @@ async fn owners_act_only_on_their_own_stores(backend: Backend) {
     };
     let customer = app.signed_in("customer@baedal.kr").await;
     let other_owner = app.signed_in("owner2@baedal.kr").await;
-    let (store_id, food_id, order_id) = placed_order(&app, &customer).await;
+    let (store_id, food_id, order_id) = app.order_first_food(&customer).await;
     let stock_before = app.stock(food_id).await;
 
     let (status, _) = act(&app, &other_owner, order_id, "accept", "").await;
@@ -350,8 +335,8 @@ async fn an_order_nobody_accepts_is_rejected_and_refunded(backend: Backend) {
     };
     let customer = app.signed_in("customer@baedal.kr").await;
     let owner = app.signed_in("owner@baedal.kr").await;
-    let (_, food_id, order_id) = placed_order(&app, &customer).await;
-    let (_, _, accepted_id) = placed_order(&app, &customer).await;
+    let (_, food_id, order_id) = app.order_first_food(&customer).await;
+    let (_, _, accepted_id) = app.order_first_food(&customer).await;
     let (status, _) = act(&app, &owner, accepted_id, "accept", "").await;
     assert_eq!(status, StatusCode::OK);
     let taken = app.stock(food_id).await;

@@ -2,11 +2,12 @@
 //! machine, applied to the order row, and announced by an outbox event — in one transaction.
 //! The event's handler then does the rest (stock, refunds, the customer's view).
 
+use super::db::Engine;
 use super::outbox::{self, Event};
 use super::{now_ms, AppState};
 use crate::domain::{next_status, Actor, OrderAction, OrderStatus};
 use crate::error::AppError;
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 /// Whose order this must be for the caller to act on it.
 #[derive(Debug, Clone, Copy)]
@@ -14,11 +15,18 @@ pub enum Scope {
     Customer(i64),
     /// The owner of the order's store.
     Owner(i64),
+    /// Any rider may claim a cooked order; only its rider may move it further.
+    Rider(i64),
     System,
 }
 
-/// Moves the order by `action`; returns the new status. Someone else's order is 404 (ids
-/// cannot be probed); a move the state machine does not allow is 409 with the reason.
+/// What riders are told when someone else was faster.
+pub const ALREADY_CLAIMED: &str = "이미 배정된 주문입니다";
+
+/// Moves the order by `action`; returns the new status. Someone else's order is 404 for
+/// customers and owners (ids cannot be probed) and 403 for a rider acting on another rider's
+/// delivery; a move the state machine does not allow is 409 with the reason. A claim also
+/// checks the rider's limit of active deliveries.
 pub async fn transition(
     state: &AppState,
     order_id: i64,
@@ -29,38 +37,64 @@ pub async fn transition(
 ) -> Result<OrderStatus, AppError> {
     let mut tx = state.db.begin().await?;
     let row = sqlx::query(
-        "SELECT o.status, o.customer_id, s.owner_id FROM orders o JOIN stores s ON s.id = o.store_id
-         WHERE o.id = $1",
+        "SELECT o.status, o.customer_id, o.rider_id, s.owner_id
+         FROM orders o JOIN stores s ON s.id = o.store_id WHERE o.id = $1",
     )
     .bind(order_id)
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(AppError::NotFound)?;
-    let allowed = match scope {
-        Scope::Customer(id) => row.try_get::<i64, _>("customer_id")? == id,
-        Scope::Owner(id) => row.try_get::<i64, _>("owner_id")? == id,
-        Scope::System => true,
-    };
-    if !allowed {
-        return Err(AppError::NotFound);
+    let rider_id: Option<i64> = row.try_get("rider_id")?;
+    match scope {
+        Scope::Customer(id) if row.try_get::<i64, _>("customer_id")? != id => {
+            return Err(AppError::NotFound)
+        }
+        Scope::Owner(id) if row.try_get::<i64, _>("owner_id")? != id => {
+            return Err(AppError::NotFound)
+        }
+        Scope::Rider(id) if action != OrderAction::Claim && rider_id.is_some_and(|r| r != id) => {
+            return Err(AppError::Forbidden)
+        }
+        _ => {}
     }
     let from =
         OrderStatus::parse(&row.try_get::<String, _>("status")?).ok_or(AppError::Internal)?;
+    let claimed_already = || AppError::Conflict {
+        message: ALREADY_CLAIMED.into(),
+    };
+    if action == OrderAction::Claim && rider_id.is_some() {
+        return Err(claimed_already());
+    }
     let to = next_status(from, actor, action).map_err(|message| AppError::Conflict { message })?;
+    let now = now_ms();
+    let rider = match (scope, action) {
+        (Scope::Rider(id), OrderAction::Claim) => Some(claimable_by(&mut tx, state, id).await?),
+        _ => None,
+    };
     let changed = sqlx::query(
-        "UPDATE orders SET status = $1, updated_at = $2, reject_reason = COALESCE($3, reject_reason)
+        "UPDATE orders SET status = $1, updated_at = $2, reject_reason = COALESCE($3, reject_reason),
+                rider_id = COALESCE($6, rider_id),
+                claimed_at = CASE WHEN $1 = 'rider_assigned' THEN $2 ELSE claimed_at END,
+                picked_up_at = CASE WHEN $1 = 'picked_up' THEN $2 ELSE picked_up_at END,
+                delivered_at = CASE WHEN $1 = 'delivered' THEN $2 ELSE delivered_at END
          WHERE id = $4 AND status = $5",
     )
     .bind(to.as_str())
-    .bind(now_ms())
+    .bind(now)
     .bind(reason.clone())
     .bind(order_id)
     .bind(from.as_str())
+    .bind(rider.as_ref().map(|(id, _)| *id))
     .execute(&mut *tx)
     .await?;
     if changed.rows_affected() != 1 {
-        return Err(AppError::Conflict {
-            message: "주문 상태가 방금 바뀌었습니다. 새로고침 후 다시 시도해 주세요.".into(),
+        // Another request moved the order between our read and our write.
+        return Err(if action == OrderAction::Claim {
+            claimed_already()
+        } else {
+            AppError::Conflict {
+                message: "주문 상태가 방금 바뀌었습니다. 새로고침 후 다시 시도해 주세요.".into(),
+            }
         });
     }
     let event = match to {
@@ -72,8 +106,19 @@ pub async fn transition(
         OrderStatus::Cooking => Event::CookingStarted { order_id },
         OrderStatus::Cooked => Event::CookingFinished { order_id },
         OrderStatus::Cancelled => Event::OrderCancelled { order_id },
-        other => {
-            tracing::error!(?other, "no event for this status yet");
+        OrderStatus::RiderAssigned => {
+            let (rider_id, rider_name) = rider.ok_or(AppError::Internal)?;
+            Event::RiderAssigned {
+                order_id,
+                rider_id,
+                rider_name,
+            }
+        }
+        OrderStatus::PickedUp => Event::OrderPickedUp { order_id },
+        OrderStatus::Delivered => Event::OrderDelivered { order_id },
+        OrderStatus::Completed => Event::OrderCompleted { order_id },
+        OrderStatus::Placed => {
+            tracing::error!("no action leads back to placed");
             return Err(AppError::Internal);
         }
     };
@@ -88,6 +133,43 @@ pub async fn transition(
         "order status changed"
     );
     Ok(to)
+}
+
+/// The rider's id and name if they may take one more delivery, else 409. On PostgreSQL the
+/// rider's row is locked first, so two claims by one rider at once count each other.
+async fn claimable_by(
+    tx: &mut Transaction<'static, Any>,
+    state: &AppState,
+    rider_id: i64,
+) -> Result<(i64, String), AppError> {
+    let lock = match state.db.engine() {
+        Engine::Postgres => "FOR UPDATE",
+        Engine::Sqlite => "",
+    };
+    let name: String = sqlx::query(&format!(
+        "SELECT display_name FROM users WHERE id = $1 AND role = 'rider' {lock}"
+    ))
+    .bind(rider_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(AppError::Forbidden)?
+    .try_get(0)?;
+    let active: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM orders WHERE rider_id = $1 AND status IN ('rider_assigned', 'picked_up')",
+    )
+    .bind(rider_id)
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    let limit = state.settings.rider_max_active;
+    if active >= limit {
+        return Err(AppError::Conflict {
+            message: format!(
+                "진행 중인 배달이 {active}건입니다. 한 번에 {limit}건까지 배달할 수 있습니다."
+            ),
+        });
+    }
+    Ok((rider_id, name))
 }
 
 /// Rejects, with a refund, every order nobody accepted within `after`; returns how many.
@@ -126,4 +208,40 @@ pub async fn auto_reject_unaccepted(
         }
     }
     Ok(rejected)
+}
+
+/// Completes, as if the customer had tapped 배송확인, every order delivered longer than
+/// `after` ago; returns how many.
+pub async fn auto_complete_delivered(
+    state: &AppState,
+    after: std::time::Duration,
+) -> Result<usize, AppError> {
+    let cutoff = now_ms() - after.as_millis() as i64;
+    let stale: Vec<i64> = sqlx::query(
+        "SELECT id FROM orders WHERE status = 'delivered' AND delivered_at < $1 ORDER BY id LIMIT 100",
+    )
+    .bind(cutoff)
+    .fetch_all(state.db.reader())
+    .await?
+    .iter()
+    .map(|row| row.try_get(0))
+    .collect::<Result<_, _>>()?;
+    let mut completed = 0;
+    for order_id in stale {
+        match transition(
+            state,
+            order_id,
+            Actor::System,
+            OrderAction::ConfirmDelivery,
+            Scope::System,
+            None,
+        )
+        .await
+        {
+            Ok(_) => completed += 1,
+            Err(AppError::Conflict { .. }) => {} // the customer confirmed meanwhile
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(completed)
 }

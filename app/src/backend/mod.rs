@@ -4,7 +4,9 @@
 pub mod accounts;
 pub mod commands;
 pub mod db;
+pub mod deliveries;
 pub mod http;
+pub mod live;
 pub mod metrics;
 pub mod orders;
 pub mod outbox;
@@ -33,6 +35,8 @@ pub struct AppState {
     pub faults: Arc<Faults>,
     /// Rung after committing outbox events, so the worker picks them up at once.
     pub outbox_wakeup: Arc<tokio::sync::Notify>,
+    /// Hints to open pages that something they show changed (`/live`).
+    pub live: live::Live,
 }
 
 /// Switches that make a step fail on purpose, so tests can prove what happens when it does
@@ -71,6 +75,10 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// How long a repeated checkout waits for the first submission with its key to finish.
     pub checkout_wait: Duration,
+    /// Riders see deliveries whose customer is at most this far from them.
+    pub rider_radius_m: f64,
+    /// Deliveries one rider may carry at once (claimed or picked up).
+    pub rider_max_active: i64,
 }
 
 impl Default for Settings {
@@ -79,6 +87,8 @@ impl Default for Settings {
             secure_cookies: false,
             session_ttl: Duration::from_secs(14 * 24 * 60 * 60),
             checkout_wait: Duration::from_secs(10),
+            rider_radius_m: 3_000.0,
+            rider_max_active: 3,
         }
     }
 }

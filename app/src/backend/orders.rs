@@ -500,6 +500,7 @@ fn placed_order(
             at_ms: created_at_ms,
         }],
         note: None,
+        rider_name: None,
     }
 }
 
@@ -532,7 +533,7 @@ pub async fn order_detail(
     // not reached yet (milliseconds after checkout) is shown as just placed.
     let order = sqlx::query(
         "SELECT o.id, o.store_id, s.name AS store_name, o.total_won, o.created_at, p.provider, p.card_hint,
-                v.status AS view_status, v.payment AS view_payment, v.timeline, v.note
+                v.status AS view_status, v.payment AS view_payment, v.timeline, v.note, v.rider_name
          FROM orders o
          JOIN stores s ON s.id = o.store_id
          JOIN payments p ON p.order_id = o.id
@@ -596,6 +597,7 @@ pub async fn order_detail(
         created_at_ms,
         timeline,
         note: order.try_get("note")?,
+        rider_name: order.try_get("rider_name")?,
     })
 }
 

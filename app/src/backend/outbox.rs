@@ -44,6 +44,24 @@ pub enum Event {
     CookingFinished {
         order_id: i64,
     },
+    /// A rider claimed the cooked order.
+    RiderAssigned {
+        order_id: i64,
+        rider_id: i64,
+        rider_name: String,
+    },
+    /// The rider picked the food up at the store: 배달 중.
+    OrderPickedUp {
+        order_id: i64,
+    },
+    /// The rider handed the food over.
+    OrderDelivered {
+        order_id: i64,
+    },
+    /// The customer tapped 배송확인 (or nobody did in time): the order is complete.
+    OrderCompleted {
+        order_id: i64,
+    },
     /// Money must go back to the customer: the order was rejected or cancelled.
     RefundRequested {
         order_id: i64,
@@ -61,6 +79,10 @@ impl Event {
             Event::CookingStarted { .. } => "CookingStarted",
             Event::CookingFinished { .. } => "CookingFinished",
             Event::RefundRequested { .. } => "RefundRequested",
+            Event::RiderAssigned { .. } => "RiderAssigned",
+            Event::OrderPickedUp { .. } => "OrderPickedUp",
+            Event::OrderDelivered { .. } => "OrderDelivered",
+            Event::OrderCompleted { .. } => "OrderCompleted",
         }
     }
 
@@ -72,7 +94,11 @@ impl Event {
             | Event::OrderAccepted { order_id }
             | Event::CookingStarted { order_id }
             | Event::CookingFinished { order_id }
-            | Event::RefundRequested { order_id, .. } => *order_id,
+            | Event::RefundRequested { order_id, .. }
+            | Event::RiderAssigned { order_id, .. }
+            | Event::OrderPickedUp { order_id }
+            | Event::OrderDelivered { order_id }
+            | Event::OrderCompleted { order_id } => *order_id,
         }
     }
 }

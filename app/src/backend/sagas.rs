@@ -14,6 +14,7 @@
 //!   the order had reached the store's queue) and request the refund.
 //! - `RefundRequested` cancels the payment at the provider, then records it.
 
+use super::live;
 use super::outbox::{self, Event};
 use super::views::{self, ViewChange};
 use super::{now_ms, AppState};
@@ -85,6 +86,15 @@ pub async fn acknowledge(state: &AppState, delivery: &Delivery) -> Result<Handle
 }
 
 pub async fn handle(state: &AppState, delivery: &Delivery) -> Result<Handled, HandlerError> {
+    let handled = apply(state, delivery).await?;
+    if handled == Handled::Applied {
+        // The effect is committed: pages showing this order may re-read it now.
+        live::order_changed(state, delivery.event.order_id()).await;
+    }
+    Ok(handled)
+}
+
+async fn apply(state: &AppState, delivery: &Delivery) -> Result<Handled, HandlerError> {
     match &delivery.event {
         Event::OrderPlaced {
             order_id, store_id, ..
@@ -100,7 +110,11 @@ pub async fn handle(state: &AppState, delivery: &Delivery) -> Result<Handled, Ha
         }
         Event::OrderAccepted { order_id }
         | Event::CookingStarted { order_id }
-        | Event::CookingFinished { order_id } => status_changed(state, delivery, *order_id).await,
+        | Event::CookingFinished { order_id }
+        | Event::RiderAssigned { order_id, .. }
+        | Event::OrderPickedUp { order_id }
+        | Event::OrderDelivered { order_id }
+        | Event::OrderCompleted { order_id } => status_changed(state, delivery, *order_id).await,
     }
 }
 

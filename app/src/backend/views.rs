@@ -17,6 +17,7 @@ pub enum ViewChange<'a> {
     Status {
         status: OrderStatus,
         note: Option<&'a str>,
+        rider: Option<&'a str>,
     },
     Refunded,
 }
@@ -27,27 +28,53 @@ pub fn change_for(event: &Event) -> Option<ViewChange<'_>> {
         Event::OrderPlaced { .. } => Some(ViewChange::Status {
             status: OrderStatus::Placed,
             note: None,
+            rider: None,
         }),
         Event::OrderRejected { reason, .. } => Some(ViewChange::Status {
             status: OrderStatus::Rejected,
             note: Some(reason),
+            rider: None,
         }),
         Event::OrderCancelled { .. } => Some(ViewChange::Status {
             status: OrderStatus::Cancelled,
             note: None,
+            rider: None,
         }),
         Event::RefundRequested { .. } => Some(ViewChange::Refunded),
         Event::OrderAccepted { .. } => Some(ViewChange::Status {
             status: OrderStatus::Accepted,
             note: None,
+            rider: None,
         }),
         Event::CookingStarted { .. } => Some(ViewChange::Status {
             status: OrderStatus::Cooking,
             note: None,
+            rider: None,
         }),
         Event::CookingFinished { .. } => Some(ViewChange::Status {
             status: OrderStatus::Cooked,
             note: None,
+            rider: None,
+        }),
+        Event::RiderAssigned { rider_name, .. } => Some(ViewChange::Status {
+            status: OrderStatus::RiderAssigned,
+            note: None,
+            rider: Some(rider_name),
+        }),
+        Event::OrderPickedUp { .. } => Some(ViewChange::Status {
+            status: OrderStatus::PickedUp,
+            note: None,
+            rider: None,
+        }),
+        Event::OrderDelivered { .. } => Some(ViewChange::Status {
+            status: OrderStatus::Delivered,
+            note: None,
+            rider: None,
+        }),
+        Event::OrderCompleted { .. } => Some(ViewChange::Status {
+            status: OrderStatus::Completed,
+            note: None,
+            rider: None,
         }),
     }
 }
@@ -77,11 +104,15 @@ pub async fn apply(
         }
     };
     match change {
-        ViewChange::Status { status, note } => {
+        ViewChange::Status {
+            status,
+            note,
+            rider,
+        } => {
             timeline.push(TimelineEntry { status, at_ms });
             sqlx::query(
                 "UPDATE order_views SET status = $1, note = COALESCE($2, note), timeline = $3,
-                        last_event_id = $4, updated_at = $5
+                        last_event_id = $4, updated_at = $5, rider_name = COALESCE($7, rider_name)
                  WHERE order_id = $6",
             )
             .bind(status.as_str())
@@ -90,6 +121,7 @@ pub async fn apply(
             .bind(event_id)
             .bind(now_ms())
             .bind(order_id)
+            .bind(rider)
             .execute(&mut **tx)
             .await?;
         }

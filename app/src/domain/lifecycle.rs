@@ -110,6 +110,11 @@ fn refusal(from: OrderStatus, actor: Actor, action: OrderAction) -> String {
         (Actor::Rider, OrderAction::PickUp) => {
             "배정된 뒤, 요리가 완료된 주문만 픽업할 수 있습니다.".into()
         }
+        (Actor::Rider, OrderAction::Claim) => "요리가 완료된 주문만 배차받을 수 있습니다.".into(),
+        (Actor::Rider, OrderAction::Deliver) => "픽업한 주문만 배달 완료할 수 있습니다.".into(),
+        (Actor::Customer | Actor::System, OrderAction::ConfirmDelivery) => {
+            "배달이 완료된 뒤에 배송확인을 할 수 있습니다.".into()
+        }
         _ => format!("'{}' 상태의 주문에는 할 수 없는 동작입니다.", from.label()),
     }
 }

@@ -6,14 +6,18 @@
 //! wants to see all of them, not one per submission.
 
 mod account;
+mod delivery;
 mod district;
 mod lifecycle;
+mod live;
 mod order;
 mod store;
 
 pub use account::*;
+pub use delivery::*;
 pub use district::*;
 pub use lifecycle::*;
+pub use live::*;
 pub use order::*;
 pub use store::*;
 

@@ -340,9 +340,21 @@ pub struct OrderDetail {
     pub timeline: Vec<TimelineEntry>,
     /// Why the order was rejected, if it was.
     pub note: Option<String>,
+    /// The rider carrying it, once one claimed it.
+    pub rider_name: Option<String>,
 }
 
 impl OrderStatus {
+    /// The customer may tap 배송확인.
+    pub fn customer_can_confirm(self) -> bool {
+        super::next_status(
+            self,
+            super::Actor::Customer,
+            super::OrderAction::ConfirmDelivery,
+        )
+        .is_ok()
+    }
+
     /// The customer may cancel until cooking starts.
     pub fn customer_can_cancel(self) -> bool {
         super::next_status(self, super::Actor::Customer, super::OrderAction::Cancel).is_ok()

@@ -4,8 +4,9 @@
 use super::auth::{role_page, Auth};
 use super::cart::{confirm, new_idempotency_key, use_cart};
 use super::layout::Loading;
+use super::live::{live_updates, LiveBadge, LiveUpdates};
 use crate::api::{
-    get_order, get_store_menu, my_orders, nearby_stores, CancelOrder, PlaceOrder,
+    get_order, get_store_menu, my_orders, nearby_stores, CancelOrder, ConfirmDelivery, PlaceOrder,
     SetDeliveryDistrict,
 };
 use crate::domain::{format_distance, CheckoutInput, District, OrderDetail, Role, Won};
@@ -340,21 +341,42 @@ fn clock(at_ms: i64) -> String {
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
-fn order_view(order: OrderDetail, cancel: ServerAction<CancelOrder>) -> impl IntoView {
+fn order_view(
+    order: OrderDetail,
+    cancel: ServerAction<CancelOrder>,
+    confirm_received: ServerAction<ConfirmDelivery>,
+    live: LiveUpdates,
+) -> impl IntoView {
     let order_id = order.id;
     let can_cancel = order.status.customer_can_cancel();
+    let can_confirm = order.status.customer_can_confirm();
     view! {
         <Title text=format!("주문 #{}", order.id) />
         <section class="page-head">
             <A href="/orders">"← 내 주문"</A>
-            <h1 data-testid="order-number">{format!("주문 #{}", order.id)}</h1>
+            <h1 data-testid="order-number">{format!("주문 #{}", order.id)} " " <LiveBadge updates=live /></h1>
             <p class="status-line" data-testid="order-status">
                 <span class="badge open">{order.payment.status_label.clone()}</span>
                 " "
                 <span class="badge status">{order.status.label()}</span>
             </p>
             {order.note.clone().map(|note| view! { <p class="form-error" data-testid="order-note">{note}</p> })}
+            {order.rider_name.clone().map(|rider| view! { <p class="muted" data-testid="order-rider">{format!("라이더: {rider}")}</p> })}
         </section>
+        {can_confirm.then(|| view! {
+            <section class="panel confirm-panel">
+                <p>"음식을 받으셨나요? 배송확인을 누르면 주문이 완료됩니다."</p>
+                {move || confirm_received.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+                <button
+                    class="button primary"
+                    data-testid="confirm-delivery"
+                    disabled=move || confirm_received.pending().get()
+                    on:click=move |_| { confirm_received.dispatch(ConfirmDelivery { order_id }); }
+                >
+                    "배송확인"
+                </button>
+            </section>
+        })}
         <section class="panel">
             <h2>"진행 상황"</h2>
             <ol class="timeline" data-testid="timeline">
@@ -420,24 +442,24 @@ pub fn OrderPage() -> impl IntoView {
     role_page(Role::Customer, |_user| {
         let order_id = id_param();
         let cancel = ServerAction::<CancelOrder>::new();
-        // The status changes as the store, riders and the worker move the order along: re-read
-        // it every few seconds while the page is open (live push comes with notifications).
-        let tick = RwSignal::new(0u32);
-        Effect::new(move |_| {
-            if let Ok(handle) = set_interval_with_handle(
-                move || tick.update(|t| *t += 1),
-                std::time::Duration::from_secs(3),
-            ) {
-                on_cleanup(move || handle.clear());
-            }
-        });
+        let confirm_received = ServerAction::<ConfirmDelivery>::new();
+        // The store, riders and the worker move the order along; the server pushes a hint at
+        // each step and the page re-reads the order.
+        let live = live_updates();
+        let tick = live.changes;
         let order = Resource::new(
-            move || (order_id, tick.get(), cancel.version().get()),
+            move || {
+                (
+                    order_id,
+                    tick.get(),
+                    cancel.version().get() + confirm_received.version().get(),
+                )
+            },
             |(id, _, _)| get_order(id),
         );
         view! {
             <Transition fallback=Loading>
-                {move || Suspend::new(async move { order.await.map(|o| order_view(o, cancel)) })}
+                {move || Suspend::new(async move { order.await.map(|o| order_view(o, cancel, confirm_received, live)) })}
             </Transition>
         }
         .into_any()

@@ -4,6 +4,7 @@ mod auth;
 mod cart;
 mod customer;
 mod layout;
+mod live;
 mod owner;
 mod rider;
 

@@ -3,6 +3,7 @@
 
 use super::auth::role_page;
 use super::layout::Loading;
+use super::live::{live_updates, LiveBadge, LiveUpdates};
 use crate::api::{
     get_store_dashboard, my_stores, store_orders, OrderAction, SaveFood, SetFoodStock, SetStoreOpen,
 };
@@ -67,10 +68,12 @@ pub fn StoreHome() -> impl IntoView {
         let menus = RwSignal::new(0u32);
         provide_context(MenuVersion(menus));
         let stores = Resource::new(move || menus.get(), |_| my_stores());
+        let live = live_updates();
+        provide_context(live);
         view! {
             <Title text="내 상점" />
             <section class="page-head">
-                <h1>"내 상점"</h1>
+                <h1>"내 상점" " " <LiveBadge updates=live /></h1>
                 <p class="muted">"들어온 주문을 수락하고, 요리 가능한 재고 수량을 입력하세요."</p>
             </section>
             <Suspense fallback=Loading>
@@ -99,17 +102,10 @@ fn StorePanel(store: OwnedStore) -> impl IntoView {
     let open = RwSignal::new(store.is_open);
     let set_open = ServerAction::<SetStoreOpen>::new();
     let act = ServerAction::<OrderAction>::new();
-    // New orders arrive through the outbox worker; the board re-reads every few seconds and
-    // after every action, and shows how long each order has waited.
-    let tick = RwSignal::new(0u32);
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(
-            move || tick.update(|t| *t += 1),
-            std::time::Duration::from_secs(3),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    });
+    // New orders arrive through the outbox worker, which pushes a hint (`/live`) once the
+    // order is in the store's queue; the board re-reads then and after every action.
+    let live = expect_context::<LiveUpdates>();
+    let tick = live.changes;
     let orders = Resource::new(
         move || (store_id, tick.get(), act.version().get()),
         |(id, _, _)| store_orders(id),

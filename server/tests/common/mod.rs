@@ -202,6 +202,22 @@ impl TestApp {
         (store_id, menu["menu"][0]["id"].as_i64().expect("food id"))
     }
 
+    /// Orders one unit of 마포 즉석떡볶이's first food as `customer` and waits until the worker
+    /// has handled it; (store id, food id, order id).
+    pub async fn order_first_food(&self, customer: &Client) -> (i64, i64, i64) {
+        let (store_id, food_id) = self.first_food(customer).await;
+        let body = serde_json::json!({
+            "store_id": store_id,
+            "lines": [{"food_id": food_id, "quantity": 1}],
+            "idempotency_key": uuid::Uuid::new_v4().to_string(),
+            "card_number": server::sandbox_pay::APPROVE_CARD,
+        });
+        let (status, order) = self.call_json(customer, "place_order", &body).await;
+        assert_eq!(status, StatusCode::OK, "{order}");
+        self.drained().await;
+        (store_id, food_id, order["id"].as_i64().expect("order id"))
+    }
+
     /// How many of a food can still be cooked, straight from the database.
     pub async fn stock(&self, food_id: i64) -> i64 {
         sqlx::query("SELECT stock FROM foods WHERE id = $1")
@@ -378,4 +394,82 @@ async fn answer(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let text = response.text().await.expect("body");
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, body)
+}
+
+/// A page's live-update stream (`GET /live`, Server-Sent Events), read as the browser would.
+pub struct LiveStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl LiveStream {
+    /// Opens the stream as `client` and waits for its first event, `ready`.
+    pub async fn open(app: &TestApp, client: &Client) -> LiveStream {
+        Self::open_at(&app.url, client).await
+    }
+
+    pub async fn open_at(url: &str, client: &Client) -> LiveStream {
+        let response = client
+            .get(format!("{url}/live"))
+            .header(header::ACCEPT, "text/event-stream")
+            .send()
+            .await
+            .expect("live stream opens");
+        assert_eq!(response.status(), StatusCode::OK, "GET /live");
+        let mut stream = LiveStream {
+            response,
+            buffer: String::new(),
+        };
+        let ready = stream
+            .next(std::time::Duration::from_secs(10))
+            .await
+            .expect("the stream starts with `ready`");
+        assert_eq!(ready["kind"], "ready");
+        stream
+    }
+
+    /// The next event's data (JSON), or `None` if none came `within`.
+    pub async fn next(&mut self, within: std::time::Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let data: Vec<&str> = block
+                    .lines()
+                    .filter_map(|line| line.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect();
+                if data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return Some(serde_json::from_str(&data.join("\n")).expect("event data is JSON"));
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .ok()?
+                .ok()
+                .flatten()?;
+            self.buffer
+                .push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
+        }
+    }
+
+    /// Waits for an event about `order_id` with `status`, skipping others; panics after 15 s.
+    pub async fn expect_order(&mut self, order_id: i64, status: &str) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        let mut seen = Vec::new();
+        while let Some(event) = self
+            .next(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await
+        {
+            if event["kind"] == "order"
+                && event["order_id"] == order_id
+                && event["status"] == status
+            {
+                return;
+            }
+            seen.push(event);
+        }
+        panic!("no live update for order {order_id} → {status}; saw {seen:?}");
+    }
 }

@@ -1,0 +1,59 @@
+// The rider app's service worker (scope /rider). It keeps the app shell — the page, the wasm,
+// its JavaScript and the stylesheet — so the rider app opens without a network, showing the
+// last list it had (the page keeps that list itself, with an "offline" banner).
+//
+// Network first, cache as the fallback: a rider must see fresh deliveries whenever there is
+// any connection, and the cached copy only when there is none. Server functions (POST) and the
+// live-update stream are never cached; actions are refused by the page while offline.
+const CACHE = 'baedal-rider-v1';
+const SHELL = [
+  '/rider',
+  '/pkg/baedal.js',
+  '/pkg/baedal_bg.wasm',
+  '/pkg/baedal.css',
+  '/manifest.webmanifest',
+  '/icons/rider-192.png',
+  '/icons/rider-512.png',
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    caches.open(CACHE).then((cache) =>
+      // One missing piece (say, /rider while signed out) must not stop the rest.
+      Promise.all(SHELL.map((url) => cache.add(url).catch(() => undefined))),
+    ),
+  );
+  self.skipWaiting();
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (url.pathname === '/live' || url.pathname.startsWith('/api/')) return;
+  event.respondWith(
+    fetch(request)
+      .then((response) => {
+        if (response.ok && response.type === 'basic') {
+          const copy = response.clone();
+          caches.open(CACHE).then((cache) => cache.put(request, copy));
+        }
+        return response;
+      })
+      .catch(() =>
+        caches
+          .match(request, { ignoreSearch: request.mode === 'navigate' })
+          .then((cached) => cached || (request.mode === 'navigate' ? caches.match('/rider') : undefined))
+          .then((cached) => cached || Response.error()),
+      ),
+  );
+});
