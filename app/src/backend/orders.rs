@@ -156,7 +156,7 @@ enum Claim {
     /// This request owns the checkout and must finish it; `claimed_at` names the attempt.
     Owned { claimed_at: i64 },
     /// An earlier submission with this key finished: here is its result.
-    Done(Result<OrderDetail, AppError>),
+    Done(Box<Result<OrderDetail, AppError>>),
 }
 
 async fn claim(
@@ -207,13 +207,15 @@ async fn claim(
             "completed" => {
                 let order_id: i64 = existing.try_get("order_id")?;
                 tx.rollback().await?;
-                return Ok(Claim::Done(order_detail(state, customer, order_id).await));
+                return Ok(Claim::Done(Box::new(
+                    order_detail(state, customer, order_id).await,
+                )));
             }
             "declined" => {
                 let reason: Option<String> = existing.try_get("outcome")?;
-                return Ok(Claim::Done(Err(AppError::PaymentDeclined {
+                return Ok(Claim::Done(Box::new(Err(AppError::PaymentDeclined {
                     reason: reason.unwrap_or_default(),
-                })));
+                }))));
             }
             _ => {
                 // Another request is charging this checkout. A claim older than the longest
@@ -281,7 +283,7 @@ pub async fn place_order(
     let hash = request_hash(&checkout);
     let key = checkout.idempotency_key.as_str();
     let claimed_at = match claim(state, customer, &checkout, &hash).await? {
-        Claim::Done(result) => return result,
+        Claim::Done(result) => return *result,
         Claim::Owned { claimed_at } => claimed_at,
     };
 
