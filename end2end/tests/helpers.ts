@@ -1,4 +1,4 @@
-import { expect, Page } from '@playwright/test';
+import { expect, Browser, BrowserContextOptions, Page } from '@playwright/test';
 
 export const DEMO_PASSWORD = 'baedal1234';
 
@@ -12,4 +12,34 @@ export async function signIn(page: Page, email: string, password = DEMO_PASSWORD
   await page.getByLabel('이메일').fill(email);
   await page.getByLabel('비밀번호').fill(password);
   await page.getByRole('button', { name: '로그인' }).click();
+}
+
+/** A new browser (own cookies) signed in as `email`, on its role's home page `home`. */
+export async function signedIn(browser: Browser, email: string, home: string, options: BrowserContextOptions = {}): Promise<Page> {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  await page.goto('/signin');
+  await signIn(page, email);
+  await expect(page).toHaveURL(home);
+  await hydrated(page);
+  return page;
+}
+
+/** Orders one `food` from 마포 즉석떡볶이 as the signed-in customer; returns the order id. */
+export async function orderOne(customer: Page, food: string): Promise<string> {
+  await customer.goto('/');
+  await customer.getByTestId('store-list').getByText('마포 즉석떡볶이').click();
+  await hydrated(customer);
+  await customer.getByRole('button', { name: `${food} 담기` }).click();
+  await customer.getByTestId('cart-bar').click();
+  await hydrated(customer);
+  await customer.getByTestId('pay').click();
+  await expect(customer).toHaveURL(/\/orders\/\d+$/);
+  await hydrated(customer);
+  return customer.url().split('/').pop()!;
+}
+
+/** The page's live-update stream is connected (updates arrive pushed, not polled). */
+export async function live(page: Page) {
+  await expect(page.getByTestId('live-status').first()).toHaveAttribute('data-connected', 'true');
 }

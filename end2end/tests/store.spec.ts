@@ -1,34 +1,13 @@
-import { test, expect, Browser, Page } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
-
-async function signedIn(browser: Browser, email: string, home: string): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto('/signin');
-  await signIn(page, email);
-  await expect(page).toHaveURL(home);
-  await hydrated(page);
-  return page;
-}
-
-async function orderOne(customer: Page, food: string): Promise<string> {
-  await customer.goto('/');
-  await customer.getByTestId('store-list').getByText('마포 즉석떡볶이').click();
-  await hydrated(customer);
-  await customer.getByRole('button', { name: `${food} 담기` }).click();
-  await customer.getByTestId('cart-bar').click();
-  await hydrated(customer);
-  await customer.getByTestId('pay').click();
-  await expect(customer).toHaveURL(/\/orders\/\d+$/);
-  await hydrated(customer);
-  return customer.url().split('/').pop()!;
-}
+import { test, expect } from '@playwright/test';
+import { hydrated, live, orderOne, signedIn } from './helpers';
 
 test('an order goes from the customer to the owner and back, live on both screens', async ({ browser }) => {
   const owner = await signedIn(browser, 'owner@baedal.kr', '/store');
   const customer = await signedIn(browser, 'customer@baedal.kr', '/');
 
+  await live(owner); // new orders are pushed to the board, not polled for
   const orderId = await orderOne(customer, '모둠튀김');
+  await live(customer);
   const store = owner.getByTestId('owned-store').filter({ hasText: '마포 즉석떡볶이' });
   const card = store.locator(`[data-order-id="${orderId}"]`);
   await expect(card).toBeVisible({ timeout: 15_000 }); // appears without a reload
