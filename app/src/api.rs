@@ -4,8 +4,9 @@
 //! server, whatever the page showed.
 
 use crate::domain::{
-    CheckoutInput, CurrentUser, OrderDetail, OrderStatus, OrderSummary, OwnedStore, RiderBoard,
-    SignUpForm, StoreDashboard, StoreMenu, StoreOrder, StoreSummary,
+    CheckoutInput, CurrentUser, KakaoSettings, NotificationFeed, OrderDetail, OrderStatus,
+    OrderSummary, OwnedStore, RiderBoard, SignUpForm, StoreDashboard, StoreMenu, StoreOrder,
+    StoreSummary,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -380,6 +381,84 @@ pub async fn get_store_dashboard(store_id: i64) -> Result<StoreDashboard, AppErr
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
         stores::dashboard(&state, user.id, store_id).await
+    })
+    .await
+}
+
+/// The signed-in person's in-app notifications (newest 50) and the unread count.
+#[server(endpoint = "my_notifications")]
+pub async fn my_notifications() -> Result<NotificationFeed, AppError> {
+    http::respond(async move {
+        let state = http::state()?;
+        let user = http::current_user(&state)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let (items, unread) = crate::backend::notifications::feed(&state, user.id, 50).await?;
+        Ok(NotificationFeed { unread, items })
+    })
+    .await
+}
+
+/// How many of the signed-in person's notifications are unread (the bell's number).
+#[server(endpoint = "unread_notifications")]
+pub async fn unread_notifications() -> Result<i64, AppError> {
+    http::respond(async move {
+        let state = http::state()?;
+        let user = http::current_user(&state)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        Ok(crate::backend::notifications::unread(&state, user.id).await?)
+    })
+    .await
+}
+
+/// Marks the signed-in person's notifications up to `up_to_id` read; returns what stays unread.
+#[server(endpoint = "mark_notifications_read")]
+pub async fn mark_notifications_read(up_to_id: i64) -> Result<i64, AppError> {
+    http::respond(async move {
+        let state = http::state()?;
+        let user = http::current_user(&state)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        crate::backend::notifications::mark_read(&state, user.id, up_to_id).await?;
+        Ok(crate::backend::notifications::unread(&state, user.id).await?)
+    })
+    .await
+}
+
+/// The customer's KakaoTalk settings.
+#[server(endpoint = "kakao_settings")]
+pub async fn get_kakao_settings() -> Result<KakaoSettings, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        Ok(accounts::kakao_settings(&state, user.id).await?)
+    })
+    .await
+}
+
+/// Turns the customer's KakaoTalk messages on or off; `phone` (optional) replaces the number
+/// (a Korean mobile number, e.g. 010-1234-5678). Turning them on needs a number on file.
+#[server(endpoint = "save_kakao_settings")]
+pub async fn save_kakao_settings(
+    #[server(default)] phone: String,
+    #[server(default)] enabled: bool,
+) -> Result<KakaoSettings, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        let phone = if phone.trim().is_empty() {
+            None
+        } else {
+            Some(crate::domain::PhoneNumber::parse("phone", &phone)?)
+        };
+        let current = accounts::kakao_settings(&state, user.id).await?;
+        if enabled && phone.is_none() && current.phone_masked.is_none() {
+            return Err(AppError::invalid(
+                "phone",
+                "카카오톡 알림을 받으려면 휴대폰 번호를 입력해 주세요.",
+            ));
+        }
+        accounts::set_kakao(&state, user.id, phone.as_ref(), enabled).await?;
+        Ok(accounts::kakao_settings(&state, user.id).await?)
     })
     .await
 }

@@ -9,6 +9,7 @@ mod ops;
 pub mod sandbox_pay;
 pub mod telemetry;
 
+use app::backend::notifications::{self, alimtalk::Alimtalk};
 use app::backend::payments::{sandbox::SandboxClient, toss::TossClient, PaymentGateway, Payments};
 use app::backend::{seed, AppState, Db, Faults, Settings};
 use axum::body::Body;
@@ -161,7 +162,17 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
         faults: Arc::new(Faults::default()),
         outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
         live: Default::default(),
+        kakao: config.kakao.clone().map(Alimtalk::new),
+        notification_wakeup: Arc::new(tokio::sync::Notify::new()),
     };
+    match &config.kakao {
+        Some(kakao) => tracing::info!(url = %kakao.base_url, timeout_ms = kakao.timeout.as_millis() as u64,
+            "KakaoTalk (알림톡) channel on"),
+        None => tracing::warn!(
+            "KakaoTalk (알림톡) channel OFF: set KAKAO_ALIMTALK_APP_KEY, KAKAO_ALIMTALK_SECRET_KEY and \
+             KAKAO_ALIMTALK_SENDER_KEY to send messages; in-app notifications work without them"
+        ),
+    }
     if config.seed_demo
         && seed::seed_demo_data(&state)
             .await
@@ -196,11 +207,19 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
     ));
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let worker = config.run_worker.then(|| {
-        tokio::spawn(app::backend::worker::run(
+        let notifier = tokio::spawn(notifications::run_sender(
+            state.clone(),
+            config.notification_sender.clone(),
+            worker_stopped.clone(),
+        ));
+        let worker = tokio::spawn(app::backend::worker::run(
             state.clone(),
             config.worker.clone(),
             worker_stopped,
-        ))
+        ));
+        tokio::spawn(async move {
+            let _ = tokio::join!(notifier, worker);
+        })
     });
     let (shutdown, shutdown_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -5,6 +5,8 @@
 //!   baedal outbox dead           list events parked after too many failures
 //!   baedal outbox replay ID      put a dead event back in the queue
 //!   baedal rebuild-views         rebuild the order-status view from the event history
+//!   baedal notifications failed  list KakaoTalk messages that finally failed, with their error
+//!   baedal notifications retry ID  send a failed KakaoTalk message again
 
 use server::{config::Config, telemetry};
 use std::process::ExitCode;
@@ -67,8 +69,51 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        ["notifications", "failed"] => {
+            operator(config, |state| async move {
+                let failed = app::backend::notifications::failed(&state).await?;
+                if failed.is_empty() {
+                    println!("no failed KakaoTalk messages");
+                }
+                for message in failed {
+                    println!(
+                        "#{} order {} {} ({}) to {} after {} attempts: {}",
+                        message.id,
+                        message
+                            .order_id
+                            .map(|id| id.to_string())
+                            .unwrap_or_default(),
+                        message.kind,
+                        message.template_code.unwrap_or_default(),
+                        message.to,
+                        message.attempts,
+                        message.last_error.unwrap_or_default()
+                    );
+                }
+                Ok(())
+            })
+            .await
+        }
+        ["notifications", "retry", id] => {
+            let Ok(id) = id.parse::<i64>() else {
+                eprintln!("retry: {id:?} is not a notification id");
+                return ExitCode::from(2);
+            };
+            operator(config, move |state| async move {
+                if app::backend::notifications::retry_failed(&state, id).await? {
+                    println!("message #{id} is queued again");
+                } else {
+                    println!("message #{id} is not a failed message");
+                }
+                Ok(())
+            })
+            .await
+        }
         _ => {
-            eprintln!("usage: baedal [worker | outbox dead | outbox replay ID | rebuild-views]");
+            eprintln!(
+                "usage: baedal [worker | outbox dead | outbox replay ID | rebuild-views \
+                 | notifications failed | notifications retry ID]"
+            );
             ExitCode::from(2)
         }
     }
@@ -109,6 +154,11 @@ async fn worker_only(config: Config) -> ExitCode {
         }
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let notifier = tokio::spawn(app::backend::notifications::run_sender(
+        state.clone(),
+        config.notification_sender,
+        stopped.clone(),
+    ));
     let worker = tokio::spawn(app::backend::worker::run(
         state.clone(),
         config.worker,
@@ -116,7 +166,7 @@ async fn worker_only(config: Config) -> ExitCode {
     ));
     shutdown_signal().await;
     let _ = stop.send(true);
-    let _ = worker.await;
+    let _ = tokio::join!(worker, notifier);
     state.db.close().await;
     tracing::info!("stopped");
     ExitCode::SUCCESS

@@ -1,7 +1,9 @@
 //! Accounts in the database: creating one (with an owner's first store), finding one.
 
 use super::{now_ms, passwords, AppState};
-use crate::domain::{CurrentUser, District, Email, NewAccount, Role, RoleDetails};
+use crate::domain::{
+    CurrentUser, District, Email, KakaoSettings, NewAccount, PhoneNumber, Role, RoleDetails,
+};
 use crate::error::AppError;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -141,6 +143,39 @@ pub async fn set_district(
         .bind(district.name())
         .bind(point.lat)
         .bind(point.lng)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// The customer's KakaoTalk settings, the number masked.
+pub async fn kakao_settings(state: &AppState, user_id: i64) -> Result<KakaoSettings, sqlx::Error> {
+    let row = sqlx::query("SELECT phone, kakao_enabled FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(state.db.reader())
+        .await?;
+    Ok(KakaoSettings {
+        phone_masked: row
+            .try_get::<Option<String>, _>("phone")?
+            .and_then(|raw| PhoneNumber::parse("phone", &raw).ok())
+            .map(|phone| phone.masked()),
+        enabled: row.try_get::<i64, _>("kakao_enabled")? == 1,
+        channel_on: state.kakao.is_some(),
+    })
+}
+
+/// Turns the customer's KakaoTalk messages on or off, with a new number if one is given.
+pub async fn set_kakao(
+    state: &AppState,
+    user_id: i64,
+    phone: Option<&PhoneNumber>,
+    enabled: bool,
+) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    sqlx::query("UPDATE users SET kakao_enabled = $1, phone = COALESCE($2, phone) WHERE id = $3")
+        .bind(i64::from(enabled))
+        .bind(phone.map(|p| p.as_str().to_string()))
         .bind(user_id)
         .execute(&mut *tx)
         .await?;

@@ -43,8 +43,6 @@ pub enum Change {
         rider_id: Option<i64>,
         status: OrderStatus,
     },
-    /// A new in-app notification for one person.
-    Notification { user_id: i64 },
 }
 
 /// The in-process side: one broadcast channel for every open page of this instance, and the
@@ -87,11 +85,15 @@ pub async fn order_changed(state: &AppState, order_id: i64) {
     if state.db.engine() == Engine::Sqlite && state.live.listeners() == 0 {
         return;
     }
-    let row =
-        sqlx::query("SELECT customer_id, store_id, rider_id, status FROM orders WHERE id = $1")
-            .bind(order_id)
-            .fetch_optional(state.db.reader())
-            .await;
+    // The status the customer's view now shows (the orders row may already be further on,
+    // with the events that say so still to be handled: their hints follow).
+    let row = sqlx::query(
+        "SELECT o.customer_id, o.store_id, o.rider_id, COALESCE(v.status, o.status) AS status
+         FROM orders o LEFT JOIN order_views v ON v.order_id = o.id WHERE o.id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(state.db.reader())
+    .await;
     let change = match row {
         Ok(Some(row)) => {
             let status = row
@@ -116,14 +118,6 @@ pub async fn order_changed(state: &AppState, order_id: i64) {
         }
     };
     publish(state, change).await;
-}
-
-/// Tells `user_id`'s open pages that a notification arrived.
-pub async fn notification_arrived(state: &AppState, user_id: i64) {
-    if state.db.engine() == Engine::Sqlite && state.live.listeners() == 0 {
-        return;
-    }
-    publish(state, Change::Notification { user_id }).await;
 }
 
 async fn publish(state: &AppState, change: Change) {
@@ -187,24 +181,14 @@ pub async fn listen(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
 #[derive(Debug, Clone)]
 enum Audience {
     Customer(i64),
-    Owner { user_id: i64, stores: Vec<i64> },
+    Owner { stores: Vec<i64> },
     Rider(i64),
 }
 
 impl Audience {
-    fn user_id(&self) -> i64 {
-        match self {
-            Audience::Customer(id) | Audience::Rider(id) => *id,
-            Audience::Owner { user_id, .. } => *user_id,
-        }
-    }
-
     /// The hint this audience gets for `change`, if any.
     fn notice(&self, change: &Change) -> Option<LiveNotice> {
         match change {
-            Change::Notification { user_id } => {
-                (*user_id == self.user_id()).then_some(LiveNotice::Notification)
-            }
             Change::Order {
                 order_id,
                 customer_id,
@@ -243,7 +227,6 @@ async fn audience(state: &AppState, user: &CurrentUser) -> Result<Audience, sqlx
         Role::Customer => Audience::Customer(user.id),
         Role::Rider => Audience::Rider(user.id),
         Role::Owner => Audience::Owner {
-            user_id: user.id,
             stores: sqlx::query("SELECT id FROM stores WHERE owner_id = $1")
                 .bind(user.id)
                 .fetch_all(state.db.reader())
@@ -344,7 +327,7 @@ mod tests {
         let placed = change(OrderStatus::Placed, None);
         assert!(Audience::Customer(1).notice(&placed).is_some());
         assert!(Audience::Customer(2).notice(&placed).is_none());
-        let owner = |stores: Vec<i64>| Audience::Owner { user_id: 3, stores };
+        let owner = |stores: Vec<i64>| Audience::Owner { stores };
         assert!(owner(vec![4, 5]).notice(&placed).is_some());
         assert!(owner(vec![4]).notice(&placed).is_none());
         assert!(Audience::Rider(7).notice(&placed).is_none());
@@ -354,8 +337,5 @@ mod tests {
         let picked_up = change(OrderStatus::PickedUp, Some(7));
         assert!(Audience::Rider(7).notice(&picked_up).is_some());
         assert!(Audience::Rider(8).notice(&picked_up).is_none());
-        let note = Change::Notification { user_id: 3 };
-        assert_eq!(owner(vec![]).notice(&note), Some(LiveNotice::Notification));
-        assert!(Audience::Customer(1).notice(&note).is_none());
     }
 }

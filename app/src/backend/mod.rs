@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod http;
 pub mod live;
 pub mod metrics;
+pub mod notifications;
 pub mod orders;
 pub mod outbox;
 pub mod passwords;
@@ -37,6 +38,10 @@ pub struct AppState {
     pub outbox_wakeup: Arc<tokio::sync::Notify>,
     /// Hints to open pages that something they show changed (`/live`).
     pub live: live::Live,
+    /// The KakaoTalk (알림톡) channel, when configured.
+    pub kakao: Option<notifications::alimtalk::Alimtalk>,
+    /// Rung after notifications are written, so the KakaoTalk sender picks them up at once.
+    pub notification_wakeup: Arc<tokio::sync::Notify>,
 }
 
 /// Switches that make a step fail on purpose, so tests can prove what happens when it does

@@ -13,10 +13,12 @@
 //! - `OrderRejected` / `OrderCancelled` give back exactly the stock that was taken (only if
 //!   the order had reached the store's queue) and request the refund.
 //! - `RefundRequested` cancels the payment at the provider, then records it.
+//! - Every handler also writes the event's notifications (`notifications::record`) in its
+//!   transaction, so they exist exactly when the change they announce does.
 
-use super::live;
 use super::outbox::{self, Event};
 use super::views::{self, ViewChange};
+use super::{live, notifications};
 use super::{now_ms, AppState};
 use crate::domain::OrderStatus;
 use sqlx::{Any, Row, Transaction};
@@ -88,7 +90,9 @@ pub async fn acknowledge(state: &AppState, delivery: &Delivery) -> Result<Handle
 pub async fn handle(state: &AppState, delivery: &Delivery) -> Result<Handled, HandlerError> {
     let handled = apply(state, delivery).await?;
     if handled == Handled::Applied {
-        // The effect is committed: pages showing this order may re-read it now.
+        // The effect and its notifications are committed: pages showing this order may re-read
+        // it now, and KakaoTalk messages may go.
+        state.notification_wakeup.notify_one();
         live::order_changed(state, delivery.event.order_id()).await;
     }
     Ok(handled)
@@ -128,6 +132,7 @@ async fn status_changed(
         return Ok(Handled::AlreadyDone);
     };
     project(&mut tx, delivery, order_id).await?;
+    notifications::record(state, &mut tx, delivery, order_id).await?;
     tx.commit().await?;
     Ok(Handled::Applied)
 }
@@ -163,6 +168,7 @@ async fn order_placed(
         .try_get(0)?;
     if status != OrderStatus::Placed.as_str() {
         // Cancelled before the store got it: no stock was taken; its own event follows.
+        notifications::record(state, &mut tx, delivery, order_id).await?;
         tx.commit().await?;
         return Ok(Handled::Applied);
     }
@@ -195,6 +201,7 @@ async fn order_placed(
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
+        notifications::record(state, &mut tx, delivery, order_id).await?;
         tx.commit().await?;
         tracing::info!(order_id, "stock taken; order in the store's queue");
         return Ok(Handled::Applied);
@@ -224,6 +231,7 @@ async fn order_placed(
         )
         .await?;
     }
+    notifications::record(state, &mut tx, delivery, order_id).await?;
     tx.commit().await?;
     tracing::info!(order_id, %food, "out of stock: order rejected");
     state.outbox_wakeup.notify_one();
@@ -262,6 +270,7 @@ async fn order_closed(
         }
     }
     project(&mut tx, delivery, order_id).await?;
+    notifications::record(state, &mut tx, delivery, order_id).await?;
     let refund = Event::RefundRequested {
         order_id,
         reason: reason.to_string(),
@@ -306,6 +315,7 @@ async fn refund(
     .execute(&mut *tx)
     .await?;
     project(&mut tx, delivery, order_id).await?;
+    notifications::record(state, &mut tx, delivery, order_id).await?;
     tx.commit().await?;
     tracing::info!(order_id, "payment refunded");
     Ok(Handled::Applied)

@@ -8,8 +8,6 @@ use serde::{Deserialize, Serialize};
 pub enum LiveNotice {
     /// The stream is (re)connected: re-read once, anything may have changed meanwhile.
     Ready,
-    /// An order this page shows changed.
+    /// An order this page shows changed (its notifications may have changed with it).
     Order { order_id: i64, status: OrderStatus },
-    /// A new in-app notification arrived.
-    Notification,
 }

@@ -10,6 +10,7 @@ mod delivery;
 mod district;
 mod lifecycle;
 mod live;
+mod notification;
 mod order;
 mod store;
 
@@ -18,6 +19,7 @@ pub use delivery::*;
 pub use district::*;
 pub use lifecycle::*;
 pub use live::*;
+pub use notification::*;
 pub use order::*;
 pub use store::*;
 

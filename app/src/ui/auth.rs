@@ -41,6 +41,21 @@ pub fn role_page<F>(role: Role, page: F) -> impl IntoView
 where
     F: Fn(CurrentUser) -> AnyView + Clone + Send + Sync + 'static,
 {
+    gated_page(Some(role), page)
+}
+
+/// Renders `page` for anyone signed in, whatever their role (e.g. notifications).
+pub fn signed_in_page<F>(page: F) -> impl IntoView
+where
+    F: Fn(CurrentUser) -> AnyView + Clone + Send + Sync + 'static,
+{
+    gated_page(None, page)
+}
+
+fn gated_page<F>(role: Option<Role>, page: F) -> impl IntoView
+where
+    F: Fn(CurrentUser) -> AnyView + Clone + Send + Sync + 'static,
+{
     let auth = expect_context::<Auth>();
     let location = use_location();
     view! {
@@ -49,10 +64,12 @@ where
                 let page = page.clone();
                 Suspend::new(async move {
                     match auth.user.await {
-                        Ok(Some(user)) if user.role == role => {
-                            view! { <Shell user=user.clone()>{page(user)}</Shell> }.into_any()
-                        }
-                        Ok(Some(user)) => view! { <Forbidden user needed=role /> }.into_any(),
+                        Ok(Some(user)) => match role {
+                            Some(needed) if user.role != needed => {
+                                view! { <Forbidden user needed /> }.into_any()
+                            }
+                            _ => view! { <Shell user=user.clone()>{page(user)}</Shell> }.into_any(),
+                        },
                         Ok(None) => {
                             let next = location.pathname.get_untracked();
                             view! { <Redirect path=format!("/signin?next={next}") /> }.into_any()
@@ -68,6 +85,7 @@ where
 /// Where to go after signing in: `next` if it is one of this role's pages, else the role home.
 pub fn landing_page(role: Role, next: Option<&str>) -> String {
     let owns = |path: &str| match role {
+        _ if path == "/notifications" => true,
         Role::Owner => path == "/store" || path.starts_with("/store/"),
         Role::Rider => path == "/rider" || path.starts_with("/rider/"),
         Role::Customer => !["/store", "/rider", "/signin", "/signup"]

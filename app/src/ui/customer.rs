@@ -4,7 +4,7 @@
 use super::auth::{role_page, Auth};
 use super::cart::{confirm, new_idempotency_key, use_cart};
 use super::layout::Loading;
-use super::live::{live_updates, LiveBadge, LiveUpdates};
+use super::live::{use_live, LiveBadge, LiveUpdates};
 use crate::api::{
     get_order, get_store_menu, my_orders, nearby_stores, CancelOrder, ConfirmDelivery, PlaceOrder,
     SetDeliveryDistrict,
@@ -445,7 +445,7 @@ pub fn OrderPage() -> impl IntoView {
         let confirm_received = ServerAction::<ConfirmDelivery>::new();
         // The store, riders and the worker move the order along; the server pushes a hint at
         // each step and the page re-reads the order.
-        let live = live_updates();
+        let live = use_live();
         let tick = live.changes;
         let order = Resource::new(
             move || {

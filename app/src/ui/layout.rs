@@ -1,7 +1,8 @@
 //! The app shell each role sees (header, navigation, sign-out) and the pages for errors.
 
 use super::auth::Auth;
-use crate::api::SignOut;
+use super::live::live_updates;
+use crate::api::{unread_notifications, SignOut};
 use crate::domain::{CurrentUser, Role};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -14,6 +15,10 @@ use leptos_router::hooks::use_navigate;
 #[component]
 pub fn Shell(user: CurrentUser, children: Children) -> impl IntoView {
     let auth = expect_context::<Auth>();
+    // One live connection per page, shared by the page's content and the bell.
+    let live = live_updates();
+    provide_context(live);
+    let unread = Resource::new(move || live.changes.get(), |_| unread_notifications());
     let sign_out = ServerAction::<SignOut>::new();
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -44,6 +49,19 @@ pub fn Shell(user: CurrentUser, children: Children) -> impl IntoView {
                         .map(|(href, label)| view! { <A href=*href>{*label}</A> })
                         .collect_view()}
                 </nav>
+                <a class="bell" href="/notifications" aria-label="알림" data-testid="bell">
+                    "🔔"
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let count = unread.await.unwrap_or(0);
+                            view! {
+                                <span class="bell-count" class:zero=count == 0 data-testid="bell-count" data-count=count>
+                                    {(count > 0).then(|| if count > 99 { "99+".to_string() } else { count.to_string() })}
+                                </span>
+                            }
+                        })}
+                    </Transition>
+                </a>
                 <span class="who" data-testid="who">
                     {user.display_name.clone()}
                     "님"

@@ -17,6 +17,11 @@ pub struct LiveUpdates {
     pub connected: RwSignal<bool>,
 }
 
+/// The page's live updates (started by the shell around every signed-in page).
+pub fn use_live() -> LiveUpdates {
+    expect_context::<LiveUpdates>()
+}
+
 /// Starts listening for the current page (stops when the page goes away).
 pub fn live_updates() -> LiveUpdates {
     let updates = LiveUpdates {

@@ -5,6 +5,7 @@ mod cart;
 mod customer;
 mod layout;
 mod live;
+mod notifications;
 mod owner;
 mod rider;
 
@@ -56,6 +57,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/orders/:id") view=customer::OrderPage ssr=SsrMode::Async />
                 <Route path=path!("/store") view=owner::StoreHome ssr=SsrMode::Async />
                 <Route path=path!("/rider") view=rider::RiderHome ssr=SsrMode::Async />
+                <Route path=path!("/notifications") view=notifications::NotificationsPage ssr=SsrMode::Async />
                 <Route path=path!("/signin") view=auth::SignInPage />
                 <Route path=path!("/signup") view=auth::SignUpPage />
             </Routes>

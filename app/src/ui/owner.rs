@@ -3,7 +3,7 @@
 
 use super::auth::role_page;
 use super::layout::Loading;
-use super::live::{live_updates, LiveBadge, LiveUpdates};
+use super::live::{use_live, LiveBadge};
 use crate::api::{
     get_store_dashboard, my_stores, store_orders, OrderAction, SaveFood, SetFoodStock, SetStoreOpen,
 };
@@ -68,8 +68,7 @@ pub fn StoreHome() -> impl IntoView {
         let menus = RwSignal::new(0u32);
         provide_context(MenuVersion(menus));
         let stores = Resource::new(move || menus.get(), |_| my_stores());
-        let live = live_updates();
-        provide_context(live);
+        let live = use_live();
         view! {
             <Title text="내 상점" />
             <section class="page-head">
@@ -104,8 +103,7 @@ fn StorePanel(store: OwnedStore) -> impl IntoView {
     let act = ServerAction::<OrderAction>::new();
     // New orders arrive through the outbox worker, which pushes a hint (`/live`) once the
     // order is in the store's queue; the board re-reads then and after every action.
-    let live = expect_context::<LiveUpdates>();
-    let tick = live.changes;
+    let tick = use_live().changes;
     let orders = Resource::new(
         move || (store_id, tick.get(), act.version().get()),
         |(id, _, _)| store_orders(id),

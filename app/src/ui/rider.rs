@@ -8,7 +8,7 @@
 
 use super::auth::role_page;
 use super::layout::Loading;
-use super::live::{live_updates, LiveBadge};
+use super::live::{use_live, LiveBadge};
 use crate::api::{get_rider_board, RiderAction};
 use crate::domain::{format_distance, District, OrderStatus, RiderBoard, Role};
 use crate::error::AppError;
@@ -25,7 +25,7 @@ pub fn RiderHome() -> impl IntoView {
         let position = RwSignal::new(None::<(f64, f64)>);
         let locating = RwSignal::new("위치 확인 중…".to_string());
         let online = RwSignal::new(true);
-        let live = live_updates();
+        let live = use_live();
         let act = ServerAction::<RiderAction>::new();
         let board = Resource::new(
             move || {

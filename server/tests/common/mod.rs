@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod alimtalk;
+
 use app::backend::db::Engine;
 use reqwest::{header, redirect, Client, StatusCode};
 use serde_json::Value;

@@ -1,0 +1,877 @@
+//! Notifications: every status change of an order tells the people it concerns, in the app
+//! and — for customers who have a phone number and have not turned it off — by KakaoTalk.
+//!
+//! Two halves, so that a failing KakaoTalk provider can never hold up orders:
+//! - `record` runs inside the outbox handler's transaction (the same transaction that marks the
+//!   event processed). It only writes rows: one per (event, channel, recipient), made unique by
+//!   the table, so a redelivered event adds nothing. In-app rows are delivered as written.
+//! - `run_sender` drains the KakaoTalk rows on its own: leased like outbox events (PostgreSQL
+//!   `SKIP LOCKED` lets several instances share the work) and, like outbox events, one order's
+//!   messages to one person in order (a later one waits while an earlier one is retried),
+//!   sent with the provider's timeout and
+//!   circuit breaker, retried with backoff, and parked as `failed` with the provider's last
+//!   error after `max_attempts` (`baedal notifications failed` lists them). Nothing here runs in
+//!   a request, and the outbox worker never waits for it.
+//!
+//! Phone numbers are shown and logged masked only ("010-****-5678").
+
+pub mod alimtalk;
+
+use super::db::Engine;
+use super::outbox::Event;
+use super::sagas::Delivery;
+use super::worker::{backoff, WorkerConfig};
+use super::{metrics, now_ms, AppState};
+use crate::domain::{items_summary, District, GeoPoint, NotificationItem, PhoneNumber, Won};
+use alimtalk::{Message, SendError};
+use serde::Serialize;
+use sqlx::{Any, Row, Transaction};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// What one event says to one person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub user_id: i64,
+    pub kind: &'static str,
+    pub title: String,
+    pub body: String,
+    /// The 알림톡 template and its variables, for customers.
+    pub kakao: Option<Template>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub code: &'static str,
+    pub params: BTreeMap<&'static str, String>,
+}
+
+/// What `plan` needs to know about the order besides the event.
+#[derive(Debug, Clone)]
+pub struct OrderFacts {
+    pub order_id: i64,
+    pub customer_id: i64,
+    pub owner_id: i64,
+    pub store_name: String,
+    pub total: Won,
+    pub items: String,
+    pub district: String,
+    /// The order reached the store's queue (stock taken): the owner has it on the board.
+    pub queued: bool,
+    /// Riders near the customer, told of a new delivery when the food is cooked.
+    pub nearby_riders: Vec<i64>,
+}
+
+/// Who hears what of `event`. Pure: the same event and facts always plan the same messages.
+pub fn plan(event: &Event, facts: &OrderFacts) -> Vec<Planned> {
+    let id = facts.order_id;
+    let store = facts.store_name.as_str();
+    let base = |extra: &[(&'static str, String)]| {
+        let mut params =
+            BTreeMap::from([("주문번호", id.to_string()), ("가게명", store.to_string())]);
+        params.extend(extra.iter().cloned());
+        params
+    };
+    let customer = |kind, title: &str, body: String, code, params| Planned {
+        user_id: facts.customer_id,
+        kind,
+        title: title.to_string(),
+        body,
+        kakao: Some(Template { code, params }),
+    };
+    let owner = |kind, title: String, body: String| Planned {
+        user_id: facts.owner_id,
+        kind,
+        title,
+        body,
+        kakao: None,
+    };
+    let mut planned = Vec::new();
+    match event {
+        Event::OrderPlaced { .. } => {
+            planned.push(customer(
+                "order_placed",
+                "주문 접수",
+                format!(
+                    "{store} 주문 #{id}이 접수되었습니다. 결제 금액 {}",
+                    facts.total
+                ),
+                "BD_ORDER_PLACED",
+                base(&[("결제금액", facts.total.to_string())]),
+            ));
+            if facts.queued {
+                planned.push(owner(
+                    "new_order",
+                    format!("새 주문 #{id}"),
+                    format!(
+                        "{} · {} · 배달지 {}",
+                        facts.items, facts.total, facts.district
+                    ),
+                ));
+            }
+        }
+        Event::OrderAccepted { .. } => planned.push(customer(
+            "order_accepted",
+            "주문 수락",
+            format!("{store}에서 주문 #{id}을 수락했습니다."),
+            "BD_ORDER_ACCEPTED",
+            base(&[]),
+        )),
+        Event::OrderRejected { reason, .. } => planned.push(customer(
+            "order_rejected",
+            "주문 거절",
+            format!("{store}에서 주문 #{id}을 받지 못했습니다: {reason} 결제는 환불됩니다."),
+            "BD_ORDER_REJECTED",
+            base(&[("사유", reason.clone())]),
+        )),
+        Event::CookingStarted { .. } => planned.push(customer(
+            "cooking_started",
+            "요리 중",
+            format!("{store}에서 주문 #{id}의 요리를 시작했습니다."),
+            "BD_COOKING_STARTED",
+            base(&[]),
+        )),
+        Event::CookingFinished { .. } => {
+            planned.push(customer(
+                "cooking_finished",
+                "요리 완료",
+                format!("주문 #{id}의 요리가 끝났습니다. 곧 라이더가 픽업합니다."),
+                "BD_COOKING_FINISHED",
+                base(&[]),
+            ));
+            for rider in &facts.nearby_riders {
+                planned.push(Planned {
+                    user_id: *rider,
+                    kind: "delivery_nearby",
+                    title: "새 배달".into(),
+                    body: format!("{store} → {} · 주문 #{id}", facts.district),
+                    kakao: None,
+                });
+            }
+        }
+        Event::RiderAssigned { rider_name, .. } => planned.push(customer(
+            "rider_assigned",
+            "라이더 배정",
+            format!("{rider_name} 라이더가 주문 #{id}을 배달합니다."),
+            "BD_RIDER_ASSIGNED",
+            base(&[("라이더", rider_name.clone())]),
+        )),
+        Event::OrderPickedUp { .. } => planned.push(customer(
+            "picked_up",
+            "배달 중",
+            format!("라이더가 {store}에서 주문 #{id}을 픽업해 배달 중입니다."),
+            "BD_PICKED_UP",
+            base(&[]),
+        )),
+        Event::OrderDelivered { .. } => planned.push(customer(
+            "delivered",
+            "배달 완료",
+            format!("주문 #{id}이 도착했습니다. 받으셨다면 배송확인을 눌러 주세요."),
+            "BD_DELIVERED",
+            base(&[]),
+        )),
+        Event::OrderCompleted { .. } => planned.push(customer(
+            "completed",
+            "배송 확인 완료",
+            format!("주문 #{id}이 완료되었습니다. 이용해 주셔서 감사합니다."),
+            "BD_COMPLETED",
+            base(&[]),
+        )),
+        Event::OrderCancelled { .. } => {
+            planned.push(customer(
+                "order_cancelled",
+                "주문 취소",
+                format!("주문 #{id}이 취소되었습니다. 결제는 환불됩니다."),
+                "BD_ORDER_CANCELLED",
+                base(&[]),
+            ));
+            if facts.queued {
+                planned.push(owner(
+                    "order_cancelled",
+                    format!("주문 취소 #{id}"),
+                    format!("고객이 주문을 취소했습니다: {}", facts.items),
+                ));
+            }
+        }
+        Event::RefundRequested { .. } => planned.push(customer(
+            "refunded",
+            "환불 완료",
+            format!("주문 #{id}의 결제 금액 {}이 환불되었습니다.", facts.total),
+            "BD_REFUNDED",
+            base(&[("환불금액", facts.total.to_string())]),
+        )),
+    }
+    planned
+}
+
+async fn facts(
+    state: &AppState,
+    tx: &mut Transaction<'static, Any>,
+    event: &Event,
+    order_id: i64,
+) -> Result<(OrderFacts, Option<String>, bool), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT o.customer_id, o.total_won, o.district, s.owner_id, s.name AS store_name,
+                u.phone, u.kakao_enabled,
+                (SELECT COUNT(*) FROM store_queue q WHERE q.order_id = o.id) AS queued
+         FROM orders o JOIN stores s ON s.id = o.store_id JOIN users u ON u.id = o.customer_id
+         WHERE o.id = $1",
+    )
+    .bind(order_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let names: Vec<String> =
+        sqlx::query("SELECT name FROM order_lines WHERE order_id = $1 ORDER BY food_id")
+            .bind(order_id)
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
+    let district: String = row.try_get("district")?;
+    let nearby_riders = match event {
+        Event::CookingFinished { .. } => riders_near(state, tx, &district).await?,
+        _ => Vec::new(),
+    };
+    let facts = OrderFacts {
+        order_id,
+        customer_id: row.try_get("customer_id")?,
+        owner_id: row.try_get("owner_id")?,
+        store_name: row.try_get("store_name")?,
+        total: Won(row.try_get("total_won")?),
+        items: items_summary(&names),
+        district,
+        queued: row.try_get::<i64, _>("queued")? > 0,
+        nearby_riders,
+    };
+    Ok((
+        facts,
+        row.try_get("phone")?,
+        row.try_get::<i64, _>("kakao_enabled")? == 1,
+    ))
+}
+
+/// Riders whose home area is within the riders' radius of the customer's district.
+async fn riders_near(
+    state: &AppState,
+    tx: &mut Transaction<'static, Any>,
+    district: &str,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let Ok(dropoff) = District::parse("district", district) else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query(
+        "SELECT id, lat, lng FROM users WHERE role = 'rider' AND lat IS NOT NULL AND lng IS NOT NULL",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut riders = Vec::new();
+    for row in &rows {
+        let home = GeoPoint {
+            lat: row.try_get("lat")?,
+            lng: row.try_get("lng")?,
+        };
+        if home.distance_m(dropoff.center()) <= state.settings.rider_radius_m {
+            riders.push(row.try_get("id")?);
+        }
+    }
+    Ok(riders)
+}
+
+/// Writes the notifications of the delivered event, inside the handler's transaction.
+pub async fn record(
+    state: &AppState,
+    tx: &mut Transaction<'static, Any>,
+    delivery: &Delivery,
+    order_id: i64,
+) -> Result<(), sqlx::Error> {
+    let (facts, phone, kakao_enabled) = facts(state, tx, &delivery.event, order_id).await?;
+    let phone = phone.and_then(|raw| PhoneNumber::parse("phone", &raw).ok());
+    let now = now_ms();
+    for planned in plan(&delivery.event, &facts) {
+        insert(tx, delivery.id, "in_app", &planned, None, order_id, now).await?;
+        let kakao = planned
+            .kakao
+            .as_ref()
+            .filter(|_| state.kakao.is_some() && kakao_enabled);
+        if let (Some(template), Some(phone)) = (kakao, &phone) {
+            insert(
+                tx,
+                delivery.id,
+                "kakao",
+                &planned,
+                Some((template, phone)),
+                order_id,
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn insert(
+    tx: &mut Transaction<'static, Any>,
+    event_id: i64,
+    channel: &str,
+    planned: &Planned,
+    kakao: Option<(&Template, &PhoneNumber)>,
+    order_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let (state, template_code, params, phone) = match kakao {
+        Some((template, phone)) => (
+            "pending",
+            Some(template.code),
+            Some(serde_json::to_string(&template.params).expect("params serialise")),
+            Some(phone.as_str().to_string()),
+        ),
+        None => ("sent", None, None, None),
+    };
+    sqlx::query(
+        "INSERT INTO notifications (event_id, channel, user_id, order_id, kind, title, body,
+                                    template_code, template_params, recipient_phone, state,
+                                    available_at, created_at, sent_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
+         ON CONFLICT (event_id, channel, user_id) DO NOTHING",
+    )
+    .bind(event_id)
+    .bind(channel)
+    .bind(planned.user_id)
+    .bind(order_id)
+    .bind(planned.kind)
+    .bind(&planned.title)
+    .bind(&planned.body)
+    .bind(template_code)
+    .bind(params)
+    .bind(phone)
+    .bind(state)
+    .bind(now)
+    .bind((state == "sent").then_some(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// How the KakaoTalk sender retries.
+#[derive(Debug, Clone)]
+pub struct SenderConfig {
+    pub batch: i64,
+    pub lease: Duration,
+    pub poll: Duration,
+    pub max_attempts: i64,
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for SenderConfig {
+    fn default() -> Self {
+        SenderConfig {
+            batch: 16,
+            lease: Duration::from_secs(60),
+            poll: Duration::from_secs(1),
+            max_attempts: 10,
+            base_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+        }
+    }
+}
+
+struct Due {
+    id: i64,
+    template_code: String,
+    params: BTreeMap<String, String>,
+    phone: String,
+    attempts: i64,
+}
+
+async fn claim(state: &AppState, config: &SenderConfig) -> Result<Vec<Due>, sqlx::Error> {
+    let now = now_ms();
+    let skip_locked = match state.db.engine() {
+        Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE notifications SET locked_until = $1, attempts = attempts + 1
+         WHERE id IN (
+             SELECT n.id FROM notifications n
+             WHERE n.state = 'pending' AND n.available_at <= $2
+               AND (n.locked_until IS NULL OR n.locked_until < $2)
+               AND NOT EXISTS (
+                   SELECT 1 FROM notifications p
+                   WHERE p.state = 'pending' AND p.channel = n.channel AND p.user_id = n.user_id
+                     AND p.order_id = n.order_id AND p.id < n.id)
+             ORDER BY n.available_at, n.id LIMIT $3 {skip_locked})
+         RETURNING id, template_code, template_params, recipient_phone, attempts"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(now + config.lease.as_millis() as i64)
+        .bind(now)
+        .bind(config.batch)
+        .fetch_all(state.db.writer())
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Due {
+                id: row.try_get("id")?,
+                template_code: row
+                    .try_get::<Option<String>, _>("template_code")?
+                    .unwrap_or_default(),
+                params: row
+                    .try_get::<Option<String>, _>("template_params")?
+                    .and_then(|json| serde_json::from_str(&json).ok())
+                    .unwrap_or_default(),
+                phone: row
+                    .try_get::<Option<String>, _>("recipient_phone")?
+                    .unwrap_or_default(),
+                attempts: row.try_get("attempts")?,
+            })
+        })
+        .collect()
+}
+
+fn masked(phone: &str) -> String {
+    PhoneNumber::parse("phone", phone)
+        .map(|p| p.masked())
+        .unwrap_or_else(|_| "***".into())
+}
+
+/// Sends one claimed message and records the outcome; returns the outcome's name.
+async fn send_one(state: &AppState, config: &SenderConfig, due: Due) -> &'static str {
+    let Some(kakao) = &state.kakao else {
+        return "skipped";
+    };
+    let message = Message {
+        idempotency_key: format!("baedal-notification-{}", due.id),
+        template_code: due.template_code.clone(),
+        recipient_no: due.phone.clone(),
+        params: due.params.clone(),
+    };
+    let now = now_ms();
+    let result = kakao.send(&message).await;
+    let (outcome, sql_result) = match &result {
+        Ok(request_id) => (
+            "sent",
+            sqlx::query(
+                "UPDATE notifications SET state = 'sent', sent_at = $1, provider_ref = $2,
+                        locked_until = NULL, last_error = NULL
+                 WHERE id = $3 AND state = 'pending'",
+            )
+            .bind(now)
+            .bind(request_id)
+            .bind(due.id)
+            .execute(state.db.writer())
+            .await,
+        ),
+        Err(error) => {
+            let give_up =
+                matches!(error, SendError::Rejected(_)) || due.attempts >= config.max_attempts;
+            let retry_config = WorkerConfig {
+                base_backoff: config.base_backoff,
+                max_backoff: config.max_backoff,
+                ..WorkerConfig::default()
+            };
+            let retry_at = now + backoff(&retry_config, due.attempts).as_millis() as i64;
+            (
+                if give_up { "failed" } else { "retry" },
+                sqlx::query(
+                    "UPDATE notifications SET state = $1, last_error = $2, available_at = $3,
+                            locked_until = NULL
+                     WHERE id = $4 AND state = 'pending'",
+                )
+                .bind(if give_up { "failed" } else { "pending" })
+                .bind(error.to_string())
+                .bind(retry_at)
+                .bind(due.id)
+                .execute(state.db.writer())
+                .await,
+            )
+        }
+    };
+    if let Err(error) = sql_result {
+        tracing::error!(%error, notification_id = due.id, "could not record a KakaoTalk outcome");
+    }
+    match &result {
+        Ok(_) => tracing::info!(notification_id = due.id, to = %masked(&due.phone),
+            template = %due.template_code, "KakaoTalk message sent"),
+        Err(error) => tracing::warn!(notification_id = due.id, to = %masked(&due.phone),
+            attempt = due.attempts, %error, outcome, "KakaoTalk message not sent"),
+    }
+    outcome
+}
+
+/// Claims and sends one batch; returns how many were claimed.
+pub async fn send_due(state: &AppState, config: &SenderConfig) -> Result<usize, sqlx::Error> {
+    let due = claim(state, config).await?;
+    let count = due.len();
+    for message in due {
+        let outcome = send_one(state, config, message).await;
+        metrics::counter_add(
+            "baedal_notifications_total",
+            &[("channel", "kakao"), ("outcome", outcome)],
+            1.0,
+        );
+    }
+    Ok(count)
+}
+
+/// Sends KakaoTalk messages until `shutdown` turns true (does nothing if the channel is off).
+pub async fn run_sender(
+    state: AppState,
+    config: SenderConfig,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    if state.kakao.is_none() {
+        return;
+    }
+    metrics::describe(
+        "baedal_notifications_total",
+        "counter",
+        "KakaoTalk messages handled by the sender, by outcome (sent, retry, failed).",
+    );
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match send_due(&state, &config).await {
+            Ok(0) => {
+                tokio::select! {
+                    _ = state.notification_wakeup.notified() => {}
+                    _ = tokio::time::sleep(config.poll) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "notification sender could not claim messages");
+                tokio::select! {
+                    _ = tokio::time::sleep(config.poll) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+}
+
+/// A person's in-app notifications, newest first, and how many are unread.
+pub async fn feed(
+    state: &AppState,
+    user_id: i64,
+    limit: i64,
+) -> Result<(Vec<NotificationItem>, i64), sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, kind, title, body, order_id, created_at, read_at FROM notifications
+         WHERE user_id = $1 AND channel = 'in_app' ORDER BY id DESC LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(state.db.reader())
+    .await?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            Ok(NotificationItem {
+                id: row.try_get("id")?,
+                kind: row.try_get("kind")?,
+                title: row.try_get("title")?,
+                body: row.try_get("body")?,
+                order_id: row.try_get("order_id")?,
+                at_ms: row.try_get("created_at")?,
+                read: row.try_get::<Option<i64>, _>("read_at")?.is_some(),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok((items, unread(state, user_id).await?))
+}
+
+pub async fn unread(state: &AppState, user_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND channel = 'in_app' AND read_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_one(state.db.reader())
+    .await?
+    .try_get(0)
+}
+
+/// Marks the person's notifications up to `up_to_id` read; returns how many changed.
+pub async fn mark_read(state: &AppState, user_id: i64, up_to_id: i64) -> Result<u64, sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    let changed = sqlx::query(
+        "UPDATE notifications SET read_at = $1
+         WHERE user_id = $2 AND channel = 'in_app' AND read_at IS NULL AND id <= $3",
+    )
+    .bind(now_ms())
+    .bind(user_id)
+    .bind(up_to_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// A KakaoTalk message that finally failed, for an operator (phone masked).
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedMessage {
+    pub id: i64,
+    pub order_id: Option<i64>,
+    pub kind: String,
+    pub template_code: Option<String>,
+    pub to: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+pub async fn failed(state: &AppState) -> Result<Vec<FailedMessage>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, order_id, kind, template_code, recipient_phone, attempts, last_error
+         FROM notifications WHERE state = 'failed' ORDER BY id",
+    )
+    .fetch_all(state.db.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(FailedMessage {
+                id: row.try_get("id")?,
+                order_id: row.try_get("order_id")?,
+                kind: row.try_get("kind")?,
+                template_code: row.try_get("template_code")?,
+                to: masked(
+                    &row.try_get::<Option<String>, _>("recipient_phone")?
+                        .unwrap_or_default(),
+                ),
+                attempts: row.try_get("attempts")?,
+                last_error: row.try_get("last_error")?,
+            })
+        })
+        .collect()
+}
+
+/// Puts a failed message back in the queue; true if it was failed.
+pub async fn retry_failed(state: &AppState, id: i64) -> Result<bool, sqlx::Error> {
+    let retried = sqlx::query(
+        "UPDATE notifications SET state = 'pending', attempts = 0, available_at = $1, locked_until = NULL
+         WHERE id = $2 AND state = 'failed'",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .execute(state.db.writer())
+    .await?
+    .rows_affected()
+        == 1;
+    state.notification_wakeup.notify_one();
+    Ok(retried)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> OrderFacts {
+        OrderFacts {
+            order_id: 42,
+            customer_id: 1,
+            owner_id: 2,
+            store_name: "마포 즉석떡볶이".into(),
+            total: Won(20_000),
+            items: "모둠튀김 외 1건".into(),
+            district: "마포구".into(),
+            queued: true,
+            nearby_riders: vec![7, 8],
+        }
+    }
+
+    fn params(pairs: &[(&'static str, &str)]) -> BTreeMap<&'static str, String> {
+        pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    }
+
+    #[test]
+    fn every_status_has_its_template_with_the_right_variables() {
+        let common = [("주문번호", "42"), ("가게명", "마포 즉석떡볶이")];
+        let with = |extra: &[(&'static str, &str)]| {
+            let mut all = common.to_vec();
+            all.extend_from_slice(extra);
+            params(&all)
+        };
+        let cases: Vec<(Event, &str, BTreeMap<&'static str, String>)> = vec![
+            (
+                Event::OrderPlaced {
+                    order_id: 42,
+                    customer_id: 1,
+                    store_id: 3,
+                    total_won: 20_000,
+                    lines: vec![],
+                },
+                "BD_ORDER_PLACED",
+                with(&[("결제금액", "20,000원")]),
+            ),
+            (
+                Event::OrderAccepted { order_id: 42 },
+                "BD_ORDER_ACCEPTED",
+                with(&[]),
+            ),
+            (
+                Event::OrderRejected {
+                    order_id: 42,
+                    reason: "재료 소진".into(),
+                },
+                "BD_ORDER_REJECTED",
+                with(&[("사유", "재료 소진")]),
+            ),
+            (
+                Event::CookingStarted { order_id: 42 },
+                "BD_COOKING_STARTED",
+                with(&[]),
+            ),
+            (
+                Event::CookingFinished { order_id: 42 },
+                "BD_COOKING_FINISHED",
+                with(&[]),
+            ),
+            (
+                Event::RiderAssigned {
+                    order_id: 42,
+                    rider_id: 7,
+                    rider_name: "박배달".into(),
+                },
+                "BD_RIDER_ASSIGNED",
+                with(&[("라이더", "박배달")]),
+            ),
+            (
+                Event::OrderPickedUp { order_id: 42 },
+                "BD_PICKED_UP",
+                with(&[]),
+            ),
+            (
+                Event::OrderDelivered { order_id: 42 },
+                "BD_DELIVERED",
+                with(&[]),
+            ),
+            (
+                Event::OrderCompleted { order_id: 42 },
+                "BD_COMPLETED",
+                with(&[]),
+            ),
+            (
+                Event::OrderCancelled { order_id: 42 },
+                "BD_ORDER_CANCELLED",
+                with(&[]),
+            ),
+            (
+                Event::RefundRequested {
+                    order_id: 42,
+                    reason: "취소".into(),
+                },
+                "BD_REFUNDED",
+                with(&[("환불금액", "20,000원")]),
+            ),
+        ];
+        for (event, code, expected) in cases {
+            let planned = plan(&event, &facts());
+            let to_customer: Vec<_> = planned.iter().filter(|p| p.user_id == 1).collect();
+            assert_eq!(to_customer.len(), 1, "{event:?}");
+            let template = to_customer[0].kakao.as_ref().expect("customers get 알림톡");
+            assert_eq!(template.code, code);
+            assert_eq!(template.params, expected, "{code}");
+            assert!(
+                to_customer[0].body.contains("#42"),
+                "{}",
+                to_customer[0].body
+            );
+        }
+    }
+
+    #[test]
+    fn template_codes_fit_the_providers_twenty_characters() {
+        let events = [
+            Event::OrderPlaced {
+                order_id: 42,
+                customer_id: 1,
+                store_id: 3,
+                total_won: 1,
+                lines: vec![],
+            },
+            Event::OrderAccepted { order_id: 42 },
+            Event::OrderRejected {
+                order_id: 42,
+                reason: String::new(),
+            },
+            Event::CookingStarted { order_id: 42 },
+            Event::CookingFinished { order_id: 42 },
+            Event::RiderAssigned {
+                order_id: 42,
+                rider_id: 7,
+                rider_name: String::new(),
+            },
+            Event::OrderPickedUp { order_id: 42 },
+            Event::OrderDelivered { order_id: 42 },
+            Event::OrderCompleted { order_id: 42 },
+            Event::OrderCancelled { order_id: 42 },
+            Event::RefundRequested {
+                order_id: 42,
+                reason: String::new(),
+            },
+        ];
+        for event in events {
+            for planned in plan(&event, &facts()) {
+                if let Some(template) = planned.kakao {
+                    assert!(template.code.len() <= 20, "{}", template.code);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn owners_hear_of_new_and_cancelled_orders_and_riders_of_cooked_ones() {
+        let placed = Event::OrderPlaced {
+            order_id: 42,
+            customer_id: 1,
+            store_id: 3,
+            total_won: 20_000,
+            lines: vec![],
+        };
+        let to = |event: &Event, facts: &OrderFacts| -> Vec<(i64, &'static str)> {
+            plan(event, facts)
+                .iter()
+                .map(|p| (p.user_id, p.kind))
+                .collect()
+        };
+        assert_eq!(
+            to(&placed, &facts()),
+            [(1, "order_placed"), (2, "new_order")]
+        );
+        let unqueued = OrderFacts {
+            queued: false,
+            ..facts()
+        };
+        assert_eq!(
+            to(&placed, &unqueued),
+            [(1, "order_placed")],
+            "out of stock: not on the board"
+        );
+        assert_eq!(
+            to(&Event::OrderCancelled { order_id: 42 }, &facts()),
+            [(1, "order_cancelled"), (2, "order_cancelled")]
+        );
+        assert_eq!(
+            to(&Event::CookingFinished { order_id: 42 }, &facts()),
+            [
+                (1, "cooking_finished"),
+                (7, "delivery_nearby"),
+                (8, "delivery_nearby")
+            ]
+        );
+        assert!(plan(&Event::OrderAccepted { order_id: 42 }, &facts())
+            .iter()
+            .all(|p| p.user_id == 1));
+        for p in plan(&Event::CookingFinished { order_id: 42 }, &facts()) {
+            assert_eq!(
+                p.kakao.is_some(),
+                p.user_id == 1,
+                "only customers get 알림톡"
+            );
+        }
+    }
+}
