@@ -47,10 +47,13 @@ pub fn NotificationsPage() -> impl IntoView {
     signed_in_page(|user| {
         let live = use_live();
         let mark = ServerAction::<MarkNotificationsRead>::new();
-        let feed = Resource::new(
-            move || (live.changes.get(), mark.version().get()),
-            |_| my_notifications(),
-        );
+        // Reading changes the bell too: re-read everything the page shows.
+        Effect::new(move |_| {
+            if let Some(Ok(_)) = mark.value().get() {
+                live.changes.update(|c| *c += 1);
+            }
+        });
+        let feed = Resource::new(move || live.changes.get(), |_| my_notifications());
         let role = user.role;
         view! {
             <Title text="알림" />

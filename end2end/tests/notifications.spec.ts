@@ -1,0 +1,40 @@
+import { test, expect } from '@playwright/test';
+import { live, orderOne, signedIn } from './helpers';
+
+test('the open order page follows the owner live and the bell counts the new notification', async ({ browser }) => {
+  const owner = await signedIn(browser, 'owner@baedal.kr', '/store');
+  const customer = await signedIn(browser, 'customer@baedal.kr', '/');
+  const orderId = await orderOne(customer, '순대');
+  await live(customer);
+  const store = owner.getByTestId('owned-store').filter({ hasText: '마포 즉석떡볶이' });
+  const card = store.locator(`[data-order-id="${orderId}"]`);
+  await expect(card).toBeVisible(); // the order is with the store: its notifications are written
+
+  const unread = async () => Number(await (await customer.request.post('/api/unread_notifications')).text());
+  const before = await unread();
+  const bell = customer.getByTestId('bell-count');
+  await expect(bell).toHaveAttribute('data-count', String(before));
+
+  await card.getByRole('button', { name: '수락' }).click();
+  await expect(customer.getByTestId('order-status')).toContainText('주문 수락');
+  await expect(bell).toHaveAttribute('data-count', String(before + 1));
+  await expect(bell).toHaveText(String(before + 1));
+
+  await customer.getByTestId('bell').click();
+  await expect(customer).toHaveURL('/notifications');
+  const newest = customer.getByTestId('notification').first();
+  await expect(newest).toContainText('주문 수락');
+  await expect(newest).toContainText(`#${orderId}`);
+  await customer.getByRole('button', { name: '모두 읽음으로 표시' }).click();
+  await expect(customer.getByTestId('unread-line')).toContainText('읽지 않은 알림 0건');
+  await expect(bell).toHaveAttribute('data-count', '0');
+  await expect(customer.getByTestId('kakao-settings')).toContainText('010-****-5678');
+
+  // A bad number is refused with the reason, next to the field.
+  await customer.getByLabel('휴대폰 번호 (바꿀 때만)').fill('02-123-4567');
+  await customer.getByTestId('kakao-settings').getByRole('button', { name: '저장' }).click();
+  await expect(customer.getByTestId('kakao-settings').getByRole('alert')).toContainText('휴대폰 번호 형식이 올바르지 않습니다');
+
+  // The owner's bell counted the new order too.
+  await expect(owner.getByTestId('bell-count')).not.toHaveAttribute('data-count', '0');
+});
