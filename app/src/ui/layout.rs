@@ -50,7 +50,12 @@ pub fn Shell(user: CurrentUser, children: Children) -> impl IntoView {
                         .collect_view()}
                 </nav>
                 <a class="bell" href="/notifications" aria-label="알림" data-testid="bell">
-                    "🔔"
+                    <svg class="bell-icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+                        <path
+                            fill="currentColor"
+                            d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"
+                        />
+                    </svg>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             let count = unread.await.unwrap_or(0);

@@ -94,7 +94,7 @@ pub fn plan(event: &Event, facts: &OrderFacts) -> Vec<Planned> {
                 "order_placed",
                 "주문 접수",
                 format!(
-                    "{store} 주문 #{id}이 접수되었습니다. 결제 금액 {}",
+                    "{store}의 #{id} 주문이 접수되었습니다. 결제 금액 {}",
                     facts.total
                 ),
                 "BD_ORDER_PLACED",
@@ -114,21 +114,21 @@ pub fn plan(event: &Event, facts: &OrderFacts) -> Vec<Planned> {
         Event::OrderAccepted { .. } => planned.push(customer(
             "order_accepted",
             "주문 수락",
-            format!("{store}에서 주문 #{id}을 수락했습니다."),
+            format!("{store}에서 #{id} 주문을 수락했습니다."),
             "BD_ORDER_ACCEPTED",
             base(&[]),
         )),
         Event::OrderRejected { reason, .. } => planned.push(customer(
             "order_rejected",
             "주문 거절",
-            format!("{store}에서 주문 #{id}을 받지 못했습니다: {reason} 결제는 환불됩니다."),
+            format!("{store}에서 #{id} 주문을 받지 못했습니다: {reason} 결제는 환불됩니다."),
             "BD_ORDER_REJECTED",
             base(&[("사유", reason.clone())]),
         )),
         Event::CookingStarted { .. } => planned.push(customer(
             "cooking_started",
             "요리 중",
-            format!("{store}에서 주문 #{id}의 요리를 시작했습니다."),
+            format!("{store}에서 #{id} 주문의 요리를 시작했습니다."),
             "BD_COOKING_STARTED",
             base(&[]),
         )),
@@ -136,7 +136,7 @@ pub fn plan(event: &Event, facts: &OrderFacts) -> Vec<Planned> {
             planned.push(customer(
                 "cooking_finished",
                 "요리 완료",
-                format!("주문 #{id}의 요리가 끝났습니다. 곧 라이더가 픽업합니다."),
+                format!("#{id} 주문의 요리가 끝났습니다. 곧 라이더가 픽업합니다."),
                 "BD_COOKING_FINISHED",
                 base(&[]),
             ));
@@ -153,28 +153,28 @@ pub fn plan(event: &Event, facts: &OrderFacts) -> Vec<Planned> {
         Event::RiderAssigned { rider_name, .. } => planned.push(customer(
             "rider_assigned",
             "라이더 배정",
-            format!("{rider_name} 라이더가 주문 #{id}을 배달합니다."),
+            format!("{rider_name} 라이더가 #{id} 주문을 배달합니다."),
             "BD_RIDER_ASSIGNED",
             base(&[("라이더", rider_name.clone())]),
         )),
         Event::OrderPickedUp { .. } => planned.push(customer(
             "picked_up",
             "배달 중",
-            format!("라이더가 {store}에서 주문 #{id}을 픽업해 배달 중입니다."),
+            format!("라이더가 {store}에서 #{id} 주문을 픽업해 배달 중입니다."),
             "BD_PICKED_UP",
             base(&[]),
         )),
         Event::OrderDelivered { .. } => planned.push(customer(
             "delivered",
             "배달 완료",
-            format!("주문 #{id}이 도착했습니다. 받으셨다면 배송확인을 눌러 주세요."),
+            format!("#{id} 주문이 도착했습니다. 받으셨다면 배송확인을 눌러 주세요."),
             "BD_DELIVERED",
             base(&[]),
         )),
         Event::OrderCompleted { .. } => planned.push(customer(
             "completed",
             "배송 확인 완료",
-            format!("주문 #{id}이 완료되었습니다. 이용해 주셔서 감사합니다."),
+            format!("#{id} 주문이 완료되었습니다. 이용해 주셔서 감사합니다."),
             "BD_COMPLETED",
             base(&[]),
         )),
@@ -182,7 +182,7 @@ pub fn plan(event: &Event, facts: &OrderFacts) -> Vec<Planned> {
             planned.push(customer(
                 "order_cancelled",
                 "주문 취소",
-                format!("주문 #{id}이 취소되었습니다. 결제는 환불됩니다."),
+                format!("#{id} 주문이 취소되었습니다. 결제는 환불됩니다."),
                 "BD_ORDER_CANCELLED",
                 base(&[]),
             ));
@@ -197,7 +197,7 @@ pub fn plan(event: &Event, facts: &OrderFacts) -> Vec<Planned> {
         Event::RefundRequested { .. } => planned.push(customer(
             "refunded",
             "환불 완료",
-            format!("주문 #{id}의 결제 금액 {}이 환불되었습니다.", facts.total),
+            format!("#{id} 주문의 결제 금액 {}이 환불되었습니다.", facts.total),
             "BD_REFUNDED",
             base(&[("환불금액", facts.total.to_string())]),
         )),
