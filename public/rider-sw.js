@@ -5,6 +5,7 @@
 // Network first, cache as the fallback: a rider must see fresh deliveries whenever there is
 // any connection, and the cached copy only when there is none. Server functions (POST) and the
 // live-update stream are never cached; actions are refused by the page while offline.
+// The page deletes this cache at sign-out (ui::rider::forget_rider_data): keep the names equal.
 const CACHE = 'baedal-rider-v1';
 const SHELL = [
   '/rider',

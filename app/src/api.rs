@@ -389,10 +389,7 @@ pub async fn get_store_dashboard(store_id: i64) -> Result<StoreDashboard, AppErr
 #[server(endpoint = "my_notifications")]
 pub async fn my_notifications() -> Result<NotificationFeed, AppError> {
     http::respond(async move {
-        let state = http::state()?;
-        let user = http::current_user(&state)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let (state, user) = http::signed_in().await?;
         let (items, unread) = crate::backend::notifications::feed(&state, user.id, 50).await?;
         Ok(NotificationFeed { unread, items })
     })
@@ -403,10 +400,7 @@ pub async fn my_notifications() -> Result<NotificationFeed, AppError> {
 #[server(endpoint = "unread_notifications")]
 pub async fn unread_notifications() -> Result<i64, AppError> {
     http::respond(async move {
-        let state = http::state()?;
-        let user = http::current_user(&state)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let (state, user) = http::signed_in().await?;
         Ok(crate::backend::notifications::unread(&state, user.id).await?)
     })
     .await
@@ -416,10 +410,7 @@ pub async fn unread_notifications() -> Result<i64, AppError> {
 #[server(endpoint = "mark_notifications_read")]
 pub async fn mark_notifications_read(up_to_id: i64) -> Result<i64, AppError> {
     http::respond(async move {
-        let state = http::state()?;
-        let user = http::current_user(&state)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let (state, user) = http::signed_in().await?;
         crate::backend::notifications::mark_read(&state, user.id, up_to_id).await?;
         Ok(crate::backend::notifications::unread(&state, user.id).await?)
     })

@@ -199,6 +199,12 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
     })?;
     let router = router(&config, state.clone(), addr);
     let live_listener = app::backend::live::listen(&state).await;
+    if !config.run_worker && state.db.engine() == app::backend::db::Engine::Sqlite {
+        tracing::warn!(
+            "BAEDAL_WORKER=false on SQLite: live updates are sent by the worker's process, so \
+             pages served here hear of changes only by their 30 s safety re-read"
+        );
+    }
     let housekeeping = tokio::spawn(housekeeping(
         state.clone(),
         config.housekeeping_every,

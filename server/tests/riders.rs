@@ -14,6 +14,7 @@ on_both_backends!(
     riders_see_cooking_and_cooked_orders_near_the_customer,
     two_riders_race_for_one_delivery_fifty_times,
     a_rider_carries_at_most_the_configured_number_of_deliveries,
+    one_riders_simultaneous_claims_count_each_other,
     illegal_rider_moves_are_refused_and_change_nothing,
     delivered_orders_nobody_confirms_complete_by_themselves,
 );
@@ -333,6 +334,38 @@ async fn a_rider_carries_at_most_the_configured_number_of_deliveries(backend: Ba
         StatusCode::OK,
         "a finished delivery frees a place: {body}"
     );
+    app.teardown().await;
+}
+
+async fn one_riders_simultaneous_claims_count_each_other(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, &[("BAEDAL_RIDER_MAX_ACTIVE", "1")]).await else {
+        return;
+    };
+    let rider = app.signed_in("rider@baedal.kr").await;
+    for round in 0..10 {
+        let first = order_taken_to(&app, COOKED).await;
+        let second = order_taken_to(&app, COOKED).await;
+        let (a, b) = tokio::join!(
+            rider_act(&app, &rider, first, "claim"),
+            rider_act(&app, &rider, second, "claim"),
+        );
+        let won: Vec<i64> = [(first, &a), (second, &b)]
+            .iter()
+            .filter(|(_, (status, _))| *status == StatusCode::OK)
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(won.len(), 1, "round {round}: {a:?} {b:?}");
+        let refused = if won[0] == first { &b } else { &a };
+        assert_eq!(refused.0, StatusCode::CONFLICT, "round {round}");
+        assert_eq!(
+            refused.1["message"],
+            "진행 중인 배달이 1건입니다. 한 번에 1건까지 배달할 수 있습니다."
+        );
+        for action in ["pick_up", "deliver"] {
+            let (status, _) = rider_act(&app, &rider, won[0], action).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
     app.teardown().await;
 }
 

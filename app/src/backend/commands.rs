@@ -177,37 +177,16 @@ pub async fn auto_reject_unaccepted(
     state: &AppState,
     after: std::time::Duration,
 ) -> Result<usize, AppError> {
-    let cutoff = now_ms() - after.as_millis() as i64;
-    let stale: Vec<i64> = sqlx::query(
+    let reason = "가게가 주문을 제때 확인하지 못해 자동으로 거절되었습니다. 결제는 환불됩니다.";
+    move_stale(
+        state,
         "SELECT o.id FROM orders o JOIN store_queue q ON q.order_id = o.id
          WHERE o.status = 'placed' AND o.created_at < $1 ORDER BY o.id LIMIT 100",
+        after,
+        OrderAction::Reject,
+        Some(reason),
     )
-    .bind(cutoff)
-    .fetch_all(state.db.reader())
-    .await?
-    .iter()
-    .map(|row| row.try_get(0))
-    .collect::<Result<_, _>>()?;
-    let mut rejected = 0;
-    for order_id in stale {
-        let reason = "가게가 주문을 제때 확인하지 못해 자동으로 거절되었습니다. 결제는 환불됩니다."
-            .to_string();
-        match transition(
-            state,
-            order_id,
-            Actor::System,
-            OrderAction::Reject,
-            Scope::System,
-            Some(reason),
-        )
-        .await
-        {
-            Ok(_) => rejected += 1,
-            Err(AppError::Conflict { .. }) => {} // accepted or cancelled meanwhile
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(rejected)
+    .await
 }
 
 /// Completes, as if the customer had tapped 배송확인, every order delivered longer than
@@ -216,32 +195,50 @@ pub async fn auto_complete_delivered(
     state: &AppState,
     after: std::time::Duration,
 ) -> Result<usize, AppError> {
-    let cutoff = now_ms() - after.as_millis() as i64;
-    let stale: Vec<i64> = sqlx::query(
+    move_stale(
+        state,
         "SELECT id FROM orders WHERE status = 'delivered' AND delivered_at < $1 ORDER BY id LIMIT 100",
+        after,
+        OrderAction::ConfirmDelivery,
+        None,
     )
-    .bind(cutoff)
-    .fetch_all(state.db.reader())
-    .await?
-    .iter()
-    .map(|row| row.try_get(0))
-    .collect::<Result<_, _>>()?;
-    let mut completed = 0;
+    .await
+}
+
+/// The system's timed moves: `action` on every order `stale_sql` finds older than `after`.
+/// An order someone moved meanwhile (409) is skipped.
+async fn move_stale(
+    state: &AppState,
+    stale_sql: &str,
+    after: std::time::Duration,
+    action: OrderAction,
+    reason: Option<&str>,
+) -> Result<usize, AppError> {
+    let cutoff = now_ms() - after.as_millis() as i64;
+    let stale: Vec<i64> = sqlx::query(stale_sql)
+        .bind(cutoff)
+        .fetch_all(state.db.reader())
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let mut moved = 0;
     for order_id in stale {
+        let reason = reason.map(str::to_string);
         match transition(
             state,
             order_id,
             Actor::System,
-            OrderAction::ConfirmDelivery,
+            action,
             Scope::System,
-            None,
+            reason,
         )
         .await
         {
-            Ok(_) => completed += 1,
-            Err(AppError::Conflict { .. }) => {} // the customer confirmed meanwhile
+            Ok(_) => moved += 1,
+            Err(AppError::Conflict { .. }) => {}
             Err(error) => return Err(error),
         }
     }
-    Ok(completed)
+    Ok(moved)
 }

@@ -5,10 +5,11 @@
 
 use super::AppState;
 use crate::domain::{
-    delivery_fee, items_summary, CurrentUser, DeliveryOffer, District, OrderStatus, RiderBoard,
-    RiderDelivery, RiderPosition,
+    delivery_fee, items_summary, CurrentUser, DeliveryOffer, District, GeoPoint, OrderStatus,
+    RiderBoard, RiderDelivery, RiderPosition,
 };
 use crate::error::AppError;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -21,62 +22,45 @@ pub async fn board(
 ) -> Result<RiderBoard, AppError> {
     let here = position.point();
     let radius_m = state.settings.rider_radius_m;
-    let rows = sqlx::query(
-        "SELECT o.id, o.status, o.district, o.rider_id, s.name AS store_name, s.address, s.lat, s.lng
-         FROM orders o JOIN stores s ON s.id = o.store_id
-         WHERE o.status IN ('cooking', 'cooked')
-            OR (o.rider_id = $1 AND o.status IN ('rider_assigned', 'picked_up'))
-         ORDER BY o.id LIMIT 1000",
-    )
+    let columns = "o.id, o.status, o.district, s.name AS store_name, s.address, s.lat, s.lng
+         FROM orders o JOIN stores s ON s.id = o.store_id";
+    // The newest waiting orders city-wide (filtered by distance below), and all of the rider's own.
+    let waiting = sqlx::query(&format!(
+        "SELECT {columns} WHERE o.status IN ('cooking', 'cooked') ORDER BY o.id DESC LIMIT 500"
+    ))
+    .fetch_all(state.db.reader())
+    .await?;
+    let carried = sqlx::query(&format!(
+        "SELECT {columns} WHERE o.rider_id = $1 AND o.status IN ('rider_assigned', 'picked_up')
+         ORDER BY o.id"
+    ))
     .bind(rider.id)
     .fetch_all(state.db.reader())
     .await?;
-    let items = items_by_order(state, rider.id).await?;
     let mut offers = Vec::new();
-    let mut mine = Vec::new();
-    for row in &rows {
-        let order_id: i64 = row.try_get("id")?;
-        let Some(status) = OrderStatus::parse(&row.try_get::<String, _>("status")?) else {
-            continue;
-        };
-        let district: String = row.try_get("district")?;
-        let Ok(dropoff) = District::parse("district", &district) else {
-            continue; // an order without a known delivery district cannot be routed
-        };
-        let store = crate::domain::GeoPoint {
-            lat: row.try_get("lat")?,
-            lng: row.try_get("lng")?,
-        };
-        let trip_m = store.distance_m(dropoff.center());
-        let store_name: String = row.try_get("store_name")?;
-        let pickup_address: String = row.try_get("address")?;
-        let items = items.get(&order_id).cloned().unwrap_or_default();
-        if row.try_get::<Option<i64>, _>("rider_id")? == Some(rider.id) {
-            mine.push(RiderDelivery {
-                order_id,
-                status,
-                store_name,
-                pickup_address,
-                dropoff: district,
-                fee: delivery_fee(trip_m),
-                items,
-            });
-            continue;
+    for row in &waiting {
+        let trip = Trip::read(row)?;
+        let distance_m = here.distance_m(trip.dropoff);
+        if trip.routable && distance_m <= radius_m {
+            offers.push(trip.offer(distance_m));
         }
-        let distance_m = here.distance_m(dropoff.center());
-        if distance_m <= radius_m {
-            offers.push(DeliveryOffer {
-                order_id,
-                status,
-                store_name,
-                pickup_address,
-                dropoff: district,
-                distance_m,
-                trip_m,
-                fee: delivery_fee(trip_m),
-                items,
-            });
-        }
+    }
+    let mine: Vec<RiderDelivery> = carried
+        .iter()
+        .map(|row| Trip::read(row).map(Trip::delivery))
+        .collect::<Result<_, _>>()?;
+    let ids: Vec<i64> = offers
+        .iter()
+        .map(|o| o.order_id)
+        .chain(mine.iter().map(|d| d.order_id))
+        .collect();
+    let items = items_by_order(state, &ids).await?;
+    for offer in &mut offers {
+        offer.items = items.get(&offer.order_id).cloned().unwrap_or_default();
+    }
+    let mut mine = mine;
+    for delivery in &mut mine {
+        delivery.items = items.get(&delivery.order_id).cloned().unwrap_or_default();
     }
     // Nearest first; at equal distance cooked (claimable) before cooking, then oldest first.
     offers.sort_by(|a, b| {
@@ -94,20 +78,88 @@ pub async fn board(
     })
 }
 
-/// "A 외 N건" for every order the board may show, in one query.
+/// One order as a trip from its store to its customer's district.
+struct Trip {
+    order_id: i64,
+    status: OrderStatus,
+    store_name: String,
+    pickup_address: String,
+    district: String,
+    dropoff: GeoPoint,
+    trip_m: f64,
+    /// The delivery district is known (orders always have one; old rows might not).
+    routable: bool,
+}
+
+impl Trip {
+    fn read(row: &AnyRow) -> Result<Trip, sqlx::Error> {
+        let district: String = row.try_get("district")?;
+        let known = District::parse("district", &district).ok();
+        let dropoff = known
+            .map(District::center)
+            .unwrap_or(GeoPoint { lat: 0.0, lng: 0.0 });
+        let store = GeoPoint {
+            lat: row.try_get("lat")?,
+            lng: row.try_get("lng")?,
+        };
+        Ok(Trip {
+            order_id: row.try_get("id")?,
+            status: OrderStatus::parse(&row.try_get::<String, _>("status")?)
+                .ok_or_else(|| sqlx::Error::Decode("unknown order status".into()))?,
+            store_name: row.try_get("store_name")?,
+            pickup_address: row.try_get("address")?,
+            district,
+            dropoff,
+            trip_m: store.distance_m(dropoff),
+            routable: known.is_some(),
+        })
+    }
+
+    fn offer(self, distance_m: f64) -> DeliveryOffer {
+        DeliveryOffer {
+            order_id: self.order_id,
+            status: self.status,
+            store_name: self.store_name,
+            pickup_address: self.pickup_address,
+            dropoff: self.district,
+            distance_m,
+            trip_m: self.trip_m,
+            fee: delivery_fee(self.trip_m),
+            items: String::new(),
+        }
+    }
+
+    fn delivery(self) -> RiderDelivery {
+        RiderDelivery {
+            order_id: self.order_id,
+            status: self.status,
+            store_name: self.store_name,
+            pickup_address: self.pickup_address,
+            dropoff: self.district,
+            fee: delivery_fee(self.trip_m),
+            items: String::new(),
+        }
+    }
+}
+
+/// "A 외 N건" for each of `ids`, in one query.
 async fn items_by_order(
     state: &AppState,
-    rider_id: i64,
+    ids: &[i64],
 ) -> Result<HashMap<i64, String>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT l.order_id, l.name FROM order_lines l JOIN orders o ON o.id = l.order_id
-         WHERE o.status IN ('cooking', 'cooked')
-            OR (o.rider_id = $1 AND o.status IN ('rider_assigned', 'picked_up'))
-         ORDER BY l.order_id, l.food_id",
-    )
-    .bind(rider_id)
-    .fetch_all(state.db.reader())
-    .await?;
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT order_id, name FROM order_lines WHERE order_id IN ({}) ORDER BY order_id, food_id",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(state.db.reader()).await?;
     let mut names: HashMap<i64, Vec<String>> = HashMap::new();
     for row in &rows {
         names

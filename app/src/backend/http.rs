@@ -50,13 +50,7 @@ pub async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Resu
 /// The session token the caller presented, if any.
 pub fn session_token() -> Option<String> {
     let parts = use_context::<Parts>()?;
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(sessions::token_from_cookie_header)
-        .map(str::to_string)
+    sessions::token_from_headers(&parts.headers).map(str::to_string)
 }
 
 /// The signed-in caller, or `None`.
@@ -67,12 +61,18 @@ pub async fn current_user(state: &AppState) -> Result<Option<CurrentUser>, AppEr
     Ok(sessions::user(state, &token).await?)
 }
 
-/// The caller, who must be signed in (else 401) with `role` (else 403).
-pub async fn require(role: Role) -> Result<(AppState, CurrentUser), AppError> {
+/// The caller, who must be signed in (else 401), whatever their role.
+pub async fn signed_in() -> Result<(AppState, CurrentUser), AppError> {
     let state = state()?;
     let user = current_user(&state)
         .await?
         .ok_or(AppError::Unauthenticated)?;
+    Ok((state, user))
+}
+
+/// The caller, who must be signed in (else 401) with `role` (else 403).
+pub async fn require(role: Role) -> Result<(AppState, CurrentUser), AppError> {
+    let (state, user) = signed_in().await?;
     if user.role != role {
         return Err(AppError::Forbidden);
     }

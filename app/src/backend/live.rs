@@ -19,7 +19,7 @@ use super::db::Engine;
 use super::{sessions, AppState};
 use crate::domain::{CurrentUser, LiveNotice, OrderStatus, Role};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, Stream, StreamExt};
@@ -43,6 +43,8 @@ pub enum Change {
         rider_id: Option<i64>,
         status: OrderStatus,
     },
+    /// Hints may have been missed (the PostgreSQL listener reconnected): every page re-reads.
+    Resync,
 }
 
 /// The in-process side: one broadcast channel for every open page of this instance, and the
@@ -79,62 +81,58 @@ impl Live {
     }
 }
 
-/// Tells open pages, on every instance, that `order_id` changed.
+/// Tells open pages, on every instance, that `order_id` changed. The status sent is the one
+/// the customer's view now shows (the orders row may already be further on, with the events
+/// that say so still to be handled: their hints follow).
 pub async fn order_changed(state: &AppState, order_id: i64) {
-    // On SQLite there is one process: nobody listening, nothing to look up.
-    if state.db.engine() == Engine::Sqlite && state.live.listeners() == 0 {
-        return;
+    match state.db.engine() {
+        // One round trip: the database builds the hint and notifies every instance.
+        Engine::Postgres => {
+            let sent = sqlx::query(
+                "SELECT pg_notify($1, json_build_object(
+                        'type', 'Order', 'order_id', o.id, 'customer_id', o.customer_id,
+                        'store_id', o.store_id, 'rider_id', o.rider_id,
+                        'status', COALESCE(v.status, o.status))::text)
+                 FROM orders o LEFT JOIN order_views v ON v.order_id = o.id WHERE o.id = $2",
+            )
+            .bind(CHANNEL)
+            .bind(order_id)
+            .execute(state.db.writer())
+            .await;
+            if let Err(error) = sent {
+                tracing::warn!(%error, order_id, "live update not sent");
+            }
+        }
+        // One process: nobody listening, nothing to look up.
+        Engine::Sqlite if state.live.listeners() == 0 => {}
+        Engine::Sqlite => match order_change(state, order_id).await {
+            Ok(Some(change)) => state.live.deliver_locally(change),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, order_id, "live update skipped"),
+        },
     }
-    // The status the customer's view now shows (the orders row may already be further on,
-    // with the events that say so still to be handled: their hints follow).
-    let row = sqlx::query(
+}
+
+async fn order_change(state: &AppState, order_id: i64) -> Result<Option<Change>, sqlx::Error> {
+    let Some(row) = sqlx::query(
         "SELECT o.customer_id, o.store_id, o.rider_id, COALESCE(v.status, o.status) AS status
          FROM orders o LEFT JOIN order_views v ON v.order_id = o.id WHERE o.id = $1",
     )
     .bind(order_id)
     .fetch_optional(state.db.reader())
-    .await;
-    let change = match row {
-        Ok(Some(row)) => {
-            let status = row
-                .try_get::<String, _>("status")
-                .ok()
-                .and_then(|s| OrderStatus::parse(&s));
-            match (row.try_get("customer_id"), row.try_get("store_id"), status) {
-                (Ok(customer_id), Ok(store_id), Some(status)) => Change::Order {
-                    order_id,
-                    customer_id,
-                    store_id,
-                    rider_id: row.try_get("rider_id").ok().flatten(),
-                    status,
-                },
-                _ => return,
-            }
-        }
-        Ok(None) => return,
-        Err(error) => {
-            tracing::warn!(%error, order_id, "live update skipped: order not readable");
-            return;
-        }
+    .await?
+    else {
+        return Ok(None);
     };
-    publish(state, change).await;
-}
-
-async fn publish(state: &AppState, change: Change) {
-    if state.db.engine() == Engine::Postgres {
-        let payload = serde_json::to_string(&change).expect("changes serialise");
-        let sent = sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(payload)
-            .execute(state.db.writer())
-            .await;
-        match sent {
-            // This instance hears it back through its own listener, like every other.
-            Ok(_) => return,
-            Err(error) => tracing::warn!(%error, "NOTIFY failed; live update stays local"),
-        }
-    }
-    state.live.deliver_locally(change);
+    let status = OrderStatus::parse(&row.try_get::<String, _>("status")?)
+        .ok_or_else(|| sqlx::Error::Decode("unknown order status".into()))?;
+    Ok(Some(Change::Order {
+        order_id,
+        customer_id: row.try_get("customer_id")?,
+        store_id: row.try_get("store_id")?,
+        rider_id: row.try_get("rider_id")?,
+        status,
+    }))
 }
 
 /// On PostgreSQL, hands every instance's hints to this instance's open pages. Returns once
@@ -155,10 +153,24 @@ pub async fn listen(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
                         if let Some(ready) = ready.take() {
                             let _ = ready.send(());
                         }
-                        while let Ok(notification) = listener.recv().await {
-                            match serde_json::from_str::<Change>(notification.payload()) {
-                                Ok(change) => live.deliver_locally(change),
-                                Err(error) => tracing::warn!(%error, "undecodable live update"),
+                        loop {
+                            match listener.try_recv().await {
+                                Ok(Some(notification)) => {
+                                    match serde_json::from_str::<Change>(notification.payload()) {
+                                        Ok(change) => live.deliver_locally(change),
+                                        Err(error) => {
+                                            tracing::warn!(%error, "undecodable live update")
+                                        }
+                                    }
+                                }
+                                // The connection dropped and came back: hints sent meanwhile
+                                // are lost, so every page re-reads.
+                                Ok(None) => live.deliver_locally(Change::Resync),
+                                Err(error) => {
+                                    tracing::warn!(%error, "live LISTEN failed; reconnecting");
+                                    live.deliver_locally(Change::Resync);
+                                    break;
+                                }
                             }
                         }
                     }
@@ -189,6 +201,7 @@ impl Audience {
     /// The hint this audience gets for `change`, if any.
     fn notice(&self, change: &Change) -> Option<LiveNotice> {
         match change {
+            Change::Resync => Some(LiveNotice::Ready),
             Change::Order {
                 order_id,
                 customer_id,
@@ -245,12 +258,7 @@ fn sse_event(notice: &LiveNotice) -> Result<SseEvent, Infallible> {
 /// `GET /live`: the signed-in person's hints as an event stream. The first event is `ready`
 /// (the page then re-reads once, covering anything missed while connecting).
 pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(sessions::token_from_cookie_header);
-    let user = match token {
+    let user = match sessions::token_from_headers(&headers) {
         Some(token) => sessions::user(&state, token).await,
         None => Ok(None),
     };

@@ -93,6 +93,15 @@ pub fn clear_cookie(state: &AppState) -> String {
     format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
 }
 
+/// Our session token among a request's `Cookie` headers.
+pub fn token_from_headers(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(token_from_cookie_header)
+}
+
 /// Finds our session token in a `Cookie` request header.
 pub fn token_from_cookie_header(header: &str) -> Option<&str> {
     header

@@ -149,14 +149,7 @@ async fn insert_base(tx: &mut Transaction<'static, Any>, order_id: i64) -> Resul
     .bind(order_id)
     .fetch_one(&mut **tx)
     .await?;
-    let names: Vec<String> =
-        sqlx::query("SELECT name FROM order_lines WHERE order_id = $1 ORDER BY food_id")
-            .bind(order_id)
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .map(|row| row.try_get::<String, _>(0))
-            .collect::<Result<_, _>>()?;
+    let items = items_of(tx, order_id).await?;
     sqlx::query(
         "INSERT INTO order_views (order_id, customer_id, store_id, store_name, items, total_won,
                                   status, payment, timeline, last_event_id, updated_at)
@@ -166,12 +159,28 @@ async fn insert_base(tx: &mut Transaction<'static, Any>, order_id: i64) -> Resul
     .bind(order.try_get::<i64, _>("customer_id")?)
     .bind(order.try_get::<i64, _>("store_id")?)
     .bind(order.try_get::<String, _>("store_name")?)
-    .bind(items_summary(&names))
+    .bind(items)
     .bind(order.try_get::<i64, _>("total_won")?)
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// "즉석떡볶이 (2인) 외 2건": the order's items as lists and messages name them.
+async fn items_of(
+    tx: &mut Transaction<'static, Any>,
+    order_id: i64,
+) -> Result<String, sqlx::Error> {
+    let names: Vec<String> =
+        sqlx::query("SELECT name FROM order_lines WHERE order_id = $1 ORDER BY food_id")
+            .bind(order_id)
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<String, _>(0))
+            .collect::<Result<_, _>>()?;
+    Ok(items_summary(&names))
 }
 
 /// Rebuilds every view from the processed event history; returns how many events it folded.

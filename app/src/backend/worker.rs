@@ -273,20 +273,11 @@ pub async fn run_with(
             break;
         }
         match run_once_with(&state, &worker_id, &config, &handler).await {
-            Ok(0) => {
-                tokio::select! {
-                    _ = state.outbox_wakeup.notified() => {}
-                    _ = tokio::time::sleep(config.poll) => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
+            Ok(0) => idle(Some(&*state.outbox_wakeup), config.poll, &mut shutdown).await,
             Ok(_) => {}
             Err(error) => {
                 tracing::warn!(%error, "outbox worker could not claim events");
-                tokio::select! {
-                    _ = tokio::time::sleep(config.poll) => {}
-                    _ = shutdown.changed() => {}
-                }
+                idle(None, config.poll, &mut shutdown).await;
             }
         }
     }
@@ -294,6 +285,25 @@ pub async fn run_with(
         listener.abort();
     }
     tracing::info!(%worker_id, "outbox worker stopped");
+}
+
+/// Waits for a wake-up (if given), the next poll, or shutdown, whichever comes first.
+pub async fn idle(
+    wakeup: Option<&tokio::sync::Notify>,
+    poll: Duration,
+    shutdown: &mut watch::Receiver<bool>,
+) {
+    let woken = async {
+        match wakeup {
+            Some(wakeup) => wakeup.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = woken => {}
+        _ = tokio::time::sleep(poll) => {}
+        _ = shutdown.changed() => {}
+    }
 }
 
 fn uuid_like() -> String {

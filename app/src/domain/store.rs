@@ -90,6 +90,26 @@ pub fn korea_hour(at_ms: i64) -> usize {
     ((at_ms + 9 * HOUR).rem_euclid(24 * HOUR) / HOUR) as usize
 }
 
+/// "14:05": the time of day in Korea.
+pub fn korea_clock(at_ms: i64) -> String {
+    let minutes = (at_ms.div_euclid(60_000) + 9 * 60).rem_euclid(24 * 60);
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// "11/25 14:05": the date and time in Korea.
+pub fn korea_date_time(at_ms: i64) -> String {
+    let days = (at_ms.div_euclid(60_000) + 9 * 60).div_euclid(24 * 60);
+    // Howard Hinnant's days-to-civil, month and day only.
+    let z = days + 719_468;
+    let doe = z - z.div_euclid(146_097) * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!("{month}/{day} {}", korea_clock(at_ms))
+}
+
 /// Why a store may reject an order (shown to the customer).
 pub const REJECT_REASONS: [&str; 5] = [
     "재료가 모두 소진되었습니다.",
@@ -247,6 +267,10 @@ mod tests {
     #[test]
     fn distances_read_naturally() {
         assert_eq!(format_distance(847.0), "850m");
+        // 2026-11-25 05:30 UTC is 14:30 in Seoul; 2026-12-31 15:00 UTC is 1 January there.
+        assert_eq!(korea_clock(1_795_584_600_000), "14:30");
+        assert_eq!(korea_date_time(1_795_584_600_000), "11/25 14:30");
+        assert_eq!(korea_date_time(1_798_729_200_000), "1/1 00:00");
         assert_eq!(format_distance(3_240.0), "3.2km");
     }
 }

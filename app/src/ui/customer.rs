@@ -9,7 +9,9 @@ use crate::api::{
     get_order, get_store_menu, my_orders, nearby_stores, CancelOrder, ConfirmDelivery, PlaceOrder,
     SetDeliveryDistrict,
 };
-use crate::domain::{format_distance, CheckoutInput, District, OrderDetail, Role, Won};
+use crate::domain::{
+    format_distance, korea_clock, CheckoutInput, District, OrderDetail, Role, Won,
+};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -335,12 +337,6 @@ pub fn CheckoutPage() -> impl IntoView {
     })
 }
 
-/// "14:05" in Korea time, from Unix milliseconds.
-fn clock(at_ms: i64) -> String {
-    let minutes = (at_ms / 60_000 + 9 * 60).rem_euclid(24 * 60);
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
-}
-
 fn order_view(
     order: OrderDetail,
     cancel: ServerAction<CancelOrder>,
@@ -386,7 +382,7 @@ fn order_view(
                     .map(|entry| {
                         view! {
                             <li>
-                                <span class="time">{clock(entry.at_ms)}</span>
+                                <span class="time">{korea_clock(entry.at_ms)}</span>
                                 {entry.status.label()}
                             </li>
                         }

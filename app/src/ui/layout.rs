@@ -23,6 +23,7 @@ pub fn Shell(user: CurrentUser, children: Children) -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(())) = sign_out.value().get() {
+            super::rider::forget_rider_data();
             auth.refresh();
             navigate("/signin", Default::default());
         }

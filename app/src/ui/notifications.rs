@@ -4,36 +4,9 @@ use super::auth::signed_in_page;
 use super::layout::Loading;
 use super::live::use_live;
 use crate::api::{get_kakao_settings, my_notifications, MarkNotificationsRead, SaveKakaoSettings};
-use crate::domain::{NotificationItem, Role};
+use crate::domain::{korea_date_time, NotificationItem, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-/// "11/25 14:05" in Korea time.
-fn when(at_ms: i64) -> String {
-    let minutes = at_ms.div_euclid(60_000) + 9 * 60;
-    let days = minutes.div_euclid(24 * 60);
-    let (_, month, day) = civil_from_days(days);
-    let minute_of_day = minutes.rem_euclid(24 * 60);
-    format!(
-        "{month}/{day} {:02}:{:02}",
-        minute_of_day / 60,
-        minute_of_day % 60
-    )
-}
-
-/// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
 
 fn link(role: Role, item: &NotificationItem) -> String {
     match (role, item.order_id) {
@@ -83,7 +56,7 @@ pub fn NotificationsPage() -> impl IntoView {
                                                 <a class="card-link" href=link(role, &item)>
                                                     <div class="card-title">
                                                         <strong>{item.title.clone()}</strong>
-                                                        <span class="muted small">{when(item.at_ms)}</span>
+                                                        <span class="muted small">{korea_date_time(item.at_ms)}</span>
                                                     </div>
                                                     <p>{item.body.clone()}</p>
                                                 </a>
@@ -144,18 +117,5 @@ fn KakaoPanel() -> impl IntoView {
             }>"저장"</button>
             {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <p class="saved">"저장되었습니다."</p> })}
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_read_in_korea_time() {
-        // 2026-11-25 05:30 UTC is 14:30 in Seoul.
-        assert_eq!(when(1_795_584_600_000), "11/25 14:30");
-        // 2026-12-31 15:00 UTC is already 1 January in Seoul.
-        assert_eq!(when(1_798_729_200_000), "1/1 00:00");
     }
 }

@@ -15,12 +15,19 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::{Link, Title};
 
-const LAST_BOARD_KEY: &str = "baedal.rider.board";
+/// Where the last list is kept, per rider (another rider on the same phone never sees it; it
+/// is also wiped at sign-out, with the service worker's cache).
+pub const LAST_BOARD_KEY: &str = "baedal.rider.board";
+
+fn board_key(rider_id: i64) -> String {
+    format!("{LAST_BOARD_KEY}.{rider_id}")
+}
 
 #[component]
 pub fn RiderHome() -> impl IntoView {
     role_page(Role::Rider, |user| {
         let home = user.district.clone().unwrap_or_else(|| "마포구".into());
+        let key = board_key(user.id);
         let area = RwSignal::new(home);
         let position = RwSignal::new(None::<(f64, f64)>);
         let locating = RwSignal::new("위치 확인 중…".to_string());
@@ -85,19 +92,21 @@ pub fn RiderHome() -> impl IntoView {
                 <p class="form-error" role="alert" data-testid="rider-error">{e.to_string()}</p>
             })}
             <Transition fallback=Loading>
-                {move || Suspend::new(async move {
+                {move || {
+                    let key = key.clone();
+                    Suspend::new(async move {
                     match board.await {
                         Ok(board) => {
-                            remember(&board);
+                            remember(&key, &board);
                             board_view(board, act, online, false).into_any()
                         }
-                        Err(AppError::Network { .. }) => match recall() {
+                        Err(AppError::Network { .. }) => match recall(&key) {
                             Some(board) => board_view(board, act, online, true).into_any(),
                             None => view! { <p class="empty">"연결되면 배달 목록을 불러옵니다."</p> }.into_any(),
                         },
                         Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
                     }
-                })}
+                })}}
             </Transition>
         }
         .into_any()
@@ -194,27 +203,59 @@ fn board_view(
 }
 
 /// Keeps the last list received, for when the network is gone.
-fn remember(board: &RiderBoard) {
+fn remember(key: &str, board: &RiderBoard) {
     #[cfg(feature = "hydrate")]
     if let (Some(storage), Ok(json)) = (
         web_sys::window().and_then(|w| w.local_storage().ok().flatten()),
         serde_json::to_string(board),
     ) {
-        let _ = storage.set_item(LAST_BOARD_KEY, &json);
+        let _ = storage.set_item(key, &json);
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (board, LAST_BOARD_KEY);
+    let _ = (key, board);
 }
 
-fn recall() -> Option<RiderBoard> {
+fn recall(key: &str) -> Option<RiderBoard> {
     #[cfg(feature = "hydrate")]
     {
         let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten())?;
-        let json = storage.get_item(LAST_BOARD_KEY).ok().flatten()?;
+        let json = storage.get_item(key).ok().flatten()?;
         serde_json::from_str(&json).ok()
     }
     #[cfg(not(feature = "hydrate"))]
-    None
+    {
+        let _ = key;
+        None
+    }
+}
+
+/// Forgets what the rider app kept on this device: the last lists and the cached pages.
+pub fn forget_rider_data() {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        if let Ok(Some(storage)) = window.local_storage() {
+            let keys: Vec<String> = (0..storage.length().unwrap_or(0))
+                .filter_map(|i| storage.key(i).ok().flatten())
+                .filter(|k| k.starts_with(LAST_BOARD_KEY))
+                .collect();
+            for key in keys {
+                let _ = storage.remove_item(&key);
+            }
+        }
+        let caches = js_sys::Reflect::get(&window, &"caches".into()).ok();
+        if let Some(caches) = caches.filter(|c| !c.is_undefined()) {
+            let delete = js_sys::Reflect::get(&caches, &"delete".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            if let Some(delete) = delete {
+                let _ = delete.call1(&caches, &"baedal-rider-v1".into());
+            }
+        }
+    }
 }
 
 /// Registers the rider app's service worker (scope `/rider`), which makes it installable and

@@ -456,6 +456,18 @@ impl LiveStream {
         }
     }
 
+    /// Whether the server ended the stream within `within` (events before the end are skipped).
+    pub async fn ended(&mut self, within: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Err(_) => return false,                   // still open
+                Ok(Ok(None)) | Ok(Err(_)) => return true, // closed
+                Ok(Ok(Some(_))) => {}
+            }
+        }
+    }
+
     /// Waits for an event about `order_id` with `status`, skipping others; panics after 15 s.
     pub async fn expect_order(&mut self, order_id: i64, status: &str) {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);

@@ -44,9 +44,12 @@ pub struct Message {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SendError {
-    /// No usable answer (timeout, 5xx, 429, network, breaker open): try again.
+    /// No usable answer (timeout, 5xx, 429, 401/403, network): try again.
     #[error("알림톡을 보내지 못했습니다 (다시 시도): {0}")]
     Retry(String),
+    /// Not attempted: the circuit breaker is open. Costs the message no attempt.
+    #[error("알림톡 발송 대기 중 (circuit breaker open)")]
+    Deferred,
     /// The provider refused this message (bad number, unknown template, …): retrying won't help.
     #[error("알림톡이 거절되었습니다: {0}")]
     Rejected(String),
@@ -110,12 +113,17 @@ impl Alimtalk {
         &self.breaker
     }
 
+    /// The longest one send may take.
+    pub fn timeout(&self) -> Duration {
+        self.config.timeout
+    }
+
     /// Sends one message; `Ok` carries the provider's request id.
     pub async fn send(&self, message: &Message) -> Result<String, SendError> {
         let permit = self
             .breaker
             .try_acquire()
-            .map_err(|_| SendError::Retry("circuit breaker open".into()))?;
+            .map_err(|_| SendError::Deferred)?;
         let result = match tokio::time::timeout(self.config.timeout, self.call(message)).await {
             Ok(result) => result,
             Err(_) => Err(SendError::Retry(format!(
@@ -153,7 +161,9 @@ impl Alimtalk {
             .map_err(|error| SendError::Retry(format!("network: {error}")))?;
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
-        if status.is_server_error() || status.as_u16() == 429 {
+        // Overload and credentials (a rotated secret key is fixed by an operator, not by
+        // dropping the messages) are worth retrying; other 4xx are refusals of this message.
+        if status.is_server_error() || matches!(status.as_u16(), 401 | 403 | 408 | 429) {
             return Err(SendError::Retry(format!(
                 "HTTP {status}: {}",
                 snippet(&text)

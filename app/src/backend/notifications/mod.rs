@@ -20,10 +20,10 @@ pub mod alimtalk;
 use super::db::Engine;
 use super::outbox::Event;
 use super::sagas::Delivery;
-use super::worker::{backoff, WorkerConfig};
+use super::worker::{backoff, idle, WorkerConfig};
 use super::{metrics, now_ms, AppState};
-use crate::domain::{items_summary, District, GeoPoint, NotificationItem, PhoneNumber, Won};
-use alimtalk::{Message, SendError};
+use crate::domain::{District, GeoPoint, NotificationItem, PhoneNumber, Won};
+use alimtalk::{Alimtalk, Message, SendError};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 use std::collections::BTreeMap;
@@ -211,24 +211,20 @@ async fn facts(
     event: &Event,
     order_id: i64,
 ) -> Result<(OrderFacts, Option<String>, bool), sqlx::Error> {
+    // The handler has just folded this event into the order's view row, which holds the
+    // store's name and the items: read them there rather than from the lines again.
     let row = sqlx::query(
-        "SELECT o.customer_id, o.total_won, o.district, s.owner_id, s.name AS store_name,
+        "SELECT v.customer_id, v.total_won, v.store_name, v.items, o.district, s.owner_id,
                 u.phone, u.kakao_enabled,
                 (SELECT COUNT(*) FROM store_queue q WHERE q.order_id = o.id) AS queued
-         FROM orders o JOIN stores s ON s.id = o.store_id JOIN users u ON u.id = o.customer_id
-         WHERE o.id = $1",
+         FROM order_views v JOIN orders o ON o.id = v.order_id JOIN stores s ON s.id = o.store_id
+         JOIN users u ON u.id = o.customer_id
+         WHERE v.order_id = $1",
     )
     .bind(order_id)
     .fetch_one(&mut **tx)
     .await?;
-    let names: Vec<String> =
-        sqlx::query("SELECT name FROM order_lines WHERE order_id = $1 ORDER BY food_id")
-            .bind(order_id)
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .map(|row| row.try_get(0))
-            .collect::<Result<_, _>>()?;
+    let items: String = row.try_get("items")?;
     let district: String = row.try_get("district")?;
     let nearby_riders = match event {
         Event::CookingFinished { .. } => riders_near(state, tx, &district).await?,
@@ -240,7 +236,7 @@ async fn facts(
         owner_id: row.try_get("owner_id")?,
         store_name: row.try_get("store_name")?,
         total: Won(row.try_get("total_won")?),
-        items: items_summary(&names),
+        items,
         district,
         queued: row.try_get::<i64, _>("queued")? > 0,
         nearby_riders,
@@ -289,68 +285,86 @@ pub async fn record(
     let (facts, phone, kakao_enabled) = facts(state, tx, &delivery.event, order_id).await?;
     let phone = phone.and_then(|raw| PhoneNumber::parse("phone", &raw).ok());
     let now = now_ms();
-    for planned in plan(&delivery.event, &facts) {
-        insert(tx, delivery.id, "in_app", &planned, None, order_id, now).await?;
+    let planned = plan(&delivery.event, &facts);
+    let mut rows: Vec<(&Planned, Option<(&Template, &PhoneNumber)>)> = Vec::new();
+    for planned in &planned {
+        rows.push((planned, None));
         let kakao = planned
             .kakao
             .as_ref()
             .filter(|_| state.kakao.is_some() && kakao_enabled);
         if let (Some(template), Some(phone)) = (kakao, &phone) {
-            insert(
-                tx,
-                delivery.id,
-                "kakao",
-                &planned,
-                Some((template, phone)),
-                order_id,
-                now,
-            )
-            .await?;
+            rows.push((planned, Some((template, phone))));
         }
     }
-    Ok(())
+    insert(tx, delivery.id, order_id, &rows, now).await
 }
 
+/// All of an event's notification rows in one statement; rows already there are left alone.
 async fn insert(
     tx: &mut Transaction<'static, Any>,
     event_id: i64,
-    channel: &str,
-    planned: &Planned,
-    kakao: Option<(&Template, &PhoneNumber)>,
     order_id: i64,
+    rows: &[(&Planned, Option<(&Template, &PhoneNumber)>)],
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    let (state, template_code, params, phone) = match kakao {
-        Some((template, phone)) => (
-            "pending",
-            Some(template.code),
-            Some(serde_json::to_string(&template.params).expect("params serialise")),
-            Some(phone.as_str().to_string()),
-        ),
-        None => ("sent", None, None, None),
-    };
-    sqlx::query(
+    if rows.is_empty() {
+        return Ok(());
+    }
+    const COLUMNS: usize = 10;
+    let values: Vec<String> = (0..rows.len())
+        .map(|row| {
+            let p = |column: usize| format!("${}", 4 + row * COLUMNS + column);
+            // $1 event, $2 order, $3 now; then per row: channel, user, kind, title, body,
+            // template, params, phone, state, sent_at.
+            format!(
+                "($1, {}, {}, $2, {}, {}, {}, {}, {}, {}, {}, $3, $3, {})",
+                p(0),
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                p(8),
+                p(9)
+            )
+        })
+        .collect();
+    let sql = format!(
         "INSERT INTO notifications (event_id, channel, user_id, order_id, kind, title, body,
                                     template_code, template_params, recipient_phone, state,
                                     available_at, created_at, sent_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
+         VALUES {}
          ON CONFLICT (event_id, channel, user_id) DO NOTHING",
-    )
-    .bind(event_id)
-    .bind(channel)
-    .bind(planned.user_id)
-    .bind(order_id)
-    .bind(planned.kind)
-    .bind(&planned.title)
-    .bind(&planned.body)
-    .bind(template_code)
-    .bind(params)
-    .bind(phone)
-    .bind(state)
-    .bind(now)
-    .bind((state == "sent").then_some(now))
-    .execute(&mut **tx)
-    .await?;
+        values.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(event_id).bind(order_id).bind(now);
+    for (planned, kakao) in rows {
+        let (channel, state, template_code, params, phone) = match kakao {
+            Some((template, phone)) => (
+                "kakao",
+                "pending",
+                Some(template.code),
+                Some(serde_json::to_string(&template.params).expect("params serialise")),
+                Some(phone.as_str().to_string()),
+            ),
+            None => ("in_app", "sent", None, None, None),
+        };
+        query = query
+            .bind(channel)
+            .bind(planned.user_id)
+            .bind(planned.kind)
+            .bind(&planned.title)
+            .bind(&planned.body)
+            .bind(template_code)
+            .bind(params)
+            .bind(phone)
+            .bind(state)
+            .bind((state == "sent").then_some(now));
+    }
+    query.execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -371,7 +385,9 @@ impl Default for SenderConfig {
             batch: 16,
             lease: Duration::from_secs(60),
             poll: Duration::from_secs(1),
-            max_attempts: 10,
+            // With the backoff below (1 s doubling, at most 5 min, jitter 50–100%) twenty
+            // attempts span roughly half an hour to an hour of failures.
+            max_attempts: 20,
             base_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
         }
@@ -380,14 +396,26 @@ impl Default for SenderConfig {
 
 struct Due {
     id: i64,
+    /// The lease this sender holds on the row; outcomes are recorded only under it.
+    leased_until: i64,
     template_code: String,
     params: BTreeMap<String, String>,
     phone: String,
     attempts: i64,
 }
 
-async fn claim(state: &AppState, config: &SenderConfig) -> Result<Vec<Due>, sqlx::Error> {
+async fn claim(
+    state: &AppState,
+    config: &SenderConfig,
+    send_timeout: Duration,
+) -> Result<Vec<Due>, sqlx::Error> {
     let now = now_ms();
+    // The batch is sent one message after another: the lease must outlast all of it, or
+    // another instance could take (and send) a message this one is still about to send.
+    let lease = config
+        .lease
+        .max(send_timeout * config.batch as u32 + Duration::from_secs(10));
+    let leased_until = now + lease.as_millis() as i64;
     let skip_locked = match state.db.engine() {
         Engine::Postgres => "FOR UPDATE SKIP LOCKED",
         Engine::Sqlite => "",
@@ -406,7 +434,7 @@ async fn claim(state: &AppState, config: &SenderConfig) -> Result<Vec<Due>, sqlx
          RETURNING id, template_code, template_params, recipient_phone, attempts"
     );
     let rows = sqlx::query(&sql)
-        .bind(now + config.lease.as_millis() as i64)
+        .bind(leased_until)
         .bind(now)
         .bind(config.batch)
         .fetch_all(state.db.writer())
@@ -415,6 +443,7 @@ async fn claim(state: &AppState, config: &SenderConfig) -> Result<Vec<Due>, sqlx
         .map(|row| {
             Ok(Due {
                 id: row.try_get("id")?,
+                leased_until,
                 template_code: row
                     .try_get::<Option<String>, _>("template_code")?
                     .unwrap_or_default(),
@@ -438,63 +467,82 @@ fn masked(phone: &str) -> String {
 }
 
 /// Sends one claimed message and records the outcome; returns the outcome's name.
-async fn send_one(state: &AppState, config: &SenderConfig, due: Due) -> &'static str {
-    let Some(kakao) = &state.kakao else {
-        return "skipped";
-    };
+async fn send_one(
+    state: &AppState,
+    kakao: &Alimtalk,
+    config: &SenderConfig,
+    due: Due,
+) -> &'static str {
     let message = Message {
         idempotency_key: format!("baedal-notification-{}", due.id),
         template_code: due.template_code.clone(),
         recipient_no: due.phone.clone(),
         params: due.params.clone(),
     };
-    let now = now_ms();
     let result = kakao.send(&message).await;
-    let (outcome, sql_result) = match &result {
-        Ok(request_id) => (
-            "sent",
+    let now = now_ms();
+    let outcome = match &result {
+        Ok(_) => "sent",
+        Err(SendError::Deferred) => "deferred",
+        Err(SendError::Rejected(_)) => "failed",
+        Err(SendError::Retry(_)) if due.attempts >= config.max_attempts => "failed",
+        Err(SendError::Retry(_)) => "retry",
+    };
+    // Only under our own lease: if it ran out and another sender took the row, its word counts.
+    let recorded = match &result {
+        Ok(request_id) => {
             sqlx::query(
                 "UPDATE notifications SET state = 'sent', sent_at = $1, provider_ref = $2,
                         locked_until = NULL, last_error = NULL
-                 WHERE id = $3 AND state = 'pending'",
+                 WHERE id = $3 AND state = 'pending' AND locked_until = $4",
             )
             .bind(now)
             .bind(request_id)
             .bind(due.id)
+            .bind(due.leased_until)
             .execute(state.db.writer())
-            .await,
-        ),
+            .await
+        }
+        // The breaker is open: nothing was sent, so the attempt is given back.
+        Err(SendError::Deferred) => {
+            sqlx::query(
+                "UPDATE notifications SET attempts = attempts - 1, available_at = $1, locked_until = NULL
+                 WHERE id = $2 AND state = 'pending' AND locked_until = $3",
+            )
+            .bind(now + config.poll.as_millis() as i64)
+            .bind(due.id)
+            .bind(due.leased_until)
+            .execute(state.db.writer())
+            .await
+        }
         Err(error) => {
-            let give_up =
-                matches!(error, SendError::Rejected(_)) || due.attempts >= config.max_attempts;
             let retry_config = WorkerConfig {
                 base_backoff: config.base_backoff,
                 max_backoff: config.max_backoff,
                 ..WorkerConfig::default()
             };
             let retry_at = now + backoff(&retry_config, due.attempts).as_millis() as i64;
-            (
-                if give_up { "failed" } else { "retry" },
-                sqlx::query(
-                    "UPDATE notifications SET state = $1, last_error = $2, available_at = $3,
-                            locked_until = NULL
-                     WHERE id = $4 AND state = 'pending'",
-                )
-                .bind(if give_up { "failed" } else { "pending" })
-                .bind(error.to_string())
-                .bind(retry_at)
-                .bind(due.id)
-                .execute(state.db.writer())
-                .await,
+            sqlx::query(
+                "UPDATE notifications SET state = $1, last_error = $2, available_at = $3,
+                        locked_until = NULL
+                 WHERE id = $4 AND state = 'pending' AND locked_until = $5",
             )
+            .bind(if outcome == "failed" { "failed" } else { "pending" })
+            .bind(error.to_string())
+            .bind(retry_at)
+            .bind(due.id)
+            .bind(due.leased_until)
+            .execute(state.db.writer())
+            .await
         }
     };
-    if let Err(error) = sql_result {
+    if let Err(error) = recorded {
         tracing::error!(%error, notification_id = due.id, "could not record a KakaoTalk outcome");
     }
     match &result {
         Ok(_) => tracing::info!(notification_id = due.id, to = %masked(&due.phone),
             template = %due.template_code, "KakaoTalk message sent"),
+        Err(SendError::Deferred) => {}
         Err(error) => tracing::warn!(notification_id = due.id, to = %masked(&due.phone),
             attempt = due.attempts, %error, outcome, "KakaoTalk message not sent"),
     }
@@ -502,11 +550,18 @@ async fn send_one(state: &AppState, config: &SenderConfig, due: Due) -> &'static
 }
 
 /// Claims and sends one batch; returns how many were claimed.
-pub async fn send_due(state: &AppState, config: &SenderConfig) -> Result<usize, sqlx::Error> {
-    let due = claim(state, config).await?;
+pub async fn send_due(
+    state: &AppState,
+    kakao: &Alimtalk,
+    config: &SenderConfig,
+) -> Result<usize, sqlx::Error> {
+    let due = claim(state, config, kakao.timeout()).await?;
     let count = due.len();
     for message in due {
-        let outcome = send_one(state, config, message).await;
+        if now_ms() + kakao.timeout().as_millis() as i64 >= message.leased_until {
+            continue; // the lease would run out mid-send: leave it for the next claim
+        }
+        let outcome = send_one(state, kakao, config, message).await;
         metrics::counter_add(
             "baedal_notifications_total",
             &[("channel", "kakao"), ("outcome", outcome)],
@@ -522,33 +577,31 @@ pub async fn run_sender(
     config: SenderConfig,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    if state.kakao.is_none() {
+    let Some(kakao) = state.kakao.clone() else {
         return;
-    }
+    };
     metrics::describe(
         "baedal_notifications_total",
         "counter",
-        "KakaoTalk messages handled by the sender, by outcome (sent, retry, failed).",
+        "KakaoTalk messages handled by the sender, by outcome (sent, retry, deferred, failed).",
     );
     loop {
         if *shutdown.borrow() {
             break;
         }
-        match send_due(&state, &config).await {
+        match send_due(&state, &kakao, &config).await {
             Ok(0) => {
-                tokio::select! {
-                    _ = state.notification_wakeup.notified() => {}
-                    _ = tokio::time::sleep(config.poll) => {}
-                    _ = shutdown.changed() => {}
-                }
+                idle(
+                    Some(&*state.notification_wakeup),
+                    config.poll,
+                    &mut shutdown,
+                )
+                .await
             }
             Ok(_) => {}
             Err(error) => {
                 tracing::warn!(%error, "notification sender could not claim messages");
-                tokio::select! {
-                    _ = tokio::time::sleep(config.poll) => {}
-                    _ = shutdown.changed() => {}
-                }
+                idle(None, config.poll, &mut shutdown).await;
             }
         }
     }
