@@ -41,6 +41,9 @@ pub struct Config {
     pub rider_radius_m: u64,
     /// `BAEDAL_RIDER_MAX_ACTIVE`: deliveries one rider may carry at once (default 3).
     pub rider_max_active: u64,
+    /// `BAEDAL_LIVE_RECHECK_MS`: how often an open live stream re-checks its session
+    /// (default 60000); a signed-out session's stream ends.
+    pub live_session_recheck: Duration,
     /// `BAEDAL_HOUSEKEEPING_MS`: how often timed chores (auto-reject) run (default 30000).
     pub housekeeping_every: Duration,
     /// `BAEDAL_WORKER`: run the outbox worker inside the server (`true`, default) or not.
@@ -131,6 +134,9 @@ impl Config {
             )?),
             rider_radius_m: number(&get, "BAEDAL_RIDER_RADIUS_M", 3_000)?.clamp(100, 50_000),
             rider_max_active: number(&get, "BAEDAL_RIDER_MAX_ACTIVE", 3)?.clamp(1, 20),
+            live_session_recheck: Duration::from_millis(
+                number(&get, "BAEDAL_LIVE_RECHECK_MS", 60_000)?.max(100),
+            ),
             housekeeping_every: Duration::from_millis(
                 number(&get, "BAEDAL_HOUSEKEEPING_MS", 30_000)?.max(10),
             ),

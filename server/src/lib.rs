@@ -156,6 +156,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
             checkout_wait: config.payment.timeout * 2 + std::time::Duration::from_secs(2),
             rider_radius_m: config.rider_radius_m as f64,
             rider_max_active: config.rider_max_active as i64,
+            live_session_recheck: config.live_session_recheck,
             ..Settings::default()
         }),
         payments: Payments::new(gateway, config.payment.clone()),

@@ -12,6 +12,7 @@ on_both_backends!(
     the_owner_hears_of_a_new_order_and_the_customer_of_every_step,
     nobody_hears_of_someone_elses_order,
     the_stream_needs_a_session,
+    signing_out_ends_the_stream,
     open_streams_do_not_hold_up_a_shutdown,
 );
 
@@ -82,6 +83,25 @@ async fn the_stream_needs_a_session(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    app.teardown().await;
+}
+
+async fn signing_out_ends_the_stream(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, &[("BAEDAL_LIVE_RECHECK_MS", "200")]).await else {
+        return;
+    };
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let mut page = LiveStream::open(&app, &customer).await;
+    assert!(
+        !page.ended(Duration::from_millis(600)).await,
+        "open while signed in"
+    );
+    let (status, _) = app.call(&customer, "sign_out", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.ended(Duration::from_secs(5)).await,
+        "closed after signing out"
+    );
     app.teardown().await;
 }
 

@@ -283,36 +283,72 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Respon
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    Sse::new(notices(&state.live, audience))
+    let token = sessions::token_from_headers(&headers)
+        .unwrap_or_default()
+        .to_string();
+    Sse::new(notices(state, token, audience))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
 }
 
-fn notices(live: &Live, audience: Audience) -> impl Stream<Item = Result<SseEvent, Infallible>> {
-    let receiver = live.sender.subscribe();
-    let closing = live.closing.subscribe();
+/// One open stream: what it listens to, for whom, and when its session is looked at again.
+struct Subscription {
+    state: AppState,
+    receiver: broadcast::Receiver<Change>,
+    closing: watch::Receiver<bool>,
+    audience: Audience,
+    token: String,
+    recheck: tokio::time::Interval,
+}
+
+enum Wake {
+    Closing,
+    Received(Result<Change, broadcast::error::RecvError>),
+    Recheck,
+}
+
+fn notices(
+    state: AppState,
+    token: String,
+    audience: Audience,
+) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    let every = state.settings.live_session_recheck;
+    let subscription = Subscription {
+        receiver: state.live.sender.subscribe(),
+        closing: state.live.closing.subscribe(),
+        recheck: tokio::time::interval_at(tokio::time::Instant::now() + every, every),
+        state,
+        audience,
+        token,
+    };
     let ready = stream::once(async { sse_event(&LiveNotice::Ready) });
-    let changes = stream::unfold(
-        (receiver, closing, audience),
-        |(mut receiver, mut closing, audience)| async move {
-            loop {
-                let received = tokio::select! {
-                    _ = closing.wait_for(|closing| *closing) => None,
-                    received = receiver.recv() => Some(received),
-                };
-                let event = match received? {
-                    Ok(change) => match audience.notice(&change) {
-                        Some(notice) => sse_event(&notice),
-                        None => continue,
-                    },
-                    // Too slow to keep up: tell the page to re-read everything.
-                    Err(broadcast::error::RecvError::Lagged(_)) => sse_event(&LiveNotice::Ready),
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                };
-                return Some((event, (receiver, closing, audience)));
-            }
-        },
-    );
+    let changes = stream::unfold(subscription, |mut sub| async move {
+        loop {
+            let wake = tokio::select! {
+                _ = sub.closing.wait_for(|closing| *closing) => Wake::Closing,
+                received = sub.receiver.recv() => Wake::Received(received),
+                _ = sub.recheck.tick() => Wake::Recheck,
+            };
+            let event = match wake {
+                Wake::Closing => return None,
+                // Signed out, expired or revoked since the stream opened: it ends here.
+                Wake::Recheck => match sessions::user(&sub.state, &sub.token).await {
+                    Ok(None) => return None,
+                    Ok(Some(_)) | Err(_) => continue,
+                },
+                Wake::Received(Ok(change)) => match sub.audience.notice(&change) {
+                    Some(notice) => sse_event(&notice),
+                    None => continue,
+                },
+                // Too slow to keep up: tell the page to re-read everything.
+                Wake::Received(Err(broadcast::error::RecvError::Lagged(_))) => {
+                    sse_event(&LiveNotice::Ready)
+                }
+                Wake::Received(Err(broadcast::error::RecvError::Closed)) => return None,
+            };
+            return Some((event, sub));
+        }
+    });
     ready.chain(changes)
 }
 

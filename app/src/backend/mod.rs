@@ -84,6 +84,8 @@ pub struct Settings {
     pub rider_radius_m: f64,
     /// Deliveries one rider may carry at once (claimed or picked up).
     pub rider_max_active: i64,
+    /// How often an open live-update stream checks that its session still exists.
+    pub live_session_recheck: Duration,
 }
 
 impl Default for Settings {
@@ -94,6 +96,7 @@ impl Default for Settings {
             checkout_wait: Duration::from_secs(10),
             rider_radius_m: 3_000.0,
             rider_max_active: 3,
+            live_session_recheck: Duration::from_secs(60),
         }
     }
 }
