@@ -110,3 +110,12 @@ test('the rider app is installable and shows its last list offline, refusing act
   await offer.getByRole('button', { name: '배차 받기' }).click();
   await expect(rider.getByTestId('my-delivery').and(rider.locator(`[data-order-id="${orderId}"]`))).toBeVisible();
 });
+
+test('a rider who refuses location picks an area instead', async ({ browser }) => {
+  const rider = await signedIn(browser, 'rider2@baedal.kr', '/rider'); // no geolocation permission
+  await expect(rider.getByTestId('rider-area')).toContainText('강남구 중심');
+  await expect(rider.getByTestId('rider-area')).toContainText('위치 권한이 없어');
+  await expect(rider.getByRole('heading', { name: /강남구 중심 반경 3\.0km 배달/ })).toBeVisible();
+  await rider.getByLabel('활동 지역').selectOption('마포구');
+  await expect(rider.getByRole('heading', { name: /마포구 중심 반경 3\.0km 배달/ })).toBeVisible();
+});
