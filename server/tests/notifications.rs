@@ -249,13 +249,7 @@ async fn ordering_goes_on_while_kakaotalk_is_down_and_messages_catch_up(backend:
     app.drained().await;
     // Orders went through; customers see their status; the app feed has everything.
     for order_id in &orders {
-        let (_, order) = app
-            .call(
-                &customer,
-                "get_order",
-                &[("order_id", &order_id.to_string())],
-            )
-            .await;
+        let order = app.order(&customer, *order_id).await;
         assert_eq!(order["status"], "accepted");
     }
     assert_eq!(

@@ -97,13 +97,7 @@ async fn a_delivery_goes_from_claim_to_the_customers_confirmation(backend: Backe
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, "rider_assigned");
     customer_page.expect_order(order_id, "rider_assigned").await;
-    let (_, order) = app
-        .call(
-            &customer,
-            "get_order",
-            &[("order_id", &order_id.to_string())],
-        )
-        .await;
+    let order = app.order(&customer, order_id).await;
     assert_eq!(order["status"], "rider_assigned");
     assert_eq!(order["rider_name"], "박배달");
     let mine = board(&app, &rider, &[]).await;
@@ -130,13 +124,7 @@ async fn a_delivery_goes_from_claim_to_the_customers_confirmation(backend: Backe
     assert_eq!(status, StatusCode::OK, "{body}");
     customer_page.expect_order(order_id, "completed").await;
     app.drained().await;
-    let (_, order) = app
-        .call(
-            &customer,
-            "get_order",
-            &[("order_id", &order_id.to_string())],
-        )
-        .await;
+    let order = app.order(&customer, order_id).await;
     let timeline: Vec<&str> = order["timeline"]
         .as_array()
         .unwrap()
@@ -161,13 +149,7 @@ async fn a_delivery_goes_from_claim_to_the_customers_confirmation(backend: Backe
     app::backend::views::rebuild(&app.server.state)
         .await
         .unwrap();
-    let (_, rebuilt) = app
-        .call(
-            &customer,
-            "get_order",
-            &[("order_id", &order_id.to_string())],
-        )
-        .await;
+    let rebuilt = app.order(&customer, order_id).await;
     assert_eq!(rebuilt, before);
     app.teardown().await;
 }
@@ -498,13 +480,7 @@ async fn delivered_orders_nobody_confirms_complete_by_themselves(backend: Backen
     assert_eq!(order_row(&app, order_id).await.0, "completed");
     app.drained().await;
     let customer = app.signed_in("customer@baedal.kr").await;
-    let (_, order) = app
-        .call(
-            &customer,
-            "get_order",
-            &[("order_id", &order_id.to_string())],
-        )
-        .await;
+    let order = app.order(&customer, order_id).await;
     assert_eq!(order["status"], "completed");
     app.teardown().await;
 }

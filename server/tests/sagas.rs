@@ -65,14 +65,6 @@ async fn order(
     app.call_json(client, "place_order", &body).await
 }
 
-async fn get_order(app: &TestApp, client: &Client, id: i64) -> Value {
-    let (status, order) = app
-        .call(client, "get_order", &[("order_id", &id.to_string())])
-        .await;
-    assert_eq!(status, StatusCode::OK, "{order}");
-    order
-}
-
 fn statuses(order: &Value) -> Vec<String> {
     order["timeline"]
         .as_array()
@@ -103,7 +95,7 @@ async fn a_placed_order_takes_stock_and_reaches_the_store(backend: Backend) {
         .await,
         1
     );
-    let seen = get_order(&app, &client, id).await;
+    let seen = app.order(&client, id).await;
     assert_eq!(seen["status"], "placed");
     assert_eq!(statuses(&seen), ["placed"]);
     let (_, menu) = app
@@ -237,7 +229,7 @@ async fn a_customer_cancel_before_cooking_restores_stock_and_refunds(backend: Ba
         before,
         "exactly the ordered quantity is back"
     );
-    let seen = get_order(&app, &client, id).await;
+    let seen = app.order(&client, id).await;
     assert_eq!(seen["status"], "cancelled");
     assert_eq!(statuses(&seen), ["placed", "cancelled"]);
     assert_eq!(seen["payment"]["status_label"], "환불 완료");
@@ -316,7 +308,7 @@ async fn redelivered_events_change_nothing(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     app.drained().await;
     let stock_after = app.stock(food_id).await;
-    let view_after = get_order(&app, &client, id).await;
+    let view_after = app.order(&client, id).await;
     let charges_after = app.charges().await;
 
     for event_type in ["OrderPlaced", "OrderCancelled", "RefundRequested"] {
@@ -336,7 +328,7 @@ async fn redelivered_events_change_nothing(backend: Backend) {
         );
     }
     assert_eq!(app.stock(food_id).await, stock_after);
-    assert_eq!(get_order(&app, &client, id).await, view_after);
+    assert_eq!(app.order(&client, id).await, view_after);
     assert_eq!(app.charges().await, charges_after);
 
     // A worker that died after claiming (its lease runs out) leaves no trace: the event is
@@ -415,7 +407,7 @@ async fn orders_are_taken_while_the_store_side_is_down_and_drain_in_order(backen
         before - 2,
         "two served; the cancelled one gave its unit back"
     );
-    let cancelled = get_order(&app, &client, ids[2]).await;
+    let cancelled = app.order(&client, ids[2]).await;
     assert_eq!(
         statuses(&cancelled),
         ["placed", "cancelled"],
@@ -423,7 +415,7 @@ async fn orders_are_taken_while_the_store_side_is_down_and_drain_in_order(backen
     );
     assert_eq!(cancelled["payment"]["status_label"], "환불 완료");
     for id in &ids[..2] {
-        assert_eq!(get_order(&app, &client, *id).await["status"], "placed");
+        assert_eq!(app.order(&client, *id).await["status"], "placed");
     }
     app.teardown().await;
 }
@@ -516,7 +508,7 @@ async fn the_rebuilt_view_equals_the_incremental_one(backend: Backend) {
     // Orders of different customers carry no order among themselves: cancel one that was served.
     let mut served = None;
     for id in &ids {
-        if get_order(&app, &client, *id).await["status"] == "placed" {
+        if app.order(&client, *id).await["status"] == "placed" {
             served = Some(*id);
         }
     }

@@ -50,13 +50,7 @@ async fn order_status(app: &TestApp, order_id: i64) -> String {
 }
 
 async fn timeline(app: &TestApp, customer: &Client, order_id: i64) -> (Vec<String>, Value) {
-    let (_, order) = app
-        .call(
-            customer,
-            "get_order",
-            &[("order_id", &order_id.to_string())],
-        )
-        .await;
+    let order = app.order(customer, order_id).await;
     let statuses = order["timeline"]
         .as_array()
         .unwrap()

@@ -220,6 +220,19 @@ impl TestApp {
         (store_id, food_id, order["id"].as_i64().expect("order id"))
     }
 
+    /// One of `customer`'s orders as the order page reads it (`get_order`), which must answer 200.
+    pub async fn order(&self, customer: &Client, order_id: i64) -> Value {
+        let (status, order) = self
+            .call(
+                customer,
+                "get_order",
+                &[("order_id", &order_id.to_string())],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{order}");
+        order
+    }
+
     /// How many of a food can still be cooked, straight from the database.
     pub async fn stock(&self, food_id: i64) -> i64 {
         sqlx::query("SELECT stock FROM foods WHERE id = $1")
