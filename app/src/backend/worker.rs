@@ -87,12 +87,13 @@ fn describe_metrics() {
     );
 }
 
-/// Claims up to `batch` due events for `worker_id`.
+/// Claims up to `batch` due events for `worker_id`: the decodable ones to handle, and how
+/// many were claimed in all (undecodable ones are parked as dead on the spot).
 pub async fn claim(
     state: &AppState,
     worker_id: &str,
     config: &WorkerConfig,
-) -> Result<Vec<Delivery>, sqlx::Error> {
+) -> Result<(Vec<Delivery>, usize), sqlx::Error> {
     let now = now_ms();
     let skip_locked = match state.db.engine() {
         super::db::Engine::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -146,7 +147,7 @@ pub async fn claim(
         }
     }
     deliveries.sort_by_key(|d| d.id);
-    Ok(deliveries)
+    Ok((deliveries, rows.len()))
 }
 
 /// Records a failed attempt: retry later, or park as dead after `max_attempts`.
@@ -190,8 +191,8 @@ pub async fn run_once_with(
     config: &WorkerConfig,
     handler: &Handler,
 ) -> Result<usize, sqlx::Error> {
-    let deliveries = claim(state, worker_id, config).await?;
-    let count = deliveries.len();
+    // A batch of only undecodable events is still work done: claim again at once.
+    let (deliveries, count) = claim(state, worker_id, config).await?;
     futures::stream::iter(deliveries)
         .for_each_concurrent(config.concurrency.max(1), |delivery| {
             handle_one(state, config, handler, delivery)
