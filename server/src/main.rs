@@ -11,7 +11,14 @@
 use server::{config::Config, telemetry};
 use std::process::ExitCode;
 
-#[tokio::main]
+// One runtime worker. Leptos 0.8's server-side rendering deadlocked when a page's tasks ran on
+// two workers at once (a <Suspense>'s effect and a resource created under it take two
+// reactive-graph locks in opposite orders; cf. leptos-rs/leptos#4851, #4866): concurrent loads
+// of /store wedged the whole server within a few hundred requests
+// (`scripts/hammer-pages.sh /store owner 400 16`). With one worker it no longer wedges. The
+// database work still runs in parallel: PostgreSQL in its own processes, SQLite on sqlx's
+// threads, password hashing on the blocking pool.
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,

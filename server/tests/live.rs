@@ -123,7 +123,7 @@ async fn open_streams_do_not_hold_up_a_shutdown(backend: Backend) {
 
 /// Several instances share PostgreSQL: a page connected to an instance that runs no worker
 /// still hears of an order the other instance's worker handled.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn a_page_on_one_instance_hears_of_work_done_by_another_postgres() {
     let Some(app) = TestApp::spawn(Backend::Postgres).await else {
         return;

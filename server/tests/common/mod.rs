@@ -379,17 +379,18 @@ async fn start(
 }
 
 /// Declares each listed `async fn name(backend: Backend)` as two tests, `name::sqlite` and
-/// `name::postgres`, so every behaviour is proven on both engines.
+/// `name::postgres`, so every behaviour is proven on both engines. One runtime worker, as in the
+/// `baedal` binary (see `server/src/main.rs`).
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
                 async fn sqlite() {
                     super::$name($crate::common::Backend::Sqlite).await
                 }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
                 async fn postgres() {
                     super::$name($crate::common::Backend::Postgres).await
                 }
