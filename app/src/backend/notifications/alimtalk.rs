@@ -109,10 +109,6 @@ impl Alimtalk {
         }
     }
 
-    pub fn breaker(&self) -> &CircuitBreaker {
-        &self.breaker
-    }
-
     /// The longest one send may take.
     pub fn timeout(&self) -> Duration {
         self.config.timeout

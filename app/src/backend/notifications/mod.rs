@@ -550,7 +550,7 @@ async fn send_one(
 }
 
 /// Claims and sends one batch; returns how many were claimed.
-pub async fn send_due(
+async fn send_due(
     state: &AppState,
     kakao: &Alimtalk,
     config: &SenderConfig,
