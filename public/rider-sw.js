@@ -6,12 +6,15 @@
 // any connection, and the cached copy only when there is none. Server functions (POST) and the
 // live-update stream are never cached; actions are refused by the page while offline.
 // The page deletes this cache at sign-out (ui::rider::forget_rider_data): keep the names equal.
+// The build stamps __PKG__ with the assets' versioned directory (scripts/build.sh), so a new
+// build is a new worker: it installs the new files and drops the old ones.
 const CACHE = 'baedal-rider-v1';
+const PKG = '__PKG__';
 const SHELL = [
   '/rider',
-  '/pkg/baedal.js',
-  '/pkg/baedal_bg.wasm',
-  '/pkg/baedal.css',
+  `${PKG}/baedal.js`,
+  `${PKG}/baedal_bg.wasm`,
+  `${PKG}/baedal.css`,
   '/manifest.webmanifest',
   '/icons/rider-192.png',
   '/icons/rider-512.png',
@@ -32,6 +35,18 @@ self.addEventListener('activate', (event) => {
     caches
       .keys()
       .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      // Assets of earlier builds are never asked for again.
+      .then(() => caches.open(CACHE))
+      .then((cache) =>
+        cache.keys().then((requests) =>
+          Promise.all(
+            requests
+              .filter((r) => new URL(r.url).pathname.startsWith('/pkg/'))
+              .filter((r) => !new URL(r.url).pathname.startsWith(`${PKG}/`))
+              .map((r) => cache.delete(r)),
+          ),
+        ),
+      )
       .then(() => self.clients.claim()),
   );
 });

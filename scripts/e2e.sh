@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs the Playwright suite against a freshly started server with its own new SQLite database.
-# Expects scripts/build.sh to have built target/site and the server binary.
+# Expects scripts/build.sh to have built target/site and the server binary (in
+# $CARGO_TARGET_DIR when set, else target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\033[1;34m[e2e]\033[0m %s\n' "$*" >&2; }
 
-profile_dir=$(dirname "${BAEDAL_BINARY:-target/debug/baedal}")
+profile_dir=$(dirname "${BAEDAL_BINARY:-${CARGO_TARGET_DIR:-target}/debug/baedal}")
 work=$(mktemp -d)
 pids=()
 cleanup() {

@@ -6,6 +6,7 @@
 #   scripts/ensure-tools.sh build    wasm target + wasm-bindgen CLI (exact Cargo.lock version)
 #   scripts/ensure-tools.sh release  build + wasm-opt (npm binaryen)
 #   scripts/ensure-tools.sh test     release + Chromium, CJK fonts, Playwright (npm)
+#   scripts/ensure-tools.sh bench    wrk and curl (apt), for the page benchmark
 set -euo pipefail
 cd "$(dirname "$0")/.."
 level=${1:-build}
@@ -17,6 +18,11 @@ apt_install() {
   if [ -z "${apt_updated:-}" ]; then $sudo_cmd apt-get update -qq; apt_updated=1; fi
   $sudo_cmd apt-get install -y -qq "$@" >/dev/null
 }
+
+if ! command -v brotli >/dev/null; then
+  say "installing brotli (apt), for the compressed browser assets"
+  apt_install brotli
+fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding Rust target wasm32-unknown-unknown"
@@ -48,6 +54,14 @@ if [ "$level" = release ] || [ "$level" = test ]; then
     apt_install nodejs npm
   fi
   npm_install scripts # wasm-opt (binaryen)
+fi
+
+if [ "$level" = bench ]; then
+  if ! command -v wrk >/dev/null || ! command -v curl >/dev/null; then
+    say "installing wrk and curl (apt)"
+    apt_install wrk curl
+  fi
+  exit 0
 fi
 
 if [ "$level" = test ]; then

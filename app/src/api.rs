@@ -5,12 +5,73 @@
 
 use crate::domain::{
     CheckoutInput, CurrentUser, KakaoSettings, NotificationFeed, OrderDetail, OrderStatus,
-    OrderSummary, OwnedStore, RiderBoard, SignUpForm, StoreDashboard, StoreMenu, StoreOrder,
-    StoreSummary,
+    OrderSummary, OwnedStore, OwnerBoard, RiderBoard, SignUpForm, StoreDashboard, StoreMenu,
+    StoreOrder, StoreSummary,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
+
+/// The server functions whose arguments are JSON (`input = Json`); every other one takes
+/// `application/x-www-form-urlencoded`. The server refuses any other body type with 415 before
+/// the function runs, so a page elsewhere cannot post a "simple" `text/plain` body to them.
+/// A unit test keeps this list equal to the declarations below.
+pub const JSON_INPUT: &[&str] = &["/api/place_order"];
+
+/// The body type the server function at `path` declares.
+pub fn declared_content_type(path: &str) -> &'static str {
+    if JSON_INPUT.contains(&path) {
+        "application/json"
+    } else {
+        "application/x-www-form-urlencoded"
+    }
+}
+
+/// How [`ARGUMENTS`] explains an undecodable body: the argument to blame and why.
+#[cfg(feature = "ssr")]
+pub type Explain = fn(&[u8]) -> Option<crate::domain::FieldError>;
+
+/// Every server function's path with its own argument type, decoded again (paths tracked) when
+/// Leptos could not decode a call's body, so that the 400 names the argument
+/// (`backend::arguments`). Flattened arguments are decoded as their inner type. A unit test
+/// keeps this list equal to the declarations below.
+#[cfg(feature = "ssr")]
+pub const ARGUMENTS: &[(&str, Explain)] = {
+    use crate::backend::arguments::{form, json};
+    &[
+        ("/api/sign_up", form::<SignUpForm>),
+        ("/api/sign_in", form::<SignIn>),
+        ("/api/sign_out", form::<SignOut>),
+        ("/api/who_am_i", form::<WhoAmI>),
+        ("/api/nearby_stores", form::<NearbyStores>),
+        ("/api/my_stores", form::<MyStores>),
+        ("/api/rider_profile", form::<RiderProfile>),
+        ("/api/set_delivery_district", form::<SetDeliveryDistrict>),
+        ("/api/get_store_menu", form::<GetStoreMenu>),
+        ("/api/place_order", json::<CheckoutInput>),
+        ("/api/my_orders", form::<MyOrders>),
+        ("/api/get_order", form::<GetOrder>),
+        ("/api/cancel_order", form::<CancelOrder>),
+        ("/api/confirm_delivery", form::<ConfirmDelivery>),
+        ("/api/rider_board", form::<GetRiderBoard>),
+        ("/api/rider_action", form::<RiderAction>),
+        ("/api/store_orders", form::<StoreOrders>),
+        ("/api/order_action", form::<OrderAction>),
+        ("/api/set_store_open", form::<SetStoreOpen>),
+        ("/api/set_food_stock", form::<SetFoodStock>),
+        ("/api/owner_board", form::<GetOwnerBoard>),
+        ("/api/save_food", form::<SaveFood>),
+        ("/api/get_store_dashboard", form::<GetStoreDashboard>),
+        ("/api/my_notifications", form::<MyNotifications>),
+        ("/api/unread_notifications", form::<UnreadNotifications>),
+        (
+            "/api/mark_notifications_read",
+            form::<MarkNotificationsRead>,
+        ),
+        ("/api/kakao_settings", form::<GetKakaoSettings>),
+        ("/api/save_kakao_settings", form::<SaveKakaoSettings>),
+    ]
+};
 
 #[cfg(feature = "ssr")]
 use crate::backend::{accounts, http, orders, passwords, sessions, stores};
@@ -22,14 +83,16 @@ use crate::domain::{District, Email, Password, Role};
 #[server(endpoint = "sign_up")]
 pub async fn sign_up(#[server(flatten)] form: SignUpForm) -> Result<CurrentUser, AppError> {
     http::respond(async move {
-        let account = form.parse()?;
         let state = http::state()?;
+        state.limits.sign_up(http::client_address())?;
+        let account = form.parse()?;
         let previous = http::session_token();
         let (user, token) = accounts::sign_up(&state, &account).await?;
         if let Some(previous) = previous {
             let mut tx = state.db.begin().await?;
             sessions::delete(&mut tx, &previous).await?;
             tx.commit().await?;
+            crate::backend::live::session_ended(&state, &previous).await;
         }
         http::set_cookie(&sessions::set_cookie(&state, &token));
         tracing::info!(user_id = user.id, role = user.role.as_str(), "signed up");
@@ -50,22 +113,29 @@ pub async fn sign_in(email: String, password: String) -> Result<CurrentUser, App
         let (email, password) = (email.expect("checked"), password.expect("checked"));
 
         let state = http::state()?;
+        let address = http::client_address();
+        state.limits.sign_in_allowed(email.as_str(), address)?;
         let found = accounts::find_credentials(&state, &email).await?;
         let (user, hash) = match found {
             Some((user, hash)) => (Some(user), Some(hash)),
             None => (None, None),
         };
         if !passwords::verify(&password, hash).await {
+            state.limits.sign_in_failed(email.as_str(), address);
             return Err(AppError::BadCredentials);
         }
         let user = user.expect("a verified password has an account");
 
         let mut tx = state.db.begin().await?;
-        if let Some(previous) = http::session_token() {
-            sessions::delete(&mut tx, &previous).await?;
+        let previous = http::session_token();
+        if let Some(previous) = &previous {
+            sessions::delete(&mut tx, previous).await?;
         }
         let token = sessions::create(&mut tx, &state, user.id).await?;
         tx.commit().await?;
+        if let Some(previous) = &previous {
+            crate::backend::live::session_ended(&state, previous).await;
+        }
         http::set_cookie(&sessions::set_cookie(&state, &token));
         tracing::info!(user_id = user.id, "signed in");
         Ok(user)
@@ -81,6 +151,8 @@ pub async fn sign_out() -> Result<(), AppError> {
             let mut tx = state.db.begin().await?;
             sessions::delete(&mut tx, &token).await?;
             tx.commit().await?;
+            // Its open pages stop listening at once, on every instance.
+            crate::backend::live::session_ended(&state, &token).await;
         }
         http::set_cookie(&sessions::clear_cookie(&state));
         Ok(())
@@ -168,6 +240,7 @@ pub async fn place_order(
 ) -> Result<OrderDetail, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
+        state.limits.checkout(http::client_address())?;
         let checkout = checkout.parse()?;
         orders::place_order(&state, &user, checkout).await
     })
@@ -345,12 +418,37 @@ pub async fn set_store_open(store_id: i64, open: bool) -> Result<(), AppError> {
 }
 
 /// Sets the cookable stock of one of the owner's foods (a whole number, 0–100,000).
+/// `expected` is the stock the owner's page showed: if orders changed it since, nothing is
+/// written and the answer is 409 with the current number (the page always sends it; without
+/// it the stock is overwritten).
 #[server(endpoint = "set_food_stock")]
-pub async fn set_food_stock(food_id: i64, stock: String) -> Result<(), AppError> {
+pub async fn set_food_stock(
+    food_id: i64,
+    stock: String,
+    #[server(default)] expected: String,
+) -> Result<(), AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
-        let stock = crate::domain::parse_stock("stock", &stock)?;
-        stores::set_stock(&state, user.id, food_id, stock).await
+        let mut errors = crate::domain::FieldErrors::default();
+        let stock = errors.check(crate::domain::parse_stock("stock", &stock));
+        let expected = match expected.trim() {
+            "" => None,
+            shown => errors.check(crate::domain::parse_stock("expected", shown)),
+        };
+        errors.into_result()?;
+        let stock = stock.expect("checked");
+        stores::set_stock(&state, user.id, food_id, stock, expected).await
+    })
+    .await
+}
+
+/// The owner's page in one answer: every store with menu and stock, its orders of the last
+/// 24 hours and today's numbers.
+#[server(endpoint = "owner_board")]
+pub async fn get_owner_board() -> Result<OwnerBoard, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Owner).await?;
+        stores::board(&state, user.id).await
     })
     .await
 }
@@ -452,4 +550,77 @@ pub async fn save_kakao_settings(
         Ok(accounts::kakao_settings(&state, user.id).await?)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `input = Json` declaration in this file is listed in `JSON_INPUT`, and nothing else.
+    #[test]
+    fn json_input_lists_exactly_the_json_declarations() {
+        let source = include_str!("api.rs");
+        let declared: Vec<String> = source
+            .lines()
+            .filter(|line| line.starts_with("#[server(") && line.contains("input = Json"))
+            .map(|line| {
+                let endpoint = line
+                    .split("endpoint = \"")
+                    .nth(1)
+                    .and_then(|rest| rest.split('"').next())
+                    .expect("JSON server functions name their endpoint");
+                format!("/api/{endpoint}")
+            })
+            .collect();
+        assert!(!declared.is_empty());
+        // One-line declarations only, so that the scan above sees every one.
+        assert!(source
+            .lines()
+            .filter(|line| line.starts_with("#[server("))
+            .all(|line| line.ends_with(")]") && line.contains("endpoint = ")));
+        assert_eq!(declared, super::JSON_INPUT);
+        assert_eq!(
+            super::declared_content_type("/api/place_order"),
+            "application/json"
+        );
+        assert_eq!(
+            super::declared_content_type("/api/set_store_open"),
+            "application/x-www-form-urlencoded"
+        );
+    }
+
+    /// Every server function has its argument type in `ARGUMENTS`, and nothing else is there.
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn arguments_list_every_server_function() {
+        let source = include_str!("api.rs");
+        let declared: Vec<String> = source
+            .lines()
+            .filter(|line| line.starts_with("#[server("))
+            .filter_map(|line| line.split("endpoint = \"").nth(1))
+            .filter_map(|rest| rest.split('"').next())
+            .map(|endpoint| format!("/api/{endpoint}"))
+            .collect();
+        let listed: Vec<&str> = super::ARGUMENTS.iter().map(|(path, _)| *path).collect();
+        assert_eq!(declared, listed);
+        let explain = |path: &str, body: &str| {
+            let (_, explain) = super::ARGUMENTS.iter().find(|(p, _)| *p == path).unwrap();
+            explain(body.as_bytes()).map(|field| field.field)
+        };
+        assert_eq!(explain("/api/set_store_open", "store_id=1&open=true"), None);
+        assert_eq!(
+            explain("/api/set_store_open", "store_id=x&open=true").as_deref(),
+            Some("store_id")
+        );
+        assert_eq!(
+            explain("/api/save_food", "store_id=1&name=a&price=1&hidden=maybe").as_deref(),
+            Some("hidden")
+        );
+        assert_eq!(
+            explain("/api/sign_up", "role=customer&email=a").as_deref(),
+            Some("password")
+        );
+        assert_eq!(
+            explain("/api/order_action", "order_id=1").as_deref(),
+            Some("action")
+        );
+    }
 }

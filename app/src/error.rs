@@ -15,9 +15,14 @@ pub enum AppError {
     /// One or more input fields are wrong; each names the field and the reason.
     #[error("입력값을 확인해 주세요: {}", describe(fields))]
     Invalid { fields: Vec<FieldError> },
-    /// The request itself is malformed (missing or undecodable arguments).
+    /// The request itself is malformed (missing or undecodable arguments). `fields` names
+    /// the argument when one is to blame (as `Invalid` does), e.g. `store_id` for `store_id=abc`.
     #[error("잘못된 요청입니다: {message}")]
-    BadRequest { message: String },
+    BadRequest {
+        message: String,
+        #[serde(default)]
+        fields: Vec<FieldError>,
+    },
     #[error("로그인이 필요합니다.")]
     Unauthenticated,
     /// Deliberately the same for an unknown e-mail and a wrong password.
@@ -36,6 +41,14 @@ pub enum AppError {
     /// nothing was charged and no order was made; the customer may pay again shortly.
     #[error("{message}")]
     PaymentUnavailable { message: String },
+    /// The database cannot be reached (or cannot take the work) right now: nothing was left
+    /// half-done, and the same request may be sent again shortly.
+    #[error("{message}")]
+    Unavailable { message: String },
+    /// A rate limit refused the request (sign-in, sign-up, checkout); nothing was done. The
+    /// same request is welcome again after `retry_after_s` seconds (also sent as `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_s: u64 },
     #[error("일시적인 오류가 발생했습니다. 잠시 후 다시 시도해 주세요.")]
     Internal,
     /// Only made in the browser, when the server could not be reached or answered nonsense.
@@ -51,7 +64,17 @@ fn describe(fields: &[FieldError]) -> String {
         .join(", ")
 }
 
+/// What a person is told while the database cannot be reached.
+pub const TRY_AGAIN_SHORTLY: &str =
+    "일시적으로 서비스에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.";
+
 impl AppError {
+    pub fn unavailable() -> Self {
+        AppError::Unavailable {
+            message: TRY_AGAIN_SHORTLY.into(),
+        }
+    }
+
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         AppError::Invalid {
             fields: vec![FieldError::new(field, message)],
@@ -67,7 +90,8 @@ impl AppError {
             AppError::NotFound => 404,
             AppError::Conflict { .. } => 409,
             AppError::PaymentDeclined { .. } => 402,
-            AppError::PaymentUnavailable { .. } => 503,
+            AppError::TooManyRequests { .. } => 429,
+            AppError::PaymentUnavailable { .. } | AppError::Unavailable { .. } => 503,
             AppError::Internal => 500,
             AppError::Network { .. } => 502,
         }
@@ -76,7 +100,7 @@ impl AppError {
     /// The message for one field, if this error names it.
     pub fn field(&self, name: &str) -> Option<String> {
         match self {
-            AppError::Invalid { fields } => fields
+            AppError::Invalid { fields } | AppError::BadRequest { fields, .. } => fields
                 .iter()
                 .find(|f| f.field == name)
                 .map(|f| f.message.clone()),
@@ -108,11 +132,9 @@ impl FromServerFnError for AppError {
         let request_side = cfg!(feature = "ssr");
         let error = match value {
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => {
-                AppError::BadRequest { message }
+                bad_arguments(message)
             }
-            ServerFnErrorErr::Deserialization(message) if request_side => {
-                AppError::BadRequest { message }
-            }
+            ServerFnErrorErr::Deserialization(message) if request_side => bad_arguments(message),
             ServerFnErrorErr::Request(message)
             | ServerFnErrorErr::Deserialization(message)
             | ServerFnErrorErr::Response(message) => AppError::Network { message },
@@ -123,6 +145,20 @@ impl FromServerFnError for AppError {
         #[cfg(feature = "ssr")]
         crate::backend::http::set_error_status(&error);
         error
+    }
+}
+
+/// Undecodable arguments: on the server the argument is named where the body shows which.
+#[cfg(feature = "ssr")]
+fn bad_arguments(message: String) -> AppError {
+    crate::backend::arguments::bad_arguments(message)
+}
+
+#[cfg(not(feature = "ssr"))]
+fn bad_arguments(message: String) -> AppError {
+    AppError::BadRequest {
+        message,
+        fields: Vec::new(),
     }
 }
 

@@ -1,5 +1,4 @@
-import { test, expect } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { test, expect, hydrated, signIn } from './helpers';
 
 const roles = [
   { email: 'customer@baedal.kr', home: '/', heading: '어떤 음식을 주문할까요?', badge: '고객' },

@@ -1,4 +1,44 @@
-import { expect, Browser, BrowserContextOptions, Page } from '@playwright/test';
+import { test as base, expect, Browser, BrowserContext, BrowserContextOptions, Page } from '@playwright/test';
+
+export { expect };
+
+/**
+ * Every spec uses this `test`: it fails a test on any Content-Security-Policy violation in any
+ * page of any browser context the test opens (its own and those made by `signedIn`). Chromium
+ * reports a violation both as a `securitypolicyviolation` event (re-logged here with its
+ * directive and address) and as a console error naming the policy; either counts.
+ */
+export const test = base.extend<{ cspViolations: string[] }>({
+  cspViolations: [
+    async ({ browser, context }, use) => {
+      const violations: string[] = [];
+      const watch = async (ctx: BrowserContext) => {
+        await ctx.addInitScript(() => {
+          document.addEventListener('securitypolicyviolation', (event) => {
+            console.error(
+              `CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline'} on ${event.documentURI}`,
+            );
+          });
+        });
+        ctx.on('console', (message) => {
+          const text = message.text();
+          if (/CSP violation|Content Security Policy/i.test(text)) violations.push(text);
+        });
+      };
+      await watch(context);
+      const newContext = browser.newContext.bind(browser);
+      browser.newContext = async (options?: BrowserContextOptions) => {
+        const ctx = await newContext(options);
+        await watch(ctx);
+        return ctx;
+      };
+      await use(violations);
+      browser.newContext = newContext;
+      expect(violations, 'Content-Security-Policy violations').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
 
 export const DEMO_PASSWORD = 'baedal1234';
 

@@ -1,5 +1,4 @@
-import { test, expect } from '@playwright/test';
-import { live, orderOne, signedIn } from './helpers';
+import { test, expect, live, orderOne, signedIn } from './helpers';
 
 test('the open order page follows the owner live and the bell counts the new notification', async ({ browser }) => {
   const owner = await signedIn(browser, 'owner@baedal.kr', '/store');

@@ -1,5 +1,5 @@
-import { test, expect, Page } from '@playwright/test';
-import { hydrated, signIn } from './helpers';
+import { Page } from '@playwright/test';
+import { test, expect, hydrated, signIn } from './helpers';
 
 async function openStore(page: Page, name: string) {
   await page.getByTestId('store-list').getByText(name).click();

@@ -1,5 +1,4 @@
-import { test, expect } from '@playwright/test';
-import { hydrated, live, orderOne, signedIn } from './helpers';
+import { test, expect, hydrated, live, orderOne, signedIn } from './helpers';
 
 // The rider stands in 마포구, where customer@baedal.kr takes deliveries.
 const MAPO = { latitude: 37.5663, longitude: 126.9019 };

@@ -1,5 +1,4 @@
-import { test, expect } from '@playwright/test';
-import { hydrated, live, orderOne, signedIn } from './helpers';
+import { test, expect, hydrated, live, orderOne, signedIn } from './helpers';
 
 test('an order goes from the customer to the owner and back, live on both screens', async ({ browser }) => {
   const owner = await signedIn(browser, 'owner@baedal.kr', '/store');

@@ -1,6 +1,7 @@
 //! Configuration, read once from the environment at start-up. Every setting has a default
 //! that works on a laptop with nothing installed; see the README's configuration table.
 
+use app::backend::limits::{Limit, LimitConfig};
 use app::backend::notifications::alimtalk::AlimtalkConfig;
 use app::backend::notifications::SenderConfig;
 use app::backend::payments::breaker::BreakerConfig;
@@ -10,7 +11,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
+/// `Debug` (written by hand below) redacts every secret: the database password, the Toss and
+/// KakaoTalk keys and the metrics token never reach a log line.
+#[derive(Clone)]
 pub struct Config {
     /// `BAEDAL_ADDR`: where to listen. Default `127.0.0.1:3000`; port 0 picks a free port.
     pub addr: SocketAddr,
@@ -26,6 +29,10 @@ pub struct Config {
     pub seed_demo: bool,
     /// `BAEDAL_SECURE_COOKIES`: mark the session cookie `Secure` (behind HTTPS). Default `false`.
     pub secure_cookies: bool,
+    /// `BAEDAL_SESSION_IDLE_S`: a session unused this long has ended (default 7 days).
+    pub session_idle: Duration,
+    /// `BAEDAL_SESSION_MAX_S`: a session's absolute lifetime from sign-in (default 30 days).
+    pub session_lifetime: Duration,
     /// `BAEDAL_PAYMENT_PROVIDER`: `sandbox` (default) or `toss`.
     pub payment_provider: PaymentProvider,
     /// Timeout and circuit breaker of payment calls (`BAEDAL_PAYMENT_TIMEOUT_MS`,
@@ -41,9 +48,10 @@ pub struct Config {
     pub rider_radius_m: u64,
     /// `BAEDAL_RIDER_MAX_ACTIVE`: deliveries one rider may carry at once (default 3).
     pub rider_max_active: u64,
-    /// `BAEDAL_LIVE_RECHECK_MS`: how often an open live stream re-checks its session
-    /// (default 60000); a signed-out session's stream ends.
-    pub live_session_recheck: Duration,
+    /// `BAEDAL_LIVE_MAX_PER_SESSION` (default 8) and `BAEDAL_LIVE_MAX_PER_ADDRESS` (default
+    /// 64): concurrent live-update streams of one session and of one client address; more are
+    /// refused with 429.
+    pub live_limits: app::backend::live::LiveLimits,
     /// `BAEDAL_HOUSEKEEPING_MS`: how often timed chores (auto-reject) run (default 30000).
     pub housekeeping_every: Duration,
     /// `BAEDAL_WORKER`: run the outbox worker inside the server (`true`, default) or not.
@@ -58,14 +66,83 @@ pub struct Config {
     /// Retries of KakaoTalk messages: `BAEDAL_KAKAO_MAX_ATTEMPTS`, `BAEDAL_KAKAO_BACKOFF_MS`,
     /// `BAEDAL_KAKAO_POLL_MS`.
     pub notification_sender: SenderConfig,
+    /// `BAEDAL_ALLOWED_ORIGINS`: origins besides the request's own host whose state-changing
+    /// requests are accepted (comma-separated `scheme://host[:port]`, e.g. the public origin
+    /// when a gateway rewrites `Host`). Default none.
+    pub allowed_origins: Vec<String>,
+    /// `BAEDAL_METRICS_TOKEN`: `/metrics` needs `Authorization: Bearer <token>`. Unset: only
+    /// clients on the loopback interface may read it.
+    pub metrics_token: Option<String>,
+    /// `BAEDAL_TRUST_FORWARDED`: take the client's address from the last `X-Forwarded-For`
+    /// entry (the one the gateway added). Default `false`: the TCP peer's address.
+    pub trust_forwarded: bool,
+    /// `BAEDAL_LIMIT_SIGNIN_ACCOUNT`, `_SIGNIN_ADDRESS`, `_SIGNUP_ADDRESS`,
+    /// `_CHECKOUT_ADDRESS`: `COUNT/SECONDS` or `off`.
+    pub limits: LimitConfig,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field(
+                "database_url",
+                &app::backend::db::redact(&self.database_url),
+            )
+            .field("data_dir", &self.data_dir)
+            .field("site_root", &self.site_root)
+            .field("log_format", &self.log_format)
+            .field("seed_demo", &self.seed_demo)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("session_idle", &self.session_idle)
+            .field("session_lifetime", &self.session_lifetime)
+            .field("payment_provider", &self.payment_provider)
+            .field("payment", &self.payment)
+            .field("auto_reject_after", &self.auto_reject_after)
+            .field("auto_complete_after", &self.auto_complete_after)
+            .field("rider_radius_m", &self.rider_radius_m)
+            .field("rider_max_active", &self.rider_max_active)
+            .field("live_limits", &self.live_limits)
+            .field("housekeeping_every", &self.housekeeping_every)
+            .field("run_worker", &self.run_worker)
+            .field("worker", &self.worker)
+            .field("kakao", &self.kakao)
+            .field("notification_sender", &self.notification_sender)
+            .field("allowed_origins", &self.allowed_origins)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| REDACTED),
+            )
+            .field("trust_forwarded", &self.trust_forwarded)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+/// What `Debug` prints instead of a secret.
+pub const REDACTED: &str = "<redacted>";
+
+#[derive(Clone, PartialEq, Eq)]
 pub enum PaymentProvider {
     /// `BAEDAL_SANDBOX_PAY_URL`, default `http://127.0.0.1:3001`.
     Sandbox { url: String },
     /// `TOSS_SECRET_KEY` (required) and `TOSS_API_URL` (default `https://api.tosspayments.com`).
     Toss { url: String, secret_key: String },
+}
+
+impl std::fmt::Debug for PaymentProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PaymentProvider::Sandbox { url } => {
+                f.debug_struct("Sandbox").field("url", url).finish()
+            }
+            PaymentProvider::Toss { url, .. } => f
+                .debug_struct("Toss")
+                .field("url", url)
+                .field("secret_key", &REDACTED)
+                .finish(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +197,12 @@ impl Config {
             log_format,
             seed_demo: flag(&get, "BAEDAL_SEED_DEMO", true)?,
             secure_cookies: flag(&get, "BAEDAL_SECURE_COOKIES", false)?,
+            session_idle: Duration::from_secs(
+                number(&get, "BAEDAL_SESSION_IDLE_S", 7 * 24 * 60 * 60)?.max(1),
+            ),
+            session_lifetime: Duration::from_secs(
+                number(&get, "BAEDAL_SESSION_MAX_S", 30 * 24 * 60 * 60)?.max(1),
+            ),
             payment_provider: payment_provider(&get)?,
             payment: payment_settings(&get)?,
             auto_reject_after: Duration::from_secs(number(
@@ -134,9 +217,10 @@ impl Config {
             )?),
             rider_radius_m: number(&get, "BAEDAL_RIDER_RADIUS_M", 3_000)?.clamp(100, 50_000),
             rider_max_active: number(&get, "BAEDAL_RIDER_MAX_ACTIVE", 3)?.clamp(1, 20),
-            live_session_recheck: Duration::from_millis(
-                number(&get, "BAEDAL_LIVE_RECHECK_MS", 60_000)?.max(100),
-            ),
+            live_limits: app::backend::live::LiveLimits {
+                per_session: number(&get, "BAEDAL_LIVE_MAX_PER_SESSION", 8)?.max(1) as usize,
+                per_address: number(&get, "BAEDAL_LIVE_MAX_PER_ADDRESS", 64)?.max(1) as usize,
+            },
             housekeeping_every: Duration::from_millis(
                 number(&get, "BAEDAL_HOUSEKEEPING_MS", 30_000)?.max(10),
             ),
@@ -144,6 +228,10 @@ impl Config {
             worker: worker_config(&get)?,
             kakao: kakao_config(&get)?,
             notification_sender: sender_config(&get)?,
+            allowed_origins: allowed_origins(&get)?,
+            metrics_token: get("BAEDAL_METRICS_TOKEN").map(|t| t.trim().to_string()),
+            trust_forwarded: flag(&get, "BAEDAL_TRUST_FORWARDED", false)?,
+            limits: limit_config(&get)?,
         })
     }
 }
@@ -165,6 +253,49 @@ fn payment_provider(get: &impl Fn(&str) -> Option<String>) -> Result<PaymentProv
             reason: format!("{other:?} is neither \"sandbox\" nor \"toss\""),
         }),
     }
+}
+
+/// `scheme://host[:port]` origins, lower-case, without a trailing slash.
+fn allowed_origins(get: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = get("BAEDAL_ALLOWED_ORIGINS") else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+            let well_formed = origin.split_once("://").is_some_and(|(scheme, authority)| {
+                matches!(scheme, "http" | "https")
+                    && !authority.is_empty()
+                    && !authority.contains(['/', '?', '#', '@', ' '])
+            });
+            if well_formed {
+                Ok(origin)
+            } else {
+                Err(ConfigError {
+                    name: "BAEDAL_ALLOWED_ORIGINS",
+                    reason: format!("{origin:?} is not an origin like https://baedal.example"),
+                })
+            }
+        })
+        .collect()
+}
+
+fn limit_config(get: &impl Fn(&str) -> Option<String>) -> Result<LimitConfig, ConfigError> {
+    let defaults = LimitConfig::default();
+    let limit = |name: &'static str, default: Limit| -> Result<Limit, ConfigError> {
+        match get(name) {
+            None => Ok(default),
+            Some(raw) => Limit::parse(&raw).map_err(|reason| ConfigError { name, reason }),
+        }
+    };
+    Ok(LimitConfig {
+        sign_in_account: limit("BAEDAL_LIMIT_SIGNIN_ACCOUNT", defaults.sign_in_account)?,
+        sign_in_address: limit("BAEDAL_LIMIT_SIGNIN_ADDRESS", defaults.sign_in_address)?,
+        sign_up_address: limit("BAEDAL_LIMIT_SIGNUP_ADDRESS", defaults.sign_up_address)?,
+        checkout_address: limit("BAEDAL_LIMIT_CHECKOUT_ADDRESS", defaults.checkout_address)?,
+    })
 }
 
 fn number(
@@ -389,6 +520,66 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_hides_every_secret() {
+        let config = config(&[
+            (
+                "DATABASE_URL",
+                "postgres://baedal:pg-secret-pw@db:5432/baedal",
+            ),
+            ("BAEDAL_PAYMENT_PROVIDER", "toss"),
+            ("TOSS_SECRET_KEY", "test_sk_toss_secret"),
+            ("KAKAO_ALIMTALK_APP_KEY", "kakao-app-key-secret"),
+            ("KAKAO_ALIMTALK_SECRET_KEY", "kakao-secret-key-secret"),
+            ("KAKAO_ALIMTALK_SENDER_KEY", "kakao-sender-key-secret"),
+            ("BAEDAL_METRICS_TOKEN", "metrics-token-secret"),
+        ])
+        .unwrap();
+        let printed = format!("{config:?} {config:#?}");
+        for secret in [
+            "pg-secret-pw",
+            "test_sk_toss_secret",
+            "kakao-app-key-secret",
+            "kakao-secret-key-secret",
+            "kakao-sender-key-secret",
+            "metrics-token-secret",
+        ] {
+            assert!(!printed.contains(secret), "{secret} printed in {printed}");
+        }
+        assert!(
+            printed.contains("postgres://baedal:***@db:5432/baedal"),
+            "{printed}"
+        );
+        assert!(printed.contains(REDACTED), "{printed}");
+    }
+
+    #[test]
+    fn security_settings_parse_and_bad_values_name_the_variable() {
+        let config = config(&[
+            (
+                "BAEDAL_ALLOWED_ORIGINS",
+                "https://Baedal.example/, http://127.0.0.1:8080",
+            ),
+            ("BAEDAL_LIMIT_SIGNIN_ACCOUNT", "3/60"),
+            ("BAEDAL_LIMIT_CHECKOUT_ADDRESS", "off"),
+            ("BAEDAL_TRUST_FORWARDED", "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.allowed_origins,
+            ["https://baedal.example", "http://127.0.0.1:8080"]
+        );
+        assert_eq!(config.limits.sign_in_account, Limit::new(3, 60));
+        assert_eq!(config.limits.checkout_address, Limit::OFF);
+        assert!(config.trust_forwarded);
+        assert!(config.metrics_token.is_none());
+        let error =
+            super::tests::config(&[("BAEDAL_ALLOWED_ORIGINS", "evil.example")]).unwrap_err();
+        assert_eq!(error.name, "BAEDAL_ALLOWED_ORIGINS");
+        let error = super::tests::config(&[("BAEDAL_LIMIT_SIGNUP_ADDRESS", "lots")]).unwrap_err();
+        assert_eq!(error.name, "BAEDAL_LIMIT_SIGNUP_ADDRESS");
+    }
+
+    #[test]
     fn settings_override_defaults_and_bad_values_name_the_variable() {
         let config = config(&[
             ("BAEDAL_DATA_DIR", "/var/lib/baedal"),
@@ -402,6 +593,21 @@ mod tests {
         );
         assert_eq!(config.log_format, LogFormat::Json);
         assert!(!config.seed_demo);
+        let sessions = super::tests::config(&[]).unwrap();
+        assert_eq!(sessions.session_idle, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(
+            sessions.session_lifetime,
+            Duration::from_secs(30 * 24 * 3600)
+        );
+        let sessions = super::tests::config(&[
+            ("BAEDAL_SESSION_IDLE_S", "600"),
+            ("BAEDAL_SESSION_MAX_S", "3600"),
+        ])
+        .unwrap();
+        assert_eq!(sessions.session_idle, Duration::from_secs(600));
+        assert_eq!(sessions.session_lifetime, Duration::from_secs(3600));
+        let error = super::tests::config(&[("BAEDAL_SESSION_IDLE_S", "a week")]).unwrap_err();
+        assert_eq!(error.name, "BAEDAL_SESSION_IDLE_S");
 
         let error = super::tests::config(&[("BAEDAL_ADDR", "localhost")]).unwrap_err();
         assert_eq!(error.name, "BAEDAL_ADDR");

@@ -4,9 +4,12 @@
 //! `start` is what the binary runs and what the integration tests run: they start the real
 //! server on an ephemeral port and talk to it over HTTP, against SQLite and PostgreSQL.
 
+mod assets;
+pub mod bench;
 pub mod config;
 mod ops;
 pub mod sandbox_pay;
+pub mod security;
 pub mod telemetry;
 
 use app::backend::notifications::{self, alimtalk::Alimtalk};
@@ -58,8 +61,10 @@ pub struct RunningServer {
     live_listener: Option<JoinHandle<()>>,
 }
 
-/// Timed chores: reject orders nobody accepted in time (with a refund), and, hourly, forget
-/// checkout idempotency keys past their retention.
+/// Timed chores (the first round at start-up): reject orders nobody accepted in time (with a
+/// refund), give up checkouts a crash or an outage left mid-payment (voiding their payments),
+/// complete deliveries nobody confirmed, and, hourly, forget checkout idempotency keys past
+/// their retention.
 async fn housekeeping(
     state: AppState,
     every: std::time::Duration,
@@ -74,6 +79,11 @@ async fn housekeeping(
             Ok(0) => {}
             Ok(rejected) => tracing::info!(rejected, "auto-rejected orders nobody accepted"),
             Err(error) => tracing::warn!(%error, "auto-reject failed"),
+        }
+        match app::backend::orders::reconcile_checkouts(&state).await {
+            Ok(0) => {}
+            Ok(given_up) => tracing::warn!(given_up, "gave up checkouts interrupted mid-payment"),
+            Err(error) => tracing::warn!(%error, "checkout reconciliation failed"),
         }
         match app::backend::commands::auto_complete_delivered(&state, auto_complete_after).await {
             Ok(0) => {}
@@ -153,18 +163,19 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
         db,
         settings: Arc::new(Settings {
             secure_cookies: config.secure_cookies,
+            session_ttl: config.session_lifetime,
+            session_idle: config.session_idle,
             checkout_wait: config.payment.timeout * 2 + std::time::Duration::from_secs(2),
             rider_radius_m: config.rider_radius_m as f64,
             rider_max_active: config.rider_max_active as i64,
-            live_session_recheck: config.live_session_recheck,
-            ..Settings::default()
         }),
         payments: Payments::new(gateway, config.payment.clone()),
         faults: Arc::new(Faults::default()),
         outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
-        live: Default::default(),
+        live: app::backend::live::Live::new(config.live_limits),
         kakao: config.kakao.clone().map(Alimtalk::new),
         notification_wakeup: Arc::new(tokio::sync::Notify::new()),
+        limits: Arc::new(app::backend::limits::RateLimits::new(config.limits)),
     };
     match &config.kakao {
         Some(kakao) => tracing::info!(url = %kakao.base_url, timeout_ms = kakao.timeout.as_millis() as u64,
@@ -234,7 +245,10 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        axum::serve(listener, router)
+        // The peer's address feeds the rate limits (and `/metrics`' loopback rule, and
+        // the live-update streams per address).
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(async {
                 let _ = shutdown_rx.await;
             })
@@ -252,13 +266,51 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
     })
 }
 
+/// Where the browser assets of this build are served: `pkg/<version>`, the version being the
+/// content hash `scripts/build.sh` writes to `asset-version` (plain `pkg` without it).
+fn site_pkg_dir(config: &Config) -> String {
+    match std::fs::read_to_string(config.site_root.join("asset-version")) {
+        Ok(version) if !version.trim().is_empty() => format!("pkg/{}", version.trim()),
+        _ => {
+            tracing::warn!(site_root = %config.site_root.display(),
+                "no asset-version in the site root: assets are served unversioned (build with scripts/build.sh)");
+            "pkg".to_string()
+        }
+    }
+}
+
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("baedal")
         .site_root(config.site_root.display().to_string())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(site_pkg_dir(config))
         .site_addr(addr)
         .build()
+}
+
+/// The app's routes, found once per process by rendering the app with resource loading
+/// suppressed.
+///
+/// Why once: Leptos suppresses resource loading with a process-wide flag while it lists the
+/// routes (`leptos_server::SuppressResourceLoad`), and a Resource first polled while that flag
+/// is up waits forever (leptos-rs/leptos#4773). Listing the routes again while another server
+/// of the same process is rendering pages — the integration tests start many servers in one
+/// process, and a restarted or second instance in a test does the same — would hang some of
+/// those pages for good. After the first listing no server of the process ever raises it again.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
+/// Makes Leptos put the nonce of this response's `Content-Security-Policy` (chosen by
+/// `security::guard`) on the page's scripts, instead of one of its own that no header names.
+fn use_page_nonce() {
+    let nonce = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<security::CspNonce>().cloned());
+    if let Some(nonce) = nonce {
+        provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+    }
 }
 
 /// The whole HTTP surface: pages and server functions through Leptos, static assets, and
@@ -267,35 +319,47 @@ pub fn router(config: &Config, state: AppState, addr: SocketAddr) -> Router {
     let options = leptos_options(config, addr);
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            use_page_nonce();
+        }
     };
     let shell = {
         let options = options.clone();
         move || app::shell(options.clone())
     };
     let pages = Router::new()
-        .leptos_routes_with_context(
-            &options,
-            generate_route_list(app::App),
-            context.clone(),
-            shell,
-        )
+        .leptos_routes_with_context(&options, route_list(), context.clone(), shell)
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context,
             app::shell,
         ))
-        .with_state(options);
+        .with_state(options)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            app::backend::http::resolve_session,
+        ))
+        .layer(axum::middleware::from_fn(assets::cache_policy))
+        // Pages and JSON on the fly; the assets' precompressed files already carry their
+        // Content-Encoding and are passed through.
+        .layer(tower_http::compression::CompressionLayer::new());
 
     let request_id = HeaderName::from_static("x-request-id");
     let live = Router::new()
         .route("/live", axum::routing::get(app::backend::live::events))
         .with_state(state.clone());
+    let guard = Arc::new(security::Guard {
+        allowed_origins: config.allowed_origins.clone(),
+        hsts: config.secure_cookies,
+        trust_forwarded: config.trust_forwarded,
+    });
     Router::new()
-        .merge(ops::router(state))
+        .merge(ops::router(state, config.metrics_token.clone()))
         .merge(live)
         .merge(pages)
         // No form or checkout needs more; bigger bodies get 413 before any work is done.
-        .layer(RequestBodyLimitLayer::new(64 * 1024))
+        .layer(RequestBodyLimitLayer::new(security::BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(guard, security::guard))
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {

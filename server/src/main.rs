@@ -11,14 +11,7 @@
 use server::{config::Config, telemetry};
 use std::process::ExitCode;
 
-// One runtime worker. Leptos 0.8's server-side rendering deadlocked when a page's tasks ran on
-// two workers at once (a <Suspense>'s effect and a resource created under it take two
-// reactive-graph locks in opposite orders; cf. leptos-rs/leptos#4851, #4866): concurrent loads
-// of /store wedged the whole server within a few hundred requests
-// (`scripts/hammer-pages.sh /store owner 400 16`). With one worker it no longer wedges. The
-// database work still runs in parallel: PostgreSQL in its own processes, SQLite on sqlx's
-// threads, password hashing on the blocking pool.
-#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+#[tokio::main]
 async fn main() -> ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -40,10 +33,13 @@ async fn main() -> ExitCode {
                     println!("no dead events");
                 }
                 for event in dead {
+                    let subject = match &event.payment_id {
+                        Some(payment_id) => format!("payment {payment_id}"),
+                        None => format!("order {}", event.order_id),
+                    };
                     println!(
-                        "#{} order {} {} after {} attempts: {}",
+                        "#{} {subject} {} after {} attempts: {}",
                         event.id,
-                        event.order_id,
                         event.event_type,
                         event.attempts,
                         event.last_error.unwrap_or_default()

@@ -1,5 +1,7 @@
 //! Operations endpoints: `/healthz` (the process answers), `/readyz` (the database answers
-//! and every migration is applied: safe to send traffic) and `/metrics` (Prometheus).
+//! and every migration is applied: safe to send traffic) and `/metrics` (Prometheus, for
+//! operators only: `Authorization: Bearer $BAEDAL_METRICS_TOKEN`, or — when no token is
+//! configured — a client on the loopback interface whose request passed no proxy).
 
 use app::backend::{metrics, AppState};
 use axum::extract::{Request, State};
@@ -8,15 +10,52 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use std::sync::Arc;
 use std::time::Instant;
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, metrics_token: Option<String>) -> Router {
     describe_metrics();
+    let metrics_token: Option<Arc<str>> = metrics_token.map(Into::into);
+    let live_state = state.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(render_metrics))
         .with_state(state)
+        .route(
+            "/metrics",
+            get(move |request: Request| {
+                let (token, state) = (metrics_token.clone(), live_state.clone());
+                async move { render_metrics(&state, token.as_deref(), &request) }
+            }),
+        )
+}
+
+/// Whether the caller may read `/metrics`: with a token configured, only with that bearer
+/// token; without one, only from this machine and not through a proxy (a gateway on the same
+/// machine would make every client look local, but it adds `X-Forwarded-For`).
+fn may_read_metrics(token: Option<&str>, request: &Request) -> bool {
+    let headers = request.headers();
+    match token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| constant_time_eq(given.trim().as_bytes(), token.as_bytes())),
+        None => {
+            let proxied = headers.contains_key("x-forwarded-for")
+                || headers.contains_key(header::FORWARDED)
+                || headers.contains_key("x-real-ip");
+            let local = request
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .is_some_and(|info| info.0.ip().is_loopback());
+            local && !proxied
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn describe_metrics() {
@@ -36,6 +75,21 @@ fn describe_metrics() {
         "1 when the last readiness check found the database reachable and migrated.",
     );
     metrics::describe(
+        "baedal_live_streams",
+        "gauge",
+        "Open live-update streams (GET /live) on this instance.",
+    );
+    metrics::describe(
+        "baedal_live_wakeups_total",
+        "counter",
+        "Hints handed to live-update streams (one per stream a change concerns).",
+    );
+    metrics::describe(
+        "baedal_live_changes_total",
+        "counter",
+        "Changes routed to this instance's live-update streams (orders, resyncs, ended sessions).",
+    );
+    metrics::describe(
         "baedal_build_info",
         "gauge",
         "Version of the running build.",
@@ -47,9 +101,12 @@ fn describe_metrics() {
     );
 }
 
+/// Orchestrators and gateways probe with about a second of patience.
+const READY_CHECK_WITHIN: std::time::Duration = std::time::Duration::from_millis(800);
+
 async fn readyz(State(state): State<AppState>) -> Response {
     let engine = state.db.engine().name();
-    let (status, body) = match state.db.is_ready().await {
+    let (status, body) = match state.db.is_ready(READY_CHECK_WITHIN).await {
         Ok(true) => (StatusCode::OK, format!("ready ({engine})")),
         Ok(false) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -68,7 +125,26 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, body).into_response()
 }
 
-async fn render_metrics() -> Response {
+fn render_metrics(state: &AppState, token: Option<&str>, request: &Request) -> Response {
+    if !may_read_metrics(token, request) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "metrics are for operators: Authorization: Bearer <BAEDAL_METRICS_TOKEN>\n",
+        )
+            .into_response();
+    }
+    metrics::gauge_set("baedal_live_streams", &[], state.live.streams() as f64);
+    metrics::gauge_set(
+        "baedal_live_wakeups_total",
+        &[],
+        state.live.wakeups() as f64,
+    );
+    metrics::gauge_set(
+        "baedal_live_changes_total",
+        &[],
+        state.live.published() as f64,
+    );
     (
         [(
             header::CONTENT_TYPE,

@@ -422,7 +422,7 @@ async fn pages_redirect_to_sign_in_or_show_403(backend: Backend) {
     let anonymous = app.client();
     for path in ["/", "/store", "/rider"] {
         let (status, location, _) = app.page(&anonymous, path).await;
-        assert_eq!(status, StatusCode::FOUND, "{path}");
+        assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
         assert_eq!(
             location.as_deref(),
             Some(format!("/signin?next={path}").as_str())

@@ -540,7 +540,7 @@ async fn the_rebuilt_view_equals_the_incremental_one(backend: Backend) {
 
 /// Instances sharing PostgreSQL: an order taken by an instance without a worker is picked up
 /// by another instance's worker through LISTEN/NOTIFY, long before that worker's next poll.
-#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+#[tokio::test(flavor = "multi_thread")]
 async fn postgres_notify_wakes_workers_of_other_instances() {
     let settings = [("BAEDAL_WORKER", "false")];
     let Some(app) = TestApp::spawn_with(Backend::Postgres, &settings).await else {

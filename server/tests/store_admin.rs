@@ -18,6 +18,8 @@ on_both_backends!(
     stock_entry_is_checked_and_customers_see_it_at_once,
     an_order_nobody_accepts_is_rejected_and_refunded,
     owners_add_edit_and_hide_dishes,
+    the_owner_board_shows_every_store_in_one_read,
+    a_stock_save_against_a_number_orders_changed_is_refused,
 );
 
 async fn act(
@@ -512,5 +514,129 @@ async fn owners_add_edit_and_hide_dishes(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    app.teardown().await;
+}
+
+/// The owner's page reads everything in one call: every store with its menu and stock, its
+/// orders and today's numbers, the same as the per-store functions say.
+async fn the_owner_board_shows_every_store_in_one_read(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let owner = app.signed_in("owner@baedal.kr").await;
+    let (store_id, food_id, order_id) = app.order_first_food(&customer).await;
+    let (status, board) = app.call(&owner, "owner_board", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{board}");
+    let boards = board["stores"].as_array().expect("stores");
+    let (_, stores) = app.call(&owner, "my_stores", &[]).await;
+    let names = |list: Vec<&Value>| -> Vec<String> {
+        list.iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(boards.iter().map(|b| &b["store"]).collect()),
+        names(stores.as_array().unwrap().iter().collect())
+    );
+    for (board, store) in boards.iter().zip(stores.as_array().unwrap()) {
+        assert_eq!(&board["store"], store, "menus and stock as my_stores says");
+        let id = store["id"].to_string();
+        let (_, orders) = app.call(&owner, "store_orders", &[("store_id", &id)]).await;
+        assert_eq!(board["orders"], orders, "orders as store_orders says");
+        let (_, today) = app
+            .call(&owner, "get_store_dashboard", &[("store_id", &id)])
+            .await;
+        assert_eq!(board["today"], today, "today as the dashboard says");
+    }
+    let ours = boards
+        .iter()
+        .find(|b| b["store"]["id"] == store_id)
+        .expect("the ordered-from store");
+    assert_eq!(ours["orders"][0]["id"], order_id);
+    assert_eq!(ours["orders"][0]["status"], "placed");
+    assert_eq!(ours["today"]["orders_today"], 1);
+    let stock = ours["store"]["menu"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == food_id)
+        .unwrap()["stock"]
+        .clone();
+    assert_eq!(stock, app.stock(food_id).await, "stock after the sale");
+    for other in boards.iter().filter(|b| b["store"]["id"] != store_id) {
+        assert_eq!(other["orders"], json!([]));
+        assert_eq!(other["today"]["orders_today"], 0);
+    }
+    let (status, _) = app.call(&customer, "owner_board", &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = app.call(&app.client(), "owner_board", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.teardown().await;
+}
+
+/// The page sends the stock it showed; when an order took stock since, the save is refused
+/// (409, with the current number) instead of selling units that are gone.
+async fn a_stock_save_against_a_number_orders_changed_is_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let owner = app.signed_in("owner@baedal.kr").await;
+    let (_, food_id) = app.first_food(&customer).await;
+    let shown = app.stock(food_id).await;
+    app.order_first_food(&customer).await;
+    let now = app.stock(food_id).await;
+    assert_eq!(now, shown - 1);
+    let food = food_id.to_string();
+    let save = |stock: &'static str, expected: String| {
+        let food = food.clone();
+        let owner = owner.clone();
+        let app = &app;
+        async move {
+            app.call(
+                &owner,
+                "set_food_stock",
+                &[
+                    ("food_id", &food),
+                    ("stock", stock),
+                    ("expected", &expected),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, body) = save("20", shown.to_string()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{now}개")),
+        "{body}"
+    );
+    assert_eq!(app.stock(food_id).await, now, "nothing written");
+    let (status, body) = save("20", "many".into()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["fields"][0]["field"], "expected");
+    assert_eq!(app.stock(food_id).await, now, "nothing written");
+    let (status, body) = save("20", now.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.stock(food_id).await, 20);
+    // Another owner's dish is not found, whatever number is expected.
+    let other = app.signed_in("owner2@baedal.kr").await;
+    let (status, _) = app
+        .call(
+            &other,
+            "set_food_stock",
+            &[
+                ("food_id", &food_id.to_string()),
+                ("stock", "1"),
+                ("expected", "20"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(app.stock(food_id).await, 20);
     app.teardown().await;
 }

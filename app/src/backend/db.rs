@@ -84,9 +84,12 @@ impl Db {
                 })
             }
             Engine::Postgres => {
+                // While the database is unreachable a request waits this long for a connection
+                // before it is answered 503: long enough to ride out a failover's blip, short
+                // enough that a customer is told to try again instead of staring at a spinner.
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(Duration::from_secs(3))
                     .connect(url)
                     .await?;
                 Ok(Db {
@@ -130,12 +133,29 @@ impl Db {
     }
 
     /// True when the database answers and every migration this build knows is applied.
-    pub async fn is_ready(&self) -> Result<bool, sqlx::Error> {
-        let applied: Vec<AnyRow> =
-            sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = $1")
-                .bind(true)
-                .fetch_all(&self.read)
-                .await?;
+    ///
+    /// Checked on a connection of its own, opened for the check, and given `within` in all:
+    /// a readiness probe must answer in well under a second in every state, also when the
+    /// pools are exhausted or waiting on a database that went away.
+    pub async fn is_ready(&self, within: Duration) -> Result<bool, sqlx::Error> {
+        use sqlx::Connection;
+        if self.read.is_closed() || self.write.is_closed() {
+            // Shutting down: this instance takes no more work, whatever the database says.
+            return Err(sqlx::Error::PoolClosed);
+        }
+        let check = async {
+            let mut conn = sqlx::AnyConnection::connect(&self.url).await?;
+            let applied: Vec<AnyRow> =
+                sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = $1")
+                    .bind(true)
+                    .fetch_all(&mut conn)
+                    .await?;
+            let _ = conn.close().await;
+            Ok::<_, sqlx::Error>(applied)
+        };
+        let applied = tokio::time::timeout(within, check)
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
         let applied: Vec<i64> = applied
             .iter()
             .map(|row| sqlx::Row::try_get::<i64, _>(row, 0))
@@ -150,6 +170,32 @@ impl Db {
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+}
+
+/// Whether `error` means the database could not be reached or cannot take the work right now
+/// (connection lost or refused, pool exhausted, server shutting down, SQLite file locked, disk
+/// full or read-only) — as opposed to a bug or a broken invariant. Such errors are answered
+/// 503 "try again shortly"; the request may be repeated.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+            if let Ok(sqlite) = code.parse::<i64>() {
+                // SQLITE_BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN (primary result codes).
+                matches!(sqlite & 0xff, 5 | 6 | 8 | 10 | 13 | 14)
+            } else {
+                // PostgreSQL: connection exceptions, shutdown or start-up in progress, too
+                // many connections, out of disk or memory.
+                code.starts_with("08") || code.starts_with("57P") || code.starts_with("53")
+            }
+        }
+        _ => false,
     }
 }
 

@@ -12,8 +12,13 @@ use std::future::Future;
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
-        tracing::error!(%error, "database error");
-        AppError::Internal
+        if super::db::is_unavailable(&error) {
+            tracing::warn!(%error, "database unavailable");
+            AppError::unavailable()
+        } else {
+            tracing::error!(%error, "database error");
+            AppError::Internal
+        }
     }
 }
 
@@ -30,18 +35,41 @@ pub fn set_error_status(error: &AppError) {
         let status =
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         response.set_status(status);
+        if let AppError::TooManyRequests { retry_after_s, .. } = error {
+            response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+        }
     }
 }
 
-/// Runs a server function's body; an error gets its HTTP status and a log line.
+/// The client's address as the server's guard decided it (`None` outside a request).
+pub fn client_address() -> Option<std::net::IpAddr> {
+    use_context::<Parts>()?
+        .extensions
+        .get::<super::limits::ClientAddress>()
+        .map(|address| address.0)
+}
+
+/// Runs a server function's body; an error gets its HTTP status and at most one log line.
+/// "Try again shortly" answers (database or payment provider unavailable) were logged where
+/// they arose, once, and are counted: during an outage they come by the thousand.
 pub async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
     let result = body.await;
     if let Err(error) = &result {
         set_error_status(error);
-        if error.status() >= 500 {
-            tracing::error!(%error, "server function failed");
-        } else {
-            tracing::info!(status = error.status(), %error, "server function refused the request");
+        let unavailable = |cause| {
+            super::metrics::counter_add(
+                "baedal_unavailable_answers_total",
+                &[("cause", cause)],
+                1.0,
+            )
+        };
+        match error {
+            AppError::Unavailable { .. } => unavailable("database"),
+            AppError::PaymentUnavailable { .. } => unavailable("payment"),
+            _ if error.status() >= 500 => tracing::error!(%error, "server function failed"),
+            _ => {
+                tracing::info!(status = error.status(), %error, "server function refused the request")
+            }
         }
     }
     result
@@ -53,8 +81,106 @@ pub fn session_token() -> Option<String> {
     sessions::token_from_headers(&parts.headers).map(str::to_string)
 }
 
+/// Who sent a request, as looked up once by [`resolve_session`] before any page or server
+/// function runs.
+#[derive(Debug, Clone)]
+pub struct SignedIn(pub Option<CurrentUser>);
+
+/// Whether `path` names a file of the site (the browser assets under `/pkg/`, or anything whose
+/// last segment has an extension) rather than a page or a server function.
+pub fn is_static_file(path: &str) -> bool {
+    path.starts_with("/pkg/")
+        || path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'))
+}
+
+/// Looks up the caller's session once per request (pages and server functions; not static
+/// files) and keeps the answer in the request, so rendering a page that reads several server
+/// functions costs one session lookup. A signed-out request for a page that needs sign-in is
+/// redirected to sign in (303) here, before anything renders, whatever it accepts.
+pub async fn resolve_session(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    if is_static_file(path) {
+        return next.run(request).await;
+    }
+    let user = match sessions::token_from_headers(request.headers()) {
+        None => None,
+        Some(token) => match sessions::user(&state, token).await {
+            Ok(user) => user,
+            Err(error) => return unavailable_answer(request.headers(), AppError::from(error)),
+        },
+    };
+    let protected_page =
+        request.method() == axum::http::Method::GET && crate::ui::sign_in_required(path);
+    if user.is_none() && protected_page {
+        let here = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let location = crate::ui::sign_in_location(here);
+        return (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, location)],
+            axum::body::Body::empty(),
+        )
+            .into_response();
+    }
+    request.extensions_mut().insert(SignedIn(user));
+    next.run(request).await
+}
+
+/// The answer when even the session could not be looked up: a short page for browsers, the
+/// error as JSON for everyone else; `Retry-After` either way.
+fn unavailable_answer(
+    headers: &axum::http::HeaderMap,
+    error: AppError,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let retry = [(header::RETRY_AFTER, "5")];
+    if wants_html {
+        let page = format!(
+            "<!DOCTYPE html><html lang=\"ko\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>잠시 후 다시 시도해 주세요 · 배달</title></head>\
+             <body><main><h1>잠시 후 다시 시도해 주세요</h1><p>{error}</p></main></body></html>"
+        );
+        (status, retry, axum::response::Html(page)).into_response()
+    } else {
+        (status, retry, axum::Json(error)).into_response()
+    }
+}
+
+/// The caller as [`resolve_session`] found them, for the page being rendered (`None` when
+/// signed out or outside a request).
+pub fn resolved_user() -> Option<CurrentUser> {
+    use_context::<Parts>()?
+        .extensions
+        .get::<SignedIn>()?
+        .0
+        .clone()
+}
+
 /// The signed-in caller, or `None`.
 pub async fn current_user(state: &AppState) -> Result<Option<CurrentUser>, AppError> {
+    if let Some(SignedIn(user)) = use_context::<Parts>()
+        .as_ref()
+        .and_then(|parts| parts.extensions.get::<SignedIn>())
+    {
+        return Ok(user.clone());
+    }
     let Some(token) = session_token() else {
         return Ok(None);
     };

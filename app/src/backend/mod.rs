@@ -2,10 +2,12 @@
 //! and the glue between server functions and HTTP. None of this is compiled into the wasm.
 
 pub mod accounts;
+pub mod arguments;
 pub mod commands;
 pub mod db;
 pub mod deliveries;
 pub mod http;
+pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod notifications;
@@ -42,6 +44,8 @@ pub struct AppState {
     pub kakao: Option<notifications::alimtalk::Alimtalk>,
     /// Rung after notifications are written, so the KakaoTalk sender picks them up at once.
     pub notification_wakeup: Arc<tokio::sync::Notify>,
+    /// Sign-in, sign-up and checkout rate limits (in memory, this instance).
+    pub limits: Arc<limits::RateLimits>,
 }
 
 /// Switches that make a step fail on purpose, so tests can prove what happens when it does
@@ -50,6 +54,7 @@ pub struct AppState {
 #[derive(Debug, Default)]
 pub struct Faults {
     order_commit: AtomicBool,
+    order_commit_ack: AtomicBool,
     store_side: AtomicBool,
 }
 
@@ -60,6 +65,16 @@ impl Faults {
 
     pub fn set_fail_order_commit(&self, fail: bool) {
         self.order_commit.store(fail, Ordering::SeqCst);
+    }
+
+    /// The order's commit reaches the database but its acknowledgement is lost on the way
+    /// back (the connection drops right after COMMIT): the outcome looks unknown.
+    pub fn lose_order_commit_ack(&self) -> bool {
+        self.order_commit_ack.load(Ordering::SeqCst)
+    }
+
+    pub fn set_lose_order_commit_ack(&self, lose: bool) {
+        self.order_commit_ack.store(lose, Ordering::SeqCst);
     }
 
     /// The store-side handlers fail (as if the store system were down).
@@ -77,26 +92,27 @@ impl Faults {
 pub struct Settings {
     /// Add `Secure` to the session cookie (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// A session's absolute lifetime: it ends this long after sign-in, however busy.
     pub session_ttl: Duration,
+    /// A session unused for this long has ended (idle timeout).
+    pub session_idle: Duration,
     /// How long a repeated checkout waits for the first submission with its key to finish.
     pub checkout_wait: Duration,
     /// Riders see deliveries whose customer is at most this far from them.
     pub rider_radius_m: f64,
     /// Deliveries one rider may carry at once (claimed or picked up).
     pub rider_max_active: i64,
-    /// How often an open live-update stream checks that its session still exists.
-    pub live_session_recheck: Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             secure_cookies: false,
-            session_ttl: Duration::from_secs(14 * 24 * 60 * 60),
+            session_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            session_idle: Duration::from_secs(7 * 24 * 60 * 60),
             checkout_wait: Duration::from_secs(10),
             rider_radius_m: 3_000.0,
             rider_max_active: 3,
-            live_session_recheck: Duration::from_secs(60),
         }
     }
 }

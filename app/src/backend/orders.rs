@@ -8,9 +8,17 @@
 //! 4. only if approved, in ONE transaction: the order, its lines, the payment record, the
 //!    `OrderPlaced` outbox event, and the checkout marked completed.
 //!
-//! If step 4 fails after the money was taken, the payment is cancelled (compensation) before
-//! the customer hears of the error. If the provider's answer never came, the payment is voided
-//! by its id in the background, so a late approval is undone too.
+//! No money without an order, even across crashes and outages: every claim carries a token,
+//! and a claim is settled exactly once — by the order's commit (step 4, which requires the
+//! token) or by giving it up, which in one transaction deletes the claim (again requiring the
+//! token) and writes a `PaymentVoidRequested` event that the outbox worker drives until the
+//! provider confirms. Checkout gives a claim up when the provider's answer never came or the
+//! order could not be saved. When the order's commit fails, its outcome may be unknown (the
+//! connection dropped after COMMIT was sent): giving up then finds the claim completed if the
+//! commit did land, and answers with the order instead of voiding its payment. If even that
+//! cannot reach the database, the claim stays in progress and [`reconcile_checkouts`] (every
+//! instance, at start-up and periodically) gives up every claim older than any checkout can
+//! take. Nothing about money is decided in memory only.
 
 use super::outbox::{self, Event, PlacedLine};
 use super::payments::{ChargeRequest, PaymentError};
@@ -153,8 +161,9 @@ fn payment_id(customer_id: i64, key: &str, claimed_at: i64) -> String {
 }
 
 enum Claim {
-    /// This request owns the checkout and must finish it; `claimed_at` names the attempt.
-    Owned { claimed_at: i64 },
+    /// This request owns the checkout and must finish it; `claimed_at` names the attempt
+    /// (and so the payment id), `token` proves the ownership when settling it.
+    Owned { claimed_at: i64, token: String },
     /// An earlier submission with this key finished: here is its result.
     Done(Box<Result<OrderDetail, AppError>>),
 }
@@ -170,20 +179,25 @@ async fn claim(
     loop {
         let now = now_ms();
         let mut tx = state.db.begin().await?;
+        let token = super::sessions::new_token();
         let claimed = sqlx::query(
-            "INSERT INTO checkouts (customer_id, idempotency_key, request_hash, state, created_at, updated_at)
-             VALUES ($1, $2, $3, 'in_progress', $4, $4)
+            "INSERT INTO checkouts (customer_id, idempotency_key, request_hash, state, created_at, updated_at, claim_token)
+             VALUES ($1, $2, $3, 'in_progress', $4, $4, $5)
              ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING customer_id",
         )
         .bind(customer.id)
         .bind(key)
         .bind(hash)
         .bind(now)
+        .bind(&token)
         .fetch_optional(&mut *tx)
         .await?;
         if claimed.is_some() {
             tx.commit().await?;
-            return Ok(Claim::Owned { claimed_at: now });
+            return Ok(Claim::Owned {
+                claimed_at: now,
+                token,
+            });
         }
         let existing = sqlx::query(
             "SELECT request_hash, state, order_id, outcome, created_at, updated_at FROM checkouts
@@ -224,7 +238,7 @@ async fn claim(
                 let stale_before = now - state.settings.checkout_wait.as_millis() as i64 * 2;
                 if updated_at < stale_before {
                     let taken = sqlx::query(
-                        "UPDATE checkouts SET updated_at = $1
+                        "UPDATE checkouts SET updated_at = $1, claim_token = $5
                          WHERE customer_id = $2 AND idempotency_key = $3
                            AND state = 'in_progress' AND updated_at = $4",
                     )
@@ -232,12 +246,14 @@ async fn claim(
                     .bind(customer.id)
                     .bind(key)
                     .bind(updated_at)
+                    .bind(&token)
                     .execute(&mut *tx)
                     .await?;
                     tx.commit().await?;
                     if taken.rows_affected() == 1 {
                         return Ok(Claim::Owned {
                             claimed_at: existing.try_get("created_at")?,
+                            token,
                         });
                     }
                     continue;
@@ -256,22 +272,158 @@ async fn claim(
     }
 }
 
-async fn release(state: &AppState, customer_id: i64, key: &str) {
+/// Gives up a claim nothing was charged for (the breaker was open), so the same submission
+/// may be tried again at once.
+async fn release(state: &AppState, customer_id: i64, key: &str, token: &str) {
     let released = async {
         let mut tx = state.db.begin().await?;
         sqlx::query(
-            "DELETE FROM checkouts WHERE customer_id = $1 AND idempotency_key = $2 AND state = 'in_progress'",
+            "DELETE FROM checkouts WHERE customer_id = $1 AND idempotency_key = $2
+               AND state = 'in_progress' AND claim_token = $3",
         )
         .bind(customer_id)
         .bind(key)
+        .bind(token)
         .execute(&mut *tx)
         .await?;
         tx.commit().await
     };
     if let Err(error) = released.await {
-        tracing::error!(%error, "could not release a checkout claim");
+        tracing::warn!(%error, "could not release a checkout claim; reconciliation will");
     }
 }
+
+/// How giving up a claim ended.
+#[derive(Debug)]
+enum GivenUp {
+    /// The claim is gone and its payment will be voided by the worker.
+    Voiding,
+    /// The order's commit did land after all: here is the order.
+    Completed(i64),
+    /// Someone else settled or took over the claim (a retry, the reconciliation).
+    NotOurs,
+}
+
+/// Gives up the claim `token` owns: in one transaction the claim is deleted and the payment's
+/// void is queued. The claim's state decides, so an order whose commit outcome was unknown is
+/// found rather than voided.
+async fn give_up(
+    state: &AppState,
+    customer_id: i64,
+    key: &str,
+    token: &str,
+    payment_id: &str,
+    reason: &str,
+) -> Result<GivenUp, sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    let deleted = sqlx::query(
+        "DELETE FROM checkouts WHERE customer_id = $1 AND idempotency_key = $2
+           AND state = 'in_progress' AND claim_token = $3",
+    )
+    .bind(customer_id)
+    .bind(key)
+    .bind(token)
+    .execute(&mut *tx)
+    .await?;
+    if deleted.rows_affected() == 1 {
+        let event = Event::PaymentVoidRequested {
+            payment_id: payment_id.to_string(),
+            reason: reason.to_string(),
+        };
+        outbox::enqueue(&mut tx, &event, None).await?;
+        tx.commit().await?;
+        state.outbox_wakeup.notify_one();
+        return Ok(GivenUp::Voiding);
+    }
+    let row = sqlx::query(
+        "SELECT state, order_id FROM checkouts WHERE customer_id = $1 AND idempotency_key = $2",
+    )
+    .bind(customer_id)
+    .bind(key)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.rollback().await?;
+    Ok(match row {
+        Some(row) if row.try_get::<String, _>("state")? == "completed" => {
+            GivenUp::Completed(row.try_get("order_id")?)
+        }
+        _ => GivenUp::NotOurs,
+    })
+}
+
+/// Gives up every checkout claim left in progress longer than any checkout takes (its
+/// request died, or could not reach the database to settle it): each one's payment is voided,
+/// in the same transaction that deletes the claim. Every instance runs this; the claim token
+/// makes sure only one settles a claim. Returns how many were given up.
+pub async fn reconcile_checkouts(state: &AppState) -> Result<usize, sqlx::Error> {
+    let stale_before = now_ms() - stale_claim_after(state).as_millis() as i64;
+    let rows = sqlx::query(
+        "SELECT customer_id, idempotency_key, claim_token, created_at FROM checkouts
+         WHERE state = 'in_progress' AND updated_at < $1 ORDER BY updated_at LIMIT 200",
+    )
+    .bind(stale_before)
+    .fetch_all(state.db.reader())
+    .await?;
+    let mut given_up = 0;
+    for row in &rows {
+        let customer_id: i64 = row.try_get("customer_id")?;
+        let key: String = row.try_get("idempotency_key")?;
+        // Claims from before tokens existed have none; the empty token matches no claim then.
+        let token: Option<String> = row.try_get("claim_token")?;
+        let payment_id = payment_id(customer_id, &key, row.try_get("created_at")?);
+        let token = match token {
+            Some(token) => token,
+            None => adopt_untokened(state, customer_id, &key).await?,
+        };
+        let outcome = give_up(
+            state,
+            customer_id,
+            &key,
+            &token,
+            &payment_id,
+            "결제 처리 중 중단된 주문의 결제를 취소합니다.",
+        )
+        .await?;
+        if matches!(outcome, GivenUp::Voiding) {
+            tracing::warn!(customer_id, %payment_id, "abandoned checkout: payment will be voided");
+            given_up += 1;
+        }
+    }
+    Ok(given_up)
+}
+
+/// Gives a claim written before claim tokens existed a token, so it can be settled like any.
+async fn adopt_untokened(
+    state: &AppState,
+    customer_id: i64,
+    key: &str,
+) -> Result<String, sqlx::Error> {
+    let token = super::sessions::new_token();
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "UPDATE checkouts SET claim_token = $1
+         WHERE customer_id = $2 AND idempotency_key = $3 AND claim_token IS NULL",
+    )
+    .bind(&token)
+    .bind(customer_id)
+    .bind(key)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// A claim untouched this long belongs to a request that died: no live checkout takes longer
+/// (twice the longest wait of a repeated submission, which covers the payment's timeout).
+fn stale_claim_after(state: &AppState) -> Duration {
+    state.settings.checkout_wait * 2
+}
+
+/// What a customer is told when the order could not be saved after the payment: the payment
+/// is being voided.
+const NOT_SAVED: &str = "주문을 저장하지 못해 결제를 취소합니다. 잠시 후 다시 주문해 주세요.";
+/// …and when we cannot tell yet what happened to it.
+const BEING_CHECKED: &str = "결제 결과를 확인하고 있습니다. 잠시 후 내 주문에서 확인해 주세요.";
 
 /// Places an order for `customer`: see the module documentation for the steps.
 pub async fn place_order(
@@ -282,9 +434,9 @@ pub async fn place_order(
     let cart = price(state, &checkout).await?;
     let hash = request_hash(&checkout);
     let key = checkout.idempotency_key.as_str();
-    let claimed_at = match claim(state, customer, &checkout, &hash).await? {
+    let (claimed_at, token) = match claim(state, customer, &checkout, &hash).await? {
         Claim::Done(result) => return *result,
-        Claim::Owned { claimed_at } => claimed_at,
+        Claim::Owned { claimed_at, token } => (claimed_at, token),
     };
 
     let payment_id = payment_id(customer.id, key, claimed_at);
@@ -295,6 +447,9 @@ pub async fn place_order(
         payment_token: checkout.payment_token.expose().to_string(),
         description: format!("{} {}", cart.store_name, items_summary(&names)),
     };
+    let busy = || AppError::PaymentUnavailable {
+        message: PAYMENT_BUSY.into(),
+    };
     let approval = match state.payments.charge(&request).await {
         Ok(approval) => approval,
         Err(PaymentError::Declined { reason }) => {
@@ -302,19 +457,32 @@ pub async fn place_order(
             tracing::info!(customer_id = customer.id, %reason, "payment declined");
             return Err(AppError::PaymentDeclined { reason });
         }
+        Err(PaymentError::BreakerOpen) => {
+            // Counted in /metrics by `http::respond`; no log line per request while it lasts.
+            release(state, customer.id, key, &token).await;
+            return Err(busy());
+        }
         Err(PaymentError::Unavailable { reason }) => {
-            release(state, customer.id, key).await;
             tracing::warn!(customer_id = customer.id, %reason, "payment unavailable");
-            if reason != "circuit breaker open" {
-                void_in_background(state, payment_id);
+            // The charge may exist (a late approval): void it, durably. If even that cannot
+            // be written, the claim stays and the reconciliation voids it.
+            if let Err(error) = give_up(
+                state,
+                customer.id,
+                key,
+                &token,
+                &payment_id,
+                "결제 응답 시간 초과",
+            )
+            .await
+            {
+                tracing::warn!(%error, %payment_id, "void not queued yet; reconciliation will");
             }
-            return Err(AppError::PaymentUnavailable {
-                message: PAYMENT_BUSY.into(),
-            });
+            return Err(busy());
         }
     };
 
-    match record_order(state, customer, &checkout, &cart, &approval, key).await {
+    match record_order(state, customer, &checkout, &cart, &approval, key, &token).await {
         Ok((order_id, created_at_ms)) => {
             tracing::info!(
                 order_id,
@@ -332,20 +500,35 @@ pub async fn place_order(
             ))
         }
         Err(error) => {
-            tracing::error!(%error, %payment_id, "order not recorded after payment: cancelling");
-            let cancelled = state
-                .payments
-                .cancel(
-                    &approval.provider_ref,
-                    "주문 저장 실패로 결제를 취소합니다.",
-                )
-                .await;
-            if let Err(cancel_error) = cancelled {
-                tracing::error!(%cancel_error, provider_ref = %approval.provider_ref,
-                    "COMPENSATION FAILED: approved payment without an order");
+            tracing::warn!(%error, %payment_id, "order not recorded after payment");
+            let outcome = give_up(
+                state,
+                customer.id,
+                key,
+                &token,
+                &payment_id,
+                "주문 저장 실패로 결제를 취소합니다.",
+            )
+            .await;
+            match outcome {
+                Ok(GivenUp::Voiding) => Err(AppError::PaymentUnavailable {
+                    message: NOT_SAVED.into(),
+                }),
+                Ok(GivenUp::Completed(order_id)) => {
+                    tracing::info!(order_id, %payment_id, "the order's commit had landed");
+                    order_detail(state, customer, order_id).await
+                }
+                Ok(GivenUp::NotOurs) => Err(AppError::PaymentUnavailable {
+                    message: BEING_CHECKED.into(),
+                }),
+                Err(give_up_error) => {
+                    tracing::warn!(%give_up_error, %payment_id,
+                        "cannot settle the checkout now; reconciliation will");
+                    Err(AppError::Unavailable {
+                        message: BEING_CHECKED.into(),
+                    })
+                }
             }
-            release(state, customer.id, key).await;
-            Err(AppError::Internal)
         }
     }
 }
@@ -370,15 +553,6 @@ async fn record_decline(
     tx.commit().await
 }
 
-fn void_in_background(state: &AppState, payment_id: String) {
-    let payments = state.payments.clone();
-    tokio::spawn(async move {
-        if let Err(error) = payments.void(&payment_id, "결제 응답 시간 초과").await {
-            tracing::error!(%error, %payment_id, "could not void a timed-out payment");
-        }
-    });
-}
-
 /// The one transaction: order, lines, payment, outbox event, checkout completed.
 async fn record_order(
     state: &AppState,
@@ -387,6 +561,7 @@ async fn record_order(
     cart: &PricedCart,
     approval: &super::payments::Approval,
     key: &str,
+    token: &str,
 ) -> Result<(i64, i64), sqlx::Error> {
     let now = now_ms();
     let mut tx = state.db.begin().await?;
@@ -443,22 +618,37 @@ async fn record_order(
             .collect(),
     };
     outbox::enqueue_at(&mut tx, &event, None, now).await?;
-    sqlx::query(
+    let settled = sqlx::query(
         "UPDATE checkouts SET state = 'completed', order_id = $1, updated_at = $2
-         WHERE customer_id = $3 AND idempotency_key = $4",
+         WHERE customer_id = $3 AND idempotency_key = $4 AND state = 'in_progress'
+           AND claim_token = $5",
     )
     .bind(order_id)
     .bind(now)
     .bind(customer.id)
     .bind(key)
+    .bind(token)
     .execute(&mut *tx)
     .await?;
+    if settled.rows_affected() != 1 {
+        // This request took so long that the claim was given up (its payment is being
+        // voided) or taken over: the order must not exist.
+        return Err(sqlx::Error::Protocol(
+            "the checkout claim was settled elsewhere".into(),
+        ));
+    }
     if state.faults.fail_order_commit() {
         return Err(sqlx::Error::Protocol(
             "injected fault: order commit fails".into(),
         ));
     }
     tx.commit().await?;
+    if state.faults.lose_order_commit_ack() {
+        return Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected fault: the commit's acknowledgement was lost",
+        )));
+    }
     state.outbox_wakeup.notify_one();
     Ok((order_id, now))
 }

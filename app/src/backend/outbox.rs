@@ -67,7 +67,20 @@ pub enum Event {
         order_id: i64,
         reason: String,
     },
+    /// A checkout charged (or may have charged) the card but no order came of it: the
+    /// provider's answer never arrived, the order could not be saved, or the request died on
+    /// the way. The payment is voided by our payment id, which undoes an approval even if it
+    /// arrives later; voiding what was never approved changes nothing.
+    PaymentVoidRequested {
+        payment_id: String,
+        reason: String,
+    },
 }
+
+/// The stream of events that belong to no order (payment voids of checkouts that never became
+/// one). Unlike an order's events they need no order among themselves: the worker takes each
+/// as soon as it is due.
+pub const NO_ORDER: i64 = 0;
 
 impl Event {
     pub fn name(&self) -> &'static str {
@@ -83,7 +96,17 @@ impl Event {
             Event::OrderPickedUp { .. } => "OrderPickedUp",
             Event::OrderDelivered { .. } => "OrderDelivered",
             Event::OrderCompleted { .. } => "OrderCompleted",
+            Event::PaymentVoidRequested { .. } => "PaymentVoidRequested",
         }
+    }
+
+    /// Whether handling this event gives money back: those keep being retried far longer than
+    /// other events (about an hour at the default backoff) before an operator is asked.
+    pub fn moves_money_back(&self) -> bool {
+        matches!(
+            self,
+            Event::RefundRequested { .. } | Event::PaymentVoidRequested { .. }
+        )
     }
 
     pub fn order_id(&self) -> i64 {
@@ -99,6 +122,7 @@ impl Event {
             | Event::OrderPickedUp { order_id }
             | Event::OrderDelivered { order_id }
             | Event::OrderCompleted { order_id } => *order_id,
+            Event::PaymentVoidRequested { .. } => NO_ORDER,
         }
     }
 }

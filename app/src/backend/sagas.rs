@@ -13,6 +13,8 @@
 //! - `OrderRejected` / `OrderCancelled` give back exactly the stock that was taken (only if
 //!   the order had reached the store's queue) and request the refund.
 //! - `RefundRequested` cancels the payment at the provider, then records it.
+//! - `PaymentVoidRequested` voids a checkout's payment that never became an order (written in
+//!   the same transaction that gave the checkout up), until the provider confirms.
 //! - Every handler also writes the event's notifications (`notifications::record`) in its
 //!   transaction, so they exist exactly when the change they announce does.
 
@@ -92,8 +94,10 @@ pub async fn handle(state: &AppState, delivery: &Delivery) -> Result<Handled, Ha
     if handled == Handled::Applied {
         // The effect and its notifications are committed: pages showing this order may re-read
         // it now, and KakaoTalk messages may go.
-        state.notification_wakeup.notify_one();
-        live::order_changed(state, delivery.event.order_id()).await;
+        if delivery.event.order_id() != outbox::NO_ORDER {
+            state.notification_wakeup.notify_one();
+            live::order_changed(state, delivery.event.order_id()).await;
+        }
     }
     Ok(handled)
 }
@@ -111,6 +115,9 @@ async fn apply(state: &AppState, delivery: &Delivery) -> Result<Handled, Handler
         }
         Event::RefundRequested { order_id, reason } => {
             refund(state, delivery, *order_id, reason).await
+        }
+        Event::PaymentVoidRequested { payment_id, reason } => {
+            void_payment(state, delivery, payment_id, reason).await
         }
         Event::OrderAccepted { order_id }
         | Event::CookingStarted { order_id }
@@ -318,5 +325,26 @@ async fn refund(
     notifications::record(state, &mut tx, delivery, order_id).await?;
     tx.commit().await?;
     tracing::info!(order_id, "payment refunded");
+    Ok(Handled::Applied)
+}
+
+/// Voids a checkout's payment by our payment id (idempotent at the provider), then marks the
+/// event done. A failure leaves the event for the worker to retry with backoff.
+async fn void_payment(
+    state: &AppState,
+    delivery: &Delivery,
+    payment_id: &str,
+    reason: &str,
+) -> Result<Handled, HandlerError> {
+    state
+        .payments
+        .void_once(payment_id, reason)
+        .await
+        .map_err(|error| HandlerError::Failed(error.to_string()))?;
+    let Some(tx) = begin_once(state, delivery.id).await? else {
+        return Ok(Handled::AlreadyDone);
+    };
+    tx.commit().await?;
+    tracing::info!(%payment_id, "payment of an abandoned checkout voided");
     Ok(Handled::Applied)
 }

@@ -3,15 +3,30 @@
 //! The browser holds only a random 256-bit token in an HTTP-only, SameSite=Lax cookie; the
 //! database holds its SHA-256, so a leaked database dump cannot be replayed as cookies.
 //! Signing in always issues a new token (and drops the one presented), which defeats session
-//! fixation; signing out deletes the row, so the cookie is dead even if it was copied.
+//! fixation; signing out deletes the row, so the cookie is dead even if it was copied — for
+//! every page and live stream using it (streams re-check their session).
+//!
+//! A session ends at the first of: its absolute lifetime (`expires_at`, `BAEDAL_SESSION_MAX_S`
+//! after sign-in) or an idle timeout (`BAEDAL_SESSION_IDLE_S` without a request using it). An
+//! ended session answers as signed out. `last_seen_at` is written at most once a minute per
+//! session ([`TOUCH_EVERY_MS`]), not on every request: the idle timeout is days, a minute's
+//! precision is plenty. An open page's live stream re-checks its session and so counts as use.
 
 use super::{accounts, now_ms, AppState};
 use crate::domain::CurrentUser;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 pub const COOKIE_NAME: &str = "baedal_session";
+
+/// `last_seen_at` is brought up to date when it is older than this (or than a quarter of the
+/// idle timeout, when that is shorter).
+pub const TOUCH_EVERY_MS: i64 = 60_000;
+
+fn touch_every_ms(state: &AppState) -> i64 {
+    TOUCH_EVERY_MS.min(state.settings.session_idle.as_millis() as i64 / 4)
+}
 
 /// A fresh random token, hex-encoded for the cookie.
 pub fn new_token() -> String {
@@ -20,7 +35,8 @@ pub fn new_token() -> String {
     hex::encode(bytes)
 }
 
-fn token_hash(token: &str) -> String {
+/// What the database stores for `token` (and what live streams of a session are known by).
+pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -34,7 +50,8 @@ pub async fn create(
     let now = now_ms();
     let expires = now + state.settings.session_ttl.as_millis() as i64;
     sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, last_seen_at)
+         VALUES ($1, $2, $3, $4, $3)",
     )
     .bind(token_hash(&token))
     .bind(user_id)
@@ -42,26 +59,64 @@ pub async fn create(
     .bind(expires)
     .execute(&mut **tx)
     .await?;
-    // Expired sessions are swept whenever someone signs in; no separate janitor needed.
-    sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+    // Ended sessions are swept whenever someone signs in; no separate janitor needed.
+    sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
         .bind(now)
+        .bind(idle_cutoff(state, now))
         .execute(&mut **tx)
         .await?;
     Ok(token)
 }
 
-/// The user behind a live session token, if any (one query: this runs on every request).
+/// Sessions last seen at or before this have ended (idle timeout).
+fn idle_cutoff(state: &AppState, now: i64) -> i64 {
+    now - state.settings.session_idle.as_millis() as i64
+}
+
+/// The user behind a live session token, if any: `None` for an unknown, signed-out, expired
+/// or idle session. One read on every request, and at most once a minute a write of
+/// `last_seen_at`.
 pub async fn user(state: &AppState, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
+    Ok(user_until(state, token).await?.map(|(user, _)| user))
+}
+
+/// The user behind a live session token and when the session expires at the latest (ms since
+/// the epoch; its absolute lifetime), for the live streams' local expiry timer.
+pub async fn user_until(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(CurrentUser, i64)>, sqlx::Error> {
+    let now = now_ms();
+    let hash = token_hash(token);
     let row = sqlx::query(
-        "SELECT u.id, u.email, u.display_name, u.role, u.district
+        "SELECT u.id, u.email, u.display_name, u.role, u.district, s.last_seen_at, s.expires_at
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2",
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
     )
-    .bind(token_hash(token))
-    .bind(now_ms())
+    .bind(&hash)
+    .bind(now)
+    .bind(idle_cutoff(state, now))
     .fetch_optional(state.db.reader())
     .await?;
-    row.as_ref().map(accounts::user_from_row).transpose()
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let last_seen: i64 = row.try_get("last_seen_at")?;
+    if now - last_seen >= touch_every_ms(state) {
+        // Best effort: a lost touch costs at most a minute of idle time.
+        let touched = sqlx::query(
+            "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2 AND last_seen_at < $1",
+        )
+        .bind(now)
+        .bind(&hash)
+        .execute(state.db.writer())
+        .await;
+        if let Err(error) = touched {
+            tracing::warn!(%error, "could not record a session's use");
+        }
+    }
+    let expires_at: i64 = row.try_get("expires_at")?;
+    Ok(Some((accounts::user_from_row(&row)?, expires_at)))
 }
 
 pub async fn delete(tx: &mut Transaction<'static, Any>, token: &str) -> Result<(), sqlx::Error> {

@@ -3,7 +3,7 @@
 use super::AppState;
 use crate::domain::{
     korea_day_start, korea_hour, FoodInput, GeoPoint, MenuItem, OrderStatus, OwnedStore,
-    StoreDashboard, StoreOrder, StoreSummary, Won,
+    OwnerBoard, StoreBoard, StoreDashboard, StoreOrder, StoreSummary, Won,
 };
 use crate::error::AppError;
 use sqlx::any::AnyRow;
@@ -94,6 +94,111 @@ pub async fn owned_by(state: &AppState, owner_id: i64) -> Result<Vec<OwnedStore>
     Ok(stores)
 }
 
+/// Orders one store's board shows at most (the newest of the last 24 hours).
+const BOARD_ORDERS_PER_STORE: usize = 200;
+
+/// The owner's whole page: every store with menu and stock, its orders of the last 24 hours
+/// and today's numbers. A fixed number of queries, run at once, however many stores the owner
+/// has: the page is re-read at every change to any of them.
+pub async fn board(state: &AppState, owner_id: i64) -> Result<OwnerBoard, AppError> {
+    let now = super::now_ms();
+    let since = now - 24 * 60 * 60 * 1000;
+    let day_start = korea_day_start(now);
+    let reader = state.db.reader();
+    let orders = sqlx::query(
+        "SELECT q.store_id, o.id, o.status, o.total_won, o.created_at, o.district
+         FROM stores s JOIN store_queue q ON q.store_id = s.id JOIN orders o ON o.id = q.order_id
+         WHERE s.owner_id = $1 AND o.created_at >= $2 ORDER BY o.id DESC",
+    )
+    .bind(owner_id)
+    .bind(since)
+    .fetch_all(reader);
+    let lines = sqlx::query(
+        "SELECT l.order_id, l.name, l.quantity
+         FROM stores s JOIN store_queue q ON q.store_id = s.id JOIN orders o ON o.id = q.order_id
+              JOIN order_lines l ON l.order_id = o.id
+         WHERE s.owner_id = $1 AND o.created_at >= $2 ORDER BY l.order_id, l.food_id",
+    )
+    .bind(owner_id)
+    .bind(since)
+    .fetch_all(reader);
+    // Korea has no daylight saving: whole hours since the Korean midnight are its clock hours.
+    let hours = sqlx::query(
+        "SELECT q.store_id, (o.created_at - $2) / 3600000 AS hour, COUNT(*) AS orders,
+                CAST(SUM(o.total_won) AS BIGINT) AS sales
+         FROM stores s JOIN store_queue q ON q.store_id = s.id JOIN orders o ON o.id = q.order_id
+         WHERE s.owner_id = $1 AND o.created_at >= $2 AND o.status NOT IN ('rejected', 'cancelled')
+         GROUP BY q.store_id, (o.created_at - $2) / 3600000",
+    )
+    .bind(owner_id)
+    .bind(day_start)
+    .fetch_all(reader);
+    let (stores, orders, lines, hours) =
+        futures::try_join!(owned_by(state, owner_id), orders, lines, hours)?;
+
+    let mut lines_by_order: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    for line in &lines {
+        lines_by_order
+            .entry(line.try_get("order_id")?)
+            .or_default()
+            .push(format!(
+                "{} ×{}",
+                line.try_get::<String, _>("name")?,
+                line.try_get::<i64, _>("quantity")?
+            ));
+    }
+    let mut boards: Vec<StoreBoard> = stores
+        .into_iter()
+        .map(|store| StoreBoard {
+            store,
+            orders: Vec::new(),
+            today: StoreDashboard {
+                orders_today: 0,
+                sales_today: Won(0),
+                orders_per_hour: vec![0; 24],
+            },
+        })
+        .collect();
+    for row in &orders {
+        let Some(board) = board_of(&mut boards, row.try_get("store_id")?) else {
+            continue;
+        };
+        if board.orders.len() == BOARD_ORDERS_PER_STORE {
+            continue;
+        }
+        let id: i64 = row.try_get("id")?;
+        board.orders.push(StoreOrder {
+            id,
+            status: OrderStatus::parse(&row.try_get::<String, _>("status")?)
+                .ok_or(AppError::Internal)?,
+            lines: lines_by_order.remove(&id).unwrap_or_default(),
+            total: Won(row.try_get("total_won")?),
+            created_at_ms: row.try_get("created_at")?,
+            delivery_district: row.try_get("district")?,
+        });
+    }
+    for row in &hours {
+        let Some(board) = board_of(&mut boards, row.try_get("store_id")?) else {
+            continue;
+        };
+        let hour: i64 = row.try_get("hour")?;
+        let count: i64 = row.try_get("orders")?;
+        if let Some(slot) = usize::try_from(hour)
+            .ok()
+            .and_then(|h| board.today.orders_per_hour.get_mut(h))
+        {
+            *slot += count;
+        }
+        board.today.orders_today += count;
+        board.today.sales_today.0 += row.try_get::<i64, _>("sales")?;
+    }
+    Ok(OwnerBoard { stores: boards })
+}
+
+fn board_of(boards: &mut [StoreBoard], store_id: i64) -> Option<&mut StoreBoard> {
+    boards.iter_mut().find(|b| b.store.id == store_id)
+}
+
 /// The store's id if `owner_id` owns it; another owner's store is "not found".
 async fn owned(state: &AppState, owner_id: i64, store_id: i64) -> Result<(), AppError> {
     let owner: Option<i64> = sqlx::query("SELECT owner_id FROM stores WHERE id = $1")
@@ -180,24 +285,59 @@ pub async fn set_open(
     Ok(())
 }
 
-/// Sets how many of a food can still be cooked (an absolute number).
+/// Sets how many of a food can still be cooked. With `expected` (what the owner's page showed)
+/// the new number is written only if the stock is still that: orders take stock while the
+/// owner types, and writing over them would sell what is no longer there. Without it the
+/// number is set as given (an API caller's deliberate override).
 pub async fn set_stock(
     state: &AppState,
     owner_id: i64,
     food_id: i64,
     stock: i64,
+    expected: Option<i64>,
 ) -> Result<(), AppError> {
     let mut tx = state.db.begin().await?;
-    let updated = sqlx::query(
-        "UPDATE foods SET stock = $1 WHERE id = $2 AND store_id IN (SELECT id FROM stores WHERE owner_id = $3)",
-    )
-    .bind(stock)
-    .bind(food_id)
-    .bind(owner_id)
-    .execute(&mut *tx)
-    .await?;
+    let owned = "id = $2 AND store_id IN (SELECT id FROM stores WHERE owner_id = $3)";
+    let updated = match expected {
+        Some(expected) => {
+            sqlx::query(&format!(
+                "UPDATE foods SET stock = $1 WHERE {owned} AND stock = $4"
+            ))
+            .bind(stock)
+            .bind(food_id)
+            .bind(owner_id)
+            .bind(expected)
+            .execute(&mut *tx)
+            .await?
+        }
+        None => {
+            sqlx::query(&format!("UPDATE foods SET stock = $1 WHERE {owned}"))
+                .bind(stock)
+                .bind(food_id)
+                .bind(owner_id)
+                .execute(&mut *tx)
+                .await?
+        }
+    };
     if updated.rows_affected() != 1 {
-        return Err(AppError::NotFound);
+        let current: Option<i64> = sqlx::query(
+            "SELECT stock FROM foods
+             WHERE id = $1 AND store_id IN (SELECT id FROM stores WHERE owner_id = $2)",
+        )
+        .bind(food_id)
+        .bind(owner_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get(0))
+        .transpose()?;
+        return Err(match current {
+            Some(current) => AppError::Conflict {
+                message: format!(
+                    "그 사이 주문이 들어와 재고가 {current}개로 바뀌었습니다. 확인하고 다시 저장해 주세요."
+                ),
+            },
+            None => AppError::NotFound,
+        });
     }
     tx.commit().await?;
     Ok(())

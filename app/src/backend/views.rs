@@ -76,6 +76,7 @@ pub fn change_for(event: &Event) -> Option<ViewChange<'_>> {
             note: None,
             rider: None,
         }),
+        Event::PaymentVoidRequested { .. } => None,
     }
 }
 

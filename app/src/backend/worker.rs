@@ -4,10 +4,15 @@
 //! PostgreSQL with `FOR UPDATE SKIP LOCKED`, so any number of instances share the work without
 //! waiting on each other; on SQLite through the single writer. Only the oldest unprocessed
 //! event of each order is claimable, so one order's events apply in order. A lease that runs
-//! out (its worker crashed) makes the event claimable again.
+//! out (its worker crashed) makes the event claimable again. Leases are short (5 s) and
+//! renewed every third of that while their batch is still being handled, so the events of a
+//! worker killed mid-batch are taken up again within seconds of a restart, while a slow
+//! handler (a refund retrying a provider) keeps its events.
 //!
 //! Failures retry with exponential backoff and jitter; after `max_attempts` the event is
 //! parked as dead with its last error, listed by `dead_events` and put back by `replay`.
+//! Events that give money back (refunds, payment voids) get `MONEY_BACK_ATTEMPTS` instead:
+//! a provider outage of an hour must not leave a customer charged.
 //!
 //! Wake-up: committing code calls `AppState::outbox_wakeup` so an event is picked up at once;
 //! on PostgreSQL `pg_notify` (sent at commit by `outbox::enqueue`) wakes other instances'
@@ -54,7 +59,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
             batch: 32,
-            lease: Duration::from_secs(30),
+            lease: Duration::from_secs(5),
             max_attempts: 10,
             poll: Duration::from_secs(1),
             base_backoff: Duration::from_millis(200),
@@ -63,6 +68,10 @@ impl Default for WorkerConfig {
         }
     }
 }
+
+/// Attempts of an event that gives money back before it is parked for an operator: about an
+/// hour at the default backoff (doubling from 200 ms to a minute).
+pub const MONEY_BACK_ATTEMPTS: i64 = 70;
 
 /// Delay before retry number `attempts` (1-based): exponential, capped, with 50–100% jitter.
 pub fn backoff(config: &WorkerConfig, attempts: i64) -> Duration {
@@ -85,6 +94,56 @@ fn describe_metrics() {
         "histogram",
         "Time from an event's commit to the end of its handling.",
     );
+    metrics::describe(
+        "baedal_outbox_backlog_events",
+        "gauge",
+        "Events not yet handled, also those waiting to be retried (looked at every second).",
+    );
+    metrics::describe(
+        "baedal_outbox_oldest_pending_seconds",
+        "gauge",
+        "How long the oldest unhandled event has been waiting since its commit.",
+    );
+}
+
+/// Backlog past which the worker is said to be falling behind (in the log, at most every 10 s).
+const BEHIND_AFTER: Duration = Duration::from_secs(1);
+
+/// Every second: how many events are unhandled (parked dead ones aside) and how long the oldest
+/// has waited since its commit, as gauges in `/metrics`; a warning in the log while it has
+/// waited longer than `BEHIND_AFTER`, so falling behind (or a side that keeps failing) is
+/// visible before anyone reads a dashboard.
+async fn watch_backlog(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let mut last_warning: Option<std::time::Instant> = None;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => return,
+        }
+        let now = now_ms();
+        let row = sqlx::query(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox
+             WHERE processed_at IS NULL AND dead_at IS NULL",
+        )
+        .fetch_one(state.db.reader())
+        .await;
+        let Ok(row) = row else { continue };
+        let backlog: i64 = row.try_get(0).unwrap_or(0);
+        let oldest: Option<i64> = row.try_get(1).unwrap_or(None);
+        let waited = oldest.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0);
+        metrics::gauge_set("baedal_outbox_backlog_events", &[], backlog as f64);
+        metrics::gauge_set("baedal_outbox_oldest_pending_seconds", &[], waited);
+        if waited > BEHIND_AFTER.as_secs_f64()
+            && last_warning.is_none_or(|at| at.elapsed() > Duration::from_secs(10))
+        {
+            tracing::warn!(
+                backlog,
+                oldest_waited_s = waited,
+                "outbox worker is falling behind"
+            );
+            last_warning = Some(std::time::Instant::now());
+        }
+    }
 }
 
 /// Claims up to `batch` due events for `worker_id`: the decodable ones to handle, and how
@@ -105,11 +164,12 @@ pub async fn claim(
              SELECT o.id FROM outbox o
              WHERE o.processed_at IS NULL AND o.dead_at IS NULL AND o.available_at <= $3
                AND (o.locked_until IS NULL OR o.locked_until < $3)
-               AND NOT EXISTS (
+               AND (o.order_id = {no_order} OR NOT EXISTS (
                    SELECT 1 FROM outbox p
-                   WHERE p.order_id = o.order_id AND p.id < o.id AND p.processed_at IS NULL)
+                   WHERE p.order_id = o.order_id AND p.id < o.id AND p.processed_at IS NULL))
              ORDER BY o.id LIMIT $4 {skip_locked})
-         RETURNING id, payload, causation_id, created_at, attempts"
+         RETURNING id, payload, causation_id, created_at, attempts",
+        no_order = super::outbox::NO_ORDER,
     );
     let rows = sqlx::query(&sql)
         .bind(now + config.lease.as_millis() as i64)
@@ -131,15 +191,12 @@ pub async fn claim(
                 attempts: row.try_get("attempts")?,
             }),
             Err(error) => {
-                let config = WorkerConfig {
-                    max_attempts: 0,
-                    ..config.clone()
-                };
                 fail(
                     state,
                     id,
                     1,
-                    &config,
+                    0,
+                    config,
                     &format!("undecodable event: {error}"),
                 )
                 .await?;
@@ -155,11 +212,12 @@ async fn fail(
     state: &AppState,
     id: i64,
     attempts: i64,
+    max_attempts: i64,
     config: &WorkerConfig,
     error: &str,
 ) -> Result<bool, sqlx::Error> {
     let now = now_ms();
-    let dead = attempts >= config.max_attempts;
+    let dead = attempts >= max_attempts;
     let retry_at = now + backoff(config, attempts).as_millis() as i64;
     sqlx::query(
         "UPDATE outbox SET locked_until = NULL, locked_by = NULL, last_error = $1,
@@ -193,12 +251,50 @@ pub async fn run_once_with(
 ) -> Result<usize, sqlx::Error> {
     // A batch of only undecodable events is still work done: claim again at once.
     let (deliveries, count) = claim(state, worker_id, config).await?;
-    futures::stream::iter(deliveries)
+    let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
+    let handling = futures::stream::iter(deliveries)
         .for_each_concurrent(config.concurrency.max(1), |delivery| {
             handle_one(state, config, handler, delivery)
-        })
-        .await;
+        });
+    let renewing = async {
+        if ids.is_empty() {
+            return std::future::pending().await;
+        }
+        loop {
+            tokio::time::sleep(config.lease / 3).await;
+            if let Err(error) = renew_leases(state, worker_id, &ids, config.lease).await {
+                tracing::warn!(%error, "could not renew event leases");
+            }
+        }
+    };
+    tokio::select! {
+        _ = handling => {}
+        _ = renewing => {}
+    }
     Ok(count)
+}
+
+/// Extends this worker's leases on the events of its batch still being handled.
+async fn renew_leases(
+    state: &AppState,
+    worker_id: &str,
+    ids: &[i64],
+    lease: Duration,
+) -> Result<(), sqlx::Error> {
+    let placeholders: Vec<String> = (3..ids.len() + 3).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "UPDATE outbox SET locked_until = $1
+         WHERE locked_by = $2 AND processed_at IS NULL AND id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(now_ms() + lease.as_millis() as i64)
+        .bind(worker_id);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.execute(state.db.writer()).await?;
+    Ok(())
 }
 
 async fn handle_one(
@@ -217,13 +313,18 @@ async fn handle_one(
     );
     let event_type = delivery.event.name();
     let (id, attempts, created_at) = (delivery.id, delivery.attempts, delivery.created_at);
+    let max_attempts = if delivery.event.moves_money_back() {
+        config.max_attempts.max(MONEY_BACK_ATTEMPTS)
+    } else {
+        config.max_attempts
+    };
     let outcome = async {
         match handler(state.clone(), delivery).await {
             Ok(Handled::Applied) => "applied",
             Ok(Handled::AlreadyDone) => "duplicate",
             Err(error) => {
                 let message = error.to_string();
-                match fail(state, id, attempts, config, &message).await {
+                match fail(state, id, attempts, max_attempts, config, &message).await {
                     Ok(true) => {
                         tracing::error!(%message, "event parked as dead");
                         "dead"
@@ -269,6 +370,7 @@ pub async fn run_with(
     let worker_id = format!("worker-{}", uuid_like());
     tracing::info!(%worker_id, "outbox worker started");
     let listener = listen_for_other_instances(&state);
+    let backlog = tokio::spawn(watch_backlog(state.clone(), shutdown.clone()));
     loop {
         if *shutdown.borrow() {
             break;
@@ -285,6 +387,7 @@ pub async fn run_with(
     if let Some(listener) = listener {
         listener.abort();
     }
+    backlog.abort();
     tracing::info!(%worker_id, "outbox worker stopped");
 }
 
@@ -342,23 +445,32 @@ pub struct DeadEvent {
     pub id: i64,
     pub order_id: i64,
     pub event_type: String,
+    /// For a payment void (which belongs to no order): the payment it must cancel, to look up
+    /// in the provider's console.
+    pub payment_id: Option<String>,
     pub attempts: i64,
     pub last_error: Option<String>,
 }
 
 pub async fn dead_events(state: &AppState) -> Result<Vec<DeadEvent>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, order_id, event_type, attempts, last_error FROM outbox
+        "SELECT id, order_id, event_type, payload, attempts, last_error FROM outbox
          WHERE dead_at IS NOT NULL AND processed_at IS NULL ORDER BY id",
     )
     .fetch_all(state.db.reader())
     .await?;
     rows.iter()
         .map(|row| {
+            let payload: String = row.try_get("payload")?;
+            let payment_id = match serde_json::from_str::<Event>(&payload) {
+                Ok(Event::PaymentVoidRequested { payment_id, .. }) => Some(payment_id),
+                _ => None,
+            };
             Ok(DeadEvent {
                 id: row.try_get("id")?,
                 order_id: row.try_get("order_id")?,
                 event_type: row.try_get("event_type")?,
+                payment_id,
                 attempts: row.try_get("attempts")?,
                 last_error: row.try_get("last_error")?,
             })

@@ -70,14 +70,29 @@ impl FieldErrors {
 }
 
 /// Trims `raw` and checks its length in characters (not bytes: Korean text is 3 bytes a char).
+/// Required: empty is refused. The one parser of free text, see [`free_text`].
 pub(crate) fn bounded_text(
     field: &str,
     raw: &str,
     label: &str,
     max_chars: usize,
 ) -> Result<String, FieldError> {
+    free_text(field, raw, label, max_chars, true)
+}
+
+/// Every free-text field (names, descriptions, addresses) goes through here: trimmed, at most
+/// `max_chars` characters, and refused (naming the field) when it holds a control character —
+/// NUL, tabs and newlines included: none of our fields is multi-line — or U+FFFD, which is
+/// what undecodable bytes (invalid UTF-8) became on the way in, so the person's text was lost.
+pub(crate) fn free_text(
+    field: &str,
+    raw: &str,
+    label: &str,
+    max_chars: usize,
+    required: bool,
+) -> Result<String, FieldError> {
     let text = raw.trim();
-    if text.is_empty() {
+    if text.is_empty() && required {
         return Err(FieldError::new(
             field,
             format!("{label}{} 입력해 주세요.", josa(label, "을", "를")),
@@ -93,13 +108,28 @@ pub(crate) fn bounded_text(
             ),
         ));
     }
-    if text.chars().any(char::is_control) {
+    if text
+        .chars()
+        .any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER)
+    {
         return Err(FieldError::new(
             field,
             format!("{label}에 사용할 수 없는 글자가 있습니다."),
         ));
     }
     Ok(text.to_string())
+}
+
+/// `raw` if it is a path on this site (`/orders/7?x=1`), safe to redirect or navigate to:
+/// one leading `/`, not `//` or `/\` (other hosts, to browsers), no backslash, no scheme, no
+/// control characters (browsers drop tabs and newlines from URLs, which could make `//`).
+pub fn local_path(raw: &str) -> Option<&str> {
+    let rest = raw.strip_prefix('/')?;
+    let safe = !rest.starts_with('/')
+        && !raw.contains('\\')
+        && !raw.chars().any(char::is_control)
+        && !raw.contains(char::is_whitespace);
+    safe.then_some(raw)
 }
 
 /// The Korean particle that fits after `word`: `with_final` after a closing consonant
@@ -113,6 +143,29 @@ pub fn josa(word: &str, with_final: &'static str, without: &'static str) -> &'st
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn local_paths_stay_on_this_site() {
+        for good in ["/", "/orders/7", "/stores/3?tab=menu", "/a/b%2F/c"] {
+            assert_eq!(super::local_path(good), Some(good), "{good}");
+        }
+        for bad in [
+            "",
+            "orders",
+            "//evil.example",
+            "/\\evil.example",
+            "/\\/evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\u{0}x",
+            " /orders",
+            "/orders\\x",
+        ] {
+            assert_eq!(super::local_path(bad), None, "{bad:?}");
+        }
+    }
+
     use super::*;
 
     #[test]
@@ -126,5 +179,21 @@ mod tests {
         );
         assert_eq!(bounded_text("f", " 가나 ", "이름", 5).unwrap(), "가나");
         assert!(bounded_text("f", "가\u{7}", "이름", 5).is_err());
+        for bad in [
+            "가\u{0}나",
+            "가\n나",
+            "가\t나",
+            "가\u{1b}[31m",
+            "가\u{FFFD}나",
+            "a\u{85}b",
+        ] {
+            let error = free_text("description", bad, "설명", 200, false).unwrap_err();
+            assert_eq!(error.field, "description", "{bad:?}");
+        }
+        assert_eq!(free_text("d", "  ", "설명", 200, false).unwrap(), "");
+        assert_eq!(
+            free_text("d", " 매콤 달콤 ", "설명", 200, false).unwrap(),
+            "매콤 달콤"
+        );
     }
 }

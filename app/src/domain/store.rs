@@ -77,6 +77,21 @@ pub struct StoreDashboard {
     pub orders_per_hour: Vec<i64>,
 }
 
+/// Everything the owner's page shows for one of their stores: the store with its menu and
+/// stock, the orders of the last 24 hours (newest first) and today's numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreBoard {
+    pub store: OwnedStore,
+    pub orders: Vec<StoreOrder>,
+    pub today: StoreDashboard,
+}
+
+/// The owner's page, read in one request whatever the number of stores (oldest store first).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnerBoard {
+    pub stores: Vec<StoreBoard>,
+}
+
 /// The start of "today" in Korea (UTC+9, no daylight saving), in Unix milliseconds.
 pub fn korea_day_start(now_ms: i64) -> i64 {
     const HOUR: i64 = 60 * 60 * 1000;
@@ -155,13 +170,13 @@ impl FoodInput {
     ) -> Result<Self, Vec<super::FieldError>> {
         let mut errors = super::FieldErrors::default();
         let name = errors.check(super::bounded_text("name", name, "메뉴 이름", 40));
-        let description = description.trim();
-        if description.chars().count() > 200 {
-            errors.push(super::FieldError::new(
-                "description",
-                "설명은 200자 이하로 입력해 주세요.",
-            ));
-        }
+        let description = errors.check(super::free_text(
+            "description",
+            description,
+            "설명",
+            200,
+            false,
+        ));
         let price = match price.trim().parse::<i64>() {
             Ok(won) if won <= 0 => {
                 errors.push(super::FieldError::new(
@@ -189,7 +204,7 @@ impl FoodInput {
         errors.into_result()?;
         Ok(FoodInput {
             name: name.expect("checked"),
-            description: description.to_string(),
+            description: description.expect("checked"),
             price: price.expect("checked"),
             hidden,
         })

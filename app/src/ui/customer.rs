@@ -1,10 +1,10 @@
 //! The customer's pages: stores near the delivery address, a store's menu, the cart and
 //! checkout, and the orders (내 주문).
 
-use super::auth::{role_page, Auth};
+use super::auth::{Auth, Gate};
 use super::cart::{confirm, new_idempotency_key, use_cart};
 use super::layout::Loading;
-use super::live::{use_live, LiveBadge, LiveUpdates};
+use super::live::{LiveBadge, LiveUpdates};
 use crate::api::{
     get_order, get_store_menu, my_orders, nearby_stores, CancelOrder, ConfirmDelivery, PlaceOrder,
     SetDeliveryDistrict,
@@ -20,15 +20,22 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 #[component]
 pub fn CustomerHome() -> impl IntoView {
-    role_page(Role::Customer, |user| {
-        let auth = expect_context::<Auth>();
-        let change = ServerAction::<SetDeliveryDistrict>::new();
-        let stores = Resource::new(move || change.version().get(), |_| nearby_stores());
-        Effect::new(move |_| {
-            if let Some(Ok(_)) = change.value().get() {
-                auth.refresh();
-            }
-        });
+    let gate = Gate::for_role(Role::Customer);
+    let auth = expect_context::<Auth>();
+    let change = ServerAction::<SetDeliveryDistrict>::new();
+    let stores = Resource::new(
+        move || change.version().get(),
+        move |_| async move {
+            gate.allowed()?;
+            nearby_stores().await
+        },
+    );
+    Effect::new(move |_| {
+        if let Some(Ok(user)) = change.value().get() {
+            auth.set(Some(user));
+        }
+    });
+    gate.render(move |user| {
         let current = user.district.clone().unwrap_or_default();
         view! {
             <Title text="가게 찾기" />
@@ -53,15 +60,7 @@ pub fn CustomerHome() -> impl IntoView {
                 </ActionForm>
                 <p class="muted" data-testid="delivery-district">
                     "배달 주소: "
-                    {move || {
-                        change
-                            .value()
-                            .get()
-                            .and_then(Result::ok)
-                            .and_then(|u| u.district)
-                            .or_else(|| user.district.clone())
-                            .unwrap_or_else(|| "미설정".into())
-                    }}
+                    {user.district.clone().unwrap_or_else(|| "미설정".into())}
                 </p>
             </section>
             <Suspense fallback=Loading>
@@ -108,25 +107,37 @@ pub fn CustomerHome() -> impl IntoView {
     })
 }
 
-fn id_param() -> i64 {
-    use_params_map()
-        .read_untracked()
-        .get("id")
-        .and_then(|id| id.parse().ok())
-        .unwrap_or(0)
+/// The page's `:id` (0 when it is not a number: the server then answers "not found").
+fn id_param() -> Memo<i64> {
+    let params = use_params_map();
+    Memo::new(move |_| {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse().ok())
+            .unwrap_or(0)
+    })
 }
 
 #[component]
 pub fn StorePage() -> impl IntoView {
-    role_page(Role::Customer, |_user| {
-        let store_id = id_param();
-        let menu = Resource::new(move || store_id, get_store_menu);
-        let cart = use_cart();
+    let gate = Gate::for_role(Role::Customer);
+    let store_id = id_param();
+    let menu = Resource::new(
+        move || store_id.get(),
+        move |id| async move {
+            gate.allowed()?;
+            get_store_menu(id).await
+        },
+    );
+    let cart = use_cart();
+    gate.render(move |_user| {
         view! {
             <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
                     menu.await
                         .map(|store| {
+                            let store_id = store.id;
                             let store_name = store.name.clone();
                             view! {
                                 <Title text=store.name.clone() />
@@ -209,29 +220,30 @@ fn CartBar() -> impl IntoView {
 
 #[component]
 pub fn CheckoutPage() -> impl IntoView {
-    role_page(Role::Customer, |_user| {
-        let cart = use_cart();
-        let place = ServerAction::<PlaceOrder>::new();
-        let card = RwSignal::new("4242 4242 4242 4242".to_string());
-        // One key per submission: kept while the outcome is unknown or the provider was busy
-        // (paying again is the same submission), replaced after a decline or a cart change.
-        let key = RwSignal::new(None::<String>);
-        Effect::new(move |_| {
-            cart.0.track();
+    let gate = Gate::for_role(Role::Customer);
+    let cart = use_cart();
+    let place = ServerAction::<PlaceOrder>::new();
+    let card = RwSignal::new("4242 4242 4242 4242".to_string());
+    // One key per submission: kept while the outcome is unknown or the provider was busy
+    // (paying again is the same submission), replaced after a decline or a cart change.
+    let key = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        cart.0.track();
+        key.set(None);
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| match place.value().get() {
+        Some(Ok(order)) => {
             key.set(None);
-        });
-        let navigate = use_navigate();
-        Effect::new(move |_| match place.value().get() {
-            Some(Ok(order)) => {
-                key.set(None);
-                cart.0.set(Default::default());
-                navigate(&format!("/orders/{}", order.id), Default::default());
-            }
-            Some(Err(AppError::PaymentDeclined { .. })) | Some(Err(AppError::Invalid { .. })) => {
-                key.set(None)
-            }
-            _ => {}
-        });
+            cart.0.set(Default::default());
+            navigate(&format!("/orders/{}", order.id), Default::default());
+        }
+        Some(Err(AppError::PaymentDeclined { .. })) | Some(Err(AppError::Invalid { .. })) => {
+            key.set(None)
+        }
+        _ => {}
+    });
+    gate.render(move |_user| {
         let pay = move |_| {
             let state = cart.0.get_untracked();
             let Some(store_id) = state.store_id else {
@@ -435,24 +447,27 @@ fn order_view(
 
 #[component]
 pub fn OrderPage() -> impl IntoView {
-    role_page(Role::Customer, |_user| {
-        let order_id = id_param();
-        let cancel = ServerAction::<CancelOrder>::new();
-        let confirm_received = ServerAction::<ConfirmDelivery>::new();
-        // The store, riders and the worker move the order along; the server pushes a hint at
-        // each step and the page re-reads the order.
-        let live = use_live();
-        let tick = live.changes;
-        let order = Resource::new(
-            move || {
-                (
-                    order_id,
-                    tick.get(),
-                    cancel.version().get() + confirm_received.version().get(),
-                )
-            },
-            |(id, _, _)| get_order(id),
-        );
+    let gate = Gate::for_role(Role::Customer);
+    let order_id = id_param();
+    let cancel = ServerAction::<CancelOrder>::new();
+    let confirm_received = ServerAction::<ConfirmDelivery>::new();
+    // The store, riders and the worker move the order along; the server pushes a hint at
+    // each step and the page re-reads the order.
+    let live = gate.live;
+    let order = Resource::new(
+        move || {
+            (
+                order_id.get(),
+                live.changes.get(),
+                cancel.version().get() + confirm_received.version().get(),
+            )
+        },
+        move |(id, _, _)| async move {
+            gate.allowed()?;
+            get_order(id).await
+        },
+    );
+    gate.render(move |_user| {
         view! {
             <Transition fallback=Loading>
                 {move || Suspend::new(async move { order.await.map(|o| order_view(o, cancel, confirm_received, live)) })}
@@ -464,8 +479,16 @@ pub fn OrderPage() -> impl IntoView {
 
 #[component]
 pub fn OrdersPage() -> impl IntoView {
-    role_page(Role::Customer, |_user| {
-        let orders = Resource::new(|| (), |_| my_orders());
+    let gate = Gate::for_role(Role::Customer);
+    let live = gate.live;
+    let orders = Resource::new(
+        move || live.changes.get(),
+        move |_| async move {
+            gate.allowed()?;
+            my_orders().await
+        },
+    );
+    gate.render(move |_user| {
         view! {
             <Title text="내 주문" />
             <section class="page-head">

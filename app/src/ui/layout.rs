@@ -1,31 +1,30 @@
 //! The app shell each role sees (header, navigation, sign-out) and the pages for errors.
 
-use super::auth::Auth;
-use super::live::live_updates;
-use crate::api::{unread_notifications, SignOut};
+use crate::api::SignOut;
 use crate::domain::{CurrentUser, Role};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::use_navigate;
 
 /// Header and navigation for `user`'s role around the page content. Content errors are shown
-/// in place by the error boundary instead of blanking the page.
+/// in place by the error boundary instead of blanking the page. The bell's `unread` count
+/// belongs to the page (see `auth::Gate`): the shell only shows it.
 #[component]
-pub fn Shell(user: CurrentUser, children: Children) -> impl IntoView {
-    let auth = expect_context::<Auth>();
-    // One live connection per page, shared by the page's content and the bell.
-    let live = live_updates();
-    provide_context(live);
-    let unread = Resource::new(move || live.changes.get(), |_| unread_notifications());
+pub fn Shell(
+    user: CurrentUser,
+    unread: Resource<Result<i64, AppError>>,
+    children: Children,
+) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
-    let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(())) = sign_out.value().get() {
             super::rider::forget_rider_data();
-            auth.refresh();
-            navigate("/signin", Default::default());
+            // A whole new page: nothing of the signed-out person stays in memory.
+            #[cfg(feature = "hydrate")]
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().assign("/signin");
+            }
         }
     });
     let links: &[(&str, &str)] = match user.role {
@@ -102,18 +101,6 @@ fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
                 }}
             </ul>
             <p>"잠시 후 다시 시도해 주세요. 문제가 계속되면 새로고침해 주세요."</p>
-        </div>
-    }
-}
-
-/// An error the page could not recover from, with a way forward.
-#[component]
-pub fn ErrorPanel(error: AppError) -> impl IntoView {
-    view! {
-        <div class="panel error-panel" role="alert">
-            <h2>"문제가 생겼습니다"</h2>
-            <p>{error.to_string()}</p>
-            <a href="/">"처음으로"</a>
         </div>
     }
 }

@@ -4,7 +4,10 @@
 //! While the stream is connected nothing is polled (a slow safety re-read every 30 s aside).
 //! When it drops, the page re-reads every 3 s until the browser's `EventSource` reconnects;
 //! the reconnection's `ready` hint triggers one more re-read, so nothing missed stays missed.
+//! When the server refuses the stream for good (429: too many streams of this session or
+//! address; 401: signed out), the page keeps polling every 3 s and tries again every 30 s.
 
+use super::auth::Auth;
 #[cfg(feature = "hydrate")]
 use crate::domain::LiveNotice;
 use leptos::prelude::*;
@@ -17,24 +20,22 @@ pub struct LiveUpdates {
     pub connected: RwSignal<bool>,
 }
 
-/// The page's live updates (started by the shell around every signed-in page).
-pub fn use_live() -> LiveUpdates {
-    expect_context::<LiveUpdates>()
-}
-
-/// Starts listening for the current page (stops when the page goes away).
-pub fn live_updates() -> LiveUpdates {
+/// Starts listening for the current page while someone is signed in (stops when the page
+/// goes away or they sign out). `query` is sent with `/live` (empty: none).
+pub fn live_updates(auth: Auth, query: Signal<String>) -> LiveUpdates {
     let updates = LiveUpdates {
         changes: RwSignal::new(0),
         connected: RwSignal::new(false),
     };
     #[cfg(feature = "hydrate")]
-    connect(updates);
+    connect(updates, auth, query);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (auth, query);
     updates
 }
 
 #[cfg(feature = "hydrate")]
-fn connect(updates: LiveUpdates) {
+fn connect(updates: LiveUpdates, auth: Auth, query: Signal<String>) {
     use send_wrapper::SendWrapper;
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
@@ -42,8 +43,27 @@ fn connect(updates: LiveUpdates) {
     const TICK: std::time::Duration = std::time::Duration::from_secs(3);
     const SAFETY_TICKS: u32 = 10;
 
+    // Reconnect when a different person signs in (not when their profile changes), when the
+    // page's query changes, and to retry after the server refused the stream.
+    let who = Memo::new(move |_| auth.user.with(|u| u.as_ref().map(|u| u.id)));
+    let query = Memo::new(move |_| query.get());
+    let retry = RwSignal::new(0u32);
     Effect::new(move |_| {
-        let source = web_sys::EventSource::new("/live").ok();
+        retry.track();
+        if who.get().is_none() {
+            updates.connected.set(false);
+            return;
+        }
+        let url = query.with(|query| {
+            if query.is_empty() {
+                "/live".to_string()
+            } else {
+                format!("/live?{query}")
+            }
+        });
+        let source = web_sys::EventSource::new(&url).ok();
+        // Closed for good (not reconnecting by itself): refused or signed out.
+        let refused = std::rc::Rc::new(std::cell::Cell::new(false));
         let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
             move |event: web_sys::MessageEvent| {
                 let Some(text) = event.data().as_string() else {
@@ -55,7 +75,16 @@ fn connect(updates: LiveUpdates) {
                 }
             },
         );
-        let on_error = Closure::<dyn FnMut()>::new(move || updates.connected.set(false));
+        let on_error = {
+            let (source, refused) = (source.clone(), refused.clone());
+            Closure::<dyn FnMut()>::new(move || {
+                updates.connected.set(false);
+                let closed = source
+                    .as_ref()
+                    .is_some_and(|s| s.ready_state() == web_sys::EventSource::CLOSED);
+                refused.set(closed);
+            })
+        };
         if let Some(source) = &source {
             source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
@@ -66,6 +95,9 @@ fn connect(updates: LiveUpdates) {
                 ticks.set(ticks.get().wrapping_add(1));
                 if !updates.connected.get_untracked() || ticks.get().is_multiple_of(SAFETY_TICKS) {
                     updates.changes.update(|c| *c += 1);
+                }
+                if refused.get() && ticks.get().is_multiple_of(SAFETY_TICKS) {
+                    retry.update(|r| *r = r.wrapping_add(1));
                 }
             },
             TICK,

@@ -9,10 +9,10 @@ mod notifications;
 mod owner;
 mod rider;
 
-pub use auth::Auth;
+pub use auth::{sign_in_location, sign_in_required, Auth};
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -26,6 +26,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="theme-color" content="#2ac1bc" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="stylesheet" href=format!("/{}/baedal.css", options.site_pkg_dir) />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -44,7 +45,6 @@ pub fn App() -> impl IntoView {
     mark_hydrated();
 
     view! {
-        <Stylesheet id="baedal" href="/pkg/baedal.css" />
         <Title formatter=|page: String| {
             if page.is_empty() { "배달".to_string() } else { format!("{page} · 배달") }
         } />

@@ -1,10 +1,10 @@
 //! The notification feed (every role) and, for customers, the KakaoTalk settings.
 
-use super::auth::signed_in_page;
+use super::auth::Gate;
 use super::layout::Loading;
-use super::live::use_live;
 use crate::api::{get_kakao_settings, my_notifications, MarkNotificationsRead, SaveKakaoSettings};
-use crate::domain::{korea_date_time, NotificationItem, Role};
+use crate::domain::{korea_date_time, KakaoSettings, NotificationItem, Role};
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -17,16 +17,34 @@ fn link(role: Role, item: &NotificationItem) -> String {
 
 #[component]
 pub fn NotificationsPage() -> impl IntoView {
-    signed_in_page(|user| {
-        let live = use_live();
-        let mark = ServerAction::<MarkNotificationsRead>::new();
-        // Reading changes the bell too: re-read everything the page shows.
-        Effect::new(move |_| {
-            if let Some(Ok(_)) = mark.value().get() {
-                live.changes.update(|c| *c += 1);
+    let gate = Gate::signed_in();
+    let live = gate.live;
+    let mark = ServerAction::<MarkNotificationsRead>::new();
+    // Reading changes the bell too: re-read everything the page shows.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = mark.value().get() {
+            live.changes.update(|c| *c += 1);
+        }
+    });
+    let feed = Resource::new(
+        move || live.changes.get(),
+        move |_| async move {
+            gate.allowed()?;
+            my_notifications().await
+        },
+    );
+    // Only customers have KakaoTalk settings; other roles never ask for them.
+    let save = ServerAction::<SaveKakaoSettings>::new();
+    let kakao = Resource::new(
+        move || save.version().get(),
+        move |_| async move {
+            if gate.allowed()?.role != Role::Customer {
+                return Ok(None);
             }
-        });
-        let feed = Resource::new(move || live.changes.get(), |_| my_notifications());
+            get_kakao_settings().await.map(Some)
+        },
+    );
+    gate.render(move |user| {
         let role = user.role;
         view! {
             <Title text="알림" />
@@ -69,7 +87,7 @@ pub fn NotificationsPage() -> impl IntoView {
                     })
                 })}
             </Transition>
-            {(role == Role::Customer).then(|| view! { <KakaoPanel /> })}
+            {(role == Role::Customer).then(|| view! { <KakaoPanel save settings=kakao /> })}
         }
         .into_any()
     })
@@ -77,9 +95,10 @@ pub fn NotificationsPage() -> impl IntoView {
 
 /// KakaoTalk (알림톡) on or off, and the number it goes to.
 #[component]
-fn KakaoPanel() -> impl IntoView {
-    let save = ServerAction::<SaveKakaoSettings>::new();
-    let settings = Resource::new(move || save.version().get(), |_| get_kakao_settings());
+fn KakaoPanel(
+    save: ServerAction<SaveKakaoSettings>,
+    settings: Resource<Result<Option<KakaoSettings>, AppError>>,
+) -> impl IntoView {
     let phone = RwSignal::new(String::new());
     let enabled = RwSignal::new(true);
     view! {
@@ -87,7 +106,7 @@ fn KakaoPanel() -> impl IntoView {
             <h2>"카카오톡 알림"</h2>
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    settings.await.map(|current| {
+                    settings.await.map(|current| current.map(|current| {
                         enabled.set(current.enabled);
                         view! {
                             <p class="muted small">
@@ -98,7 +117,7 @@ fn KakaoPanel() -> impl IntoView {
                                 {(!current.channel_on).then_some(" · 지금은 카카오톡 발송이 설정되어 있지 않아 앱 알림만 보냅니다.")}
                             </p>
                         }
-                    })
+                    }))
                 })}
             </Transition>
             <label class="check">

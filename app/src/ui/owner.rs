@@ -1,15 +1,24 @@
 //! The store owner's home: per store, the open/closed switch, incoming orders by stage with
-//! their actions, and the stock of every dish (what can still be cooked today).
+//! their actions, today's numbers, and the stock of every dish (what can still be cooked
+//! today).
+//!
+//! The whole page is one read (`owner_board`), made once in the page's body and re-read at
+//! every live hint and after every action, so an owner of five stores waits no longer than an
+//! owner of one and every part of the page shows the same moment. What the owner is in the
+//! middle of — the tab they look at, a stock number being typed, the dish form — lives in the
+//! page, not in the rendered board, so a new order arriving does not wipe it.
 
-use super::auth::role_page;
+use super::auth::Gate;
 use super::layout::Loading;
-use super::live::{use_live, LiveBadge};
-use crate::api::{
-    get_store_dashboard, my_stores, store_orders, OrderAction, SaveFood, SetFoodStock, SetStoreOpen,
+use super::live::LiveBadge;
+use crate::api::{get_owner_board, OrderAction, SaveFood, SetFoodStock, SetStoreOpen};
+use crate::domain::{
+    MenuItem, OrderStatus, OwnerBoard, Role, StoreBoard, StoreOrder, REJECT_REASONS,
 };
-use crate::domain::{MenuItem, OrderStatus, OwnedStore, Role, StoreOrder, REJECT_REASONS};
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use std::collections::HashMap;
 
 /// The tabs of the incoming-orders board and which statuses each shows.
 const TABS: [(&str, &[OrderStatus]); 5] = [
@@ -61,143 +70,282 @@ fn js_sys_now() -> i64 {
         .unwrap_or_default()
 }
 
+/// The page's actions, shared by every store panel (each knows which store it acted for).
+#[derive(Clone, Copy)]
+struct Actions {
+    order: ServerAction<OrderAction>,
+    open: ServerAction<SetStoreOpen>,
+    stock: ServerAction<SetFoodStock>,
+    food: ServerAction<SaveFood>,
+}
+
+/// A stock number being typed, and the stock shown when typing began (what the save expects
+/// to still be there).
+#[derive(Debug, Clone, PartialEq)]
+struct StockDraft {
+    text: String,
+    shown: i64,
+}
+
+/// The dish form of one store.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct DishForm {
+    food_id: i64,
+    name: String,
+    description: String,
+    price: String,
+    hidden: bool,
+}
+
+/// What the owner is doing on the page, kept across re-reads of the board.
+#[derive(Clone, Copy)]
+struct PageState {
+    tabs: RwSignal<HashMap<i64, usize>>,
+    drafts: RwSignal<HashMap<i64, StockDraft>>,
+    forms: RwSignal<HashMap<i64, DishForm>>,
+    /// The food whose stock was saved last, the store an order action or a dish save was for.
+    stock_saved_for: RwSignal<Option<i64>>,
+    order_acted_for: RwSignal<Option<i64>>,
+    dish_saved_for: RwSignal<Option<i64>>,
+}
+
+impl PageState {
+    fn new() -> Self {
+        PageState {
+            tabs: RwSignal::new(HashMap::new()),
+            drafts: RwSignal::new(HashMap::new()),
+            forms: RwSignal::new(HashMap::new()),
+            stock_saved_for: RwSignal::new(None),
+            order_acted_for: RwSignal::new(None),
+            dish_saved_for: RwSignal::new(None),
+        }
+    }
+
+    fn tab(&self, store_id: i64) -> usize {
+        self.tabs
+            .with(|tabs| tabs.get(&store_id).copied())
+            .unwrap_or(0)
+    }
+
+    fn form(&self, store_id: i64) -> DishForm {
+        self.forms
+            .with(|forms| forms.get(&store_id).cloned())
+            .unwrap_or_default()
+    }
+
+    fn edit_form(&self, store_id: i64, change: impl FnOnce(&mut DishForm)) {
+        self.forms
+            .update(|forms| change(forms.entry(store_id).or_default()));
+    }
+}
+
 #[component]
 pub fn StoreHome() -> impl IntoView {
-    role_page(Role::Owner, |_user| {
-        // Bumped after a dish is added or edited, to re-read the menus.
-        let menus = RwSignal::new(0u32);
-        provide_context(MenuVersion(menus));
-        let stores = Resource::new(move || menus.get(), |_| my_stores());
-        let live = use_live();
+    let gate = Gate::for_role(Role::Owner);
+    let live = gate.live;
+    let actions = Actions {
+        order: ServerAction::new(),
+        open: ServerAction::new(),
+        stock: ServerAction::new(),
+        food: ServerAction::new(),
+    };
+    // New orders arrive through the outbox worker, which pushes a hint (`/live`) once the
+    // order is in the store's queue (and its stock taken); the board re-reads then and after
+    // every action of this page.
+    let board = Resource::new(
+        move || {
+            (
+                live.changes.get(),
+                actions.order.version().get(),
+                actions.open.version().get(),
+                actions.stock.version().get(),
+                actions.food.version().get(),
+            )
+        },
+        move |_| async move {
+            gate.allowed()?;
+            get_owner_board().await
+        },
+    );
+    let state = PageState::new();
+    // A saved or refused stock number stops being a draft: the row shows the stock as it is
+    // now. A number the server could not read stays for the owner to correct.
+    Effect::new(move |_| {
+        let finished = matches!(
+            actions.stock.value().get(),
+            Some(Ok(())) | Some(Err(AppError::Conflict { .. }))
+        );
+        if let (true, Some(food_id)) = (finished, state.stock_saved_for.get_untracked()) {
+            state.drafts.update(|drafts| {
+                drafts.remove(&food_id);
+            });
+        }
+    });
+    chime_on_new_orders(board);
+    gate.render(move |_user| {
         view! {
             <Title text="내 상점" />
             <section class="page-head">
                 <h1>"내 상점" " " <LiveBadge updates=live /></h1>
                 <p class="muted">"들어온 주문을 수락하고, 요리 가능한 재고 수량을 입력하세요."</p>
             </section>
-            <Suspense fallback=Loading>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    stores
+                    board
                         .await
-                        .map(|stores| {
-                            if stores.is_empty() {
+                        .map(|board| {
+                            if board.stores.is_empty() {
                                 return view! { <p class="empty">"등록된 상점이 없습니다."</p> }.into_any();
                             }
-                            stores.into_iter().map(|store| view! { <StorePanel store /> }).collect_view().into_any()
+                            board
+                                .stores
+                                .into_iter()
+                                .map(|store| store_panel(store, actions, state))
+                                .collect_view()
+                                .into_any()
                         })
                 })}
-            </Suspense>
+            </Transition>
         }
         .into_any()
     })
 }
 
-#[derive(Clone, Copy)]
-struct MenuVersion(RwSignal<u32>);
+/// Rings when an order arrives that this page has not seen before (not at the first read).
+fn chime_on_new_orders(board: Resource<Result<OwnerBoard, AppError>>) {
+    let newest_seen = StoredValue::new(None::<i64>);
+    Effect::new(move |_| {
+        let Some(Ok(board)) = board.get() else {
+            return;
+        };
+        let newest = board
+            .stores
+            .iter()
+            .flat_map(|s| s.orders.iter())
+            .filter(|o| o.status == OrderStatus::Placed)
+            .map(|o| o.id)
+            .max();
+        let seen = newest_seen.get_value();
+        if let (Some(seen), Some(newest)) = (seen, newest) {
+            if newest > seen {
+                chime();
+            }
+        }
+        newest_seen.set_value(seen.max(newest).or(Some(0)));
+    });
+}
 
-#[component]
-fn StorePanel(store: OwnedStore) -> impl IntoView {
+fn store_panel(board: StoreBoard, actions: Actions, state: PageState) -> impl IntoView {
+    let StoreBoard {
+        store,
+        orders,
+        today,
+    } = board;
     let store_id = store.id;
-    let open = RwSignal::new(store.is_open);
-    let set_open = ServerAction::<SetStoreOpen>::new();
-    let act = ServerAction::<OrderAction>::new();
-    // New orders arrive through the outbox worker, which pushes a hint (`/live`) once the
-    // order is in the store's queue; the board re-reads then and after every action.
-    let tick = use_live().changes;
-    let orders = Resource::new(
-        move || (store_id, tick.get(), act.version().get()),
-        |(id, _, _)| store_orders(id),
-    );
-    let dashboard = Resource::new(
-        move || (store_id, tick.get(), act.version().get()),
-        |(id, _, _)| get_store_dashboard(id),
-    );
-    let tab = RwSignal::new(0usize);
-    let seen_new = RwSignal::new(None::<usize>);
-    let alert = RwSignal::new(false);
+    let is_open = store.is_open;
+    // Shown at once when pressed; the next read confirms it.
+    let open = move || match (actions.open.input().get(), actions.open.pending().get()) {
+        (Some(pressed), true) if pressed.store_id == store_id => pressed.open,
+        _ => is_open,
+    };
+    let new_orders = orders
+        .iter()
+        .filter(|o| o.status == OrderStatus::Placed)
+        .count();
+    let peak = today
+        .orders_per_hour
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let counts: Vec<usize> = TABS
+        .iter()
+        .map(|(_, statuses)| {
+            orders
+                .iter()
+                .filter(|o| statuses.contains(&o.status))
+                .count()
+        })
+        .collect();
+    let now = now_ms();
+    let shown_orders = move || {
+        let statuses = TABS[state.tab(store_id)].1;
+        let shown: Vec<StoreOrder> = orders
+            .iter()
+            .filter(|o| statuses.contains(&o.status))
+            .cloned()
+            .collect();
+        if shown.is_empty() {
+            return view! { <p class="empty">"주문이 없습니다."</p> }.into_any();
+        }
+        view! {
+            <ul class="card-list store-orders" data-testid="store-orders">
+                {shown.into_iter().map(|order| order_card(order, now, store_id, actions, state)).collect_view()}
+            </ul>
+        }
+        .into_any()
+    };
+    let order_error = move || {
+        (state.order_acted_for.get() == Some(store_id))
+            .then(|| actions.order.value().get().and_then(Result::err))
+            .flatten()
+            .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
+    };
     view! {
-        <section class="panel store-panel" data-testid="owned-store">
+        <section class="panel store-panel" data-testid="owned-store" data-store-id=store_id>
             <div class="card-title">
                 <h2>{store.name.clone()}</h2>
                 <button
-                    class=move || if open.get() { "badge open toggle" } else { "badge closed toggle" }
+                    class=move || if open() { "badge open toggle" } else { "badge closed toggle" }
                     data-testid="open-toggle"
                     on:click=move |_| {
-                        let next = !open.get_untracked();
-                        open.set(next);
-                        set_open.dispatch(SetStoreOpen { store_id, open: next });
+                        actions.open.dispatch(SetStoreOpen { store_id, open: !open() });
                     }
                 >
-                    {move || if open.get() { "영업 중 (눌러서 마감)" } else { "영업 종료 (눌러서 시작)" }}
+                    {move || if open() { "영업 중 (눌러서 마감)" } else { "영업 종료 (눌러서 시작)" }}
                 </button>
             </div>
             <p class="muted">{format!("{} · {}", store.district, store.address)}</p>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    dashboard.await.map(|today| {
-                        let peak = today.orders_per_hour.iter().copied().max().unwrap_or(0).max(1);
-                        view! {
-                            <div class="dashboard" data-testid="dashboard">
-                                <p>
-                                    "오늘 주문 " <strong data-testid="orders-today">{format!("{}건", today.orders_today)}</strong>
-                                    " · 매출 " <strong data-testid="sales-today">{today.sales_today.to_string()}</strong>
-                                </p>
-                                <div class="hour-chart" aria-label="시간대별 주문 수">
-                                    {today.orders_per_hour.iter().enumerate().map(|(hour, count)| {
-                                        let height = format!("height: {}%", count * 100 / peak);
-                                        view! { <span class="bar" style=height title=format!("{hour}시 {count}건")></span> }
-                                    }).collect_view()}
-                                </div>
-                                <div class="hour-axis"><span>"0시"</span><span>"12시"</span><span>"23시"</span></div>
-                            </div>
-                        }
-                    })
-                })}
-            </Transition>
-            {move || alert.get().then(|| view! { <p class="new-order-alert" role="status">"새 주문이 들어왔습니다!"</p> })}
+            <div class="dashboard" data-testid="dashboard">
+                <p>
+                    "오늘 주문 " <strong data-testid="orders-today">{format!("{}건", today.orders_today)}</strong>
+                    " · 매출 " <strong data-testid="sales-today">{today.sales_today.to_string()}</strong>
+                </p>
+                <div class="hour-chart" aria-label="시간대별 주문 수">
+                    {today.orders_per_hour.iter().enumerate().map(|(hour, count)| {
+                        let height = format!("height: {}%", count * 100 / peak);
+                        view! { <span class="bar" style=height title=format!("{hour}시 {count}건")></span> }
+                    }).collect_view()}
+                </div>
+                <div class="hour-axis"><span>"0시"</span><span>"12시"</span><span>"23시"</span></div>
+            </div>
+            {(new_orders > 0).then(|| view! {
+                <p class="new-order-alert" role="status" data-testid="new-order-alert">
+                    {format!("새 주문 {new_orders}건이 들어왔습니다! 수락하거나 거절해 주세요.")}
+                </p>
+            })}
             <nav class="tabs" role="tablist">
                 {TABS
                     .iter()
                     .enumerate()
-                    .map(|(i, (label, statuses))| {
-                        let count = move || {
-                            orders.get().and_then(Result::ok).map(|o| o.iter().filter(|o| statuses.contains(&o.status)).count()).unwrap_or(0)
-                        };
+                    .map(|(i, (label, _))| {
+                        let count = counts[i];
                         view! {
-                            <button role="tab" class="tab" class:active=move || tab.get() == i on:click=move |_| { tab.set(i); if i == 0 { alert.set(false); } }>
+                            <button
+                                role="tab"
+                                class="tab"
+                                class:active=move || state.tab(store_id) == i
+                                on:click=move |_| state.tabs.update(|tabs| { tabs.insert(store_id, i); })
+                            >
                                 {*label} " " <span class="count">{count}</span>
                             </button>
                         }
                     })
                     .collect_view()}
             </nav>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    orders.await.map(|orders| {
-                        let new_count = orders.iter().filter(|o| o.status == OrderStatus::Placed).count();
-                        if let Some(previous) = seen_new.get_untracked() {
-                            if new_count > previous {
-                                alert.set(true);
-                                chime();
-                            }
-                        }
-                        seen_new.set(Some(new_count));
-                        let statuses = TABS[tab.get()].1;
-                        let shown: Vec<StoreOrder> = orders.into_iter().filter(|o| statuses.contains(&o.status)).collect();
-                        if shown.is_empty() {
-                            return view! { <p class="empty">"주문이 없습니다."</p> }.into_any();
-                        }
-                        let now = now_ms();
-                        view! {
-                            <ul class="card-list store-orders" data-testid="store-orders">
-                                {shown.into_iter().map(|order| order_card(order, now, act)).collect_view()}
-                            </ul>
-                        }
-                        .into_any()
-                    })
-                })}
-            </Transition>
-            {move || act.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+            {shown_orders}
+            {order_error}
             <h3>"메뉴와 재고"</h3>
             <table class="menu-table stock-table">
                 <thead>
@@ -207,95 +355,95 @@ fn StorePanel(store: OwnedStore) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {store.menu.iter().cloned().map(|item| view! { <StockRow food_id=item.id name=item.name price=item.price.to_string() stock=item.stock /> }).collect_view()}
+                    {store.menu.iter().cloned().map(|item| stock_row(item, actions, state)).collect_view()}
                 </tbody>
             </table>
-            <MenuEditor store_id menu=store.menu />
+            {menu_editor(store_id, store.menu, actions, state)}
         </section>
     }
 }
 
 /// Add a dish, or pick one to edit its name, description, price, or hide it from customers.
-#[component]
-fn MenuEditor(store_id: i64, menu: Vec<MenuItem>) -> impl IntoView {
-    let save = ServerAction::<SaveFood>::new();
-    let version = expect_context::<MenuVersion>().0;
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = save.value().get() {
-            version.update(|v| *v += 1);
-        }
-    });
-    let food_id = RwSignal::new(0i64);
-    let name = RwSignal::new(String::new());
-    let description = RwSignal::new(String::new());
-    let price = RwSignal::new(String::new());
-    let hidden = RwSignal::new(false);
+fn menu_editor(
+    store_id: i64,
+    menu: Vec<MenuItem>,
+    actions: Actions,
+    state: PageState,
+) -> impl IntoView {
+    let save = actions.food;
+    let ours = move || state.dish_saved_for.get() == Some(store_id);
     let error = move |field: &'static str| {
-        save.value()
-            .get()
-            .and_then(Result::err)
+        ours()
+            .then(|| save.value().get().and_then(Result::err))
+            .flatten()
             .and_then(|e| e.field(field))
     };
     let submit = move |_| {
+        let form = state.form(store_id);
+        state.dish_saved_for.set(Some(store_id));
         save.dispatch(SaveFood {
             store_id,
-            food_id: food_id.get_untracked(),
-            name: name.get_untracked(),
-            description: description.get_untracked(),
-            price: price.get_untracked(),
-            hidden: hidden.get_untracked(),
+            food_id: form.food_id,
+            name: form.name,
+            description: form.description,
+            price: form.price,
+            hidden: form.hidden,
         });
     };
+    let field = move |read: fn(&DishForm) -> String| move || read(&state.form(store_id));
+    let options = menu
+        .iter()
+        .map(|m| {
+            let (id, label) = (m.id, format!("{}{}", m.name, if m.is_hidden { " (숨김)" } else { "" }));
+            view! { <option value=id.to_string() selected=move || state.form(store_id).food_id == id>{label}</option> }
+        })
+        .collect_view();
     view! {
         <details class="menu-editor">
             <summary>"메뉴 추가 · 수정"</summary>
             <div class="form">
                 <label>
                     "수정할 메뉴"
-                    <select aria-label="수정할 메뉴" on:change={
-                        let menu = menu.clone();
-                        move |ev| {
-                            let chosen: i64 = event_target_value(&ev).parse().unwrap_or(0);
-                            match menu.iter().find(|m| m.id == chosen) {
-                                Some(item) => {
-                                    food_id.set(item.id);
-                                    name.set(item.name.clone());
-                                    description.set(item.description.clone());
-                                    price.set(item.price.0.to_string());
-                                    hidden.set(item.is_hidden);
-                                }
-                                None => {
-                                    food_id.set(0);
-                                    name.set(String::new());
-                                    description.set(String::new());
-                                    price.set(String::new());
-                                    hidden.set(false);
-                                }
-                            }
-                        }
+                    <select aria-label="수정할 메뉴" on:change=move |ev| {
+                        let chosen: i64 = event_target_value(&ev).parse().unwrap_or(0);
+                        let form = menu.iter().find(|m| m.id == chosen).map(|item| DishForm {
+                            food_id: item.id,
+                            name: item.name.clone(),
+                            description: item.description.clone(),
+                            price: item.price.0.to_string(),
+                            hidden: item.is_hidden,
+                        }).unwrap_or_default();
+                        state.edit_form(store_id, |current| *current = form);
                     }>
                         <option value="0">"새 메뉴"</option>
-                        {menu.iter().map(|m| view! { <option value=m.id.to_string()>{m.name.clone()}{if m.is_hidden { " (숨김)" } else { "" }}</option> }).collect_view()}
+                        {options}
                     </select>
                 </label>
-                <label>"메뉴 이름" <input type="text" maxlength="40" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) /></label>
+                <label>"메뉴 이름" <input type="text" maxlength="40" prop:value=field(|f| f.name.clone()) on:input=move |ev| state.edit_form(store_id, |f| f.name = event_target_value(&ev)) /></label>
                 {move || error("name").map(|m| view! { <p class="field-error">{m}</p> })}
-                <label>"설명" <input type="text" maxlength="200" prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev)) /></label>
+                <label>"설명" <input type="text" maxlength="200" prop:value=field(|f| f.description.clone()) on:input=move |ev| state.edit_form(store_id, |f| f.description = event_target_value(&ev)) /></label>
                 {move || error("description").map(|m| view! { <p class="field-error">{m}</p> })}
-                <label>"가격 (원)" <input type="number" min="1" step="1" inputmode="numeric" prop:value=move || price.get() on:input=move |ev| price.set(event_target_value(&ev)) /></label>
+                <label>"가격 (원)" <input type="number" min="1" step="1" inputmode="numeric" prop:value=field(|f| f.price.clone()) on:input=move |ev| state.edit_form(store_id, |f| f.price = event_target_value(&ev)) /></label>
                 {move || error("price").map(|m| view! { <p class="field-error">{m}</p> })}
-                <label class="check"><input type="checkbox" prop:checked=move || hidden.get() on:change=move |ev| hidden.set(event_target_checked(&ev)) /> "고객에게 숨기기"</label>
+                <label class="check"><input type="checkbox" prop:checked=move || state.form(store_id).hidden on:change=move |ev| state.edit_form(store_id, |f| f.hidden = event_target_checked(&ev)) /> "고객에게 숨기기"</label>
                 <button class="button primary" on:click=submit disabled=move || save.pending().get()>"메뉴 저장"</button>
-                {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <p class="saved">"저장되었습니다."</p> })}
+                {move || (ours() && matches!(save.value().get(), Some(Ok(_)))).then(|| view! { <p class="saved">"저장되었습니다."</p> })}
             </div>
         </details>
     }
 }
 
-fn order_card(order: StoreOrder, now: i64, act: ServerAction<OrderAction>) -> impl IntoView {
+fn order_card(
+    order: StoreOrder,
+    now: i64,
+    store_id: i64,
+    actions: Actions,
+    state: PageState,
+) -> impl IntoView {
     let id = order.id;
     let send = move |action: &'static str, reason: String| {
-        act.dispatch(OrderAction {
+        state.order_acted_for.set(Some(store_id));
+        actions.order.dispatch(OrderAction {
             order_id: id,
             action: action.to_string(),
             reason,
@@ -332,14 +480,46 @@ fn order_card(order: StoreOrder, now: i64, act: ServerAction<OrderAction>) -> im
     }
 }
 
-#[component]
-fn StockRow(food_id: i64, name: String, price: String, stock: i64) -> impl IntoView {
-    let save = ServerAction::<SetFoodStock>::new();
-    let value = RwSignal::new(stock.to_string());
+/// One dish's stock: the number as it is now (following orders live) until the owner types;
+/// saving then only succeeds if no order changed it meanwhile.
+fn stock_row(item: MenuItem, actions: Actions, state: PageState) -> impl IntoView {
+    let MenuItem {
+        id: food_id,
+        name,
+        price,
+        stock,
+        ..
+    } = item;
     let label = format!("{name} 재고");
+    let draft = move || state.drafts.with(|d| d.get(&food_id).cloned());
+    let text = move || draft().map(|d| d.text).unwrap_or_else(|| stock.to_string());
+    let save = move |_| {
+        let Some(draft) = draft() else {
+            return;
+        };
+        state.stock_saved_for.set(Some(food_id));
+        actions.stock.dispatch(SetFoodStock {
+            food_id,
+            stock: draft.text,
+            expected: draft.shown.to_string(),
+        });
+    };
+    let message = move || {
+        if state.stock_saved_for.get() != Some(food_id) || actions.stock.pending().get() {
+            return ().into_any();
+        }
+        match actions.stock.value().get() {
+            Some(Ok(())) => view! { <span class="saved stock-message">"저장됨"</span> }.into_any(),
+            Some(Err(e)) => view! {
+                <span class="field-error stock-message" role="alert">{e.field("stock").unwrap_or_else(|| e.to_string())}</span>
+            }
+            .into_any(),
+            None => ().into_any(),
+        }
+    };
     view! {
-        <tr class:sold-out=move || value.get().trim() == "0">
-            <td>{name} <span class="muted small price-note">{price}</span></td>
+        <tr class:sold-out=move || text().trim() == "0" data-testid="stock-row" data-food-id=food_id>
+            <td>{name} <span class="muted small price-note">{price.to_string()}</span></td>
             <td class="num stock-cell">
                 <input
                     class="stock-input"
@@ -348,15 +528,18 @@ fn StockRow(food_id: i64, name: String, price: String, stock: i64) -> impl IntoV
                     step="1"
                     inputmode="numeric"
                     aria-label=label
-                    prop:value=move || value.get()
-                    on:input=move |ev| value.set(event_target_value(&ev))
+                    value=stock.to_string()
+                    prop:value=text
+                    on:input=move |ev| {
+                        let typed = event_target_value(&ev);
+                        state.drafts.update(|drafts| {
+                            let shown = drafts.get(&food_id).map(|d| d.shown).unwrap_or(stock);
+                            drafts.insert(food_id, StockDraft { text: typed, shown });
+                        });
+                    }
                 />
-                <button class="button small" on:click=move |_| { save.dispatch(SetFoodStock { food_id, stock: value.get_untracked() }); }>"저장"</button>
-                {move || match save.value().get() {
-                    Some(Ok(())) => view! { <span class="saved stock-message">"저장됨"</span> }.into_any(),
-                    Some(Err(e)) => view! { <span class="field-error stock-message">{e.field("stock").unwrap_or_else(|| e.to_string())}</span> }.into_any(),
-                    None => ().into_any(),
-                }}
+                <button class="button small" disabled=move || draft().is_none() on:click=save>"저장"</button>
+                {message}
             </td>
         </tr>
     }

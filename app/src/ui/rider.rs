@@ -6,9 +6,9 @@
 //! shows it under an "offline" banner; actions are refused while offline, in words, rather
 //! than queued — a claim sent minutes late could take a delivery the rider no longer wants.
 
-use super::auth::role_page;
+use super::auth::{Auth, Gate};
 use super::layout::Loading;
-use super::live::{use_live, LiveBadge};
+use super::live::LiveBadge;
 use crate::api::{get_rider_board, RiderAction};
 use crate::domain::{format_distance, District, OrderStatus, RiderBoard, Role};
 use crate::error::AppError;
@@ -19,40 +19,66 @@ use leptos_meta::{Link, Title};
 /// is also wiped at sign-out, with the service worker's cache).
 pub const LAST_BOARD_KEY: &str = "baedal.rider.board";
 
+/// A query-string value (district names are Korean).
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn board_key(rider_id: i64) -> String {
     format!("{LAST_BOARD_KEY}.{rider_id}")
 }
 
 #[component]
 pub fn RiderHome() -> impl IntoView {
-    role_page(Role::Rider, |user| {
-        let home = user.district.clone().unwrap_or_else(|| "마포구".into());
-        let key = board_key(user.id);
-        let area = RwSignal::new(home);
-        let position = RwSignal::new(None::<(f64, f64)>);
-        let locating = RwSignal::new("위치 확인 중…".to_string());
-        let online = RwSignal::new(true);
-        let live = use_live();
-        let act = ServerAction::<RiderAction>::new();
-        let board = Resource::new(
-            move || {
-                (
-                    position.get(),
-                    area.get(),
-                    live.changes.get(),
-                    act.version().get(),
-                )
-            },
-            |(position, area, _, _)| {
-                let (lat, lng) = position
-                    .map(|(lat, lng)| (lat.to_string(), lng.to_string()))
-                    .unwrap_or_default();
-                get_rider_board(lat, lng, area)
-            },
-        );
-        register_service_worker();
-        locate(position, locating);
-        follow_connectivity(online);
+    let rider = expect_context::<Auth>().user.get_untracked();
+    let home = rider
+        .as_ref()
+        .and_then(|r| r.district.clone())
+        .unwrap_or_else(|| "마포구".into());
+    let key = board_key(rider.map(|r| r.id).unwrap_or_default());
+    let area = RwSignal::new(home);
+    let position = RwSignal::new(None::<(f64, f64)>);
+    // The live stream hears of the orders this list can show: it is centred where the list is
+    // (the same values the board is read with), and reopens when that changes.
+    let live_query = Signal::derive(move || match position.get() {
+        Some((lat, lng)) => format!("lat={lat}&lng={lng}"),
+        None => format!("area={}", percent_encode(&area.get())),
+    });
+    let gate = Gate::with_live_query(Some(Role::Rider), live_query);
+    let locating = RwSignal::new("위치 확인 중…".to_string());
+    let online = RwSignal::new(true);
+    let live = gate.live;
+    let act = ServerAction::<RiderAction>::new();
+    let board = Resource::new(
+        move || {
+            (
+                position.get(),
+                area.get(),
+                live.changes.get(),
+                act.version().get(),
+            )
+        },
+        move |(position, area, _, _)| async move {
+            gate.allowed()?;
+            let (lat, lng) = position
+                .map(|(lat, lng)| (lat.to_string(), lng.to_string()))
+                .unwrap_or_default();
+            get_rider_board(lat, lng, area).await
+        },
+    );
+    register_service_worker();
+    locate(position, locating);
+    follow_connectivity(online);
+    gate.render(move |_user| {
+        let key = key.clone();
         view! {
             <Title text="배달 목록" />
             <Link rel="manifest" href="/manifest.webmanifest" />

@@ -14,10 +14,9 @@
 //! is used to create and drop a scratch database.
 
 use app::backend::{now_ms, Db};
-use serde_json::{json, Value};
-use server::config::Config;
-use server::sandbox_pay::{self, SandboxConfig, APPROVE_CARD};
-use sqlx::{AnyConnection, Connection, Row};
+use serde_json::json;
+use server::bench::{self, Scratch};
+use sqlx::Row;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -128,49 +127,6 @@ where
     summarise(latencies, failed, started.elapsed())
 }
 
-struct Scratch {
-    url: String,
-    drop_postgres: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn scratch_database(engine: &str) -> Scratch {
-    match engine {
-        "sqlite" => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("bench.db").display()
-            );
-            Scratch {
-                url,
-                drop_postgres: None,
-                _dir: Some(dir),
-            }
-        }
-        "postgres" => {
-            sqlx::any::install_default_drivers();
-            let admin = std::env::var("BAEDAL_BENCH_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-            let name = format!("baedal_bench_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = AnyConnection::connect(&admin)
-                .await
-                .expect("PostgreSQL reachable");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
-            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-            Scratch {
-                url: format!("{base}/{name}"),
-                drop_postgres: Some((admin, name)),
-                _dir: None,
-            }
-        }
-        other => panic!("unknown engine {other}"),
-    }
-}
-
 /// The database work of one checkout, without HTTP, sessions, pricing reads or payment.
 async fn raw_checkout(
     db: &Db,
@@ -227,119 +183,42 @@ async fn raw_checkout(
 }
 
 async fn bench_engine(engine: &str, args: &Args) {
-    let scratch = scratch_database(engine).await;
-    let sandbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sandbox_url = format!("http://{}", sandbox_listener.local_addr().unwrap());
-    tokio::spawn(sandbox_pay::serve(
-        sandbox_listener,
-        SandboxConfig {
-            slow: Duration::from_secs(5),
-            latency: Duration::ZERO,
-        },
-        std::future::pending(),
-    ));
-    let config = Config::from_lookup(|name| match name {
-        "BAEDAL_ADDR" => Some("127.0.0.1:0".into()),
-        "DATABASE_URL" => Some(scratch.url.clone()),
-        "BAEDAL_SANDBOX_PAY_URL" => Some(sandbox_url.clone()),
-        _ => None,
-    })
-    .expect("configuration");
-    let server = server::start(config).await.expect("server starts");
-    let url = server.url();
-    let db = server.state.db.clone();
-    {
-        let mut tx = db.begin().await.unwrap();
-        sqlx::query("UPDATE foods SET stock = 1000000000")
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-    }
-
-    // One signed-in customer (own cookie jar) per concurrent client.
+    let scratch = Scratch::new(engine).await;
     let max_level = *args.levels.iter().max().unwrap();
-    let mut clients = Vec::new();
-    let mut customer_ids = Vec::new();
-    for i in 0..max_level {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .unwrap();
-        let email = format!("bench{i}@example.com");
-        let user: Value = client
-            .post(format!("{url}/api/sign_up"))
-            .form(&[
-                ("role", "customer"),
-                ("email", email.as_str()),
-                ("password", "bench-password"),
-                ("display_name", "벤치"),
-                ("district", "마포구"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        customer_ids.push(user["id"].as_i64().expect("signed up"));
-        clients.push(client);
-    }
-    let first = &clients[0];
-    let stores: Value = first
-        .post(format!("{url}/api/nearby_stores"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let store_id = stores
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "마포 즉석떡볶이")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    let menu: Value = first
-        .post(format!("{url}/api/get_store_menu"))
-        .form(&[("store_id", store_id.to_string())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let foods: Vec<(i64, i64)> = menu["menu"].as_array().unwrap()[..2]
-        .iter()
-        .map(|f| (f["id"].as_i64().unwrap(), f["price"].as_i64().unwrap()))
-        .collect();
+    let bench = bench::start(&scratch, max_level).await;
+    let (url, db, store_id) = (
+        bench.url.clone(),
+        bench.server.state.db.clone(),
+        bench.store_id,
+    );
+    let (clients, customer_ids, foods) = (bench.clients, bench.customer_ids, bench.foods);
     let clients = Arc::new(clients);
     let foods = Arc::new(foods);
 
     for &level in &args.levels {
-        drained(&db).await;
+        bench::drained(&db, Duration::from_secs(60)).await;
         let ours = {
             let (clients, foods, url) = (clients.clone(), foods.clone(), url.clone());
             drive(level, args.seconds, move |worker, _n| {
                 let (clients, foods, url) = (clients.clone(), foods.clone(), url.clone());
                 async move {
-                    let body = json!({
-                        "store_id": store_id,
-                        "lines": foods.iter().map(|(id, _)| json!({"food_id": id, "quantity": 1})).collect::<Vec<_>>(),
-                        "idempotency_key": uuid::Uuid::new_v4().to_string(),
-                        "card_number": APPROVE_CARD,
-                    });
-                    match clients[worker].post(format!("{url}/api/place_order")).json(&body).send().await {
-                        Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
+                    let body = bench::checkout_body(store_id, &foods);
+                    match clients[worker]
+                        .post(format!("{url}/api/place_order"))
+                        .json(&body)
+                        .send()
+                        .await
+                    {
+                        Ok(response) => {
+                            response.status().is_success() && response.bytes().await.is_ok()
+                        }
                         Err(_) => false,
                     }
                 }
             })
             .await
         };
-        drained(&db).await;
+        bench::drained(&db, Duration::from_secs(60)).await;
         let raw = {
             let (db, foods, customer_ids) =
                 (db.clone(), foods.clone(), Arc::new(customer_ids.clone()));
@@ -360,34 +239,8 @@ async fn bench_engine(engine: &str, args: &Args) {
             ours.rate() / raw.rate()
         );
     }
-    server.shutdown().await.expect("shutdown");
-    if let Some((admin, name)) = scratch.drop_postgres {
-        let mut conn = AnyConnection::connect(&admin).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
-}
-
-/// Waits until the outbox worker (running in the server, as in production) has caught up, so
-/// each measurement starts from an empty queue instead of inheriting the previous one's backlog.
-async fn drained(db: &Db) {
-    for _ in 0..6_000 {
-        let pending: i64 = sqlx::query(
-            "SELECT COUNT(*) FROM outbox WHERE processed_at IS NULL AND dead_at IS NULL",
-        )
-        .fetch_one(db.reader())
-        .await
-        .unwrap()
-        .try_get(0)
-        .unwrap();
-        if pending == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("the outbox did not drain within a minute");
+    bench.server.shutdown().await.expect("shutdown");
+    scratch.remove().await;
 }
 
 #[tokio::main]

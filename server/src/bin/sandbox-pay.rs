@@ -19,6 +19,7 @@ async fn main() -> std::io::Result<()> {
     let config = SandboxConfig {
         slow: millis("SANDBOX_PAY_SLOW_MS", 5000),
         latency: millis("SANDBOX_PAY_LATENCY_MS", 0),
+        ..Default::default()
     };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("sandbox-pay listening at http://{}", listener.local_addr()?);

@@ -34,6 +34,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The sandbox payment provider this server charges through (a real HTTP service).
     pub sandbox_url: String,
+    /// While true, the sandbox provider answers every call with 503.
+    pub sandbox_outage: std::sync::Arc<std::sync::atomic::AtomicBool>,
     settings: Vec<(String, String)>,
     sandbox_stop: Option<tokio::sync::oneshot::Sender<()>>,
     db: TestDb,
@@ -42,18 +44,25 @@ pub struct TestApp {
 /// How long the sandbox's slow card takes in tests.
 pub const SANDBOX_SLOW: std::time::Duration = std::time::Duration::from_millis(1500);
 
-async fn start_sandbox() -> (String, tokio::sync::oneshot::Sender<()>) {
+/// The sandbox provider on an ephemeral port: its URL, its stop switch and its outage switch.
+pub async fn start_sandbox() -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let outage = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let config = server::sandbox_pay::SandboxConfig {
         slow: SANDBOX_SLOW,
         latency: std::time::Duration::ZERO,
+        outage: outage.clone(),
     };
     tokio::spawn(server::sandbox_pay::serve(listener, config, async {
         let _ = stopped.await;
     }));
-    (url, stop)
+    (url, stop, outage)
 }
 
 fn postgres_admin_url() -> String {
@@ -107,6 +116,35 @@ async fn fresh_database(backend: Backend) -> Option<(TestDb, String)> {
     }
 }
 
+/// A fresh database for a test that runs the `baedal` binary itself; dropped by `remove`.
+pub struct ScratchDatabase {
+    pub url: String,
+    db: TestDb,
+}
+
+impl ScratchDatabase {
+    pub async fn new(backend: Backend) -> Option<ScratchDatabase> {
+        let (db, url) = fresh_database(backend).await?;
+        Some(ScratchDatabase { url, db })
+    }
+
+    pub async fn remove(self) {
+        drop_database(self.db).await;
+    }
+}
+
+async fn drop_database(db: TestDb) {
+    if let TestDb::Postgres { admin_url, name } = db {
+        let mut admin = AnyConnection::connect(&admin_url)
+            .await
+            .expect("admin connection");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .expect("drop test database");
+    }
+}
+
 impl TestApp {
     /// Starts the server on a fresh database (demo data seeded, as on a first start).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -121,7 +159,7 @@ impl TestApp {
             .with_test_writer()
             .try_init();
         let (db, database_url) = fresh_database(backend).await?;
-        let (sandbox_url, sandbox_stop) = start_sandbox().await;
+        let (sandbox_url, sandbox_stop, sandbox_outage) = start_sandbox().await;
         let settings: Vec<(String, String)> = settings
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -133,6 +171,7 @@ impl TestApp {
             url,
             database_url,
             sandbox_url,
+            sandbox_outage,
             settings,
             sandbox_stop: Some(sandbox_stop),
             db,
@@ -322,6 +361,25 @@ impl TestApp {
         (status, location, response.text().await.expect("body"))
     }
 
+    /// The payment voids queued by checkouts: (attempts, carried out) of each.
+    pub async fn payment_voids(&self) -> Vec<(i64, bool)> {
+        sqlx::query(
+            "SELECT attempts, CASE WHEN processed_at IS NULL THEN 0 ELSE 1 END AS done FROM outbox
+             WHERE event_type = 'PaymentVoidRequested' ORDER BY id",
+        )
+        .fetch_all(self.server.state.db.reader())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("attempts").unwrap(),
+                row.try_get::<i64, _>("done").unwrap() == 1,
+            )
+        })
+        .collect()
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(self.server.state.db.reader())
@@ -345,15 +403,7 @@ impl TestApp {
         if let Some(stop) = self.sandbox_stop.take() {
             let _ = stop.send(());
         }
-        if let TestDb::Postgres { admin_url, name } = self.db {
-            let mut admin = AnyConnection::connect(&admin_url)
-                .await
-                .expect("admin connection");
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await
-                .expect("drop test database");
-        }
+        drop_database(self.db).await;
     }
 }
 
@@ -371,6 +421,12 @@ async fn start(
             "DATABASE_URL" => Some(database_url.to_string()),
             "BAEDAL_SITE_ROOT" => Some("../target/site".into()),
             "BAEDAL_SANDBOX_PAY_URL" => Some(sandbox_url.to_string()),
+            // Tests sign up, sign in and order by the dozen from 127.0.0.1; the rate limits
+            // are proven in security.rs, which sets small ones.
+            "BAEDAL_LIMIT_SIGNIN_ACCOUNT"
+            | "BAEDAL_LIMIT_SIGNIN_ADDRESS"
+            | "BAEDAL_LIMIT_SIGNUP_ADDRESS"
+            | "BAEDAL_LIMIT_CHECKOUT_ADDRESS" => Some("off".into()),
             _ => None,
         }
     })
@@ -379,18 +435,18 @@ async fn start(
 }
 
 /// Declares each listed `async fn name(backend: Backend)` as two tests, `name::sqlite` and
-/// `name::postgres`, so every behaviour is proven on both engines. One runtime worker, as in the
-/// `baedal` binary (see `server/src/main.rs`).
+/// `name::postgres`, so every behaviour is proven on both engines. On a multi-threaded runtime with one
+/// worker per core, as in the `baedal` binary.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+                #[tokio::test(flavor = "multi_thread")]
                 async fn sqlite() {
                     super::$name($crate::common::Backend::Sqlite).await
                 }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+                #[tokio::test(flavor = "multi_thread")]
                 async fn postgres() {
                     super::$name($crate::common::Backend::Postgres).await
                 }
@@ -425,13 +481,37 @@ impl LiveStream {
     }
 
     pub async fn open_at(url: &str, client: &Client) -> LiveStream {
+        Self::open_path(url, client, "/live").await
+    }
+
+    /// Opens `path` (`/live?…`) at `url` as `client`; panics unless it answers 200.
+    pub async fn open_path(url: &str, client: &Client, path: &str) -> LiveStream {
+        match Self::try_open(url, client, path).await {
+            Ok(stream) => stream,
+            Err((status, body)) => panic!("GET {path}: {status} {body}"),
+        }
+    }
+
+    /// Opens `path` at `url` as `client`: the stream (after its `ready`), or the refusal.
+    pub async fn try_open(
+        url: &str,
+        client: &Client,
+        path: &str,
+    ) -> Result<LiveStream, (StatusCode, Value)> {
         let response = client
-            .get(format!("{url}/live"))
+            .get(format!("{url}{path}"))
             .header(header::ACCEPT, "text/event-stream")
             .send()
             .await
             .expect("live stream opens");
-        assert_eq!(response.status(), StatusCode::OK, "GET /live");
+        if response.status() != StatusCode::OK {
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            return Err((
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            ));
+        }
         let mut stream = LiveStream {
             response,
             buffer: String::new(),
@@ -441,7 +521,7 @@ impl LiveStream {
             .await
             .expect("the stream starts with `ready`");
         assert_eq!(ready["kind"], "ready");
-        stream
+        Ok(stream)
     }
 
     /// The next event's data (JSON), or `None` if none came `within`.
@@ -499,5 +579,107 @@ impl LiveStream {
             seen.push(event);
         }
         panic!("no live update for order {order_id} → {status}; saw {seen:?}");
+    }
+}
+
+/// A TCP proxy in front of PostgreSQL that a test can cut, as when the database server stops
+/// hard: every connection through it is dropped at once and new ones are refused until it is
+/// restored.
+pub struct DbProxy {
+    pub addr: std::net::SocketAddr,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    cuts: tokio::sync::watch::Sender<u64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DbProxy {
+    pub async fn start(target: &str) -> DbProxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (cuts, cut_seen) = tokio::sync::watch::channel(0u64);
+        let target = target.to_string();
+        let accepting = up.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !accepting.load(Ordering::SeqCst) {
+                    continue; // dropped: connection refused as far as the app can tell
+                }
+                let target = target.clone();
+                let mut cut = cut_seen.clone();
+                cut.borrow_and_update(); // only cuts from now on end this connection
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        DbProxy {
+            addr,
+            up,
+            cuts,
+            task,
+        }
+    }
+
+    /// The database "stops": every open connection is dropped, new ones fail.
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cuts.send_modify(|n| *n += 1);
+    }
+
+    /// The database is back.
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for DbProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestApp {
+    /// A server on a fresh PostgreSQL database reached through a [`DbProxy`] the test can cut.
+    pub async fn spawn_behind_proxy(settings: &[(&str, &str)]) -> Option<(TestApp, DbProxy)> {
+        let (db, direct_url) = fresh_database(Backend::Postgres).await?;
+        let after_scheme = direct_url.split_once("://").map(|(_, rest)| rest).unwrap();
+        let host_and_port = after_scheme
+            .rsplit_once('@')
+            .map(|(_, host)| host)
+            .unwrap_or(after_scheme)
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let proxy = DbProxy::start(&host_and_port).await;
+        let database_url = direct_url.replace(&host_and_port, &proxy.addr.to_string());
+        let (sandbox_url, sandbox_stop, sandbox_outage) = start_sandbox().await;
+        let settings: Vec<(String, String)> = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let server = start(&database_url, &sandbox_url, &settings).await;
+        let url = server.url();
+        Some((
+            TestApp {
+                server,
+                url,
+                database_url,
+                sandbox_url,
+                sandbox_outage,
+                settings,
+                sandbox_stop: Some(sandbox_stop),
+                db,
+            },
+            proxy,
+        ))
     }
 }

@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
+/// `Debug` (by hand, below) shows the URL and timings but never the keys.
+#[derive(Clone)]
 pub struct AlimtalkConfig {
     /// e.g. `https://api-alimtalk.cloud.toast.com`.
     pub base_url: String,
@@ -29,6 +30,19 @@ pub struct AlimtalkConfig {
     pub sender_key: String,
     pub timeout: Duration,
     pub breaker: BreakerConfig,
+}
+
+impl std::fmt::Debug for AlimtalkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlimtalkConfig")
+            .field("base_url", &self.base_url)
+            .field("app_key", &"<redacted>")
+            .field("secret_key", &"<redacted>")
+            .field("sender_key", &"<redacted>")
+            .field("timeout", &self.timeout)
+            .field("breaker", &self.breaker)
+            .finish()
+    }
 }
 
 /// One 알림톡 message: an approved template and the values of its `#{…}` variables.

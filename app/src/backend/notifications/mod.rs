@@ -194,6 +194,8 @@ pub fn plan(event: &Event, facts: &OrderFacts) -> Vec<Planned> {
                 ));
             }
         }
+        // No order, so nobody to tell: the customer was answered at checkout.
+        Event::PaymentVoidRequested { .. } => {}
         Event::RefundRequested { .. } => planned.push(customer(
             "refunded",
             "환불 완료",

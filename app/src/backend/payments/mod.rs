@@ -44,10 +44,13 @@ pub enum PaymentError {
     /// The provider answered and said no (card declined, limit exceeded, …).
     #[error("결제가 거절되었습니다: {reason}")]
     Declined { reason: String },
-    /// No usable answer: timeout, provider error, network failure, or the breaker is open.
-    /// Nothing was charged, or the charge is unknown and will be cancelled by its id.
+    /// No usable answer (timeout, provider error, network failure): the charge may or may not
+    /// exist, so it is voided by its id.
     #[error("결제 시스템을 사용할 수 없습니다: {reason}")]
     Unavailable { reason: String },
+    /// The circuit breaker is open: the provider was not called, nothing was charged.
+    #[error("결제 시스템을 사용할 수 없습니다: circuit breaker open")]
+    BreakerOpen,
 }
 
 /// The configured provider.
@@ -134,9 +137,7 @@ impl Payments {
         let permit = self
             .breaker
             .try_acquire()
-            .map_err(|_| PaymentError::Unavailable {
-                reason: "circuit breaker open".into(),
-            })?;
+            .map_err(|_| PaymentError::BreakerOpen)?;
         let result = match tokio::time::timeout(self.timeout, self.gateway.charge(request)).await {
             Ok(result) => result,
             Err(_) => Err(PaymentError::Unavailable {
@@ -155,11 +156,16 @@ impl Payments {
             .await
     }
 
-    /// Cancels whatever `payment_id` charged, if anything: used when a charge's outcome is
-    /// unknown (we stopped waiting), so that a late approval cannot outlive the failed checkout.
-    pub async fn void(&self, payment_id: &str, reason: &str) -> Result<(), PaymentError> {
-        self.compensate(|| self.gateway.void(payment_id, reason))
-            .await
+    /// Cancels whatever `payment_id` charged, if anything (also a late approval of a charge we
+    /// stopped waiting for). One call, bounded by twice the timeout: the outbox worker retries
+    /// it on its own schedule until the provider confirms.
+    pub async fn void_once(&self, payment_id: &str, reason: &str) -> Result<(), PaymentError> {
+        match tokio::time::timeout(self.timeout * 2, self.gateway.void(payment_id, reason)).await {
+            Ok(result) => result,
+            Err(_) => Err(PaymentError::Unavailable {
+                reason: format!("no answer within {} ms", (self.timeout * 2).as_millis()),
+            }),
+        }
     }
 
     async fn compensate<F, Fut>(&self, call: F) -> Result<(), PaymentError>
