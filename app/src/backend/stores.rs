@@ -56,38 +56,33 @@ fn menu_item(row: &AnyRow) -> Result<MenuItem, sqlx::Error> {
     })
 }
 
-/// The owner's stores with their full menus (hidden dishes included), oldest store first.
+/// The owner's stores with their full menus (hidden dishes included), oldest store first. One
+/// query: the owner's page is re-read at every change, so round trips are what it costs.
 pub async fn owned_by(state: &AppState, owner_id: i64) -> Result<Vec<OwnedStore>, sqlx::Error> {
-    let store_rows = sqlx::query(
-        "SELECT id, name, district, address, is_open FROM stores WHERE owner_id = $1 ORDER BY id",
+    let rows = sqlx::query(
+        "SELECT s.id AS store_id, s.name AS store_name, s.district, s.address, s.is_open,
+                f.id, f.name, f.description, f.price_won, f.stock, f.is_hidden
+         FROM stores s LEFT JOIN foods f ON f.store_id = s.id
+         WHERE s.owner_id = $1 ORDER BY s.id, f.id",
     )
     .bind(owner_id)
     .fetch_all(state.db.reader())
     .await?;
-    let food_rows = sqlx::query(
-        "SELECT f.store_id, f.id, f.name, f.description, f.price_won, f.stock, f.is_hidden
-         FROM foods f JOIN stores s ON s.id = f.store_id
-         WHERE s.owner_id = $1 ORDER BY f.id",
-    )
-    .bind(owner_id)
-    .fetch_all(state.db.reader())
-    .await?;
-    let mut stores = store_rows
-        .iter()
-        .map(|row| {
-            Ok(OwnedStore {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
+    let mut stores: Vec<OwnedStore> = Vec::new();
+    for row in &rows {
+        let store_id: i64 = row.try_get("store_id")?;
+        if stores.last().map(|s| s.id) != Some(store_id) {
+            stores.push(OwnedStore {
+                id: store_id,
+                name: row.try_get("store_name")?,
                 district: row.try_get("district")?,
                 address: row.try_get("address")?,
                 is_open: row.try_get::<i64, _>("is_open")? == 1,
                 menu: Vec::new(),
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    for row in &food_rows {
-        let store_id: i64 = row.try_get("store_id")?;
-        if let Some(store) = stores.iter_mut().find(|s| s.id == store_id) {
+            });
+        }
+        if row.try_get::<Option<i64>, _>("id")?.is_some() {
+            let store = stores.last_mut().expect("pushed above");
             store.menu.push(menu_item(row)?);
         }
     }
@@ -98,55 +93,25 @@ pub async fn owned_by(state: &AppState, owner_id: i64) -> Result<Vec<OwnedStore>
 const BOARD_ORDERS_PER_STORE: usize = 200;
 
 /// The owner's whole page: every store with menu and stock, its orders of the last 24 hours
-/// and today's numbers. A fixed number of queries, run at once, however many stores the owner
-/// has: the page is re-read at every change to any of them.
+/// and today's numbers. Two queries, run at once, however many stores the owner has: the page
+/// is re-read at every change to any of them. Today's numbers come from the same rows as the
+/// board (the Korean day began less than 24 hours ago), so they need no query of their own.
 pub async fn board(state: &AppState, owner_id: i64) -> Result<OwnerBoard, AppError> {
     let now = super::now_ms();
     let since = now - 24 * 60 * 60 * 1000;
     let day_start = korea_day_start(now);
-    let reader = state.db.reader();
     let orders = sqlx::query(
-        "SELECT q.store_id, o.id, o.status, o.total_won, o.created_at, o.district
+        "SELECT q.store_id, o.id, o.status, o.total_won, o.created_at, o.district,
+                l.name AS line_name, l.quantity
          FROM stores s JOIN store_queue q ON q.store_id = s.id JOIN orders o ON o.id = q.order_id
-         WHERE s.owner_id = $1 AND o.created_at >= $2 ORDER BY o.id DESC",
+              LEFT JOIN order_lines l ON l.order_id = o.id
+         WHERE s.owner_id = $1 AND o.created_at >= $2 ORDER BY o.id DESC, l.food_id",
     )
     .bind(owner_id)
     .bind(since)
-    .fetch_all(reader);
-    let lines = sqlx::query(
-        "SELECT l.order_id, l.name, l.quantity
-         FROM stores s JOIN store_queue q ON q.store_id = s.id JOIN orders o ON o.id = q.order_id
-              JOIN order_lines l ON l.order_id = o.id
-         WHERE s.owner_id = $1 AND o.created_at >= $2 ORDER BY l.order_id, l.food_id",
-    )
-    .bind(owner_id)
-    .bind(since)
-    .fetch_all(reader);
-    // Korea has no daylight saving: whole hours since the Korean midnight are its clock hours.
-    let hours = sqlx::query(
-        "SELECT q.store_id, (o.created_at - $2) / 3600000 AS hour, COUNT(*) AS orders,
-                CAST(SUM(o.total_won) AS BIGINT) AS sales
-         FROM stores s JOIN store_queue q ON q.store_id = s.id JOIN orders o ON o.id = q.order_id
-         WHERE s.owner_id = $1 AND o.created_at >= $2 AND o.status NOT IN ('rejected', 'cancelled')
-         GROUP BY q.store_id, (o.created_at - $2) / 3600000",
-    )
-    .bind(owner_id)
-    .bind(day_start)
-    .fetch_all(reader);
-    let (stores, orders, lines, hours) =
-        futures::try_join!(owned_by(state, owner_id), orders, lines, hours)?;
+    .fetch_all(state.db.reader());
+    let (stores, rows) = futures::try_join!(owned_by(state, owner_id), orders)?;
 
-    let mut lines_by_order: std::collections::HashMap<i64, Vec<String>> = Default::default();
-    for line in &lines {
-        lines_by_order
-            .entry(line.try_get("order_id")?)
-            .or_default()
-            .push(format!(
-                "{} ×{}",
-                line.try_get::<String, _>("name")?,
-                line.try_get::<i64, _>("quantity")?
-            ));
-    }
     let mut boards: Vec<StoreBoard> = stores
         .into_iter()
         .map(|store| StoreBoard {
@@ -159,38 +124,55 @@ pub async fn board(state: &AppState, owner_id: i64) -> Result<OwnerBoard, AppErr
             },
         })
         .collect();
-    for row in &orders {
-        let Some(board) = board_of(&mut boards, row.try_get("store_id")?) else {
+    let mut current: Option<(i64, i64)> = None;
+    for row in &rows {
+        let id: i64 = row.try_get("id")?;
+        let store_id: i64 = row.try_get("store_id")?;
+        let line = match row.try_get::<Option<String>, _>("line_name")? {
+            Some(name) => Some(format!("{name} ×{}", row.try_get::<i64, _>("quantity")?)),
+            None => None,
+        };
+        let Some(board) = board_of(&mut boards, store_id) else {
             continue;
         };
+        if current == Some((store_id, id)) {
+            if let (Some(order), Some(line)) = (board.orders.last_mut(), line) {
+                if order.id == id {
+                    order.lines.push(line);
+                }
+            }
+            continue;
+        }
+        current = Some((store_id, id));
+        let status =
+            OrderStatus::parse(&row.try_get::<String, _>("status")?).ok_or(AppError::Internal)?;
+        let total = Won(row.try_get("total_won")?);
+        let created_at_ms: i64 = row.try_get("created_at")?;
+        if created_at_ms >= day_start
+            && !matches!(status, OrderStatus::Rejected | OrderStatus::Cancelled)
+        {
+            // Korea has no daylight saving: whole hours since the Korean midnight are its
+            // clock hours.
+            if let Some(slot) = usize::try_from((created_at_ms - day_start) / 3_600_000)
+                .ok()
+                .and_then(|h| board.today.orders_per_hour.get_mut(h))
+            {
+                *slot += 1;
+            }
+            board.today.orders_today += 1;
+            board.today.sales_today.0 += total.0;
+        }
         if board.orders.len() == BOARD_ORDERS_PER_STORE {
             continue;
         }
-        let id: i64 = row.try_get("id")?;
         board.orders.push(StoreOrder {
             id,
-            status: OrderStatus::parse(&row.try_get::<String, _>("status")?)
-                .ok_or(AppError::Internal)?,
-            lines: lines_by_order.remove(&id).unwrap_or_default(),
-            total: Won(row.try_get("total_won")?),
-            created_at_ms: row.try_get("created_at")?,
+            status,
+            lines: line.into_iter().collect(),
+            total,
+            created_at_ms,
             delivery_district: row.try_get("district")?,
         });
-    }
-    for row in &hours {
-        let Some(board) = board_of(&mut boards, row.try_get("store_id")?) else {
-            continue;
-        };
-        let hour: i64 = row.try_get("hour")?;
-        let count: i64 = row.try_get("orders")?;
-        if let Some(slot) = usize::try_from(hour)
-            .ok()
-            .and_then(|h| board.today.orders_per_hour.get_mut(h))
-        {
-            *slot += count;
-        }
-        board.today.orders_today += count;
-        board.today.sales_today.0 += row.try_get::<i64, _>("sales")?;
     }
     Ok(OwnerBoard { stores: boards })
 }
