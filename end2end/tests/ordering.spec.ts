@@ -11,6 +11,8 @@ async function myOrderCount(page: Page): Promise<number> {
   await page.goto('/orders');
   await hydrated(page);
   await expect(page.getByRole('heading', { level: 1, name: '내 주문' })).toBeVisible();
+  // The list or its empty state, not the loading placeholder in between.
+  await expect(page.getByTestId('order-list').or(page.getByText('아직 주문이 없습니다.'))).toBeVisible();
   return page.getByTestId('order-list').locator('li').count();
 }
 

@@ -494,7 +494,7 @@ pub fn OrdersPage() -> impl IntoView {
             <section class="page-head">
                 <h1>"내 주문"</h1>
             </section>
-            <Suspense fallback=Loading>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     orders.await.map(|orders| {
                         if orders.is_empty() {
@@ -523,7 +523,7 @@ pub fn OrdersPage() -> impl IntoView {
                             .into_any()
                     })
                 })}
-            </Suspense>
+            </Transition>
         }
         .into_any()
     })
