@@ -7,7 +7,8 @@
 #
 # Each page is first loaded once with curl (it must answer 200 with its data), then wrk holds
 # `concurrency` connections for `seconds` with the signed-in person's cookie. Prints one
-# Markdown table row per page: pages/s, p50/p99 latency, non-200 answers and socket errors.
+# Markdown table row per page: pages/s, p50/p99 latency, non-200 answers and socket errors
+# (a load unanswered after 30 s counts as a timeout there: slow is not hung).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10} connections=${2:-16}
@@ -90,7 +91,7 @@ bench_engine() { # engine database_url
     read -r status bytes < <(curl -s -o /dev/null -w '%{http_code} %{size_download}\n' "${cookie[@]}" -H 'Accept: text/html' "$url$page")
     [ "$status" = 200 ] || { echo "$page as $who answered $status" >&2; exit 1; }
     local out
-    out=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency "${cookie[@]}" -H 'Accept: text/html' "$url$page")
+    out=$(wrk -t1 -c"$connections" -d"${seconds}s" --timeout 30s --latency "${cookie[@]}" -H 'Accept: text/html' "$url$page")
     local rate p50 p99 non200 errors
     rate=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")

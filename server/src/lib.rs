@@ -4,6 +4,7 @@
 //! `start` is what the binary runs and what the integration tests run: they start the real
 //! server on an ephemeral port and talk to it over HTTP, against SQLite and PostgreSQL.
 
+mod admission;
 mod assets;
 pub mod bench;
 pub mod config;
@@ -338,6 +339,10 @@ pub fn router(config: &Config, state: AppState, addr: SocketAddr) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             app::backend::http::resolve_session,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            admission::page_permits(),
+            admission::queue_page_renders,
         ))
         .layer(axum::middleware::from_fn(assets::cache_policy))
         // Pages and JSON on the fly; the assets' precompressed files already carry their
