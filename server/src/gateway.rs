@@ -9,7 +9,8 @@
 //!
 //! What the configuration does, and why:
 //! - **Balancing**: `least_conn` over the web instances, so long-lived live streams spread
-//!   evenly; connections to them are kept alive (`keepalive`).
+//!   evenly; connections to them are kept alive (`keepalive`). The upstream lives in a shared
+//!   `zone`, so that all of nginx's worker processes count connections and failures together.
 //! - **Passive health checks** (open-source nginx has no active ones): a connection refused or
 //!   reset marks the instance failed for `fail_timeout` (`max_fails=1`), and the request goes to
 //!   the next instance (`proxy_next_upstream`). Pages and other GETs are retried on errors and
@@ -217,6 +218,9 @@ http {{
     limit_req_log_level warn;
 
     upstream baedal_web {{
+        # Shared by nginx's worker processes: one view of each instance's connections and
+        # failures, not one per worker.
+        zone baedal_web 64k;
         least_conn;",
             sign_in = self.sign_in_per_minute,
             checkout = self.checkout_per_minute,

@@ -143,6 +143,22 @@ impl Running {
         db.close().await;
     }
 
+    /// The first access log line `wanted` accepts, waiting for it up to 5 s.
+    async fn log_line(&self, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(line) = self.access_log().lines().find(|l| wanted(l)) {
+                return line.to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no such line in the access log:\n{}",
+                self.access_log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     fn access_log(&self) -> String {
         std::fs::read_to_string(self.cluster.run_dir().join("nginx-access.log")).unwrap_or_default()
     }
@@ -226,7 +242,7 @@ async fn live_streams(instance: &str) -> u64 {
         .await
         .unwrap();
     text.lines()
-        .find_map(|line| line.strip_prefix("baedal_live_streams "))
+        .find_map(|line| line.strip_prefix("baedal_live_streams{} "))
         .map(|n| n.trim().parse::<f64>().unwrap() as u64)
         .unwrap_or(0)
 }
@@ -339,12 +355,8 @@ impl Follower {
     }
 }
 
-/// The upstream nginx sent the request with this id to, from its access log.
-fn upstream_of(log: &str, request_id: &str) -> String {
-    let line = log
-        .lines()
-        .find(|line| line.contains(&format!("rid={request_id} ")))
-        .unwrap_or_else(|| panic!("no access log line for {request_id} in\n{log}"));
+/// The upstream nginx sent a request to, from its access log line.
+fn upstream_of(line: &str) -> String {
     line.split("upstream=")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
@@ -391,7 +403,11 @@ async fn an_order_placed_through_one_instance_reaches_the_owner_on_another_and_t
     assert_eq!(response.headers()["x-request-id"], request_id.as_str());
     let order: Value = response.json().await.unwrap();
     let order_id = order["id"].as_i64().unwrap();
-    let checkout_instance = upstream_of(&running.access_log(), &request_id);
+    let checkout_instance = upstream_of(
+        &running
+            .log_line(|l| l.contains(&format!("rid={request_id} ")))
+            .await,
+    );
     assert_ne!(
         checkout_instance, owner_instance,
         "the order must be placed through another instance than the owner's stream"
@@ -515,6 +531,7 @@ async fn a_killed_instance_loses_no_order_and_duplicates_none_for_customers_retr
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     running.cluster.kill_web(1);
+    let killed = running.cluster.web_urls()[1].trim_start_matches("http://").to_string();
     let mut order_ids = Vec::new();
     for task in tasks {
         order_ids.push(task.await.unwrap());
@@ -523,6 +540,15 @@ async fn a_killed_instance_loses_no_order_and_duplicates_none_for_customers_retr
         "20 checkouts answered after {} attempts",
         attempts.load(Ordering::SeqCst)
     );
+    // The kill met checkouts: nginx had sent some to the killed instance (a retried request's
+    // log line lists every instance it tried).
+    let log = running.access_log();
+    let sent_to_killed = log
+        .lines()
+        .filter(|l| l.contains("/api/place_order") && l.contains(&killed))
+        .count();
+    assert!(sent_to_killed > 0, "no checkout went to {killed}:\n{log}");
+    eprintln!("{sent_to_killed} checkouts had been sent to the killed instance");
     let distinct: std::collections::HashSet<i64> = order_ids.iter().copied().collect();
     assert_eq!(distinct.len(), 20, "every customer has their own order");
 
@@ -728,10 +754,9 @@ async fn the_gateway_refuses_oversized_bodies_rate_limits_sign_in_floods_and_ser
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(response.headers().contains_key("x-request-id"));
-    let log = running.access_log();
-    let refused: Vec<&str> = log.lines().filter(|l| l.contains("\" 413 ")).collect();
-    assert_eq!(refused.len(), 1, "{log}");
-    assert!(refused[0].contains("upstream=-"), "no instance was asked: {log}");
+    // (nginx writes the line when the connection is done with, which may be a moment later.)
+    let line = running.log_line(|l| l.contains("\" 413 ")).await;
+    assert!(line.contains("upstream=-"), "no instance was asked: {line}");
 
     // A flood of 30 sign-ins at once: the burst (5) and the rate pass, the rest get 429.
     let mut flood = Vec::new();
@@ -779,7 +804,9 @@ async fn the_gateway_refuses_oversized_bodies_rate_limits_sign_in_floods_and_ser
         .await
         .unwrap();
     assert_eq!(kept.headers()["x-request-id"], "trace-42");
-    assert!(running.access_log().contains("rid=trace-42 upstream=127.0.0.1:"));
+    running
+        .log_line(|l| l.contains("rid=trace-42 upstream=127.0.0.1:"))
+        .await;
     let replaced = client
         .get(format!("{url}/healthz"))
         .header("x-request-id", "evil id\"")
