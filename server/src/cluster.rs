@@ -259,7 +259,10 @@ impl Cluster {
 
     /// Each web instance's own URL (for operators and tests; users go through the gateway).
     pub fn web_urls(&self) -> Vec<String> {
-        self.web_addrs.iter().map(|a| format!("http://{a}")).collect()
+        self.web_addrs
+            .iter()
+            .map(|a| format!("http://{a}"))
+            .collect()
     }
 
     pub fn sandbox_url(&self) -> &str {

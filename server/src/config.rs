@@ -605,8 +605,7 @@ mod tests {
             let error = super::tests::config(&[("BAEDAL_GATEWAY_UPSTREAMS", bad)]).unwrap_err();
             assert_eq!(error.name, "BAEDAL_GATEWAY_UPSTREAMS", "{bad}");
         }
-        let error =
-            super::tests::config(&[("BAEDAL_GATEWAY_CHECKOUT_PER_MIN", "0")]).unwrap_err();
+        let error = super::tests::config(&[("BAEDAL_GATEWAY_CHECKOUT_PER_MIN", "0")]).unwrap_err();
         assert_eq!(error.name, "BAEDAL_GATEWAY_CHECKOUT_PER_MIN");
     }
 

@@ -226,10 +226,7 @@ http {{
             checkout = self.checkout_per_minute,
         );
         for upstream in &self.upstreams {
-            let _ = writeln!(
-                w,
-                "        server {upstream} max_fails=1 fail_timeout=2s;"
-            );
+            let _ = writeln!(w, "        server {upstream} max_fails=1 fail_timeout=2s;");
         }
         let _ = writeln!(
             w,

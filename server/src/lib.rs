@@ -6,8 +6,8 @@
 
 mod assets;
 pub mod bench;
-pub mod config;
 pub mod cluster;
+pub mod config;
 pub mod gateway;
 mod ops;
 pub mod sandbox_pay;
@@ -352,7 +352,12 @@ fn use_page_nonce() {
 
 /// The whole HTTP surface: pages and server functions through Leptos, static assets, and
 /// `/healthz`, `/readyz`, `/metrics`; every request gets an `x-request-id` and a trace span.
-pub fn router(config: &Config, state: AppState, addr: SocketAddr, draining: ops::Draining) -> Router {
+pub fn router(
+    config: &Config,
+    state: AppState,
+    addr: SocketAddr,
+    draining: ops::Draining,
+) -> Router {
     let options = leptos_options(config, addr);
     let context = {
         let state = state.clone();

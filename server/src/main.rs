@@ -30,7 +30,10 @@ async fn main() -> ExitCode {
         [] => serve(config).await,
         ["worker"] => worker_only(config).await,
         ["gateway-config"] => {
-            print!("{}", server::gateway::Gateway::from_config(&config).render());
+            print!(
+                "{}",
+                server::gateway::Gateway::from_config(&config).render()
+            );
             ExitCode::SUCCESS
         }
         ["gateway-config", "--example"] => {
@@ -263,8 +266,10 @@ async fn cluster(config: Config, web: usize, workers: usize) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let start_sandbox = matches!(config.payment_provider, server::config::PaymentProvider::Sandbox { .. })
-        && std::env::var_os("BAEDAL_SANDBOX_PAY_URL").is_none();
+    let start_sandbox = matches!(
+        config.payment_provider,
+        server::config::PaymentProvider::Sandbox { .. }
+    ) && std::env::var_os("BAEDAL_SANDBOX_PAY_URL").is_none();
     let spec = ClusterSpec {
         web,
         workers,
@@ -285,12 +290,23 @@ async fn cluster(config: Config, web: usize, workers: usize) -> ExitCode {
     let _ = std::fs::write(run_dir.join(SUPERVISOR_PID), std::process::id().to_string());
     let _ = std::fs::write(run_dir.join(RESTARTS_DONE), "0 none");
     for (index, url) in cluster.web_urls().iter().enumerate() {
-        eprintln!("  web-{} at {url} (log: {}/web-{}.log)", index + 1, run_dir.display(), index + 1);
+        eprintln!(
+            "  web-{} at {url} (log: {}/web-{}.log)",
+            index + 1,
+            run_dir.display(),
+            index + 1
+        );
     }
-    eprintln!("  logs, pid files and the nginx configuration: {}", run_dir.display());
-    println!("
+    eprintln!(
+        "  logs, pid files and the nginx configuration: {}",
+        run_dir.display()
+    );
+    println!(
+        "
   Baedal is running at {}
-", cluster.url());
+",
+        cluster.url()
+    );
     eprintln!("  (Ctrl-C stops everything; `./baedal cluster restart` restarts the web instances one by one)");
 
     let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
@@ -340,7 +356,10 @@ async fn cluster_restart(config: &Config) -> ExitCode {
         .ok()
         .and_then(|pid| pid.trim().parse::<u32>().ok())
     else {
-        eprintln!("no cluster is running here (no pid file in {})", run_dir.display());
+        eprintln!(
+            "no cluster is running here (no pid file in {})",
+            run_dir.display()
+        );
         return ExitCode::FAILURE;
     };
     // "<attempts> <outcome>", written by the supervisor after each rolling restart.
@@ -363,7 +382,10 @@ async fn cluster_restart(config: &Config) -> ExitCode {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let report = done();
-    let outcome = report.split_once(' ').map(|(_, outcome)| outcome).unwrap_or("");
+    let outcome = report
+        .split_once(' ')
+        .map(|(_, outcome)| outcome)
+        .unwrap_or("");
     eprintln!("rolling restart {outcome}");
     if outcome == "ok" {
         ExitCode::SUCCESS

@@ -70,8 +70,14 @@ fn the_validator_refuses_a_broken_manifest() {
     let web = std::fs::read_to_string("../deploy/k8s/web.yaml").unwrap();
     let dir = tempfile::tempdir().unwrap();
     for (name, broken) in [
-        ("misspelt.yaml", web.replacen("readinessProbe:", "readynessProbe:", 1)),
-        ("wrong-type.yaml", web.replacen("replicas: 3", "replicas: three", 1)),
+        (
+            "misspelt.yaml",
+            web.replacen("readinessProbe:", "readynessProbe:", 1),
+        ),
+        (
+            "wrong-type.yaml",
+            web.replacen("replicas: 3", "replicas: three", 1),
+        ),
     ] {
         assert_ne!(broken, web, "{name}: the manifest changed");
         let path = dir.path().join(name);

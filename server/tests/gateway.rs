@@ -173,7 +173,12 @@ fn client() -> Client {
         .unwrap()
 }
 
-async fn call(client: &Client, url: &str, function: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+async fn call(
+    client: &Client,
+    url: &str,
+    function: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
     let response = client
         .post(format!("{url}/api/{function}"))
         .header(header::ACCEPT, "application/json")
@@ -183,7 +188,10 @@ async fn call(client: &Client, url: &str, function: &str, form: &[(&str, &str)])
         .unwrap_or_else(|e| panic!("{function}: {e}"));
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 async fn signed_in(url: &str, email: &str) -> Client {
@@ -281,7 +289,10 @@ impl Follower {
                     let mut response = match response {
                         Ok(r) if r.status() == StatusCode::OK => r,
                         Ok(r) => {
-                            failures.lock().unwrap().push(format!("GET /live: {}", r.status()));
+                            failures
+                                .lock()
+                                .unwrap()
+                                .push(format!("GET /live: {}", r.status()));
                             tokio::time::sleep(Duration::from_millis(100)).await;
                             continue;
                         }
@@ -395,7 +406,11 @@ async fn an_order_placed_through_one_instance_reaches_the_owner_on_another_and_t
         .post(format!("{url}/api/place_order"))
         .header(header::ACCEPT, "application/json")
         .header("x-request-id", &request_id)
-        .json(&checkout(store_id, food_id, &uuid::Uuid::new_v4().to_string()))
+        .json(&checkout(
+            store_id,
+            food_id,
+            &uuid::Uuid::new_v4().to_string(),
+        ))
         .send()
         .await
         .unwrap();
@@ -531,7 +546,9 @@ async fn a_killed_instance_loses_no_order_and_duplicates_none_for_customers_retr
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     running.cluster.kill_web(1);
-    let killed = running.cluster.web_urls()[1].trim_start_matches("http://").to_string();
+    let killed = running.cluster.web_urls()[1]
+        .trim_start_matches("http://")
+        .to_string();
     let mut order_ids = Vec::new();
     for task in tasks {
         order_ids.push(task.await.unwrap());
@@ -602,8 +619,16 @@ async fn a_rolling_restart_under_load_fails_no_request_and_live_streams_reconnec
 
     // Two owner pages and two customer pages (separate sessions), following live.
     let mut followers = Vec::new();
-    for email in ["owner@baedal.kr", "owner@baedal.kr", "customer@baedal.kr", "customer@baedal.kr"] {
-        followers.push((email, Follower::start(&url, signed_in(&url, email).await).await));
+    for email in [
+        "owner@baedal.kr",
+        "owner@baedal.kr",
+        "customer@baedal.kr",
+        "customer@baedal.kr",
+    ] {
+        followers.push((
+            email,
+            Follower::start(&url, signed_in(&url, email).await).await,
+        ));
     }
 
     // The load: customers opening the home page, listing stores and ordering.
@@ -613,8 +638,12 @@ async fn a_rolling_restart_under_load_fails_no_request_and_live_streams_reconnec
     let mut load = Vec::new();
     for i in 0..6 {
         let shopper = new_customer(&url, &format!("roll{i}@example.com")).await;
-        let (url, stop, requests, failures) =
-            (url.clone(), stop.clone(), requests.clone(), failures.clone());
+        let (url, stop, requests, failures) = (
+            url.clone(),
+            stop.clone(),
+            requests.clone(),
+            failures.clone(),
+        );
         load.push(tokio::spawn(async move {
             let mut round = 0u64;
             while !stop.load(Ordering::SeqCst) {
@@ -630,11 +659,15 @@ async fn a_rolling_restart_under_load_fails_no_request_and_live_streams_reconnec
                     .send()
                     .await;
                 let mut answers = vec![("GET /", page), ("nearby_stores", stores)];
-                if round % 3 == 0 {
+                if round.is_multiple_of(3) {
                     let order = shopper
                         .post(format!("{url}/api/place_order"))
                         .header(header::ACCEPT, "application/json")
-                        .json(&checkout(store_id, food_id, &uuid::Uuid::new_v4().to_string()))
+                        .json(&checkout(
+                            store_id,
+                            food_id,
+                            &uuid::Uuid::new_v4().to_string(),
+                        ))
                         .send()
                         .await;
                     answers.push(("place_order", order));
@@ -681,7 +714,10 @@ async fn a_rolling_restart_under_load_fails_no_request_and_live_streams_reconnec
     }
     let requests = requests.load(Ordering::SeqCst);
     let failures = failures.lock().unwrap().clone();
-    eprintln!("{requests} requests during the rolling restart, {} failed", failures.len());
+    eprintln!(
+        "{requests} requests during the rolling restart, {} failed",
+        failures.len()
+    );
     assert!(requests > 50, "the load ran ({requests} requests)");
     assert!(failures.is_empty(), "failed requests: {failures:#?}");
 
@@ -690,7 +726,11 @@ async fn a_rolling_restart_under_load_fails_no_request_and_live_streams_reconnec
         let response = customer
             .post(format!("{url}/api/place_order"))
             .header(header::ACCEPT, "application/json")
-            .json(&checkout(store_id, food_id, &uuid::Uuid::new_v4().to_string()))
+            .json(&checkout(
+                store_id,
+                food_id,
+                &uuid::Uuid::new_v4().to_string(),
+            ))
             .send()
             .await
             .unwrap();
@@ -767,7 +807,10 @@ async fn the_gateway_refuses_oversized_bodies_rate_limits_sign_in_floods_and_ser
             client
                 .post(format!("{url}/api/sign_in"))
                 .header(header::ACCEPT, "application/json")
-                .form(&[("email", "customer@baedal.kr"), ("password", "wrong-password")])
+                .form(&[
+                    ("email", "customer@baedal.kr"),
+                    ("password", "wrong-password"),
+                ])
                 .send()
                 .await
                 .unwrap()
@@ -782,7 +825,10 @@ async fn the_gateway_refuses_oversized_bodies_rate_limits_sign_in_floods_and_ser
         .iter()
         .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
         .count();
-    let answered = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let answered = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
     assert!(
         limited >= 22 && answered >= 1 && limited + answered == 30,
         "{statuses:?}"
@@ -795,7 +841,10 @@ async fn the_gateway_refuses_oversized_bodies_rate_limits_sign_in_floods_and_ser
     // replaced when they are not a plain token.
     let made = client.get(format!("{url}/healthz")).send().await.unwrap();
     let id = made.headers()["x-request-id"].to_str().unwrap().to_string();
-    assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
     assert_eq!(made.headers().get_all("x-request-id").iter().count(), 1);
     let kept = client
         .get(format!("{url}/healthz"))
@@ -840,7 +889,9 @@ async fn the_gateway_refuses_oversized_bodies_rate_limits_sign_in_floods_and_ser
         assert_eq!(response.status(), StatusCode::OK);
         let headers = response.headers().clone();
         assert_eq!(
-            headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap()),
+            headers
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap()),
             encoding,
             "{accept}"
         );
@@ -855,7 +906,11 @@ async fn the_gateway_refuses_oversized_bodies_rate_limits_sign_in_floods_and_ser
             "nginx answered, not an instance"
         );
         assert!(headers.contains_key("x-request-id"));
-        assert_eq!(&response.bytes().await.unwrap()[..], &expected[..], "{accept}");
+        assert_eq!(
+            &response.bytes().await.unwrap()[..],
+            &expected[..],
+            "{accept}"
+        );
     }
     let asset_lines: Vec<String> = running
         .access_log()
@@ -863,6 +918,9 @@ async fn the_gateway_refuses_oversized_bodies_rate_limits_sign_in_floods_and_ser
         .filter(|l| l.contains("/pkg/"))
         .map(str::to_string)
         .collect();
-    assert!(asset_lines.is_empty(), "assets are not even logged: {asset_lines:?}");
+    assert!(
+        asset_lines.is_empty(),
+        "assets are not even logged: {asset_lines:?}"
+    );
     running.stop().await;
 }
