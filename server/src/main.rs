@@ -255,7 +255,7 @@ fn cluster_options(options: &[&str]) -> Result<(usize, usize), String> {
 const SUPERVISOR_PID: &str = "cluster.pid";
 const RESTARTS_DONE: &str = "rolling-restarts-done";
 
-/// Runs the cluster until Ctrl-C or SIGTERM; SIGHUP (`baedal cluster restart`) restarts the
+/// Runs the cluster until Ctrl-C or SIGTERM; SIGUSR1 (`baedal cluster restart`) restarts the
 /// web instances one by one; an instance or worker that exits by itself is started again.
 async fn cluster(config: Config, web: usize, workers: usize) -> ExitCode {
     use server::cluster::{Cluster, ClusterSpec};
@@ -309,14 +309,15 @@ async fn cluster(config: Config, web: usize, workers: usize) -> ExitCode {
     );
     eprintln!("  (Ctrl-C stops everything; `./baedal cluster restart` restarts the web instances one by one)");
 
-    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(signal) => signal,
-        Err(error) => {
-            eprintln!("cannot listen for SIGHUP: {error}");
-            cluster.stop().await;
-            return ExitCode::FAILURE;
-        }
-    };
+    let mut restarts =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                eprintln!("cannot listen for SIGUSR1: {error}");
+                cluster.stop().await;
+                return ExitCode::FAILURE;
+            }
+        };
     let stop = shutdown_signal();
     tokio::pin!(stop);
     let mut checks = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -324,7 +325,7 @@ async fn cluster(config: Config, web: usize, workers: usize) -> ExitCode {
     loop {
         tokio::select! {
             _ = &mut stop => break,
-            _ = hangups.recv() => {
+            _ = restarts.recv() => {
                 eprintln!("rolling restart");
                 let result = cluster.rolling_restart(|step| eprintln!("  {step}")).await;
                 attempts += 1;
@@ -366,7 +367,7 @@ async fn cluster_restart(config: &Config) -> ExitCode {
     let done = || std::fs::read_to_string(run_dir.join(RESTARTS_DONE)).unwrap_or_default();
     let before = done();
     let sent = std::process::Command::new("kill")
-        .args(["-HUP", &pid.to_string()])
+        .args(["-USR1", &pid.to_string()])
         .status();
     if !sent.is_ok_and(|status| status.success()) {
         eprintln!("cannot signal the cluster (pid {pid})");
