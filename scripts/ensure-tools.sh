@@ -5,8 +5,11 @@
 #
 #   scripts/ensure-tools.sh build    wasm target + wasm-bindgen CLI (exact Cargo.lock version)
 #   scripts/ensure-tools.sh release  build + wasm-opt (npm binaryen)
-#   scripts/ensure-tools.sh test     release + Chromium, CJK fonts, Playwright (npm)
-#   scripts/ensure-tools.sh bench    wrk and curl (apt), for the page benchmark
+#   scripts/ensure-tools.sh test     release + gateway + Chromium, CJK fonts, Playwright (npm)
+#   scripts/ensure-tools.sh gateway  nginx with its brotli_static module (apt), for `./baedal
+#                                    cluster` and the gateway test; kubernetes-validate (PyPI, in
+#                                    scripts/.venv) for the Kubernetes manifests
+#   scripts/ensure-tools.sh bench    wrk, curl and nginx (apt), for the benchmarks
 set -euo pipefail
 cd "$(dirname "$0")/.."
 level=${1:-build}
@@ -56,11 +59,52 @@ if [ "$level" = release ] || [ "$level" = test ]; then
   npm_install scripts # wasm-opt (binaryen)
 fi
 
+# nginx, the gateway: run by `./baedal cluster` and the gateway test as the current user with a
+# generated configuration, never as a system service. Debian's package would start one on port
+# 80 at install time; a policy-rc.d that refuses (the usual way in containers) prevents it.
+ensure_nginx() {
+  if command -v nginx >/dev/null && [ -e /usr/lib/nginx/modules/ngx_http_brotli_static_module.so ]; then
+    return
+  fi
+  say "installing nginx and its brotli_static module (apt), for the gateway"
+  local sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd=sudo
+  local policy=/usr/sbin/policy-rc.d placed=false
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo_cmd tee "$policy" >/dev/null
+    $sudo_cmd chmod +x "$policy"
+    placed=true
+  fi
+  apt_install nginx libnginx-mod-http-brotli-static || { $placed && $sudo_cmd rm -f "$policy"; exit 1; }
+  if $placed; then $sudo_cmd rm -f "$policy"; fi
+}
+
+# kubernetes-validate (PyPI; it carries the Kubernetes schemas, so validating needs no network),
+# in a virtual environment of the project's own, at the version scripts/requirements-tools.txt
+# pins.
+ensure_kubernetes_validate() {
+  local venv=scripts/.venv stamp hash
+  stamp="$venv/.baedal-requirements-hash"
+  hash=$(sha256sum scripts/requirements-tools.txt | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$hash" ] || [ ! -x "$venv/bin/kubernetes-validate" ]; then
+    say "installing kubernetes-validate (PyPI) in $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-tools.txt
+    echo "$hash" >"$stamp"
+  fi
+}
+
+if [ "$level" = gateway ]; then
+  ensure_nginx
+  ensure_kubernetes_validate
+  exit 0
+fi
+
 if [ "$level" = bench ]; then
   if ! command -v wrk >/dev/null || ! command -v curl >/dev/null; then
     say "installing wrk and curl (apt)"
     apt_install wrk curl
   fi
+  ensure_nginx
   exit 0
 fi
 
@@ -71,4 +115,6 @@ if [ "$level" = test ]; then
     apt_install chromium fonts-noto-cjk curl
   fi
   npm_install end2end # Playwright's test runner; it drives the system Chromium
+  ensure_nginx
+  ensure_kubernetes_validate
 fi

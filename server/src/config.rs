@@ -79,6 +79,36 @@ pub struct Config {
     /// `BAEDAL_LIMIT_SIGNIN_ACCOUNT`, `_SIGNIN_ADDRESS`, `_SIGNUP_ADDRESS`,
     /// `_CHECKOUT_ADDRESS`: `COUNT/SECONDS` or `off`.
     pub limits: LimitConfig,
+    /// `BAEDAL_DRAIN_MS`: after SIGTERM, how long the instance keeps serving while `/readyz`
+    /// says 503, so that balancers stop sending it new work before it stops accepting
+    /// (default 2000; 0 stops at once).
+    pub drain: Duration,
+    /// The nginx gateway's settings (`BAEDAL_GATEWAY_*`), read here so that the gateway's
+    /// configuration is generated from the same environment as the app's.
+    pub gateway: GatewaySettings,
+}
+
+/// What `baedal gateway-config` and `baedal cluster` put into the nginx configuration besides
+/// what they take from the app's own settings (body limit, checkout timeout, site root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewaySettings {
+    /// `BAEDAL_GATEWAY_ADDR`: where nginx listens (default `127.0.0.1:8080`).
+    pub addr: SocketAddr,
+    /// `BAEDAL_GATEWAY_UPSTREAMS`: the web instances, comma-separated `host:port` (default
+    /// `127.0.0.1:3000`).
+    pub upstreams: Vec<String>,
+    /// `BAEDAL_GATEWAY_SIGNIN_PER_MIN` / `_SIGNIN_BURST`: sign-in requests per client address
+    /// and minute, and how many may come at once beyond that rate (default 30 and 10); more get
+    /// 429 from the gateway before reaching an instance.
+    pub sign_in_per_minute: u64,
+    pub sign_in_burst: u64,
+    /// `BAEDAL_GATEWAY_CHECKOUT_PER_MIN` / `_CHECKOUT_BURST` (default 60 and 20): the same for
+    /// checkouts.
+    pub checkout_per_minute: u64,
+    pub checkout_burst: u64,
+    /// `BAEDAL_RUN_DIR`: where `baedal cluster` and the generated nginx configuration keep
+    /// pid files, logs and nginx's temporary files (default `target/cluster`).
+    pub run_dir: PathBuf,
 }
 
 impl std::fmt::Debug for Config {
@@ -115,6 +145,8 @@ impl std::fmt::Debug for Config {
             )
             .field("trust_forwarded", &self.trust_forwarded)
             .field("limits", &self.limits)
+            .field("drain", &self.drain)
+            .field("gateway", &self.gateway)
             .finish()
     }
 }
@@ -232,8 +264,67 @@ impl Config {
             metrics_token: get("BAEDAL_METRICS_TOKEN").map(|t| t.trim().to_string()),
             trust_forwarded: flag(&get, "BAEDAL_TRUST_FORWARDED", false)?,
             limits: limit_config(&get)?,
+            drain: Duration::from_millis(number(&get, "BAEDAL_DRAIN_MS", 2_000)?),
+            gateway: gateway_settings(&get)?,
         })
     }
+}
+
+fn gateway_settings(get: &impl Fn(&str) -> Option<String>) -> Result<GatewaySettings, ConfigError> {
+    let addr = match get("BAEDAL_GATEWAY_ADDR") {
+        Some(raw) => raw.trim().parse().map_err(|e| ConfigError {
+            name: "BAEDAL_GATEWAY_ADDR",
+            reason: format!("{raw:?} is not host:port ({e})"),
+        })?,
+        None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+    };
+    let upstreams: Vec<String> = get("BAEDAL_GATEWAY_UPSTREAMS")
+        .unwrap_or_else(|| "127.0.0.1:3000".into())
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string)
+        .collect();
+    let well_formed = |upstream: &str| {
+        upstream.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-[]:".contains(&b))
+                && port.parse::<u16>().is_ok_and(|p| p > 0)
+        })
+    };
+    if let Some(bad) = upstreams.iter().find(|u| !well_formed(u)) {
+        return Err(ConfigError {
+            name: "BAEDAL_GATEWAY_UPSTREAMS",
+            reason: format!("{bad:?} is not host:port"),
+        });
+    }
+    if upstreams.is_empty() {
+        return Err(ConfigError {
+            name: "BAEDAL_GATEWAY_UPSTREAMS",
+            reason: "names no instance".into(),
+        });
+    }
+    let per_minute = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+        let value = number(get, name, default)?;
+        if value == 0 {
+            return Err(ConfigError {
+                name,
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(value)
+    };
+    Ok(GatewaySettings {
+        addr,
+        upstreams,
+        sign_in_per_minute: per_minute("BAEDAL_GATEWAY_SIGNIN_PER_MIN", 30)?,
+        sign_in_burst: number(get, "BAEDAL_GATEWAY_SIGNIN_BURST", 10)?,
+        checkout_per_minute: per_minute("BAEDAL_GATEWAY_CHECKOUT_PER_MIN", 60)?,
+        checkout_burst: number(get, "BAEDAL_GATEWAY_CHECKOUT_BURST", 20)?,
+        run_dir: PathBuf::from(get("BAEDAL_RUN_DIR").unwrap_or_else(|| "target/cluster".into())),
+    })
 }
 
 fn payment_provider(get: &impl Fn(&str) -> Option<String>) -> Result<PaymentProvider, ConfigError> {
@@ -496,6 +587,26 @@ mod tests {
         );
         assert_eq!(config.payment.timeout, Duration::from_secs(3));
         assert_eq!(config.payment.breaker, BreakerConfig::default());
+    }
+
+    #[test]
+    fn gateway_settings_are_read_and_checked() {
+        let config = config(&[
+            ("BAEDAL_GATEWAY_UPSTREAMS", "127.0.0.1:3101, web-2:3000"),
+            ("BAEDAL_GATEWAY_SIGNIN_PER_MIN", "12"),
+            ("BAEDAL_DRAIN_MS", "500"),
+        ])
+        .unwrap();
+        assert_eq!(config.gateway.upstreams, ["127.0.0.1:3101", "web-2:3000"]);
+        assert_eq!(config.gateway.sign_in_per_minute, 12);
+        assert_eq!(config.gateway.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.drain, Duration::from_millis(500));
+        for bad in ["127.0.0.1", "web:0", "a b:80", "x;y:80", ","] {
+            let error = super::tests::config(&[("BAEDAL_GATEWAY_UPSTREAMS", bad)]).unwrap_err();
+            assert_eq!(error.name, "BAEDAL_GATEWAY_UPSTREAMS", "{bad}");
+        }
+        let error = super::tests::config(&[("BAEDAL_GATEWAY_CHECKOUT_PER_MIN", "0")]).unwrap_err();
+        assert_eq!(error.name, "BAEDAL_GATEWAY_CHECKOUT_PER_MIN");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 mod admission;
 mod assets;
 pub mod bench;
+pub mod cluster;
 pub mod config;
+pub mod gateway;
 mod ops;
 pub mod sandbox_pay;
 pub mod security;
@@ -31,6 +33,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use config::Config;
+pub use ops::Draining;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -60,6 +63,7 @@ pub struct RunningServer {
     stop_worker: tokio::sync::watch::Sender<bool>,
     worker: Option<JoinHandle<()>>,
     live_listener: Option<JoinHandle<()>>,
+    draining: ops::Draining,
 }
 
 /// Timed chores (the first round at start-up): reject orders nobody accepted in time (with a
@@ -105,6 +109,37 @@ async fn housekeeping(
 impl RunningServer {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The first step of stopping: `/readyz` answers 503 from now on, everything else is
+    /// served as before. Balancers that probe readiness (Kubernetes, ingress-nginx) take the
+    /// instance out of rotation during the drain period that follows; see [`Self::drain`].
+    pub fn begin_drain(&self) {
+        self.draining.begin();
+    }
+
+    /// Stops the way a rolling restart needs: fail `/readyz` at once, keep serving for `period`
+    /// (new requests included) so that whoever routes to this instance notices, then end the
+    /// live streams (browsers reconnect, through the gateway, to another instance) and stop
+    /// accepting at the same moment, finish the requests in flight, close the database.
+    ///
+    /// Why keep serving during the drain rather than refuse: a gateway that has not yet noticed
+    /// would otherwise turn its requests into errors. Why end the streams only when accepting
+    /// stops: a stream ended earlier would reconnect to this same instance (it has the fewest
+    /// connections) and be ended again; once the port refuses connections, nginx passes the
+    /// reconnection to another instance (a refused connection is always safe to retry).
+    /// `interrupt` cuts the drain short (a second Ctrl-C).
+    pub async fn drain(
+        self,
+        period: std::time::Duration,
+        interrupt: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        self.begin_drain();
+        tokio::select! {
+            _ = tokio::time::sleep(period) => {}
+            _ = interrupt => tracing::info!("drain cut short"),
+        }
+        self.shutdown().await
     }
 
     /// Stops accepting connections, lets requests in flight finish, closes the database.
@@ -210,7 +245,8 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
         addr: config.addr,
         source,
     })?;
-    let router = router(&config, state.clone(), addr);
+    let draining = ops::Draining::default();
+    let router = router(&config, state.clone(), addr, draining.clone());
     let live_listener = app::backend::live::listen(&state).await;
     if !config.run_worker && state.db.engine() == app::backend::db::Engine::Sqlite {
         tracing::warn!(
@@ -264,6 +300,7 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
         stop_worker,
         worker,
         live_listener,
+        draining,
     })
 }
 
@@ -316,7 +353,12 @@ fn use_page_nonce() {
 
 /// The whole HTTP surface: pages and server functions through Leptos, static assets, and
 /// `/healthz`, `/readyz`, `/metrics`; every request gets an `x-request-id` and a trace span.
-pub fn router(config: &Config, state: AppState, addr: SocketAddr) -> Router {
+pub fn router(
+    config: &Config,
+    state: AppState,
+    addr: SocketAddr,
+    draining: ops::Draining,
+) -> Router {
     let options = leptos_options(config, addr);
     let context = {
         let state = state.clone();
@@ -359,7 +401,7 @@ pub fn router(config: &Config, state: AppState, addr: SocketAddr) -> Router {
         trust_forwarded: config.trust_forwarded,
     });
     Router::new()
-        .merge(ops::router(state, config.metrics_token.clone()))
+        .merge(ops::router(state, config.metrics_token.clone(), draining))
         .merge(live)
         .merge(pages)
         // No form or checkout needs more; bigger bodies get 413 before any work is done.

@@ -1,5 +1,5 @@
-//! Operations endpoints: `/healthz` (the process answers), `/readyz` (the database answers
-//! and every migration is applied: safe to send traffic) and `/metrics` (Prometheus, for
+//! Operations endpoints: `/healthz` (the process answers), `/readyz` (the database answers,
+//! every migration is applied and the instance is not draining: safe to send traffic) and `/metrics` (Prometheus, for
 //! operators only: `Authorization: Bearer $BAEDAL_METRICS_TOKEN`, or — when no token is
 //! configured — a client on the loopback interface whose request passed no proxy).
 
@@ -13,13 +13,41 @@ use axum::Router;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub fn router(state: AppState, metrics_token: Option<String>) -> Router {
+/// Set when the instance begins to stop (SIGTERM): `/readyz` then answers 503 so that
+/// balancers and orchestrators that probe it stop sending new work, while everything else is
+/// still served normally until the drain period ends.
+#[derive(Clone, Default)]
+pub struct Draining(pub Arc<std::sync::atomic::AtomicBool>);
+
+impl Draining {
+    pub fn begin(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+pub fn router(state: AppState, metrics_token: Option<String>, draining: Draining) -> Router {
     describe_metrics();
     let metrics_token: Option<Arc<str>> = metrics_token.map(Into::into);
     let live_state = state.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
+        .route(
+            "/readyz",
+            get(move |state: State<AppState>| {
+                let draining = draining.clone();
+                async move {
+                    if draining.is_set() {
+                        (StatusCode::SERVICE_UNAVAILABLE, "not ready: draining").into_response()
+                    } else {
+                        readyz(state).await
+                    }
+                }
+            }),
+        )
         .with_state(state)
         .route(
             "/metrics",

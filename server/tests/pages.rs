@@ -251,7 +251,12 @@ async fn pages_keep_answering_while_another_router_is_built(backend: Backend) {
         std::thread::spawn(move || {
             let mut built = 0;
             while building.load(std::sync::atomic::Ordering::SeqCst) {
-                drop(server::router(&config, state.clone(), addr));
+                drop(server::router(
+                    &config,
+                    state.clone(),
+                    addr,
+                    Default::default(),
+                ));
                 built += 1;
             }
             built

@@ -636,10 +636,19 @@ pub async fn events(
         Ok(keys) => keys,
         Err(error) => return error_response(error),
     };
+    // The client's address as the guard decided it (the gateway's `X-Forwarded-For` entry
+    // when `BAEDAL_TRUST_FORWARDED` is set, so that behind a gateway every client does not
+    // share the gateway's address), else the TCP peer.
     let address = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip());
+        .get::<crate::backend::limits::ClientAddress>()
+        .map(|address| address.0)
+        .or_else(|| {
+            request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip())
+        });
     let session = sessions::token_hash(token.as_deref().unwrap_or_default());
     let slot = match state.live.subscribe(keys, session, address) {
         Ok(slot) => slot,
