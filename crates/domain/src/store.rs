@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn dishes_need_a_name_and_a_sane_price() {
         assert!(FoodInput::parse("김밥", "", "4500", false).is_ok());
-        let fields = |r: Result<FoodInput, Vec<crate::domain::FieldError>>| {
+        let fields = |r: Result<FoodInput, Vec<crate::FieldError>>| {
             r.unwrap_err()
                 .into_iter()
                 .map(|e| e.field)
