@@ -65,8 +65,7 @@ fn describe(fields: &[FieldError]) -> String {
 }
 
 /// What a person is told while the database cannot be reached.
-pub const TRY_AGAIN_SHORTLY: &str =
-    "일시적으로 서비스에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.";
+pub use crate::domain::TRY_AGAIN_SHORTLY;
 
 impl AppError {
     pub fn unavailable() -> Self {
@@ -143,7 +142,7 @@ impl FromServerFnError for AppError {
         // On the server this is reached when the framework rejects a request before our code
         // runs (undecodable arguments); give that response its proper status too.
         #[cfg(feature = "ssr")]
-        crate::backend::http::set_error_status(&error);
+        crate::door::http::set_error_status(&error);
         error
     }
 }
@@ -151,7 +150,7 @@ impl FromServerFnError for AppError {
 /// Undecodable arguments: on the server the argument is named where the body shows which.
 #[cfg(feature = "ssr")]
 fn bad_arguments(message: String) -> AppError {
-    crate::backend::arguments::bad_arguments(message)
+    crate::door::arguments::bad_arguments(message)
 }
 
 #[cfg(not(feature = "ssr"))]
@@ -159,6 +158,44 @@ fn bad_arguments(message: String) -> AppError {
     AppError::BadRequest {
         message,
         fields: Vec::new(),
+    }
+}
+
+/// The backend's answer, in the words and with the status the caller gets. Variant for
+/// variant: the backend decides what went wrong, the door how it is said.
+#[cfg(feature = "ssr")]
+impl From<crate::backend::Error> for AppError {
+    fn from(error: crate::backend::Error) -> Self {
+        use crate::backend::Error as E;
+        match error {
+            E::Invalid { fields } => AppError::Invalid { fields },
+            E::BadRequest { message, fields } => AppError::BadRequest { message, fields },
+            E::Unauthenticated => AppError::Unauthenticated,
+            E::BadCredentials => AppError::BadCredentials,
+            E::Forbidden => AppError::Forbidden,
+            E::NotFound => AppError::NotFound,
+            E::Conflict { message } => AppError::Conflict { message },
+            E::PaymentDeclined { reason } => AppError::PaymentDeclined { reason },
+            E::PaymentUnavailable { message } => AppError::PaymentUnavailable { message },
+            E::Unavailable { message } => AppError::Unavailable { message },
+            E::TooManyRequests {
+                message,
+                retry_after_s,
+            } => AppError::TooManyRequests {
+                message,
+                retry_after_s,
+            },
+            E::Internal => AppError::Internal,
+        }
+    }
+}
+
+/// A database error met at the door (the session lookup): logged and judged as the backend
+/// judges it (unavailable or internal).
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        crate::backend::Error::from(error).into()
     }
 }
 

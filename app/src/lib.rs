@@ -4,11 +4,14 @@
 //! functions executed against the database) and with `hydrate` into the browser's wasm (the
 //! same pages made interactive, server functions called over HTTP). Types shared by both sides
 //! live in the `domain` crate (re-exported here as `app::domain`); everything that touches the
-//! database lives in `backend`, behind `ssr`.
+//! database lives in the `backend` crate (re-exported as `app::backend`, behind `ssr`), which
+//! the server functions reach through `door`.
 
 pub mod api;
 #[cfg(feature = "ssr")]
-pub mod backend;
+pub use backend;
+#[cfg(feature = "ssr")]
+pub mod door;
 pub use domain;
 pub mod error;
 pub mod ui;

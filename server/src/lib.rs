@@ -41,7 +41,7 @@ pub enum StartError {
     #[error("database: {0}")]
     Database(#[from] app::backend::db::DbError),
     #[error("seeding demo data: {0}")]
-    Seed(app::error::AppError),
+    Seed(app::backend::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -337,7 +337,7 @@ pub fn router(config: &Config, state: AppState, addr: SocketAddr) -> Router {
         .with_state(options)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            app::backend::http::resolve_session,
+            app::door::http::resolve_session,
         ))
         .layer(axum::middleware::from_fn(assets::cache_policy))
         // Pages and JSON on the fly; the assets' precompressed files already carry their
@@ -346,7 +346,7 @@ pub fn router(config: &Config, state: AppState, addr: SocketAddr) -> Router {
 
     let request_id = HeaderName::from_static("x-request-id");
     let live = Router::new()
-        .route("/live", axum::routing::get(app::backend::live::events))
+        .route("/live", axum::routing::get(app::door::live::events))
         .with_state(state.clone());
     let guard = Arc::new(security::Guard {
         allowed_origins: config.allowed_origins.clone(),

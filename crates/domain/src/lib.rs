@@ -25,6 +25,10 @@ pub use store::*;
 
 use serde::{Deserialize, Serialize};
 
+/// What a person is told while the database cannot be reached (or cannot take the work).
+pub const TRY_AGAIN_SHORTLY: &str =
+    "일시적으로 서비스에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.";
+
 /// One problem with one input field, in words for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {

@@ -5,8 +5,8 @@
 use super::db::Engine;
 use super::outbox::{self, Event};
 use super::{now_ms, AppState};
-use crate::domain::{next_status, Actor, OrderAction, OrderStatus};
-use crate::error::AppError;
+use crate::Error;
+use domain::{next_status, Actor, OrderAction, OrderStatus};
 use sqlx::{Any, Row, Transaction};
 
 /// Whose order this must be for the caller to act on it.
@@ -34,7 +34,7 @@ pub async fn transition(
     action: OrderAction,
     scope: Scope,
     reason: Option<String>,
-) -> Result<OrderStatus, AppError> {
+) -> Result<OrderStatus, Error> {
     let mut tx = state.db.begin().await?;
     let row = sqlx::query(
         "SELECT o.status, o.customer_id, o.rider_id, s.owner_id
@@ -43,29 +43,28 @@ pub async fn transition(
     .bind(order_id)
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or(AppError::NotFound)?;
+    .ok_or(Error::NotFound)?;
     let rider_id: Option<i64> = row.try_get("rider_id")?;
     match scope {
         Scope::Customer(id) if row.try_get::<i64, _>("customer_id")? != id => {
-            return Err(AppError::NotFound)
+            return Err(Error::NotFound)
         }
         Scope::Owner(id) if row.try_get::<i64, _>("owner_id")? != id => {
-            return Err(AppError::NotFound)
+            return Err(Error::NotFound)
         }
         Scope::Rider(id) if action != OrderAction::Claim && rider_id.is_some_and(|r| r != id) => {
-            return Err(AppError::Forbidden)
+            return Err(Error::Forbidden)
         }
         _ => {}
     }
-    let from =
-        OrderStatus::parse(&row.try_get::<String, _>("status")?).ok_or(AppError::Internal)?;
-    let claimed_already = || AppError::Conflict {
+    let from = OrderStatus::parse(&row.try_get::<String, _>("status")?).ok_or(Error::Internal)?;
+    let claimed_already = || Error::Conflict {
         message: ALREADY_CLAIMED.into(),
     };
     if action == OrderAction::Claim && rider_id.is_some() {
         return Err(claimed_already());
     }
-    let to = next_status(from, actor, action).map_err(|message| AppError::Conflict { message })?;
+    let to = next_status(from, actor, action).map_err(|message| Error::Conflict { message })?;
     let now = now_ms();
     let rider = match (scope, action) {
         (Scope::Rider(id), OrderAction::Claim) => Some(claimable_by(&mut tx, state, id).await?),
@@ -92,7 +91,7 @@ pub async fn transition(
         return Err(if action == OrderAction::Claim {
             claimed_already()
         } else {
-            AppError::Conflict {
+            Error::Conflict {
                 message: "주문 상태가 방금 바뀌었습니다. 새로고침 후 다시 시도해 주세요.".into(),
             }
         });
@@ -107,7 +106,7 @@ pub async fn transition(
         OrderStatus::Cooked => Event::CookingFinished { order_id },
         OrderStatus::Cancelled => Event::OrderCancelled { order_id },
         OrderStatus::RiderAssigned => {
-            let (rider_id, rider_name) = rider.ok_or(AppError::Internal)?;
+            let (rider_id, rider_name) = rider.ok_or(Error::Internal)?;
             Event::RiderAssigned {
                 order_id,
                 rider_id,
@@ -119,7 +118,7 @@ pub async fn transition(
         OrderStatus::Completed => Event::OrderCompleted { order_id },
         OrderStatus::Placed => {
             tracing::error!("no action leads back to placed");
-            return Err(AppError::Internal);
+            return Err(Error::Internal);
         }
     };
     outbox::enqueue(&mut tx, &event, None).await?;
@@ -141,7 +140,7 @@ async fn claimable_by(
     tx: &mut Transaction<'static, Any>,
     state: &AppState,
     rider_id: i64,
-) -> Result<(i64, String), AppError> {
+) -> Result<(i64, String), Error> {
     let lock = match state.db.engine() {
         Engine::Postgres => "FOR UPDATE",
         Engine::Sqlite => "",
@@ -152,7 +151,7 @@ async fn claimable_by(
     .bind(rider_id)
     .fetch_optional(&mut **tx)
     .await?
-    .ok_or(AppError::Forbidden)?
+    .ok_or(Error::Forbidden)?
     .try_get(0)?;
     let active: i64 = sqlx::query(
         "SELECT COUNT(*) FROM orders WHERE rider_id = $1 AND status IN ('rider_assigned', 'picked_up')",
@@ -163,7 +162,7 @@ async fn claimable_by(
     .try_get(0)?;
     let limit = state.settings.rider_max_active;
     if active >= limit {
-        return Err(AppError::Conflict {
+        return Err(Error::Conflict {
             message: format!(
                 "진행 중인 배달이 {active}건입니다. 한 번에 {limit}건까지 배달할 수 있습니다."
             ),
@@ -176,7 +175,7 @@ async fn claimable_by(
 pub async fn auto_reject_unaccepted(
     state: &AppState,
     after: std::time::Duration,
-) -> Result<usize, AppError> {
+) -> Result<usize, Error> {
     let reason = "가게가 주문을 제때 확인하지 못해 자동으로 거절되었습니다. 결제는 환불됩니다.";
     move_stale(
         state,
@@ -194,7 +193,7 @@ pub async fn auto_reject_unaccepted(
 pub async fn auto_complete_delivered(
     state: &AppState,
     after: std::time::Duration,
-) -> Result<usize, AppError> {
+) -> Result<usize, Error> {
     move_stale(
         state,
         "SELECT id FROM orders WHERE status = 'delivered' AND delivered_at < $1 ORDER BY id LIMIT 100",
@@ -213,7 +212,7 @@ async fn move_stale(
     after: std::time::Duration,
     action: OrderAction,
     reason: Option<&str>,
-) -> Result<usize, AppError> {
+) -> Result<usize, Error> {
     let cutoff = now_ms() - after.as_millis() as i64;
     let stale: Vec<i64> = sqlx::query(stale_sql)
         .bind(cutoff)
@@ -236,7 +235,7 @@ async fn move_stale(
         .await
         {
             Ok(_) => moved += 1,
-            Err(AppError::Conflict { .. }) => {}
+            Err(Error::Conflict { .. }) => {}
             Err(error) => return Err(error),
         }
     }

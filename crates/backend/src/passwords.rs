@@ -1,9 +1,9 @@
 //! Argon2id password hashing, always on the blocking thread pool: one hash costs tens of
 //! milliseconds of pure CPU, which would stall every other request sharing an async worker.
 
-use crate::domain::Password;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use domain::Password;
 use rand::rngs::OsRng;
 use std::sync::OnceLock;
 

@@ -3,7 +3,7 @@
 //! written in the same transaction makes it safe when several instances start together.
 
 use super::{accounts, now_ms, passwords, AppState};
-use crate::domain::{District, Email, NewAccount, Password, PhoneNumber, RoleDetails};
+use domain::{District, Email, NewAccount, Password, PhoneNumber, RoleDetails};
 use sqlx::{Any, Row, Transaction};
 
 pub const DEMO_PASSWORD: &str = "baedal1234";
@@ -154,7 +154,7 @@ const ACCOUNTS: &[DemoAccount] = &[
 
 /// Seeds the demo data if this database has never been seeded and has no accounts yet.
 /// Returns whether it seeded.
-pub async fn seed_demo_data(state: &AppState) -> Result<bool, crate::error::AppError> {
+pub async fn seed_demo_data(state: &AppState) -> Result<bool, crate::Error> {
     let users: i64 = sqlx::query("SELECT COUNT(*) FROM users")
         .fetch_one(state.db.reader())
         .await?
@@ -237,7 +237,7 @@ async fn insert_demo_account(
     tx: &mut Transaction<'static, Any>,
     account: &NewAccount,
     password_hash: &str,
-) -> Result<i64, crate::error::AppError> {
+) -> Result<i64, crate::Error> {
     match &account.details {
         RoleDetails::Owner { .. } => {
             let row = sqlx::query(

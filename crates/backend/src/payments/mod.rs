@@ -14,8 +14,8 @@ pub mod breaker;
 pub mod sandbox;
 pub mod toss;
 
-use crate::domain::Won;
 use breaker::{BreakerConfig, CircuitBreaker};
+use domain::Won;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,11 +1,11 @@
 //! Reading stores and menus for the customer's and the owner's pages.
 
 use super::AppState;
-use crate::domain::{
+use crate::Error;
+use domain::{
     korea_day_start, korea_hour, FoodInput, GeoPoint, MenuItem, OrderStatus, OwnedStore,
     OwnerBoard, StoreBoard, StoreDashboard, StoreOrder, StoreSummary, Won,
 };
-use crate::error::AppError;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -100,7 +100,7 @@ const BOARD_ORDERS_PER_STORE: usize = 200;
 /// The owner's whole page: every store with menu and stock, its orders of the last 24 hours
 /// and today's numbers. A fixed number of queries, run at once, however many stores the owner
 /// has: the page is re-read at every change to any of them.
-pub async fn board(state: &AppState, owner_id: i64) -> Result<OwnerBoard, AppError> {
+pub async fn board(state: &AppState, owner_id: i64) -> Result<OwnerBoard, Error> {
     let now = super::now_ms();
     let since = now - 24 * 60 * 60 * 1000;
     let day_start = korea_day_start(now);
@@ -170,7 +170,7 @@ pub async fn board(state: &AppState, owner_id: i64) -> Result<OwnerBoard, AppErr
         board.orders.push(StoreOrder {
             id,
             status: OrderStatus::parse(&row.try_get::<String, _>("status")?)
-                .ok_or(AppError::Internal)?,
+                .ok_or(Error::Internal)?,
             lines: lines_by_order.remove(&id).unwrap_or_default(),
             total: Won(row.try_get("total_won")?),
             created_at_ms: row.try_get("created_at")?,
@@ -200,7 +200,7 @@ fn board_of(boards: &mut [StoreBoard], store_id: i64) -> Option<&mut StoreBoard>
 }
 
 /// The store's id if `owner_id` owns it; another owner's store is "not found".
-async fn owned(state: &AppState, owner_id: i64, store_id: i64) -> Result<(), AppError> {
+async fn owned(state: &AppState, owner_id: i64, store_id: i64) -> Result<(), Error> {
     let owner: Option<i64> = sqlx::query("SELECT owner_id FROM stores WHERE id = $1")
         .bind(store_id)
         .fetch_optional(state.db.reader())
@@ -209,7 +209,7 @@ async fn owned(state: &AppState, owner_id: i64, store_id: i64) -> Result<(), App
         .transpose()?;
     match owner {
         Some(owner) if owner == owner_id => Ok(()),
-        _ => Err(AppError::NotFound),
+        _ => Err(Error::NotFound),
     }
 }
 
@@ -218,7 +218,7 @@ pub async fn store_orders(
     state: &AppState,
     owner_id: i64,
     store_id: i64,
-) -> Result<Vec<StoreOrder>, AppError> {
+) -> Result<Vec<StoreOrder>, Error> {
     owned(state, owner_id, store_id).await?;
     let since = super::now_ms() - 24 * 60 * 60 * 1000;
     let rows = sqlx::query(
@@ -257,7 +257,7 @@ pub async fn store_orders(
         orders.push(StoreOrder {
             id,
             status: OrderStatus::parse(&row.try_get::<String, _>("status")?)
-                .ok_or(AppError::Internal)?,
+                .ok_or(Error::Internal)?,
             lines: lines_by_order.remove(&id).unwrap_or_default(),
             total: Won(row.try_get("total_won")?),
             created_at_ms: row.try_get("created_at")?,
@@ -273,7 +273,7 @@ pub async fn set_open(
     owner_id: i64,
     store_id: i64,
     open: bool,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     owned(state, owner_id, store_id).await?;
     let mut tx = state.db.begin().await?;
     sqlx::query("UPDATE stores SET is_open = $1 WHERE id = $2")
@@ -295,7 +295,7 @@ pub async fn set_stock(
     food_id: i64,
     stock: i64,
     expected: Option<i64>,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     let mut tx = state.db.begin().await?;
     let owned = "id = $2 AND store_id IN (SELECT id FROM stores WHERE owner_id = $3)";
     let updated = match expected {
@@ -331,12 +331,12 @@ pub async fn set_stock(
         .map(|row| row.try_get(0))
         .transpose()?;
         return Err(match current {
-            Some(current) => AppError::Conflict {
+            Some(current) => Error::Conflict {
                 message: format!(
                     "그 사이 주문이 들어와 재고가 {current}개로 바뀌었습니다. 확인하고 다시 저장해 주세요."
                 ),
             },
-            None => AppError::NotFound,
+            None => Error::NotFound,
         });
     }
     tx.commit().await?;
@@ -351,7 +351,7 @@ pub async fn save_food(
     store_id: i64,
     food_id: Option<i64>,
     food: &FoodInput,
-) -> Result<i64, AppError> {
+) -> Result<i64, Error> {
     owned(state, owner_id, store_id).await?;
     let mut tx = state.db.begin().await?;
     let id = match food_id {
@@ -382,7 +382,7 @@ pub async fn save_food(
             .execute(&mut *tx)
             .await?;
             if updated.rows_affected() != 1 {
-                return Err(AppError::NotFound);
+                return Err(Error::NotFound);
             }
             id
         }
@@ -396,7 +396,7 @@ pub async fn dashboard(
     state: &AppState,
     owner_id: i64,
     store_id: i64,
-) -> Result<StoreDashboard, AppError> {
+) -> Result<StoreDashboard, Error> {
     owned(state, owner_id, store_id).await?;
     let rows = sqlx::query(
         "SELECT o.created_at, o.total_won FROM store_queue q JOIN orders o ON o.id = q.order_id

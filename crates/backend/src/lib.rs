@@ -1,12 +1,14 @@
-//! The server half of the app (feature `ssr`): database, accounts and sessions, demo data,
-//! and the glue between server functions and HTTP. None of this is compiled into the wasm.
+//! Baedal's backend: database, accounts and sessions, orders and payments, the outbox worker
+//! and its sagas, notifications, live updates, demo data. The server and the app's server
+//! functions (behind `ssr`) call it; none of it is compiled into the wasm, and it knows nothing
+//! of pages or HTTP statuses: it answers with its own [`Error`], which the app turns into
+//! `AppError` at the server-function door.
 
 pub mod accounts;
-pub mod arguments;
 pub mod commands;
 pub mod db;
 pub mod deliveries;
-pub mod http;
+pub mod error;
 pub mod limits;
 pub mod live;
 pub mod metrics;
@@ -27,6 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use db::Db;
+pub use error::Error;
 pub use payments::Payments;
 
 /// What every request handler and server function can reach.

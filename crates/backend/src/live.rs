@@ -37,21 +37,14 @@
 
 use super::db::Engine;
 use super::{now_ms, sessions, AppState};
-use crate::domain::{
-    CurrentUser, District, GeoPoint, LiveNotice, OrderStatus, RiderPosition, Role,
-};
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use domain::{CurrentUser, District, GeoPoint, LiveNotice, OrderStatus, RiderPosition, Role};
 use futures::task::AtomicWaker;
 use futures::Stream;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::collections::{HashMap, VecDeque};
-use std::convert::Infallible;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -545,7 +538,7 @@ async fn keys_for(
     state: &AppState,
     user: &CurrentUser,
     place: &Place,
-) -> Result<Vec<Key>, crate::error::AppError> {
+) -> Result<Vec<Key>, crate::Error> {
     Ok(match user.role {
         Role::Customer => vec![Key::Customer(user.id)],
         Role::Owner => sqlx::query("SELECT id FROM stores WHERE owner_id = $1")
@@ -561,7 +554,7 @@ async fn keys_for(
                 .as_deref()
                 .and_then(|name| District::parse("district", name).ok());
             let position = RiderPosition::parse(&place.lat, &place.lng, &place.area, home)
-                .map_err(crate::error::AppError::from)?;
+                .map_err(crate::Error::from)?;
             rider_keys(user.id, position, home, state.settings.rider_radius_m)
         }
     })
@@ -587,99 +580,56 @@ pub fn rider_keys(
     keys
 }
 
-fn sse_event(notice: &LiveNotice) -> Result<SseEvent, Infallible> {
-    Ok(SseEvent::default().data(serde_json::to_string(notice).expect("notices serialise")))
+/// Why a stream was not opened.
+#[derive(Debug)]
+pub enum NotOpened {
+    /// Not signed in, the session lookup failed, or the rider's place is wrong.
+    Failed(crate::Error),
+    /// Over one of the limits (`BAEDAL_LIVE_MAX_PER_SESSION`, `BAEDAL_LIVE_MAX_PER_ADDRESS`).
+    Refused(Refused),
 }
 
-/// The error as JSON with its status (and `Retry-After` when it has one), as server functions
-/// answer it.
-fn error_response(error: crate::error::AppError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let retry_after = match &error {
-        crate::error::AppError::TooManyRequests { retry_after_s, .. } => Some(*retry_after_s),
-        _ => None,
-    };
-    let mut response = (status, axum::Json(error)).into_response();
-    if let Some(seconds) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, seconds.into());
-    }
-    response
-}
-
-/// `GET /live`: the signed-in person's hints as an event stream. The first event is `ready`
-/// (the page then re-reads once, covering anything missed while connecting).
-///
-/// More than `BAEDAL_LIVE_MAX_PER_SESSION` streams of one session, or
-/// `BAEDAL_LIVE_MAX_PER_ADDRESS` from one client address, are refused with 429 (the newest is
-/// refused; the open ones keep working, and the refused page re-reads by polling).
-pub async fn events(
-    State(state): State<AppState>,
-    Query(place): Query<Place>,
-    request: axum::extract::Request,
-) -> Response {
-    let token = sessions::token_from_headers(request.headers()).map(str::to_string);
-    let found = match &token {
-        Some(token) => sessions::user_until(&state, token).await,
+/// Opens the live stream of the person whose session `token` names: their keys (`place`
+/// centres a rider's list), within the limits, until the session expires. The HTTP side
+/// (`GET /live`, Server-Sent Events) is the app's (`app::door::live`).
+pub async fn open(
+    state: &AppState,
+    token: Option<&str>,
+    place: &Place,
+    address: Option<IpAddr>,
+) -> Result<Notices, NotOpened> {
+    let found = match token {
+        Some(token) => sessions::user_until(state, token).await,
         None => Ok(None),
     };
     let (user, expires_at) = match found {
         Ok(Some(found)) => found,
-        Ok(None) => return error_response(crate::error::AppError::Unauthenticated),
+        Ok(None) => return Err(NotOpened::Failed(crate::Error::Unauthenticated)),
         Err(error) => {
             tracing::error!(%error, "live: session lookup failed");
-            return error_response(error.into());
+            return Err(NotOpened::Failed(error.into()));
         }
     };
-    let keys = match keys_for(&state, &user, &place).await {
-        Ok(keys) => keys,
-        Err(error) => return error_response(error),
-    };
-    let address = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip());
-    let session = sessions::token_hash(token.as_deref().unwrap_or_default());
-    let slot = match state.live.subscribe(keys, session, address) {
-        Ok(slot) => slot,
-        Err(refused) => return too_many(refused),
-    };
+    let keys = keys_for(state, &user, place)
+        .await
+        .map_err(NotOpened::Failed)?;
+    let session = sessions::token_hash(token.unwrap_or_default());
+    let slot = state
+        .live
+        .subscribe(keys, session, address)
+        .map_err(NotOpened::Refused)?;
     let left = Duration::from_millis((expires_at - now_ms()).max(0) as u64);
-    let notices = Notices {
+    Ok(Notices {
         live: state.live.clone(),
         slot,
         started: false,
         expiry: Box::pin(tokio::time::sleep(left)),
-    };
-    Sse::new(notices)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response()
-}
-
-/// 429 (`AppError::TooManyRequests`, with `Retry-After`): which limit, and that the page
-/// keeps working.
-fn too_many(refused: Refused) -> Response {
-    let message = match refused {
-        Refused::Session => {
-            "실시간 알림 연결이 너무 많습니다(한 로그인에 열린 창이 너무 많습니다). 다른 창을 닫으면 다시 연결됩니다. 이 창은 자동으로 새로고침합니다."
-        }
-        Refused::Address => {
-            "이 주소에서 열린 실시간 알림 연결이 너무 많습니다. 이 창은 자동으로 새로고침합니다."
-        }
-    };
-    error_response(crate::error::AppError::TooManyRequests {
-        message: message.into(),
-        retry_after_s: RETRY_AFTER_S,
     })
 }
 
-/// When a refused page tries its stream again (`ui::live` retries every 30 s).
-const RETRY_AFTER_S: u64 = 30;
-
 /// One open stream: `ready` first, then whatever its slot receives, until the slot is ended
 /// (sign-out, shutdown) or the session expires. Leaving the hub is its drop.
-struct Notices {
+pub struct Notices {
     live: Live,
     slot: Arc<Slot>,
     started: bool,
@@ -687,17 +637,17 @@ struct Notices {
 }
 
 impl Stream for Notices {
-    type Item = Result<SseEvent, Infallible>;
+    type Item = LiveNotice;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         if !this.started {
             this.started = true;
-            return Poll::Ready(Some(sse_event(&LiveNotice::Ready)));
+            return Poll::Ready(Some(LiveNotice::Ready));
         }
         for attempt in 0..2 {
             match this.slot.take() {
-                Taken::Notice(notice) => return Poll::Ready(Some(sse_event(&notice))),
+                Taken::Notice(notice) => return Poll::Ready(Some(notice)),
                 Taken::Ended => return Poll::Ready(None),
                 // Register, then look again: a push between the two is not missed.
                 Taken::Nothing if attempt == 0 => this.slot.waker.register(cx.waker()),

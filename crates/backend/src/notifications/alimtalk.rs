@@ -12,7 +12,7 @@
 //! Calls are guarded like payments: a timeout and a circuit breaker of their own, so a slow or
 //! failing provider costs the notification sender at most a timeout and never touches ordering.
 
-use crate::backend::payments::breaker::{BreakerConfig, CircuitBreaker};
+use crate::payments::breaker::{BreakerConfig, CircuitBreaker};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;

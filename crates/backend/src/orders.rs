@@ -23,11 +23,11 @@
 use super::outbox::{self, Event, PlacedLine};
 use super::payments::{ChargeRequest, PaymentError};
 use super::{now_ms, AppState};
-use crate::domain::{
+use crate::Error;
+use domain::{
     items_summary, josa, Checkout, CurrentUser, FieldError, MenuItem, OrderDetail, OrderLineView,
     OrderStatus, OrderSummary, PaymentView, StoreMenu, Won,
 };
-use crate::error::AppError;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -52,7 +52,7 @@ struct PricedCart {
 }
 
 /// Checks the cart against the store and its menu and prices it. Every bad line is reported.
-async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, AppError> {
+async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Error> {
     // The store and all the cart's foods in one round trip (checkout is latency-critical).
     let placeholders: Vec<String> = (2..=checkout.lines.len() + 1)
         .map(|i| format!("${i}"))
@@ -70,10 +70,10 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, AppE
     let rows = query.fetch_all(state.db.reader()).await?;
     let store = rows
         .first()
-        .ok_or_else(|| AppError::invalid("store_id", "존재하지 않는 가게입니다."))?;
+        .ok_or_else(|| Error::invalid("store_id", "존재하지 않는 가게입니다."))?;
     let store_name: String = store.try_get("store_name")?;
     if store.try_get::<i64, _>("is_open")? != 1 {
-        return Err(AppError::invalid(
+        return Err(Error::invalid(
             "store_id",
             format!(
                 "{store_name}{} 지금 주문을 받지 않습니다.",
@@ -165,7 +165,7 @@ enum Claim {
     /// (and so the payment id), `token` proves the ownership when settling it.
     Owned { claimed_at: i64, token: String },
     /// An earlier submission with this key finished: here is its result.
-    Done(Box<Result<OrderDetail, AppError>>),
+    Done(Box<Result<OrderDetail, Error>>),
 }
 
 async fn claim(
@@ -173,7 +173,7 @@ async fn claim(
     customer: &CurrentUser,
     checkout: &Checkout,
     hash: &str,
-) -> Result<Claim, AppError> {
+) -> Result<Claim, Error> {
     let key = checkout.idempotency_key.as_str();
     let deadline = tokio::time::Instant::now() + state.settings.checkout_wait;
     loop {
@@ -213,7 +213,7 @@ async fn claim(
             continue;
         };
         if existing.try_get::<String, _>("request_hash")? != hash {
-            return Err(AppError::Conflict {
+            return Err(Error::Conflict {
                 message: "이 결제 요청 키는 다른 장바구니에 이미 사용되었습니다.".into(),
             });
         }
@@ -227,7 +227,7 @@ async fn claim(
             }
             "declined" => {
                 let reason: Option<String> = existing.try_get("outcome")?;
-                return Ok(Claim::Done(Box::new(Err(AppError::PaymentDeclined {
+                return Ok(Claim::Done(Box::new(Err(Error::PaymentDeclined {
                     reason: reason.unwrap_or_default(),
                 }))));
             }
@@ -262,7 +262,7 @@ async fn claim(
             }
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(AppError::Conflict {
+            return Err(Error::Conflict {
                 message:
                     "같은 주문의 결제가 아직 처리 중입니다. 잠시 후 내 주문에서 확인해 주세요."
                         .into(),
@@ -430,7 +430,7 @@ pub async fn place_order(
     state: &AppState,
     customer: &CurrentUser,
     checkout: Checkout,
-) -> Result<OrderDetail, AppError> {
+) -> Result<OrderDetail, Error> {
     let cart = price(state, &checkout).await?;
     let hash = request_hash(&checkout);
     let key = checkout.idempotency_key.as_str();
@@ -447,7 +447,7 @@ pub async fn place_order(
         payment_token: checkout.payment_token.expose().to_string(),
         description: format!("{} {}", cart.store_name, items_summary(&names)),
     };
-    let busy = || AppError::PaymentUnavailable {
+    let busy = || Error::PaymentUnavailable {
         message: PAYMENT_BUSY.into(),
     };
     let approval = match state.payments.charge(&request).await {
@@ -455,7 +455,7 @@ pub async fn place_order(
         Err(PaymentError::Declined { reason }) => {
             record_decline(state, customer.id, key, &reason).await?;
             tracing::info!(customer_id = customer.id, %reason, "payment declined");
-            return Err(AppError::PaymentDeclined { reason });
+            return Err(Error::PaymentDeclined { reason });
         }
         Err(PaymentError::BreakerOpen) => {
             // Counted in /metrics by `http::respond`; no log line per request while it lasts.
@@ -511,20 +511,20 @@ pub async fn place_order(
             )
             .await;
             match outcome {
-                Ok(GivenUp::Voiding) => Err(AppError::PaymentUnavailable {
+                Ok(GivenUp::Voiding) => Err(Error::PaymentUnavailable {
                     message: NOT_SAVED.into(),
                 }),
                 Ok(GivenUp::Completed(order_id)) => {
                     tracing::info!(order_id, %payment_id, "the order's commit had landed");
                     order_detail(state, customer, order_id).await
                 }
-                Ok(GivenUp::NotOurs) => Err(AppError::PaymentUnavailable {
+                Ok(GivenUp::NotOurs) => Err(Error::PaymentUnavailable {
                     message: BEING_CHECKED.into(),
                 }),
                 Err(give_up_error) => {
                     tracing::warn!(%give_up_error, %payment_id,
                         "cannot settle the checkout now; reconciliation will");
-                    Err(AppError::Unavailable {
+                    Err(Error::Unavailable {
                         message: BEING_CHECKED.into(),
                     })
                 }
@@ -687,7 +687,7 @@ fn placed_order(
             status_label: "결제 완료".into(),
         },
         created_at_ms,
-        timeline: vec![crate::domain::TimelineEntry {
+        timeline: vec![domain::TimelineEntry {
             status: OrderStatus::Placed,
             at_ms: created_at_ms,
         }],
@@ -720,7 +720,7 @@ pub async fn order_detail(
     state: &AppState,
     customer: &CurrentUser,
     order_id: i64,
-) -> Result<OrderDetail, AppError> {
+) -> Result<OrderDetail, Error> {
     // Status, payment and timeline come from the order-status view; an order the worker has
     // not reached yet (milliseconds after checkout) is shown as just placed.
     let order = sqlx::query(
@@ -736,7 +736,7 @@ pub async fn order_detail(
     .bind(customer.id)
     .fetch_optional(state.db.reader())
     .await?
-    .ok_or(AppError::NotFound)?;
+    .ok_or(Error::NotFound)?;
     let lines = sqlx::query(
         "SELECT food_id, name, unit_price_won, quantity FROM order_lines
          WHERE order_id = $1 ORDER BY food_id",
@@ -767,7 +767,7 @@ pub async fn order_detail(
         .try_get::<Option<String>, _>("timeline")?
         .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_else(|| {
-            vec![crate::domain::TimelineEntry {
+            vec![domain::TimelineEntry {
                 status: OrderStatus::Placed,
                 at_ms: created_at_ms,
             }]
@@ -798,7 +798,7 @@ pub async fn order_detail(
 pub async fn my_orders(
     state: &AppState,
     customer: &CurrentUser,
-) -> Result<Vec<OrderSummary>, AppError> {
+) -> Result<Vec<OrderSummary>, Error> {
     let rows = sqlx::query(
         "SELECT o.id, s.name AS store_name, o.total_won, o.created_at, v.status, v.items
          FROM orders o JOIN stores s ON s.id = o.store_id
@@ -847,9 +847,9 @@ pub async fn cancel_order(
     state: &AppState,
     customer: &CurrentUser,
     order_id: i64,
-) -> Result<(), AppError> {
+) -> Result<(), Error> {
     use super::commands::{transition, Scope};
-    use crate::domain::{Actor, OrderAction};
+    use domain::{Actor, OrderAction};
     transition(
         state,
         order_id,
@@ -874,13 +874,13 @@ fn menu_item(row: &AnyRow) -> Result<MenuItem, sqlx::Error> {
 }
 
 /// A store's page for customers: visible dishes with their remaining stock.
-pub async fn store_menu(state: &AppState, store_id: i64) -> Result<StoreMenu, AppError> {
+pub async fn store_menu(state: &AppState, store_id: i64) -> Result<StoreMenu, Error> {
     let store =
         sqlx::query("SELECT id, name, district, address, is_open FROM stores WHERE id = $1")
             .bind(store_id)
             .fetch_optional(state.db.reader())
             .await?
-            .ok_or(AppError::NotFound)?;
+            .ok_or(Error::NotFound)?;
     let menu = sqlx::query(
         "SELECT id, name, description, price_won, stock FROM foods
          WHERE store_id = $1 AND is_hidden = 0 ORDER BY id",
@@ -904,7 +904,7 @@ pub async fn store_menu(state: &AppState, store_id: i64) -> Result<StoreMenu, Ap
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CartLineInput, CheckoutInput};
+    use domain::{CartLineInput, CheckoutInput};
 
     fn checkout(lines: &[(i64, i64)]) -> Checkout {
         let lines: Vec<CartLineInput> = lines

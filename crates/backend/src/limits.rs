@@ -7,7 +7,7 @@
 //! `window`, further attempts are refused (429, `Retry-After`) until the oldest of them is
 //! older than `window`. For sign-in only failures count, so the window is also the lock-out.
 
-use crate::error::AppError;
+use crate::Error;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -142,7 +142,7 @@ impl Counter {
     }
 
     /// Refused if the limit is reached, else counted.
-    fn take(&self, key: &str, now: Instant) -> Result<(), AppError> {
+    fn take(&self, key: &str, now: Instant) -> Result<(), Error> {
         if let Some(wait) = self.blocked(key, now) {
             return Err(too_many(wait));
         }
@@ -151,8 +151,8 @@ impl Counter {
     }
 }
 
-fn too_many(wait: Duration) -> AppError {
-    AppError::TooManyRequests {
+fn too_many(wait: Duration) -> Error {
+    Error::TooManyRequests {
         message: TOO_MANY.into(),
         retry_after_s: wait.as_secs_f64().ceil().max(1.0) as u64,
     }
@@ -184,7 +184,7 @@ impl RateLimits {
     }
 
     /// Before checking a password: refused while the account or the address is locked out.
-    pub fn sign_in_allowed(&self, email: &str, address: Option<IpAddr>) -> Result<(), AppError> {
+    pub fn sign_in_allowed(&self, email: &str, address: Option<IpAddr>) -> Result<(), Error> {
         let now = Instant::now();
         let account = self.sign_in_account.blocked(&email.to_lowercase(), now);
         let address = address.and_then(|a| self.sign_in_address.blocked(&a.to_string(), now));
@@ -203,7 +203,7 @@ impl RateLimits {
         }
     }
 
-    pub fn sign_up(&self, address: Option<IpAddr>) -> Result<(), AppError> {
+    pub fn sign_up(&self, address: Option<IpAddr>) -> Result<(), Error> {
         match address {
             Some(address) => self
                 .sign_up_address
@@ -212,7 +212,7 @@ impl RateLimits {
         }
     }
 
-    pub fn checkout(&self, address: Option<IpAddr>) -> Result<(), AppError> {
+    pub fn checkout(&self, address: Option<IpAddr>) -> Result<(), Error> {
         match address {
             Some(address) => self
                 .checkout_address
@@ -250,11 +250,10 @@ mod tests {
         let refused = counter
             .take("a", start + Duration::from_secs(2))
             .unwrap_err();
-        assert_eq!(refused.status(), 429);
         assert!(
             matches!(
                 refused,
-                AppError::TooManyRequests {
+                Error::TooManyRequests {
                     retry_after_s: 8,
                     ..
                 }
@@ -281,13 +280,10 @@ mod tests {
         limits.sign_in_failed("A@b.kr", address);
         assert!(limits.sign_in_allowed("a@b.kr", address).is_ok());
         limits.sign_in_failed("a@b.kr", address);
-        assert_eq!(
-            limits
-                .sign_in_allowed("a@B.kr", address)
-                .unwrap_err()
-                .status(),
-            429
-        );
+        assert!(matches!(
+            limits.sign_in_allowed("a@B.kr", address),
+            Err(Error::TooManyRequests { .. })
+        ));
         assert!(limits.sign_in_allowed("other@b.kr", address).is_ok());
     }
 

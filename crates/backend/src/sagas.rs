@@ -22,7 +22,7 @@ use super::outbox::{self, Event};
 use super::views::{self, ViewChange};
 use super::{live, notifications};
 use super::{now_ms, AppState};
-use crate::domain::OrderStatus;
+use domain::OrderStatus;
 use sqlx::{Any, Row, Transaction};
 
 /// An event as the worker claimed it.

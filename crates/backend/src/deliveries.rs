@@ -4,11 +4,11 @@
 //! `commands::transition` (first claim wins; a rider acts only on their own deliveries).
 
 use super::AppState;
-use crate::domain::{
+use crate::Error;
+use domain::{
     delivery_fee, items_summary, CurrentUser, DeliveryOffer, District, GeoPoint, OrderStatus,
     RiderBoard, RiderDelivery, RiderPosition,
 };
-use crate::error::AppError;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -19,7 +19,7 @@ pub async fn board(
     state: &AppState,
     rider: &CurrentUser,
     position: RiderPosition,
-) -> Result<RiderBoard, AppError> {
+) -> Result<RiderBoard, Error> {
     let here = position.point();
     let radius_m = state.settings.rider_radius_m;
     let columns = "o.id, o.status, o.district, s.name AS store_name, s.address, s.lat, s.lng

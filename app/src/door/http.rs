@@ -2,25 +2,13 @@
 //! cookies. Every protected server function starts with `require(role)`: the pages hide what
 //! a role may not use, but only this check makes it secure.
 
-use super::{sessions, AppState};
+use crate::backend::{sessions, AppState};
 use crate::domain::{CurrentUser, Role};
 use crate::error::AppError;
 use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 use std::future::Future;
-
-impl From<sqlx::Error> for AppError {
-    fn from(error: sqlx::Error) -> Self {
-        if super::db::is_unavailable(&error) {
-            tracing::warn!(%error, "database unavailable");
-            AppError::unavailable()
-        } else {
-            tracing::error!(%error, "database error");
-            AppError::Internal
-        }
-    }
-}
 
 /// The shared state, provided to every server function by the router.
 pub fn state() -> Result<AppState, AppError> {
@@ -45,7 +33,7 @@ pub fn set_error_status(error: &AppError) {
 pub fn client_address() -> Option<std::net::IpAddr> {
     use_context::<Parts>()?
         .extensions
-        .get::<super::limits::ClientAddress>()
+        .get::<crate::backend::limits::ClientAddress>()
         .map(|address| address.0)
 }
 
@@ -57,7 +45,7 @@ pub async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Resu
     if let Err(error) = &result {
         set_error_status(error);
         let unavailable = |cause| {
-            super::metrics::counter_add(
+            crate::backend::metrics::counter_add(
                 "baedal_unavailable_answers_total",
                 &[("cause", cause)],
                 1.0,

@@ -9,7 +9,7 @@
 
 use super::outbox::Event;
 use super::{now_ms, AppState};
-use crate::domain::{items_summary, OrderStatus, TimelineEntry};
+use domain::{items_summary, OrderStatus, TimelineEntry};
 use sqlx::{Any, Row, Transaction};
 
 /// What an event does to an order's view.

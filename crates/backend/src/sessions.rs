@@ -13,7 +13,7 @@
 //! precision is plenty. An open page's live stream re-checks its session and so counts as use.
 
 use super::{accounts, now_ms, AppState};
-use crate::domain::CurrentUser;
+use domain::CurrentUser;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Row, Transaction};
@@ -149,9 +149,9 @@ pub fn clear_cookie(state: &AppState) -> String {
 }
 
 /// Our session token among a request's `Cookie` headers.
-pub fn token_from_headers(headers: &axum::http::HeaderMap) -> Option<&str> {
+pub fn token_from_headers(headers: &http::HeaderMap) -> Option<&str> {
     headers
-        .get_all(axum::http::header::COOKIE)
+        .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .find_map(token_from_cookie_header)

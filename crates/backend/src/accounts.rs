@@ -1,10 +1,10 @@
 //! Accounts in the database: creating one (with an owner's first store), finding one.
 
 use super::{now_ms, passwords, AppState};
-use crate::domain::{
+use crate::Error;
+use domain::{
     CurrentUser, District, Email, KakaoSettings, NewAccount, PhoneNumber, Role, RoleDetails,
 };
-use crate::error::AppError;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
@@ -42,7 +42,7 @@ pub async fn create(
     tx: &mut Transaction<'static, Any>,
     account: &NewAccount,
     password_hash: &str,
-) -> Result<CurrentUser, AppError> {
+) -> Result<CurrentUser, Error> {
     let (district, point) = match &account.details {
         RoleDetails::Customer { district } | RoleDetails::Rider { district } => {
             (Some(district.name()), Some(district.center()))
@@ -75,7 +75,7 @@ pub async fn create(
     }
     let inserted = query.fetch_optional(&mut **tx).await?;
     let Some(row) = inserted else {
-        return Err(AppError::invalid("email", "이미 가입된 이메일입니다."));
+        return Err(Error::invalid("email", "이미 가입된 이메일입니다."));
     };
     let id: i64 = row.try_get(0)?;
     if let RoleDetails::Owner {
@@ -123,7 +123,7 @@ pub async fn insert_store(
 pub async fn sign_up(
     state: &AppState,
     account: &NewAccount,
-) -> Result<(CurrentUser, String), AppError> {
+) -> Result<(CurrentUser, String), Error> {
     let password_hash = passwords::hash(&account.password).await;
     let mut tx = state.db.begin().await?;
     let user = create(&mut tx, account, &password_hash).await?;
