@@ -234,6 +234,7 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
             state.clone(),
             config.worker.clone(),
             worker_stopped,
+            app::backend::sagas::handler(),
         ));
         tokio::spawn(async move {
             let _ = tokio::join!(notifier, worker);

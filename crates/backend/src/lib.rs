@@ -9,6 +9,7 @@ pub mod commands;
 pub mod db;
 pub mod deliveries;
 pub mod error;
+pub mod jobs;
 pub mod limits;
 pub mod live;
 pub mod metrics;

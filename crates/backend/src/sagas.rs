@@ -20,35 +20,17 @@
 
 use super::outbox::{self, Event};
 use super::views::{self, ViewChange};
-use super::{live, notifications};
+use super::{live, notifications, worker};
 use super::{now_ms, AppState};
 use domain::OrderStatus;
 use sqlx::{Any, Row, Transaction};
 
-/// An event as the worker claimed it.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    pub id: i64,
-    pub event: Event,
-    /// The event whose handling wrote this one (none for events written by a request).
-    pub causation_id: Option<i64>,
-    pub created_at: i64,
-    pub attempts: i64,
-}
+/// The worker's envelope types, used by every handler (re-exported for the tests).
+pub use super::worker::{Delivery, Handled, HandlerError};
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum Handled {
-    Applied,
-    /// Already processed (a redelivery): nothing was changed.
-    AlreadyDone,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("{0}")]
-    Failed(String),
+/// The sagas as the outbox worker's handler: what the server registers with `worker::run`.
+pub fn handler() -> worker::Handler {
+    std::sync::Arc::new(|state, delivery| Box::pin(async move { handle(&state, &delivery).await }))
 }
 
 /// Starts the effect's transaction by marking the event processed; `None` if it already was.

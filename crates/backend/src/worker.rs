@@ -17,10 +17,14 @@
 //! Wake-up: committing code calls `AppState::outbox_wakeup` so an event is picked up at once;
 //! on PostgreSQL `pg_notify` (sent at commit by `outbox::enqueue`) wakes other instances'
 //! workers; polling every `poll` remains the safety net.
+//!
+//! The loop, the wake-ups and the backoff are the job runner's (`jobs`); this module is the
+//! outbox's queue: its claim, its lease renewal, its parking, its metrics. What runs for each
+//! event is a [`Handler`] given by whoever starts the worker (the server passes the sagas).
 
+use super::jobs::{self, Backoff};
 use super::metrics;
 use super::outbox::Event;
-use super::sagas::{self, Delivery, Handled, HandlerError};
 use super::{now_ms, AppState};
 use futures::future::BoxFuture;
 use futures::StreamExt;
@@ -31,6 +35,33 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tracing::Instrument;
+
+/// An event as the worker claimed it.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub event: Event,
+    /// The event whose handling wrote this one (none for events written by a request).
+    pub causation_id: Option<i64>,
+    pub created_at: i64,
+    pub attempts: i64,
+}
+
+/// How a handler finished with an event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Handled {
+    Applied,
+    /// Already processed (a redelivery): nothing was changed.
+    AlreadyDone,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Failed(String),
+}
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -45,14 +76,19 @@ pub struct WorkerConfig {
     pub concurrency: usize,
 }
 
-/// What the worker runs for each event: the sagas in production, others in benchmarks.
+/// What the worker runs for each event: the sagas in production (`sagas::handler`), others in
+/// benchmarks.
 pub type Handler = Arc<
     dyn Fn(AppState, Delivery) -> BoxFuture<'static, Result<Handled, HandlerError>> + Send + Sync,
 >;
 
-/// The production handler: the order sagas.
-pub fn sagas_handler() -> Handler {
-    Arc::new(|state, delivery| Box::pin(async move { sagas::handle(&state, &delivery).await }))
+impl WorkerConfig {
+    pub fn backoff(&self) -> Backoff {
+        Backoff {
+            base: self.base_backoff,
+            max: self.max_backoff,
+        }
+    }
 }
 
 impl Default for WorkerConfig {
@@ -72,16 +108,6 @@ impl Default for WorkerConfig {
 /// Attempts of an event that gives money back before it is parked for an operator: about an
 /// hour at the default backoff (doubling from 200 ms to a minute).
 pub const MONEY_BACK_ATTEMPTS: i64 = 70;
-
-/// Delay before retry number `attempts` (1-based): exponential, capped, with 50–100% jitter.
-pub fn backoff(config: &WorkerConfig, attempts: i64) -> Duration {
-    let exponent = attempts.clamp(1, 20) as u32 - 1;
-    let full = config
-        .base_backoff
-        .saturating_mul(2u32.saturating_pow(exponent))
-        .min(config.max_backoff);
-    full.mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
-}
 
 fn describe_metrics() {
     metrics::describe(
@@ -154,10 +180,7 @@ pub async fn claim(
     config: &WorkerConfig,
 ) -> Result<(Vec<Delivery>, usize), sqlx::Error> {
     let now = now_ms();
-    let skip_locked = match state.db.engine() {
-        super::db::Engine::Postgres => "FOR UPDATE SKIP LOCKED",
-        super::db::Engine::Sqlite => "",
-    };
+    let skip_locked = jobs::skip_locked(state.db.engine());
     let sql = format!(
         "UPDATE outbox SET locked_until = $1, locked_by = $2, attempts = attempts + 1
          WHERE id IN (
@@ -218,7 +241,7 @@ async fn fail(
 ) -> Result<bool, sqlx::Error> {
     let now = now_ms();
     let dead = attempts >= max_attempts;
-    let retry_at = now + backoff(config, attempts).as_millis() as i64;
+    let retry_at = now + config.backoff().delay(attempts).as_millis() as i64;
     sqlx::query(
         "UPDATE outbox SET locked_until = NULL, locked_by = NULL, last_error = $1,
                 available_at = $2, dead_at = $3
@@ -233,17 +256,8 @@ async fn fail(
     Ok(dead)
 }
 
-/// Claims one batch and handles it with the sagas; returns how many events were claimed.
-pub async fn run_once(
-    state: &AppState,
-    worker_id: &str,
-    config: &WorkerConfig,
-) -> Result<usize, sqlx::Error> {
-    run_once_with(state, worker_id, config, &sagas_handler()).await
-}
-
 /// Claims one batch and handles it with `handler`; returns how many events were claimed.
-pub async fn run_once_with(
+pub async fn run_once(
     state: &AppState,
     worker_id: &str,
     config: &WorkerConfig,
@@ -354,89 +368,53 @@ async fn handle_one(
     }
 }
 
-/// Runs the worker with the sagas until `shutdown` turns true.
-pub async fn run(state: AppState, config: WorkerConfig, shutdown: watch::Receiver<bool>) {
-    run_with(state, config, shutdown, sagas_handler()).await
+/// The outbox as a queue of the job runner.
+struct Outbox {
+    worker_id: String,
+    config: WorkerConfig,
+    handler: Handler,
 }
 
-/// Runs the worker with `handler` until `shutdown` turns true.
-pub async fn run_with(
+impl jobs::Queue for Outbox {
+    fn run_batch<'a>(&'a self, state: &'a AppState) -> BoxFuture<'a, Result<usize, sqlx::Error>> {
+        Box::pin(run_once(
+            state,
+            &self.worker_id,
+            &self.config,
+            &self.handler,
+        ))
+    }
+}
+
+/// Runs the worker with `handler` (the sagas, in production) until `shutdown` turns true.
+pub async fn run(
     state: AppState,
     config: WorkerConfig,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     handler: Handler,
 ) {
     describe_metrics();
     let worker_id = format!("worker-{}", uuid_like());
     tracing::info!(%worker_id, "outbox worker started");
-    let listener = listen_for_other_instances(&state);
     let backlog = tokio::spawn(watch_backlog(state.clone(), shutdown.clone()));
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        match run_once_with(&state, &worker_id, &config, &handler).await {
-            Ok(0) => idle(Some(&*state.outbox_wakeup), config.poll, &mut shutdown).await,
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(%error, "outbox worker could not claim events");
-                idle(None, config.poll, &mut shutdown).await;
-            }
-        }
-    }
-    if let Some(listener) = listener {
-        listener.abort();
-    }
+    let wakeup = jobs::Wakeup {
+        local: state.outbox_wakeup.clone(),
+        channel: Some("baedal_outbox"),
+    };
+    let poll = config.poll;
+    let queue = Outbox {
+        worker_id: worker_id.clone(),
+        config,
+        handler,
+    };
+    jobs::run("outbox worker", state, queue, wakeup, poll, shutdown).await;
     backlog.abort();
     tracing::info!(%worker_id, "outbox worker stopped");
-}
-
-/// Waits for a wake-up (if given), the next poll, or shutdown, whichever comes first.
-pub async fn idle(
-    wakeup: Option<&tokio::sync::Notify>,
-    poll: Duration,
-    shutdown: &mut watch::Receiver<bool>,
-) {
-    let woken = async {
-        match wakeup {
-            Some(wakeup) => wakeup.notified().await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = woken => {}
-        _ = tokio::time::sleep(poll) => {}
-        _ = shutdown.changed() => {}
-    }
 }
 
 fn uuid_like() -> String {
     let bytes: [u8; 8] = rand::thread_rng().gen();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// On PostgreSQL, turns `pg_notify('baedal_outbox')` from any instance into a local wake-up.
-fn listen_for_other_instances(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
-    if state.db.engine() != super::db::Engine::Postgres {
-        return None;
-    }
-    let url = state.db.url().to_string();
-    let wakeup = state.outbox_wakeup.clone();
-    Some(tokio::spawn(async move {
-        loop {
-            match sqlx::postgres::PgListener::connect(&url).await {
-                Ok(mut listener) => {
-                    if listener.listen("baedal_outbox").await.is_ok() {
-                        while listener.recv().await.is_ok() {
-                            wakeup.notify_one();
-                        }
-                    }
-                }
-                Err(error) => tracing::warn!(%error, "LISTEN connection failed; polling only"),
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }))
 }
 
 /// An event parked after too many failures, for an operator.
@@ -480,34 +458,12 @@ pub async fn dead_events(state: &AppState) -> Result<Vec<DeadEvent>, sqlx::Error
 
 /// Puts a dead event back in the queue with fresh attempts; true if it was dead.
 pub async fn replay(state: &AppState, id: i64) -> Result<bool, sqlx::Error> {
-    let replayed = sqlx::query(
+    jobs::requeue(
+        state,
         "UPDATE outbox SET dead_at = NULL, attempts = 0, available_at = $1, locked_until = NULL
          WHERE id = $2 AND dead_at IS NOT NULL AND processed_at IS NULL",
+        id,
+        &state.outbox_wakeup,
     )
-    .bind(now_ms())
-    .bind(id)
-    .execute(state.db.writer())
-    .await?
-    .rows_affected()
-        == 1;
-    state.outbox_wakeup.notify_one();
-    Ok(replayed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_with_jitter_and_is_capped() {
-        let config = WorkerConfig::default();
-        for attempt in 1..=12 {
-            let full = (200u64 << (attempt - 1)).min(60_000);
-            let delay = backoff(&config, attempt).as_millis() as u64;
-            assert!(
-                delay >= full / 2 && delay <= full,
-                "attempt {attempt}: {delay} ms of {full}"
-            );
-        }
-    }
+    .await
 }

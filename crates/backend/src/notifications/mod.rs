@@ -17,10 +17,9 @@
 
 pub mod alimtalk;
 
-use super::db::Engine;
+use super::jobs::{self, Backoff};
 use super::outbox::Event;
-use super::sagas::Delivery;
-use super::worker::{backoff, idle, WorkerConfig};
+use super::worker::Delivery;
 use super::{metrics, now_ms, AppState};
 use alimtalk::{Alimtalk, Message, SendError};
 use domain::{District, GeoPoint, NotificationItem, PhoneNumber, Won};
@@ -381,6 +380,15 @@ pub struct SenderConfig {
     pub max_backoff: Duration,
 }
 
+impl SenderConfig {
+    pub fn backoff(&self) -> Backoff {
+        Backoff {
+            base: self.base_backoff,
+            max: self.max_backoff,
+        }
+    }
+}
+
 impl Default for SenderConfig {
     fn default() -> Self {
         SenderConfig {
@@ -418,10 +426,7 @@ async fn claim(
         .lease
         .max(send_timeout * config.batch as u32 + Duration::from_secs(10));
     let leased_until = now + lease.as_millis() as i64;
-    let skip_locked = match state.db.engine() {
-        Engine::Postgres => "FOR UPDATE SKIP LOCKED",
-        Engine::Sqlite => "",
-    };
+    let skip_locked = jobs::skip_locked(state.db.engine());
     let sql = format!(
         "UPDATE notifications SET locked_until = $1, attempts = attempts + 1
          WHERE id IN (
@@ -518,12 +523,7 @@ async fn send_one(
             .await
         }
         Err(error) => {
-            let retry_config = WorkerConfig {
-                base_backoff: config.base_backoff,
-                max_backoff: config.max_backoff,
-                ..WorkerConfig::default()
-            };
-            let retry_at = now + backoff(&retry_config, due.attempts).as_millis() as i64;
+            let retry_at = now + config.backoff().delay(due.attempts).as_millis() as i64;
             sqlx::query(
                 "UPDATE notifications SET state = $1, last_error = $2, available_at = $3,
                         locked_until = NULL
@@ -573,12 +573,23 @@ async fn send_due(
     Ok(count)
 }
 
-/// Sends KakaoTalk messages until `shutdown` turns true (does nothing if the channel is off).
-pub async fn run_sender(
-    state: AppState,
+/// The KakaoTalk messages as a queue of the job runner.
+struct Sender {
+    kakao: Alimtalk,
     config: SenderConfig,
-    mut shutdown: watch::Receiver<bool>,
-) {
+}
+
+impl jobs::Queue for Sender {
+    fn run_batch<'a>(
+        &'a self,
+        state: &'a AppState,
+    ) -> futures::future::BoxFuture<'a, Result<usize, sqlx::Error>> {
+        Box::pin(send_due(state, &self.kakao, &self.config))
+    }
+}
+
+/// Sends KakaoTalk messages until `shutdown` turns true (does nothing if the channel is off).
+pub async fn run_sender(state: AppState, config: SenderConfig, shutdown: watch::Receiver<bool>) {
     let Some(kakao) = state.kakao.clone() else {
         return;
     };
@@ -587,26 +598,13 @@ pub async fn run_sender(
         "counter",
         "KakaoTalk messages handled by the sender, by outcome (sent, retry, deferred, failed).",
     );
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        match send_due(&state, &kakao, &config).await {
-            Ok(0) => {
-                idle(
-                    Some(&*state.notification_wakeup),
-                    config.poll,
-                    &mut shutdown,
-                )
-                .await
-            }
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(%error, "notification sender could not claim messages");
-                idle(None, config.poll, &mut shutdown).await;
-            }
-        }
-    }
+    let wakeup = jobs::Wakeup {
+        local: state.notification_wakeup.clone(),
+        channel: None,
+    };
+    let poll = config.poll;
+    let queue = Sender { kakao, config };
+    jobs::run("KakaoTalk sender", state, queue, wakeup, poll, shutdown).await;
 }
 
 /// A person's in-app notifications, newest first, and how many are unread.
@@ -706,18 +704,14 @@ pub async fn failed(state: &AppState) -> Result<Vec<FailedMessage>, sqlx::Error>
 
 /// Puts a failed message back in the queue; true if it was failed.
 pub async fn retry_failed(state: &AppState, id: i64) -> Result<bool, sqlx::Error> {
-    let retried = sqlx::query(
+    jobs::requeue(
+        state,
         "UPDATE notifications SET state = 'pending', attempts = 0, available_at = $1, locked_until = NULL
          WHERE id = $2 AND state = 'failed'",
+        id,
+        &state.notification_wakeup,
     )
-    .bind(now_ms())
-    .bind(id)
-    .execute(state.db.writer())
-    .await?
-    .rows_affected()
-        == 1;
-    state.notification_wakeup.notify_one();
-    Ok(retried)
+    .await
 }
 
 #[cfg(test)]
