@@ -186,16 +186,51 @@ impl From<crate::backend::Error> for AppError {
                 retry_after_s,
             },
             E::Internal => AppError::Internal,
+            E::Database(error) => error.into(),
         }
     }
 }
 
-/// A database error met at the door (the session lookup): logged and judged as the backend
-/// judges it (unavailable or internal).
+/// A database error: "try again shortly" (503) while the database cannot be reached or cannot
+/// take the work, else an internal error. Logged here, once, with its cause.
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
-        crate::backend::Error::from(error).into()
+        if crate::backend::db::is_unavailable(&error) {
+            tracing::warn!(%error, "database unavailable");
+            AppError::unavailable()
+        } else {
+            tracing::error!(%error, "database error");
+            AppError::Internal
+        }
+    }
+}
+
+/// A status change that could not be made: 404 for an order outside the caller's scope, 403
+/// for another rider's delivery, 409 with the reason when the state machine or a faster
+/// request says no.
+#[cfg(feature = "ssr")]
+impl From<crate::backend::commands::TransitionError> for AppError {
+    fn from(error: crate::backend::commands::TransitionError) -> Self {
+        use crate::backend::commands::{TransitionError as T, ALREADY_CLAIMED};
+        let conflict = |message: String| AppError::Conflict { message };
+        match error {
+            T::NotFound => AppError::NotFound,
+            T::Forbidden => AppError::Forbidden,
+            T::Refused(refusal) => conflict(refusal.to_string()),
+            T::AlreadyClaimed => conflict(ALREADY_CLAIMED.into()),
+            T::ChangedMeanwhile => {
+                conflict("주문 상태가 방금 바뀌었습니다. 새로고침 후 다시 시도해 주세요.".into())
+            }
+            T::TooManyDeliveries { active, limit } => conflict(format!(
+                "진행 중인 배달이 {active}건입니다. 한 번에 {limit}건까지 배달할 수 있습니다."
+            )),
+            T::Inconsistent(what) => {
+                tracing::error!(what, "order status change on inconsistent data");
+                AppError::Internal
+            }
+            T::Database(error) => error.into(),
+        }
     }
 }
 

@@ -5,8 +5,7 @@
 use super::db::Engine;
 use super::outbox::{self, Event};
 use super::{now_ms, AppState};
-use crate::Error;
-use domain::{next_status, Actor, OrderAction, OrderStatus};
+use domain::{next_status, Actor, OrderAction, OrderStatus, Refusal};
 use sqlx::{Any, Row, Transaction};
 
 /// Whose order this must be for the caller to act on it.
@@ -23,6 +22,48 @@ pub enum Scope {
 /// What riders are told when someone else was faster.
 pub const ALREADY_CLAIMED: &str = "이미 배정된 주문입니다";
 
+/// Why an order could not be moved. The server-function door gives each its status and words
+/// (404, 403, 409 with the reason); the timed chores skip the conflicts.
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    /// No such order, or not this customer's or this owner's (ids cannot be probed).
+    #[error("no such order in the caller's scope")]
+    NotFound,
+    /// Another rider's delivery, or a claim by someone who is not a rider.
+    #[error("not this rider's delivery")]
+    Forbidden,
+    /// The state machine does not allow the move.
+    #[error("refused by the state machine: {0}")]
+    Refused(#[from] Refusal),
+    /// Another rider claimed the order first.
+    #[error("already claimed by another rider")]
+    AlreadyClaimed,
+    /// Another request moved the order between our read and our write.
+    #[error("the order changed meanwhile")]
+    ChangedMeanwhile,
+    /// The rider already carries as many deliveries as allowed.
+    #[error("rider carries {active} of at most {limit} deliveries")]
+    TooManyDeliveries { active: i64, limit: i64 },
+    /// The stored order makes no sense (an unknown status, a claim without its rider).
+    #[error("inconsistent order data: {0}")]
+    Inconsistent(&'static str),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl TransitionError {
+    /// Someone else's move got there first, or the move is not allowed: nothing to retry.
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            TransitionError::Refused(_)
+                | TransitionError::AlreadyClaimed
+                | TransitionError::ChangedMeanwhile
+                | TransitionError::TooManyDeliveries { .. }
+        )
+    }
+}
+
 /// Moves the order by `action`; returns the new status. Someone else's order is 404 for
 /// customers and owners (ids cannot be probed) and 403 for a rider acting on another rider's
 /// delivery; a move the state machine does not allow is 409 with the reason. A claim also
@@ -34,7 +75,7 @@ pub async fn transition(
     action: OrderAction,
     scope: Scope,
     reason: Option<String>,
-) -> Result<OrderStatus, Error> {
+) -> Result<OrderStatus, TransitionError> {
     let mut tx = state.db.begin().await?;
     let row = sqlx::query(
         "SELECT o.status, o.customer_id, o.rider_id, s.owner_id
@@ -43,28 +84,26 @@ pub async fn transition(
     .bind(order_id)
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or(Error::NotFound)?;
+    .ok_or(TransitionError::NotFound)?;
     let rider_id: Option<i64> = row.try_get("rider_id")?;
     match scope {
         Scope::Customer(id) if row.try_get::<i64, _>("customer_id")? != id => {
-            return Err(Error::NotFound)
+            return Err(TransitionError::NotFound)
         }
         Scope::Owner(id) if row.try_get::<i64, _>("owner_id")? != id => {
-            return Err(Error::NotFound)
+            return Err(TransitionError::NotFound)
         }
         Scope::Rider(id) if action != OrderAction::Claim && rider_id.is_some_and(|r| r != id) => {
-            return Err(Error::Forbidden)
+            return Err(TransitionError::Forbidden)
         }
         _ => {}
     }
-    let from = OrderStatus::parse(&row.try_get::<String, _>("status")?).ok_or(Error::Internal)?;
-    let claimed_already = || Error::Conflict {
-        message: ALREADY_CLAIMED.into(),
-    };
+    let from = OrderStatus::parse(&row.try_get::<String, _>("status")?)
+        .ok_or(TransitionError::Inconsistent("unknown order status"))?;
     if action == OrderAction::Claim && rider_id.is_some() {
-        return Err(claimed_already());
+        return Err(TransitionError::AlreadyClaimed);
     }
-    let to = next_status(from, actor, action).map_err(|message| Error::Conflict { message })?;
+    let to = next_status(from, actor, action)?;
     let now = now_ms();
     let rider = match (scope, action) {
         (Scope::Rider(id), OrderAction::Claim) => Some(claimable_by(&mut tx, state, id).await?),
@@ -89,11 +128,9 @@ pub async fn transition(
     if changed.rows_affected() != 1 {
         // Another request moved the order between our read and our write.
         return Err(if action == OrderAction::Claim {
-            claimed_already()
+            TransitionError::AlreadyClaimed
         } else {
-            Error::Conflict {
-                message: "주문 상태가 방금 바뀌었습니다. 새로고침 후 다시 시도해 주세요.".into(),
-            }
+            TransitionError::ChangedMeanwhile
         });
     }
     let event = match to {
@@ -106,7 +143,8 @@ pub async fn transition(
         OrderStatus::Cooked => Event::CookingFinished { order_id },
         OrderStatus::Cancelled => Event::OrderCancelled { order_id },
         OrderStatus::RiderAssigned => {
-            let (rider_id, rider_name) = rider.ok_or(Error::Internal)?;
+            let (rider_id, rider_name) =
+                rider.ok_or(TransitionError::Inconsistent("a claim without its rider"))?;
             Event::RiderAssigned {
                 order_id,
                 rider_id,
@@ -117,8 +155,9 @@ pub async fn transition(
         OrderStatus::Delivered => Event::OrderDelivered { order_id },
         OrderStatus::Completed => Event::OrderCompleted { order_id },
         OrderStatus::Placed => {
-            tracing::error!("no action leads back to placed");
-            return Err(Error::Internal);
+            return Err(TransitionError::Inconsistent(
+                "no action leads back to placed",
+            ));
         }
     };
     outbox::enqueue(&mut tx, &event, None).await?;
@@ -140,7 +179,7 @@ async fn claimable_by(
     tx: &mut Transaction<'static, Any>,
     state: &AppState,
     rider_id: i64,
-) -> Result<(i64, String), Error> {
+) -> Result<(i64, String), TransitionError> {
     let lock = match state.db.engine() {
         Engine::Postgres => "FOR UPDATE",
         Engine::Sqlite => "",
@@ -151,7 +190,7 @@ async fn claimable_by(
     .bind(rider_id)
     .fetch_optional(&mut **tx)
     .await?
-    .ok_or(Error::Forbidden)?
+    .ok_or(TransitionError::Forbidden)?
     .try_get(0)?;
     let active: i64 = sqlx::query(
         "SELECT COUNT(*) FROM orders WHERE rider_id = $1 AND status IN ('rider_assigned', 'picked_up')",
@@ -162,11 +201,7 @@ async fn claimable_by(
     .try_get(0)?;
     let limit = state.settings.rider_max_active;
     if active >= limit {
-        return Err(Error::Conflict {
-            message: format!(
-                "진행 중인 배달이 {active}건입니다. 한 번에 {limit}건까지 배달할 수 있습니다."
-            ),
-        });
+        return Err(TransitionError::TooManyDeliveries { active, limit });
     }
     Ok((rider_id, name))
 }
@@ -175,7 +210,7 @@ async fn claimable_by(
 pub async fn auto_reject_unaccepted(
     state: &AppState,
     after: std::time::Duration,
-) -> Result<usize, Error> {
+) -> Result<usize, TransitionError> {
     let reason = "가게가 주문을 제때 확인하지 못해 자동으로 거절되었습니다. 결제는 환불됩니다.";
     move_stale(
         state,
@@ -193,7 +228,7 @@ pub async fn auto_reject_unaccepted(
 pub async fn auto_complete_delivered(
     state: &AppState,
     after: std::time::Duration,
-) -> Result<usize, Error> {
+) -> Result<usize, TransitionError> {
     move_stale(
         state,
         "SELECT id FROM orders WHERE status = 'delivered' AND delivered_at < $1 ORDER BY id LIMIT 100",
@@ -212,7 +247,7 @@ async fn move_stale(
     after: std::time::Duration,
     action: OrderAction,
     reason: Option<&str>,
-) -> Result<usize, Error> {
+) -> Result<usize, TransitionError> {
     let cutoff = now_ms() - after.as_millis() as i64;
     let stale: Vec<i64> = sqlx::query(stale_sql)
         .bind(cutoff)
@@ -235,7 +270,7 @@ async fn move_stale(
         .await
         {
             Ok(_) => moved += 1,
-            Err(Error::Conflict { .. }) => {}
+            Err(error) if error.is_conflict() => {}
             Err(error) => return Err(error),
         }
     }

@@ -2,17 +2,13 @@
 //!
 //! The variants mirror what a caller may be told (their HTTP status is decided at the
 //! server-function door, `app::error::AppError`, which converts from this one by variant).
-//! A database error becomes `Unavailable` when the database cannot be reached or cannot take
-//! the work right now, else `Internal`; the cause is logged where the conversion happens.
-//!
-//! Serialised like `AppError` (`{"error": "…", …}`): the live-update stream (`live::events`),
-//! which answers outside any server function, sends it as its error body.
+//! A database error is kept as it is (`Database`, with its source): the door judges it —
+//! unavailable (try again shortly) or internal — and logs it, once. Use cases with more to
+//! say have their own error types (`commands::TransitionError`).
 
-use domain::{FieldError, TRY_AGAIN_SHORTLY};
-use serde::Serialize;
+use domain::FieldError;
 
-#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
-#[serde(tag = "error", rename_all = "snake_case")]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// One or more input fields are wrong; each names the field and the reason.
     #[error("invalid input: {fields:?}")]
@@ -48,30 +44,15 @@ pub enum Error {
     TooManyRequests { message: String, retry_after_s: u64 },
     #[error("internal error")]
     Internal,
+    /// The database failed; `db::is_unavailable` tells an outage from a bug.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
 }
 
 impl Error {
-    pub fn unavailable() -> Self {
-        Error::Unavailable {
-            message: TRY_AGAIN_SHORTLY.into(),
-        }
-    }
-
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Error::Invalid {
             fields: vec![FieldError::new(field, message)],
-        }
-    }
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        if crate::db::is_unavailable(&error) {
-            tracing::warn!(%error, "database unavailable");
-            Error::unavailable()
-        } else {
-            tracing::error!(%error, "database error");
-            Error::Internal
         }
     }
 }

@@ -847,7 +847,7 @@ pub async fn cancel_order(
     state: &AppState,
     customer: &CurrentUser,
     order_id: i64,
-) -> Result<(), Error> {
+) -> Result<(), super::commands::TransitionError> {
     use super::commands::{transition, Scope};
     use domain::{Actor, OrderAction};
     transition(

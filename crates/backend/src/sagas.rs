@@ -144,7 +144,7 @@ async fn order_placed(
     store_id: i64,
 ) -> Result<Handled, HandlerError> {
     if state.faults.store_side_down() {
-        return Err(HandlerError::Failed("store side unavailable".into()));
+        return Err(HandlerError::StoreSideDown);
     }
     let Some(mut tx) = begin_once(state, delivery.id).await? else {
         return Ok(Handled::AlreadyDone);
@@ -287,11 +287,7 @@ async fn refund(
         .await?;
     if payment.try_get::<String, _>("status")? == "approved" {
         let provider_ref: String = payment.try_get("provider_ref")?;
-        state
-            .payments
-            .cancel(&provider_ref, reason)
-            .await
-            .map_err(|error| HandlerError::Failed(error.to_string()))?;
+        state.payments.cancel(&provider_ref, reason).await?;
     }
     let Some(mut tx) = begin_once(state, delivery.id).await? else {
         return Ok(Handled::AlreadyDone);
@@ -318,11 +314,7 @@ async fn void_payment(
     payment_id: &str,
     reason: &str,
 ) -> Result<Handled, HandlerError> {
-    state
-        .payments
-        .void_once(payment_id, reason)
-        .await
-        .map_err(|error| HandlerError::Failed(error.to_string()))?;
+    state.payments.void_once(payment_id, reason).await?;
     let Some(tx) = begin_once(state, delivery.id).await? else {
         return Ok(Handled::AlreadyDone);
     };

@@ -55,12 +55,18 @@ pub enum Handled {
     AlreadyDone,
 }
 
+/// Why a handler failed; the worker retries it with backoff, then parks it with this text as
+/// its last error.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The store side cannot take orders (`Faults::store_side_down`, in tests).
+    #[error("store side unavailable")]
+    StoreSideDown,
+    /// The payment provider did not refund or void the payment.
     #[error("{0}")]
-    Failed(String),
+    Payment(#[from] super::payments::PaymentError),
 }
 
 #[derive(Debug, Clone)]

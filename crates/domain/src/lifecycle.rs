@@ -69,12 +69,29 @@ impl OrderStatus {
     }
 }
 
+/// A move the state machine does not allow: what was asked of which order status. Its
+/// `Display` says why, in the words the person who asked is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub from: OrderStatus,
+    pub actor: Actor,
+    pub action: OrderAction,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&refusal(self.from, self.actor, self.action))
+    }
+}
+
+impl std::error::Error for Refusal {}
+
 /// The status `action` by `actor` leads to from `from`, or why it is not allowed.
 pub fn next_status(
     from: OrderStatus,
     actor: Actor,
     action: OrderAction,
-) -> Result<OrderStatus, String> {
+) -> Result<OrderStatus, Refusal> {
     use Actor as A;
     use OrderAction as Do;
     use OrderStatus as S;
@@ -88,7 +105,13 @@ pub fn next_status(
         (S::RiderAssigned, A::Rider, Do::PickUp) => S::PickedUp,
         (S::PickedUp, A::Rider, Do::Deliver) => S::Delivered,
         (S::Delivered, A::Customer | A::System, Do::ConfirmDelivery) => S::Completed,
-        _ => return Err(refusal(from, actor, action)),
+        _ => {
+            return Err(Refusal {
+                from,
+                actor,
+                action,
+            })
+        }
     };
     Ok(to)
 }
@@ -168,7 +191,7 @@ mod tests {
         .is_err());
         let refused = next_status(OrderStatus::Cooking, Actor::Customer, OrderAction::Cancel);
         assert_eq!(
-            refused.unwrap_err(),
+            refused.unwrap_err().to_string(),
             "요리가 시작되기 전까지만 주문을 취소할 수 있습니다."
         );
     }
@@ -232,7 +255,7 @@ mod tests {
                         }
                         status = next;
                     }
-                    Err(message) => prop_assert!(!message.is_empty()),
+                    Err(refusal) => prop_assert!(!refusal.to_string().is_empty()),
                 }
                 // Stock is conserved: initial = current + sold - restored.
                 prop_assert_eq!(model.initial, model.stock + model.sold - model.restored);
