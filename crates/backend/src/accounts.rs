@@ -1,25 +1,12 @@
 //! Accounts in the database: creating one (with an owner's first store), finding one.
 
+use super::users::user_from_row;
 use super::{now_ms, passwords, AppState};
 use crate::Error;
-use domain::{
-    CurrentUser, District, Email, KakaoSettings, NewAccount, PhoneNumber, Role, RoleDetails,
-};
-use sqlx::any::AnyRow;
+use domain::{CurrentUser, District, Email, KakaoSettings, NewAccount, PhoneNumber, RoleDetails};
 use sqlx::{Any, Row, Transaction};
 
 const USER_COLUMNS: &str = "id, email, display_name, role, district";
-
-pub(crate) fn user_from_row(row: &AnyRow) -> Result<CurrentUser, sqlx::Error> {
-    let role: String = row.try_get("role")?;
-    Ok(CurrentUser {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        display_name: row.try_get("display_name")?,
-        role: Role::parse("role", &role).map_err(|e| sqlx::Error::Decode(e.message.into()))?,
-        district: row.try_get("district")?,
-    })
-}
 
 /// The user and password hash for an e-mail, for sign-in.
 pub async fn find_credentials(

@@ -22,6 +22,7 @@ pub mod sagas;
 pub mod seed;
 pub mod sessions;
 pub mod stores;
+pub mod users;
 pub mod views;
 pub mod worker;
 

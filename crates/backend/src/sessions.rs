@@ -12,7 +12,7 @@
 //! session ([`TOUCH_EVERY_MS`]), not on every request: the idle timeout is days, a minute's
 //! precision is plenty. An open page's live stream re-checks its session and so counts as use.
 
-use super::{accounts, now_ms, AppState};
+use super::{now_ms, users, AppState};
 use domain::CurrentUser;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -116,7 +116,7 @@ pub async fn user_until(
         }
     }
     let expires_at: i64 = row.try_get("expires_at")?;
-    Ok(Some((accounts::user_from_row(&row)?, expires_at)))
+    Ok(Some((users::user_from_row(&row)?, expires_at)))
 }
 
 pub async fn delete(tx: &mut Transaction<'static, Any>, token: &str) -> Result<(), sqlx::Error> {
