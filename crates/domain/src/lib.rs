@@ -8,9 +8,11 @@
 mod account;
 mod delivery;
 mod district;
+pub mod events;
 mod lifecycle;
 mod live;
 mod notification;
+pub mod notification_plan;
 mod order;
 mod store;
 

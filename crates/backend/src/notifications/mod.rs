@@ -15,17 +15,16 @@
 //!
 //! Phone numbers are shown and logged masked only ("010-****-5678").
 //!
-//! Here: `record` and the facts it loads. Beside it: `plan` (who hears what; pure),
-//! `sender` (the KakaoTalk queue), `feed` (the in-app list and the bell), `alimtalk` (the
-//! provider's client).
+//! Here: `record` and the facts it loads. Who hears what is `plan`, pure, in the domain
+//! (`domain::notification_plan`); beside `record`: `sender` (the KakaoTalk queue), `feed` (the
+//! in-app list and the bell), `alimtalk` (the provider's client).
 
 pub mod alimtalk;
 mod feed;
-mod plan;
 mod sender;
 
+pub use domain::notification_plan::{plan, OrderFacts, Planned, Template};
 pub use feed::{feed, mark_read, unread};
-pub use plan::{plan, OrderFacts, Planned, Template};
 pub use sender::{failed, retry_failed, run_sender, FailedMessage, SenderConfig};
 
 use super::outbox::Event;

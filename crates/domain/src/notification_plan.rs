@@ -2,8 +2,8 @@
 //! same messages), so every status's wording, recipients and 알림톡 template are unit-tested
 //! here without a database.
 
-use crate::outbox::Event;
-use domain::Won;
+use crate::events::Event;
+use crate::Won;
 use std::collections::BTreeMap;
 
 /// What one event says to one person.
