@@ -33,11 +33,11 @@ pub type Explain = fn(&[u8]) -> Option<crate::domain::FieldError>;
 
 /// Every server function's path with its own argument type, decoded again (paths tracked) when
 /// Leptos could not decode a call's body, so that the 400 names the argument
-/// (`backend::arguments`). Flattened arguments are decoded as their inner type. A unit test
+/// (`door::arguments`). Flattened arguments are decoded as their inner type. A unit test
 /// keeps this list equal to the declarations below.
 #[cfg(feature = "ssr")]
 pub const ARGUMENTS: &[(&str, Explain)] = {
-    use crate::backend::arguments::{form, json};
+    use crate::door::arguments::{form, json};
     &[
         ("/api/sign_up", form::<SignUpForm>),
         ("/api/sign_in", form::<SignIn>),
@@ -74,9 +74,11 @@ pub const ARGUMENTS: &[(&str, Explain)] = {
 };
 
 #[cfg(feature = "ssr")]
-use crate::backend::{accounts, http, orders, passwords, sessions, stores};
+use crate::backend::{accounts, orders, passwords, sessions, stores};
 #[cfg(feature = "ssr")]
 use crate::domain::{District, Email, Password, Role};
+#[cfg(feature = "ssr")]
+use crate::door::http;
 
 /// Creates an account and signs it in. Customers give their delivery district, owners their
 /// first store, riders their home area.
@@ -225,7 +227,7 @@ pub async fn set_delivery_district(district: String) -> Result<CurrentUser, AppE
 pub async fn get_store_menu(store_id: i64) -> Result<StoreMenu, AppError> {
     http::respond(async move {
         let (state, _user) = http::require(Role::Customer).await?;
-        orders::store_menu(&state, store_id).await
+        Ok(orders::store_menu(&state, store_id).await?)
     })
     .await
 }
@@ -242,7 +244,7 @@ pub async fn place_order(
         let (state, user) = http::require(Role::Customer).await?;
         state.limits.checkout(http::client_address())?;
         let checkout = checkout.parse()?;
-        orders::place_order(&state, &user, checkout).await
+        Ok(orders::place_order(&state, &user, checkout).await?)
     })
     .await
 }
@@ -252,7 +254,7 @@ pub async fn place_order(
 pub async fn my_orders() -> Result<Vec<OrderSummary>, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
-        orders::my_orders(&state, &user).await
+        Ok(orders::my_orders(&state, &user).await?)
     })
     .await
 }
@@ -262,7 +264,7 @@ pub async fn my_orders() -> Result<Vec<OrderSummary>, AppError> {
 pub async fn get_order(order_id: i64) -> Result<OrderDetail, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
-        orders::order_detail(&state, &user, order_id).await
+        Ok(orders::order_detail(&state, &user, order_id).await?)
     })
     .await
 }
@@ -272,7 +274,7 @@ pub async fn get_order(order_id: i64) -> Result<OrderDetail, AppError> {
 pub async fn cancel_order(order_id: i64) -> Result<(), AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
-        orders::cancel_order(&state, &user, order_id).await
+        Ok(orders::cancel_order(&state, &user, order_id).await?)
     })
     .await
 }
@@ -284,7 +286,7 @@ pub async fn confirm_delivery(order_id: i64) -> Result<OrderStatus, AppError> {
         use crate::backend::commands::{transition, Scope};
         use crate::domain::{Actor, OrderAction};
         let (state, user) = http::require(Role::Customer).await?;
-        transition(
+        Ok(transition(
             &state,
             order_id,
             Actor::Customer,
@@ -292,7 +294,7 @@ pub async fn confirm_delivery(order_id: i64) -> Result<OrderStatus, AppError> {
             Scope::Customer(user.id),
             None,
         )
-        .await
+        .await?)
     })
     .await
 }
@@ -312,7 +314,7 @@ pub async fn get_rider_board(
             .as_deref()
             .and_then(|name| District::parse("district", name).ok());
         let position = crate::domain::RiderPosition::parse(&lat, &lng, &area, home)?;
-        crate::backend::deliveries::board(&state, &user, position).await
+        Ok(crate::backend::deliveries::board(&state, &user, position).await?)
     })
     .await
 }
@@ -334,7 +336,7 @@ pub async fn rider_action(order_id: i64, action: String) -> Result<OrderStatus, 
                 ))
             }
         };
-        transition(
+        Ok(transition(
             &state,
             order_id,
             Actor::Rider,
@@ -342,7 +344,7 @@ pub async fn rider_action(order_id: i64, action: String) -> Result<OrderStatus, 
             Scope::Rider(user.id),
             None,
         )
-        .await
+        .await?)
     })
     .await
 }
@@ -352,7 +354,7 @@ pub async fn rider_action(order_id: i64, action: String) -> Result<OrderStatus, 
 pub async fn store_orders(store_id: i64) -> Result<Vec<StoreOrder>, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
-        stores::store_orders(&state, user.id, store_id).await
+        Ok(stores::store_orders(&state, user.id, store_id).await?)
     })
     .await
 }
@@ -394,7 +396,7 @@ pub async fn order_action(
         } else {
             None
         };
-        transition(
+        Ok(transition(
             &state,
             order_id,
             Actor::Owner,
@@ -402,7 +404,7 @@ pub async fn order_action(
             Scope::Owner(user.id),
             reason,
         )
-        .await
+        .await?)
     })
     .await
 }
@@ -412,7 +414,7 @@ pub async fn order_action(
 pub async fn set_store_open(store_id: i64, open: bool) -> Result<(), AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
-        stores::set_open(&state, user.id, store_id, open).await
+        Ok(stores::set_open(&state, user.id, store_id, open).await?)
     })
     .await
 }
@@ -437,7 +439,7 @@ pub async fn set_food_stock(
         };
         errors.into_result()?;
         let stock = stock.expect("checked");
-        stores::set_stock(&state, user.id, food_id, stock, expected).await
+        Ok(stores::set_stock(&state, user.id, food_id, stock, expected).await?)
     })
     .await
 }
@@ -448,7 +450,7 @@ pub async fn set_food_stock(
 pub async fn get_owner_board() -> Result<OwnerBoard, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
-        stores::board(&state, user.id).await
+        Ok(stores::board(&state, user.id).await?)
     })
     .await
 }
@@ -468,7 +470,7 @@ pub async fn save_food(
         let (state, user) = http::require(Role::Owner).await?;
         let food = crate::domain::FoodInput::parse(&name, &description, &price, hidden)?;
         let food_id = (food_id != 0).then_some(food_id);
-        stores::save_food(&state, user.id, store_id, food_id, &food).await
+        Ok(stores::save_food(&state, user.id, store_id, food_id, &food).await?)
     })
     .await
 }
@@ -478,7 +480,7 @@ pub async fn save_food(
 pub async fn get_store_dashboard(store_id: i64) -> Result<StoreDashboard, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
-        stores::dashboard(&state, user.id, store_id).await
+        Ok(stores::dashboard(&state, user.id, store_id).await?)
     })
     .await
 }

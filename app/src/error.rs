@@ -65,8 +65,7 @@ fn describe(fields: &[FieldError]) -> String {
 }
 
 /// What a person is told while the database cannot be reached.
-pub const TRY_AGAIN_SHORTLY: &str =
-    "일시적으로 서비스에 연결할 수 없습니다. 잠시 후 다시 시도해 주세요.";
+pub use crate::domain::TRY_AGAIN_SHORTLY;
 
 impl AppError {
     pub fn unavailable() -> Self {
@@ -143,7 +142,7 @@ impl FromServerFnError for AppError {
         // On the server this is reached when the framework rejects a request before our code
         // runs (undecodable arguments); give that response its proper status too.
         #[cfg(feature = "ssr")]
-        crate::backend::http::set_error_status(&error);
+        crate::door::http::set_error_status(&error);
         error
     }
 }
@@ -151,7 +150,7 @@ impl FromServerFnError for AppError {
 /// Undecodable arguments: on the server the argument is named where the body shows which.
 #[cfg(feature = "ssr")]
 fn bad_arguments(message: String) -> AppError {
-    crate::backend::arguments::bad_arguments(message)
+    crate::door::arguments::bad_arguments(message)
 }
 
 #[cfg(not(feature = "ssr"))]
@@ -159,6 +158,79 @@ fn bad_arguments(message: String) -> AppError {
     AppError::BadRequest {
         message,
         fields: Vec::new(),
+    }
+}
+
+/// The backend's answer, in the words and with the status the caller gets. Variant for
+/// variant: the backend decides what went wrong, the door how it is said.
+#[cfg(feature = "ssr")]
+impl From<crate::backend::Error> for AppError {
+    fn from(error: crate::backend::Error) -> Self {
+        use crate::backend::Error as E;
+        match error {
+            E::Invalid { fields } => AppError::Invalid { fields },
+            E::BadRequest { message, fields } => AppError::BadRequest { message, fields },
+            E::Unauthenticated => AppError::Unauthenticated,
+            E::BadCredentials => AppError::BadCredentials,
+            E::Forbidden => AppError::Forbidden,
+            E::NotFound => AppError::NotFound,
+            E::Conflict { message } => AppError::Conflict { message },
+            E::PaymentDeclined { reason } => AppError::PaymentDeclined { reason },
+            E::PaymentUnavailable { message } => AppError::PaymentUnavailable { message },
+            E::Unavailable { message } => AppError::Unavailable { message },
+            E::TooManyRequests {
+                message,
+                retry_after_s,
+            } => AppError::TooManyRequests {
+                message,
+                retry_after_s,
+            },
+            E::Internal => AppError::Internal,
+            E::Database(error) => error.into(),
+        }
+    }
+}
+
+/// A database error: "try again shortly" (503) while the database cannot be reached or cannot
+/// take the work, else an internal error. Logged here, once, with its cause.
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        if crate::backend::db::is_unavailable(&error) {
+            tracing::warn!(%error, "database unavailable");
+            AppError::unavailable()
+        } else {
+            tracing::error!(%error, "database error");
+            AppError::Internal
+        }
+    }
+}
+
+/// A status change that could not be made: 404 for an order outside the caller's scope, 403
+/// for another rider's delivery, 409 with the reason when the state machine or a faster
+/// request says no.
+#[cfg(feature = "ssr")]
+impl From<crate::backend::commands::TransitionError> for AppError {
+    fn from(error: crate::backend::commands::TransitionError) -> Self {
+        use crate::backend::commands::{TransitionError as T, ALREADY_CLAIMED};
+        let conflict = |message: String| AppError::Conflict { message };
+        match error {
+            T::NotFound => AppError::NotFound,
+            T::Forbidden => AppError::Forbidden,
+            T::Refused(refusal) => conflict(refusal.to_string()),
+            T::AlreadyClaimed => conflict(ALREADY_CLAIMED.into()),
+            T::ChangedMeanwhile => {
+                conflict("주문 상태가 방금 바뀌었습니다. 새로고침 후 다시 시도해 주세요.".into())
+            }
+            T::TooManyDeliveries { active, limit } => conflict(format!(
+                "진행 중인 배달이 {active}건입니다. 한 번에 {limit}건까지 배달할 수 있습니다."
+            )),
+            T::Inconsistent(what) => {
+                tracing::error!(what, "order status change on inconsistent data");
+                AppError::Internal
+            }
+            T::Database(error) => error.into(),
+        }
     }
 }
 

@@ -41,7 +41,7 @@ pub async fn cache_policy(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    let static_file = app::backend::http::is_static_file(&path);
+    let static_file = app::door::http::is_static_file(&path);
     if static_file {
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }

@@ -45,7 +45,7 @@ pub enum StartError {
     #[error("database: {0}")]
     Database(#[from] app::backend::db::DbError),
     #[error("seeding demo data: {0}")]
-    Seed(app::error::AppError),
+    Seed(app::backend::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -271,6 +271,7 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
             state.clone(),
             config.worker.clone(),
             worker_stopped,
+            app::backend::sagas::handler(),
         ));
         tokio::spawn(async move {
             let _ = tokio::join!(notifier, worker);
@@ -380,7 +381,7 @@ pub fn router(
         .with_state(options)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            app::backend::http::resolve_session,
+            app::door::http::resolve_session,
         ))
         .layer(axum::middleware::from_fn_with_state(
             admission::page_permits(),
@@ -393,7 +394,7 @@ pub fn router(
 
     let request_id = HeaderName::from_static("x-request-id");
     let live = Router::new()
-        .route("/live", axum::routing::get(app::backend::live::events))
+        .route("/live", axum::routing::get(app::door::live::events))
         .with_state(state.clone());
     let guard = Arc::new(security::Guard {
         allowed_origins: config.allowed_origins.clone(),

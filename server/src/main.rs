@@ -196,6 +196,7 @@ async fn worker_only(config: Config) -> ExitCode {
         state.clone(),
         config.worker,
         stopped,
+        app::backend::sagas::handler(),
     ));
     shutdown_signal().await;
     let _ = stop.send(true);

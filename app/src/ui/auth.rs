@@ -1,7 +1,7 @@
 //! Signing in, signing up, and the gate in front of every role's pages.
 //!
 //! Who is signed in is known before a page renders: the server resolves the session cookie
-//! once per request (`backend::http::resolve_session`), and the answer travels to the browser
+//! once per request (`door::http::resolve_session`), and the answer travels to the browser
 //! inside the page. So no page waits on a "who am I" request, and — what matters more — no
 //! page creates its data loading under a `<Suspense>` that waits for it: Leptos 0.8 can hang
 //! or crash hydration when Resources are created inside Suspense children
@@ -58,7 +58,7 @@ impl Default for Auth {
 fn signed_in_on_server() -> Option<CurrentUser> {
     #[cfg(feature = "ssr")]
     {
-        crate::backend::http::resolved_user()
+        crate::door::http::resolved_user()
     }
     #[cfg(not(feature = "ssr"))]
     {

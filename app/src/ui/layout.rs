@@ -109,7 +109,7 @@ fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
 #[component]
 pub fn Forbidden(user: CurrentUser, needed: Role) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::backend::http::set_page_status(403);
+    crate::door::http::set_page_status(403);
     view! {
         <Title text="권한 없음" />
         <main class="center-page">
@@ -135,7 +135,7 @@ pub fn Forbidden(user: CurrentUser, needed: Role) -> impl IntoView {
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::backend::http::set_page_status(404);
+    crate::door::http::set_page_status(404);
     view! {
         <Title text="페이지 없음" />
         <main class="center-page">

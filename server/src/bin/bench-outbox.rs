@@ -103,7 +103,7 @@ async fn queue_events(state: &AppState, first_order: i64, count: i64) {
 
 async fn drain(state: &AppState, config: &WorkerConfig, handler: &Handler) -> Duration {
     let started = Instant::now();
-    while worker::run_once_with(state, "bench", config, handler)
+    while worker::run_once(state, "bench", config, handler)
         .await
         .unwrap()
         > 0
@@ -189,12 +189,12 @@ async fn bench_engine(engine: &str, args: &Args, admin: &str) {
     let noop = drain(&state, &worker_config, &acknowledging(None)).await;
 
     queue_real_orders(&state, args.orders).await;
-    let real = drain(&state, &worker_config, &worker::sagas_handler()).await;
+    let real = drain(&state, &worker_config, &sagas::handler()).await;
 
     // Lag: the real worker loop, idle between events, woken as checkout wakes it.
     let (sender, mut handled) = mpsc::unbounded_channel();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let looping = tokio::spawn(worker::run_with(
+    let looping = tokio::spawn(worker::run(
         state.clone(),
         worker_config.clone(),
         stopped,

@@ -1,0 +1,170 @@
+//! Accounts in the database: creating one (with an owner's first store), finding one.
+
+use super::users::user_from_row;
+use super::{now_ms, passwords, AppState};
+use crate::Error;
+use domain::{CurrentUser, District, Email, KakaoSettings, NewAccount, PhoneNumber, RoleDetails};
+use sqlx::{Any, Row, Transaction};
+
+const USER_COLUMNS: &str = "id, email, display_name, role, district";
+
+/// The user and password hash for an e-mail, for sign-in.
+pub async fn find_credentials(
+    state: &AppState,
+    email: &Email,
+) -> Result<Option<(CurrentUser, String)>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
+    ))
+    .bind(email.as_str())
+    .fetch_optional(state.db.reader())
+    .await?;
+    row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
+        .transpose()
+}
+
+/// Creates the account (and an owner's first store) inside `tx`. A taken e-mail is a field
+/// error; the unique index is the arbiter, so two simultaneous sign-ups cannot both win.
+pub async fn create(
+    tx: &mut Transaction<'static, Any>,
+    account: &NewAccount,
+    password_hash: &str,
+) -> Result<CurrentUser, Error> {
+    let (district, point) = match &account.details {
+        RoleDetails::Customer { district } | RoleDetails::Rider { district } => {
+            (Some(district.name()), Some(district.center()))
+        }
+        RoleDetails::Owner { .. } => (None, None),
+    };
+    // Coordinates are bound only when there are some: sqlx 0.8's `Any` driver sends a NULL
+    // f64 as a float4 NULL, and PostgreSQL then keeps that type for the cached statement.
+    let (coordinates, placeholders) = if point.is_some() {
+        (", lat, lng", ", $8, $9")
+    } else {
+        ("", "")
+    };
+    let sql = format!(
+        "INSERT INTO users (email, password_hash, display_name, role, phone, district, created_at{coordinates})
+         VALUES ($1, $2, $3, $4, $5, $6, $7{placeholders})
+         ON CONFLICT (email) DO NOTHING
+         RETURNING id"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(account.email.as_str())
+        .bind(password_hash)
+        .bind(&account.display_name)
+        .bind(account.role().as_str())
+        .bind(account.phone.as_ref().map(|p| p.as_str().to_string()))
+        .bind(district)
+        .bind(now_ms());
+    if let Some(point) = point {
+        query = query.bind(point.lat).bind(point.lng);
+    }
+    let inserted = query.fetch_optional(&mut **tx).await?;
+    let Some(row) = inserted else {
+        return Err(Error::invalid("email", "이미 가입된 이메일입니다."));
+    };
+    let id: i64 = row.try_get(0)?;
+    if let RoleDetails::Owner {
+        store_name,
+        store_district,
+        store_address,
+    } = &account.details
+    {
+        insert_store(tx, id, store_name, *store_district, store_address).await?;
+    }
+    Ok(CurrentUser {
+        id,
+        email: account.email.as_str().to_string(),
+        display_name: account.display_name.clone(),
+        role: account.role(),
+        district: district.map(str::to_string),
+    })
+}
+
+pub async fn insert_store(
+    tx: &mut Transaction<'static, Any>,
+    owner_id: i64,
+    name: &str,
+    district: District,
+    address: &str,
+) -> Result<i64, sqlx::Error> {
+    let point = district.center();
+    let row = sqlx::query(
+        "INSERT INTO stores (owner_id, name, district, address, lat, lng, is_open, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 1, $7) RETURNING id",
+    )
+    .bind(owner_id)
+    .bind(name)
+    .bind(district.name())
+    .bind(address)
+    .bind(point.lat)
+    .bind(point.lng)
+    .bind(now_ms())
+    .fetch_one(&mut **tx)
+    .await?;
+    row.try_get(0)
+}
+
+/// Hashes the password off the async runtime, then creates the account.
+pub async fn sign_up(
+    state: &AppState,
+    account: &NewAccount,
+) -> Result<(CurrentUser, String), Error> {
+    let password_hash = passwords::hash(&account.password).await;
+    let mut tx = state.db.begin().await?;
+    let user = create(&mut tx, account, &password_hash).await?;
+    let token = super::sessions::create(&mut tx, state, user.id).await?;
+    tx.commit().await?;
+    Ok((user, token))
+}
+
+pub async fn set_district(
+    state: &AppState,
+    user_id: i64,
+    district: District,
+) -> Result<(), sqlx::Error> {
+    let point = district.center();
+    let mut tx = state.db.begin().await?;
+    sqlx::query("UPDATE users SET district = $1, lat = $2, lng = $3 WHERE id = $4")
+        .bind(district.name())
+        .bind(point.lat)
+        .bind(point.lng)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// The customer's KakaoTalk settings, the number masked.
+pub async fn kakao_settings(state: &AppState, user_id: i64) -> Result<KakaoSettings, sqlx::Error> {
+    let row = sqlx::query("SELECT phone, kakao_enabled FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(state.db.reader())
+        .await?;
+    Ok(KakaoSettings {
+        phone_masked: row
+            .try_get::<Option<String>, _>("phone")?
+            .and_then(|raw| PhoneNumber::parse("phone", &raw).ok())
+            .map(|phone| phone.masked()),
+        enabled: row.try_get::<i64, _>("kakao_enabled")? == 1,
+        channel_on: state.kakao.is_some(),
+    })
+}
+
+/// Turns the customer's KakaoTalk messages on or off, with a new number if one is given.
+pub async fn set_kakao(
+    state: &AppState,
+    user_id: i64,
+    phone: Option<&PhoneNumber>,
+    enabled: bool,
+) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    sqlx::query("UPDATE users SET kakao_enabled = $1, phone = COALESCE($2, phone) WHERE id = $3")
+        .bind(i64::from(enabled))
+        .bind(phone.map(|p| p.as_str().to_string()))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}

@@ -1,0 +1,260 @@
+//! One database handle for both engines.
+//!
+//! SQLite is the zero-set-up default; PostgreSQL is for deployments where several app instances
+//! share one database. All queries go through sqlx's `Any` driver with `$n` placeholders, which
+//! both engines accept, so there is one code path; only the migrations differ per engine.
+//!
+//! SQLite allows one writer at a time. Instead of letting concurrent writers collide and fail
+//! with "database is locked", every write transaction is taken on a dedicated single-connection
+//! pool, so writes queue in-process; reads use a separate pool and, thanks to WAL, never wait
+//! for writers. PostgreSQL handles concurrent writers itself, so both pools are the same pool.
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn from_url(url: &str) -> Option<Engine> {
+        if url.starts_with("sqlite:") {
+            Some(Engine::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Engine::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+
+    fn migrator(self) -> &'static Migrator {
+        match self {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Db {
+    engine: Engine,
+    url: std::sync::Arc<str>,
+    read: AnyPool,
+    write: AnyPool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("DATABASE_URL must start with sqlite: or postgres:, got {0:?}")]
+    UnsupportedUrl(String),
+    #[error(transparent)]
+    Sqlx(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`). Does not migrate.
+    pub async fn connect(url: &str) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let engine = Engine::from_url(url).ok_or_else(|| DbError::UnsupportedUrl(redact(url)))?;
+        match engine {
+            Engine::Sqlite => {
+                let write = sqlite_pool(1).connect(url).await?;
+                let read = sqlite_pool(8).connect(url).await?;
+                Ok(Db {
+                    engine,
+                    url: url.into(),
+                    read,
+                    write,
+                })
+            }
+            Engine::Postgres => {
+                // While the database is unreachable a request waits this long for a connection
+                // before it is answered 503: long enough to ride out a failover's blip, short
+                // enough that a customer is told to try again instead of staring at a spinner.
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(3))
+                    .connect(url)
+                    .await?;
+                Ok(Db {
+                    engine,
+                    url: url.into(),
+                    read: pool.clone(),
+                    write: pool,
+                })
+            }
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The connection URL (with any password): for connections outside the pools, e.g. LISTEN.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The pool for reads. Never write through it: on SQLite writes must take `begin()`.
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// For a single write statement that needs no transaction around it (it commits on its
+    /// own, saving the BEGIN and COMMIT round trips). On SQLite it is the single writer.
+    pub fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// Starts a write transaction (on SQLite: waits for the single writer connection).
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        self.write.begin().await
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        self.engine.migrator().run(&self.write).await?;
+        Ok(())
+    }
+
+    /// True when the database answers and every migration this build knows is applied.
+    ///
+    /// Checked on a connection of its own, opened for the check, and given `within` in all:
+    /// a readiness probe must answer in well under a second in every state, also when the
+    /// pools are exhausted or waiting on a database that went away.
+    pub async fn is_ready(&self, within: Duration) -> Result<bool, sqlx::Error> {
+        use sqlx::Connection;
+        if self.read.is_closed() || self.write.is_closed() {
+            // Shutting down: this instance takes no more work, whatever the database says.
+            return Err(sqlx::Error::PoolClosed);
+        }
+        let check = async {
+            let mut conn = sqlx::AnyConnection::connect(&self.url).await?;
+            let applied: Vec<AnyRow> =
+                sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = $1")
+                    .bind(true)
+                    .fetch_all(&mut conn)
+                    .await?;
+            let _ = conn.close().await;
+            Ok::<_, sqlx::Error>(applied)
+        };
+        let applied = tokio::time::timeout(within, check)
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        let applied: Vec<i64> = applied
+            .iter()
+            .map(|row| sqlx::Row::try_get::<i64, _>(row, 0))
+            .collect::<Result<_, _>>()?;
+        Ok(self
+            .engine
+            .migrator()
+            .iter()
+            .all(|migration| applied.contains(&migration.version)))
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// Whether `error` means the database could not be reached or cannot take the work right now
+/// (connection lost or refused, pool exhausted, server shutting down, SQLite file locked, disk
+/// full or read-only) — as opposed to a bug or a broken invariant. Such errors are answered
+/// 503 "try again shortly"; the request may be repeated.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+            if let Ok(sqlite) = code.parse::<i64>() {
+                // SQLITE_BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN (primary result codes).
+                matches!(sqlite & 0xff, 5 | 6 | 8 | 10 | 13 | 14)
+            } else {
+                // PostgreSQL: connection exceptions, shutdown or start-up in progress, too
+                // many connections, out of disk or memory.
+                code.starts_with("08") || code.starts_with("57P") || code.starts_with("53")
+            }
+        }
+        _ => false,
+    }
+}
+
+fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // WAL: readers never block the writer. busy_timeout: the rare lock held by a
+                // WAL checkpoint is waited for instead of failing. NORMAL sync is durable in WAL.
+                for pragma in [
+                    "PRAGMA journal_mode = WAL",
+                    "PRAGMA busy_timeout = 5000",
+                    "PRAGMA synchronous = NORMAL",
+                    "PRAGMA foreign_keys = ON",
+                ] {
+                    conn.execute(pragma).await?;
+                }
+                Ok(())
+            })
+        })
+}
+
+/// A URL fit for logs: the password, if any, replaced.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_follows_the_url_scheme() {
+        assert_eq!(Engine::from_url("sqlite://data/x.db"), Some(Engine::Sqlite));
+        assert_eq!(
+            Engine::from_url("postgres://u@h/db"),
+            Some(Engine::Postgres)
+        );
+        assert_eq!(Engine::from_url("mysql://u@h/db"), None);
+    }
+
+    #[test]
+    fn passwords_never_reach_logs() {
+        assert_eq!(
+            redact("postgres://bob:secret@h:5432/db"),
+            "postgres://bob:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://bob@h/db"), "postgres://bob@h/db");
+        assert_eq!(redact("sqlite://data/baedal.db"), "sqlite://data/baedal.db");
+    }
+}

@@ -1,0 +1,174 @@
+//! Deliveries for riders: what is near them, and what they carry.
+//!
+//! Claims, pick-ups and deliveries are status changes like any other and go through
+//! `commands::transition` (first claim wins; a rider acts only on their own deliveries).
+
+use super::AppState;
+use crate::Error;
+use domain::{
+    delivery_fee, items_summary, CurrentUser, DeliveryOffer, District, GeoPoint, OrderStatus,
+    RiderBoard, RiderDelivery, RiderPosition,
+};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// The rider's board: cooking and cooked orders whose customer is within the radius of
+/// `position`, nearest first, and the rider's own active deliveries.
+pub async fn board(
+    state: &AppState,
+    rider: &CurrentUser,
+    position: RiderPosition,
+) -> Result<RiderBoard, Error> {
+    let here = position.point();
+    let radius_m = state.settings.rider_radius_m;
+    let columns = "o.id, o.status, o.district, s.name AS store_name, s.address, s.lat, s.lng
+         FROM orders o JOIN stores s ON s.id = o.store_id";
+    // The newest waiting orders city-wide (filtered by distance below), and all of the rider's own.
+    let waiting = sqlx::query(&format!(
+        "SELECT {columns} WHERE o.status IN ('cooking', 'cooked') ORDER BY o.id DESC LIMIT 500"
+    ))
+    .fetch_all(state.db.reader())
+    .await?;
+    let carried = sqlx::query(&format!(
+        "SELECT {columns} WHERE o.rider_id = $1 AND o.status IN ('rider_assigned', 'picked_up')
+         ORDER BY o.id"
+    ))
+    .bind(rider.id)
+    .fetch_all(state.db.reader())
+    .await?;
+    let mut offers = Vec::new();
+    for row in &waiting {
+        let trip = Trip::read(row)?;
+        let distance_m = here.distance_m(trip.dropoff);
+        if trip.routable && distance_m <= radius_m {
+            offers.push(trip.offer(distance_m));
+        }
+    }
+    let mine: Vec<RiderDelivery> = carried
+        .iter()
+        .map(|row| Trip::read(row).map(Trip::delivery))
+        .collect::<Result<_, _>>()?;
+    let ids: Vec<i64> = offers
+        .iter()
+        .map(|o| o.order_id)
+        .chain(mine.iter().map(|d| d.order_id))
+        .collect();
+    let items = items_by_order(state, &ids).await?;
+    for offer in &mut offers {
+        offer.items = items.get(&offer.order_id).cloned().unwrap_or_default();
+    }
+    let mut mine = mine;
+    for delivery in &mut mine {
+        delivery.items = items.get(&delivery.order_id).cloned().unwrap_or_default();
+    }
+    // Nearest first; at equal distance cooked (claimable) before cooking, then oldest first.
+    offers.sort_by(|a, b| {
+        a.distance_m
+            .total_cmp(&b.distance_m)
+            .then(b.claimable().cmp(&a.claimable()))
+            .then(a.order_id.cmp(&b.order_id))
+    });
+    Ok(RiderBoard {
+        origin: position.label(),
+        radius_m,
+        max_active: state.settings.rider_max_active,
+        offers,
+        mine,
+    })
+}
+
+/// One order as a trip from its store to its customer's district.
+struct Trip {
+    order_id: i64,
+    status: OrderStatus,
+    store_name: String,
+    pickup_address: String,
+    district: String,
+    dropoff: GeoPoint,
+    trip_m: f64,
+    /// The delivery district is known (orders always have one; old rows might not).
+    routable: bool,
+}
+
+impl Trip {
+    fn read(row: &AnyRow) -> Result<Trip, sqlx::Error> {
+        let district: String = row.try_get("district")?;
+        let known = District::parse("district", &district).ok();
+        let dropoff = known
+            .map(District::center)
+            .unwrap_or(GeoPoint { lat: 0.0, lng: 0.0 });
+        let store = GeoPoint {
+            lat: row.try_get("lat")?,
+            lng: row.try_get("lng")?,
+        };
+        Ok(Trip {
+            order_id: row.try_get("id")?,
+            status: OrderStatus::parse(&row.try_get::<String, _>("status")?)
+                .ok_or_else(|| sqlx::Error::Decode("unknown order status".into()))?,
+            store_name: row.try_get("store_name")?,
+            pickup_address: row.try_get("address")?,
+            district,
+            dropoff,
+            trip_m: store.distance_m(dropoff),
+            routable: known.is_some(),
+        })
+    }
+
+    fn offer(self, distance_m: f64) -> DeliveryOffer {
+        DeliveryOffer {
+            order_id: self.order_id,
+            status: self.status,
+            store_name: self.store_name,
+            pickup_address: self.pickup_address,
+            dropoff: self.district,
+            distance_m,
+            trip_m: self.trip_m,
+            fee: delivery_fee(self.trip_m),
+            items: String::new(),
+        }
+    }
+
+    fn delivery(self) -> RiderDelivery {
+        RiderDelivery {
+            order_id: self.order_id,
+            status: self.status,
+            store_name: self.store_name,
+            pickup_address: self.pickup_address,
+            dropoff: self.district,
+            fee: delivery_fee(self.trip_m),
+            items: String::new(),
+        }
+    }
+}
+
+/// "A 외 N건" for each of `ids`, in one query.
+async fn items_by_order(
+    state: &AppState,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT order_id, name FROM order_lines WHERE order_id IN ({}) ORDER BY order_id, food_id",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(state.db.reader()).await?;
+    let mut names: HashMap<i64, Vec<String>> = HashMap::new();
+    for row in &rows {
+        names
+            .entry(row.try_get("order_id")?)
+            .or_default()
+            .push(row.try_get("name")?);
+    }
+    Ok(names
+        .into_iter()
+        .map(|(id, names)| (id, items_summary(&names)))
+        .collect())
+}

@@ -1,0 +1,197 @@
+//! Notifications: every status change of an order tells the people it concerns, in the app
+//! and — for customers who have a phone number and have not turned it off — by KakaoTalk.
+//!
+//! Two halves, so that a failing KakaoTalk provider can never hold up orders:
+//! - `record` runs inside the outbox handler's transaction (the same transaction that marks the
+//!   event processed). It only writes rows: one per (event, channel, recipient), made unique by
+//!   the table, so a redelivered event adds nothing. In-app rows are delivered as written.
+//! - `run_sender` drains the KakaoTalk rows on its own: leased like outbox events (PostgreSQL
+//!   `SKIP LOCKED` lets several instances share the work) and, like outbox events, one order's
+//!   messages to one person in order (a later one waits while an earlier one is retried),
+//!   sent with the provider's timeout and
+//!   circuit breaker, retried with backoff, and parked as `failed` with the provider's last
+//!   error after `max_attempts` (`baedal notifications failed` lists them). Nothing here runs in
+//!   a request, and the outbox worker never waits for it.
+//!
+//! Phone numbers are shown and logged masked only ("010-****-5678").
+//!
+//! Here: `record` and the facts it loads. Who hears what is `plan`, pure, in the domain
+//! (`domain::notification_plan`); beside `record`: `sender` (the KakaoTalk queue), `feed` (the
+//! in-app list and the bell), `alimtalk` (the provider's client).
+
+pub mod alimtalk;
+mod feed;
+mod sender;
+
+pub use domain::notification_plan::{plan, OrderFacts, Planned, Template};
+pub use feed::{feed, mark_read, unread};
+pub use sender::{failed, retry_failed, run_sender, FailedMessage, SenderConfig};
+
+use super::outbox::Event;
+use super::worker::Delivery;
+use super::{now_ms, AppState};
+use domain::{District, GeoPoint, PhoneNumber, Won};
+use sqlx::{Any, Row, Transaction};
+
+async fn facts(
+    state: &AppState,
+    tx: &mut Transaction<'static, Any>,
+    event: &Event,
+    order_id: i64,
+) -> Result<(OrderFacts, Option<String>, bool), sqlx::Error> {
+    // The handler has just folded this event into the order's view row, which holds the
+    // store's name and the items: read them there rather than from the lines again.
+    let row = sqlx::query(
+        "SELECT v.customer_id, v.total_won, v.store_name, v.items, o.district, s.owner_id,
+                u.phone, u.kakao_enabled,
+                (SELECT COUNT(*) FROM store_queue q WHERE q.order_id = o.id) AS queued
+         FROM order_views v JOIN orders o ON o.id = v.order_id JOIN stores s ON s.id = o.store_id
+         JOIN users u ON u.id = o.customer_id
+         WHERE v.order_id = $1",
+    )
+    .bind(order_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let items: String = row.try_get("items")?;
+    let district: String = row.try_get("district")?;
+    let nearby_riders = match event {
+        Event::CookingFinished { .. } => riders_near(state, tx, &district).await?,
+        _ => Vec::new(),
+    };
+    let facts = OrderFacts {
+        order_id,
+        customer_id: row.try_get("customer_id")?,
+        owner_id: row.try_get("owner_id")?,
+        store_name: row.try_get("store_name")?,
+        total: Won(row.try_get("total_won")?),
+        items,
+        district,
+        queued: row.try_get::<i64, _>("queued")? > 0,
+        nearby_riders,
+    };
+    Ok((
+        facts,
+        row.try_get("phone")?,
+        row.try_get::<i64, _>("kakao_enabled")? == 1,
+    ))
+}
+
+/// Riders whose home area is within the riders' radius of the customer's district.
+async fn riders_near(
+    state: &AppState,
+    tx: &mut Transaction<'static, Any>,
+    district: &str,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let Ok(dropoff) = District::parse("district", district) else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query(
+        "SELECT id, lat, lng FROM users WHERE role = 'rider' AND lat IS NOT NULL AND lng IS NOT NULL",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut riders = Vec::new();
+    for row in &rows {
+        let home = GeoPoint {
+            lat: row.try_get("lat")?,
+            lng: row.try_get("lng")?,
+        };
+        if home.distance_m(dropoff.center()) <= state.settings.rider_radius_m {
+            riders.push(row.try_get("id")?);
+        }
+    }
+    Ok(riders)
+}
+
+/// Writes the notifications of the delivered event, inside the handler's transaction.
+pub async fn record(
+    state: &AppState,
+    tx: &mut Transaction<'static, Any>,
+    delivery: &Delivery,
+    order_id: i64,
+) -> Result<(), sqlx::Error> {
+    let (facts, phone, kakao_enabled) = facts(state, tx, &delivery.event, order_id).await?;
+    let phone = phone.and_then(|raw| PhoneNumber::parse("phone", &raw).ok());
+    let now = now_ms();
+    let planned = plan(&delivery.event, &facts);
+    let mut rows: Vec<(&Planned, Option<(&Template, &PhoneNumber)>)> = Vec::new();
+    for planned in &planned {
+        rows.push((planned, None));
+        let kakao = planned
+            .kakao
+            .as_ref()
+            .filter(|_| state.kakao.is_some() && kakao_enabled);
+        if let (Some(template), Some(phone)) = (kakao, &phone) {
+            rows.push((planned, Some((template, phone))));
+        }
+    }
+    insert(tx, delivery.id, order_id, &rows, now).await
+}
+
+/// All of an event's notification rows in one statement; rows already there are left alone.
+async fn insert(
+    tx: &mut Transaction<'static, Any>,
+    event_id: i64,
+    order_id: i64,
+    rows: &[(&Planned, Option<(&Template, &PhoneNumber)>)],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    const COLUMNS: usize = 10;
+    let values: Vec<String> = (0..rows.len())
+        .map(|row| {
+            let p = |column: usize| format!("${}", 4 + row * COLUMNS + column);
+            // $1 event, $2 order, $3 now; then per row: channel, user, kind, title, body,
+            // template, params, phone, state, sent_at.
+            format!(
+                "($1, {}, {}, $2, {}, {}, {}, {}, {}, {}, {}, $3, $3, {})",
+                p(0),
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                p(8),
+                p(9)
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO notifications (event_id, channel, user_id, order_id, kind, title, body,
+                                    template_code, template_params, recipient_phone, state,
+                                    available_at, created_at, sent_at)
+         VALUES {}
+         ON CONFLICT (event_id, channel, user_id) DO NOTHING",
+        values.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(event_id).bind(order_id).bind(now);
+    for (planned, kakao) in rows {
+        let (channel, state, template_code, params, phone) = match kakao {
+            Some((template, phone)) => (
+                "kakao",
+                "pending",
+                Some(template.code),
+                Some(serde_json::to_string(&template.params).expect("params serialise")),
+                Some(phone.as_str().to_string()),
+            ),
+            None => ("in_app", "sent", None, None, None),
+        };
+        query = query
+            .bind(channel)
+            .bind(planned.user_id)
+            .bind(planned.kind)
+            .bind(&planned.title)
+            .bind(&planned.body)
+            .bind(template_code)
+            .bind(params)
+            .bind(phone)
+            .bind(state)
+            .bind((state == "sent").then_some(now));
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}

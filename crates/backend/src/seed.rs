@@ -1,0 +1,258 @@
+//! Demo data for a first start: stores in several Seoul districts with menus and stock, and
+//! demo accounts for every role (listed in the README). Runs once per database: a marker row
+//! written in the same transaction makes it safe when several instances start together.
+
+use super::{accounts, now_ms, passwords, AppState};
+use domain::{District, Email, NewAccount, Password, PhoneNumber, RoleDetails};
+use sqlx::{Any, Row, Transaction};
+
+pub const DEMO_PASSWORD: &str = "baedal1234";
+
+struct DemoStore {
+    owner: &'static str,
+    name: &'static str,
+    district: &'static str,
+    address: &'static str,
+    open: bool,
+    menu: &'static [(&'static str, &'static str, i64, i64)],
+}
+
+const STORES: &[DemoStore] = &[
+    DemoStore {
+        owner: "owner@baedal.kr",
+        name: "마포 즉석떡볶이",
+        district: "마포구",
+        address: "서울 마포구 와우산로 45",
+        open: true,
+        menu: &[
+            (
+                "즉석떡볶이 (2인)",
+                "쌀떡, 어묵, 라면사리, 삶은 달걀",
+                14_000,
+                30,
+            ),
+            ("모둠튀김", "김말이, 야채튀김, 오징어튀김", 6_000, 20),
+            ("순대", "찰순대와 내장", 5_000, 15),
+            ("볶음밥", "떡볶이 양념에 볶아 드려요", 3_000, 0),
+        ],
+    },
+    DemoStore {
+        owner: "owner@baedal.kr",
+        name: "강남 바삭치킨",
+        district: "강남구",
+        address: "서울 강남구 테헤란로 123",
+        open: true,
+        menu: &[
+            ("후라이드치킨", "두 번 튀겨 바삭한 한 마리", 19_000, 25),
+            ("양념치킨", "달콤매콤 수제 양념", 20_000, 25),
+            ("반반치킨", "후라이드 반, 양념 반", 20_000, 10),
+            ("치즈볼 (5개)", "모차렐라 치즈볼", 5_000, 40),
+        ],
+    },
+    DemoStore {
+        owner: "owner@baedal.kr",
+        name: "종로 할매국밥",
+        district: "종로구",
+        address: "서울 종로구 종로 77",
+        open: true,
+        menu: &[
+            ("돼지국밥", "사골 육수에 수육 듬뿍", 9_000, 50),
+            ("순대국밥", "직접 만든 순대", 9_000, 40),
+            ("수육 (소)", "부추무침과 함께", 18_000, 8),
+        ],
+    },
+    DemoStore {
+        owner: "owner2@baedal.kr",
+        name: "송파 화덕피자",
+        district: "송파구",
+        address: "서울 송파구 올림픽로 300",
+        open: true,
+        menu: &[
+            ("마르게리타", "토마토, 모차렐라, 바질", 17_000, 12),
+            ("페퍼로니", "페퍼로니 듬뿍", 19_000, 12),
+            ("고르곤졸라", "꿀을 곁들인 치즈 피자", 18_000, 6),
+        ],
+    },
+    DemoStore {
+        owner: "owner2@baedal.kr",
+        name: "용산 김밥나라",
+        district: "용산구",
+        address: "서울 용산구 한강대로 100",
+        open: false,
+        menu: &[
+            ("참치김밥", "참치마요 듬뿍", 4_500, 30),
+            ("라볶이", "라면 + 떡볶이", 6_500, 20),
+        ],
+    },
+];
+
+struct DemoAccount {
+    email: &'static str,
+    name: &'static str,
+    phone: &'static str,
+    details: fn() -> RoleDetails,
+}
+
+fn district(name: &str) -> District {
+    District::parse("district", name).expect("demo districts are real")
+}
+
+const ACCOUNTS: &[DemoAccount] = &[
+    DemoAccount {
+        email: "customer@baedal.kr",
+        name: "홍길동",
+        phone: "010-1234-5678",
+        details: || RoleDetails::Customer {
+            district: district("마포구"),
+        },
+    },
+    DemoAccount {
+        email: "customer2@baedal.kr",
+        name: "김영희",
+        phone: "010-2345-6789",
+        details: || RoleDetails::Customer {
+            district: district("강남구"),
+        },
+    },
+    DemoAccount {
+        email: "owner@baedal.kr",
+        name: "김사장",
+        phone: "010-3456-7890",
+        details: || RoleDetails::Owner {
+            store_name: String::new(),
+            store_district: district("마포구"),
+            store_address: String::new(),
+        },
+    },
+    DemoAccount {
+        email: "owner2@baedal.kr",
+        name: "이사장",
+        phone: "010-4567-8901",
+        details: || RoleDetails::Owner {
+            store_name: String::new(),
+            store_district: district("송파구"),
+            store_address: String::new(),
+        },
+    },
+    DemoAccount {
+        email: "rider@baedal.kr",
+        name: "박배달",
+        phone: "010-5678-9012",
+        details: || RoleDetails::Rider {
+            district: district("마포구"),
+        },
+    },
+    DemoAccount {
+        email: "rider2@baedal.kr",
+        name: "최라이더",
+        phone: "010-6789-0123",
+        details: || RoleDetails::Rider {
+            district: district("강남구"),
+        },
+    },
+];
+
+/// Seeds the demo data if this database has never been seeded and has no accounts yet.
+/// Returns whether it seeded.
+pub async fn seed_demo_data(state: &AppState) -> Result<bool, crate::Error> {
+    let users: i64 = sqlx::query("SELECT COUNT(*) FROM users")
+        .fetch_one(state.db.reader())
+        .await?
+        .try_get(0)?;
+    if users > 0 {
+        return Ok(false);
+    }
+    // One hash for all demo accounts: they share the documented password anyway.
+    let password = Password::parse_new("password", DEMO_PASSWORD).expect("demo password is valid");
+    let password_hash = passwords::hash(&password).await;
+
+    let mut tx = state.db.begin().await?;
+    if !claim_marker(&mut tx).await? {
+        return Ok(false);
+    }
+    let mut owner_ids = Vec::new();
+    for demo in ACCOUNTS {
+        let account = NewAccount {
+            email: Email::parse("email", demo.email).expect("demo e-mails are valid"),
+            password: password.clone(),
+            display_name: demo.name.to_string(),
+            phone: Some(PhoneNumber::parse("phone", demo.phone).expect("demo phones are valid")),
+            details: (demo.details)(),
+        };
+        let user = insert_demo_account(&mut tx, &account, &password_hash).await?;
+        owner_ids.push((demo.email, user));
+    }
+    for store in STORES {
+        let owner_id = owner_ids
+            .iter()
+            .find(|(email, _)| *email == store.owner)
+            .map(|(_, id)| *id)
+            .expect("demo stores belong to demo owners");
+        let store_id = accounts::insert_store(
+            &mut tx,
+            owner_id,
+            store.name,
+            district(store.district),
+            store.address,
+        )
+        .await?;
+        if !store.open {
+            sqlx::query("UPDATE stores SET is_open = 0 WHERE id = $1")
+                .bind(store_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (name, description, price, stock) in store.menu {
+            sqlx::query(
+                "INSERT INTO foods (store_id, name, description, price_won, stock, is_hidden, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 0, $6)",
+            )
+            .bind(store_id)
+            .bind(*name)
+            .bind(*description)
+            .bind(*price)
+            .bind(*stock)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn claim_marker(tx: &mut Transaction<'static, Any>) -> Result<bool, sqlx::Error> {
+    let claimed = sqlx::query(
+        "INSERT INTO app_meta (key, value) VALUES ('demo_seeded', $1)
+         ON CONFLICT (key) DO NOTHING RETURNING key",
+    )
+    .bind(now_ms().to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(claimed.is_some())
+}
+
+/// Demo owners get their stores from `STORES`, not from the sign-up form's first store.
+async fn insert_demo_account(
+    tx: &mut Transaction<'static, Any>,
+    account: &NewAccount,
+    password_hash: &str,
+) -> Result<i64, crate::Error> {
+    match &account.details {
+        RoleDetails::Owner { .. } => {
+            let row = sqlx::query(
+                "INSERT INTO users (email, password_hash, display_name, role, phone, created_at)
+                 VALUES ($1, $2, $3, 'owner', $4, $5) RETURNING id",
+            )
+            .bind(account.email.as_str())
+            .bind(password_hash)
+            .bind(&account.display_name)
+            .bind(account.phone.as_ref().map(|p| p.as_str().to_string()))
+            .bind(now_ms())
+            .fetch_one(&mut **tx)
+            .await?;
+            Ok(row.try_get(0)?)
+        }
+        _ => Ok(accounts::create(tx, account, password_hash).await?.id),
+    }
+}

@@ -1,0 +1,395 @@
+//! Who hears what of an order event: `plan` is pure (the same event and facts always plan the
+//! same messages), so every status's wording, recipients and 알림톡 template are unit-tested
+//! here without a database.
+
+use crate::events::Event;
+use crate::Won;
+use std::collections::BTreeMap;
+
+/// What one event says to one person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub user_id: i64,
+    pub kind: &'static str,
+    pub title: String,
+    pub body: String,
+    /// The 알림톡 template and its variables, for customers.
+    pub kakao: Option<Template>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub code: &'static str,
+    pub params: BTreeMap<&'static str, String>,
+}
+
+/// What `plan` needs to know about the order besides the event.
+#[derive(Debug, Clone)]
+pub struct OrderFacts {
+    pub order_id: i64,
+    pub customer_id: i64,
+    pub owner_id: i64,
+    pub store_name: String,
+    pub total: Won,
+    pub items: String,
+    pub district: String,
+    /// The order reached the store's queue (stock taken): the owner has it on the board.
+    pub queued: bool,
+    /// Riders near the customer, told of a new delivery when the food is cooked.
+    pub nearby_riders: Vec<i64>,
+}
+
+/// Who hears what of `event`. Pure: the same event and facts always plan the same messages.
+pub fn plan(event: &Event, facts: &OrderFacts) -> Vec<Planned> {
+    let id = facts.order_id;
+    let store = facts.store_name.as_str();
+    let base = |extra: &[(&'static str, String)]| {
+        let mut params =
+            BTreeMap::from([("주문번호", id.to_string()), ("가게명", store.to_string())]);
+        params.extend(extra.iter().cloned());
+        params
+    };
+    let customer = |kind, title: &str, body: String, code, params| Planned {
+        user_id: facts.customer_id,
+        kind,
+        title: title.to_string(),
+        body,
+        kakao: Some(Template { code, params }),
+    };
+    let owner = |kind, title: String, body: String| Planned {
+        user_id: facts.owner_id,
+        kind,
+        title,
+        body,
+        kakao: None,
+    };
+    let mut planned = Vec::new();
+    match event {
+        Event::OrderPlaced { .. } => {
+            planned.push(customer(
+                "order_placed",
+                "주문 접수",
+                format!(
+                    "{store}의 #{id} 주문이 접수되었습니다. 결제 금액 {}",
+                    facts.total
+                ),
+                "BD_ORDER_PLACED",
+                base(&[("결제금액", facts.total.to_string())]),
+            ));
+            if facts.queued {
+                planned.push(owner(
+                    "new_order",
+                    format!("새 주문 #{id}"),
+                    format!(
+                        "{} · {} · 배달지 {}",
+                        facts.items, facts.total, facts.district
+                    ),
+                ));
+            }
+        }
+        Event::OrderAccepted { .. } => planned.push(customer(
+            "order_accepted",
+            "주문 수락",
+            format!("{store}에서 #{id} 주문을 수락했습니다."),
+            "BD_ORDER_ACCEPTED",
+            base(&[]),
+        )),
+        Event::OrderRejected { reason, .. } => planned.push(customer(
+            "order_rejected",
+            "주문 거절",
+            format!("{store}에서 #{id} 주문을 받지 못했습니다: {reason} 결제는 환불됩니다."),
+            "BD_ORDER_REJECTED",
+            base(&[("사유", reason.clone())]),
+        )),
+        Event::CookingStarted { .. } => planned.push(customer(
+            "cooking_started",
+            "요리 중",
+            format!("{store}에서 #{id} 주문의 요리를 시작했습니다."),
+            "BD_COOKING_STARTED",
+            base(&[]),
+        )),
+        Event::CookingFinished { .. } => {
+            planned.push(customer(
+                "cooking_finished",
+                "요리 완료",
+                format!("#{id} 주문의 요리가 끝났습니다. 곧 라이더가 픽업합니다."),
+                "BD_COOKING_FINISHED",
+                base(&[]),
+            ));
+            for rider in &facts.nearby_riders {
+                planned.push(Planned {
+                    user_id: *rider,
+                    kind: "delivery_nearby",
+                    title: "새 배달".into(),
+                    body: format!("{store} → {} · 주문 #{id}", facts.district),
+                    kakao: None,
+                });
+            }
+        }
+        Event::RiderAssigned { rider_name, .. } => planned.push(customer(
+            "rider_assigned",
+            "라이더 배정",
+            format!("{rider_name} 라이더가 #{id} 주문을 배달합니다."),
+            "BD_RIDER_ASSIGNED",
+            base(&[("라이더", rider_name.clone())]),
+        )),
+        Event::OrderPickedUp { .. } => planned.push(customer(
+            "picked_up",
+            "배달 중",
+            format!("라이더가 {store}에서 #{id} 주문을 픽업해 배달 중입니다."),
+            "BD_PICKED_UP",
+            base(&[]),
+        )),
+        Event::OrderDelivered { .. } => planned.push(customer(
+            "delivered",
+            "배달 완료",
+            format!("#{id} 주문이 도착했습니다. 받으셨다면 배송확인을 눌러 주세요."),
+            "BD_DELIVERED",
+            base(&[]),
+        )),
+        Event::OrderCompleted { .. } => planned.push(customer(
+            "completed",
+            "배송 확인 완료",
+            format!("#{id} 주문이 완료되었습니다. 이용해 주셔서 감사합니다."),
+            "BD_COMPLETED",
+            base(&[]),
+        )),
+        Event::OrderCancelled { .. } => {
+            planned.push(customer(
+                "order_cancelled",
+                "주문 취소",
+                format!("#{id} 주문이 취소되었습니다. 결제는 환불됩니다."),
+                "BD_ORDER_CANCELLED",
+                base(&[]),
+            ));
+            if facts.queued {
+                planned.push(owner(
+                    "order_cancelled",
+                    format!("주문 취소 #{id}"),
+                    format!("고객이 주문을 취소했습니다: {}", facts.items),
+                ));
+            }
+        }
+        // No order, so nobody to tell: the customer was answered at checkout.
+        Event::PaymentVoidRequested { .. } => {}
+        Event::RefundRequested { .. } => planned.push(customer(
+            "refunded",
+            "환불 완료",
+            format!("#{id} 주문의 결제 금액 {}이 환불되었습니다.", facts.total),
+            "BD_REFUNDED",
+            base(&[("환불금액", facts.total.to_string())]),
+        )),
+    }
+    planned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> OrderFacts {
+        OrderFacts {
+            order_id: 42,
+            customer_id: 1,
+            owner_id: 2,
+            store_name: "마포 즉석떡볶이".into(),
+            total: Won(20_000),
+            items: "모둠튀김 외 1건".into(),
+            district: "마포구".into(),
+            queued: true,
+            nearby_riders: vec![7, 8],
+        }
+    }
+
+    fn params(pairs: &[(&'static str, &str)]) -> BTreeMap<&'static str, String> {
+        pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    }
+
+    #[test]
+    fn every_status_has_its_template_with_the_right_variables() {
+        let common = [("주문번호", "42"), ("가게명", "마포 즉석떡볶이")];
+        let with = |extra: &[(&'static str, &str)]| {
+            let mut all = common.to_vec();
+            all.extend_from_slice(extra);
+            params(&all)
+        };
+        let cases: Vec<(Event, &str, BTreeMap<&'static str, String>)> = vec![
+            (
+                Event::OrderPlaced {
+                    order_id: 42,
+                    customer_id: 1,
+                    store_id: 3,
+                    total_won: 20_000,
+                    lines: vec![],
+                },
+                "BD_ORDER_PLACED",
+                with(&[("결제금액", "20,000원")]),
+            ),
+            (
+                Event::OrderAccepted { order_id: 42 },
+                "BD_ORDER_ACCEPTED",
+                with(&[]),
+            ),
+            (
+                Event::OrderRejected {
+                    order_id: 42,
+                    reason: "재료 소진".into(),
+                },
+                "BD_ORDER_REJECTED",
+                with(&[("사유", "재료 소진")]),
+            ),
+            (
+                Event::CookingStarted { order_id: 42 },
+                "BD_COOKING_STARTED",
+                with(&[]),
+            ),
+            (
+                Event::CookingFinished { order_id: 42 },
+                "BD_COOKING_FINISHED",
+                with(&[]),
+            ),
+            (
+                Event::RiderAssigned {
+                    order_id: 42,
+                    rider_id: 7,
+                    rider_name: "박배달".into(),
+                },
+                "BD_RIDER_ASSIGNED",
+                with(&[("라이더", "박배달")]),
+            ),
+            (
+                Event::OrderPickedUp { order_id: 42 },
+                "BD_PICKED_UP",
+                with(&[]),
+            ),
+            (
+                Event::OrderDelivered { order_id: 42 },
+                "BD_DELIVERED",
+                with(&[]),
+            ),
+            (
+                Event::OrderCompleted { order_id: 42 },
+                "BD_COMPLETED",
+                with(&[]),
+            ),
+            (
+                Event::OrderCancelled { order_id: 42 },
+                "BD_ORDER_CANCELLED",
+                with(&[]),
+            ),
+            (
+                Event::RefundRequested {
+                    order_id: 42,
+                    reason: "취소".into(),
+                },
+                "BD_REFUNDED",
+                with(&[("환불금액", "20,000원")]),
+            ),
+        ];
+        for (event, code, expected) in cases {
+            let planned = plan(&event, &facts());
+            let to_customer: Vec<_> = planned.iter().filter(|p| p.user_id == 1).collect();
+            assert_eq!(to_customer.len(), 1, "{event:?}");
+            let template = to_customer[0].kakao.as_ref().expect("customers get 알림톡");
+            assert_eq!(template.code, code);
+            assert_eq!(template.params, expected, "{code}");
+            assert!(
+                to_customer[0].body.contains("#42"),
+                "{}",
+                to_customer[0].body
+            );
+        }
+    }
+
+    #[test]
+    fn template_codes_fit_the_providers_twenty_characters() {
+        let events = [
+            Event::OrderPlaced {
+                order_id: 42,
+                customer_id: 1,
+                store_id: 3,
+                total_won: 1,
+                lines: vec![],
+            },
+            Event::OrderAccepted { order_id: 42 },
+            Event::OrderRejected {
+                order_id: 42,
+                reason: String::new(),
+            },
+            Event::CookingStarted { order_id: 42 },
+            Event::CookingFinished { order_id: 42 },
+            Event::RiderAssigned {
+                order_id: 42,
+                rider_id: 7,
+                rider_name: String::new(),
+            },
+            Event::OrderPickedUp { order_id: 42 },
+            Event::OrderDelivered { order_id: 42 },
+            Event::OrderCompleted { order_id: 42 },
+            Event::OrderCancelled { order_id: 42 },
+            Event::RefundRequested {
+                order_id: 42,
+                reason: String::new(),
+            },
+        ];
+        for event in events {
+            for planned in plan(&event, &facts()) {
+                if let Some(template) = planned.kakao {
+                    assert!(template.code.len() <= 20, "{}", template.code);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn owners_hear_of_new_and_cancelled_orders_and_riders_of_cooked_ones() {
+        let placed = Event::OrderPlaced {
+            order_id: 42,
+            customer_id: 1,
+            store_id: 3,
+            total_won: 20_000,
+            lines: vec![],
+        };
+        let to = |event: &Event, facts: &OrderFacts| -> Vec<(i64, &'static str)> {
+            plan(event, facts)
+                .iter()
+                .map(|p| (p.user_id, p.kind))
+                .collect()
+        };
+        assert_eq!(
+            to(&placed, &facts()),
+            [(1, "order_placed"), (2, "new_order")]
+        );
+        let unqueued = OrderFacts {
+            queued: false,
+            ..facts()
+        };
+        assert_eq!(
+            to(&placed, &unqueued),
+            [(1, "order_placed")],
+            "out of stock: not on the board"
+        );
+        assert_eq!(
+            to(&Event::OrderCancelled { order_id: 42 }, &facts()),
+            [(1, "order_cancelled"), (2, "order_cancelled")]
+        );
+        assert_eq!(
+            to(&Event::CookingFinished { order_id: 42 }, &facts()),
+            [
+                (1, "cooking_finished"),
+                (7, "delivery_nearby"),
+                (8, "delivery_nearby")
+            ]
+        );
+        assert!(plan(&Event::OrderAccepted { order_id: 42 }, &facts())
+            .iter()
+            .all(|p| p.user_id == 1));
+        for p in plan(&Event::CookingFinished { order_id: 42 }, &facts()) {
+            assert_eq!(
+                p.kakao.is_some(),
+                p.user_id == 1,
+                "only customers get 알림톡"
+            );
+        }
+    }
+}
