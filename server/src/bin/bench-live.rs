@@ -23,6 +23,7 @@
 
 use futures::StreamExt;
 use serde_json::Value;
+use server::bench::Scratch;
 use server::sandbox_pay::{self, SandboxConfig};
 use sqlx::{AnyConnection, Connection, Row};
 use std::collections::HashMap;
@@ -61,7 +62,7 @@ fn parse_args() -> Args {
         let number = |what: &str| -> f64 { value.parse().unwrap_or_else(|_| usage(what)) };
         match pair[0].as_str() {
             "--bin" => args.bin = value.clone(),
-            "--engine" => args.engine = value.clone(),
+            "--engine" if value == "sqlite" || value == "postgres" => args.engine = value.clone(),
             "--streams" => {
                 args.streams = value
                     .split(',')
@@ -106,48 +107,6 @@ fn cpu_s(pid: u32) -> f64 {
     // Fields 14 and 15 of the whole line (utime, stime) are 11 and 12 after the name.
     let ticks = |i: usize| -> f64 { fields.get(i).and_then(|v| v.parse().ok()).unwrap_or(0.0) };
     (ticks(11) + ticks(12)) / 100.0
-}
-
-struct Scratch {
-    url: String,
-    drop_postgres: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn scratch_database(engine: &str) -> Scratch {
-    match engine {
-        "sqlite" => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("bench.db").display()
-            );
-            Scratch {
-                url,
-                drop_postgres: None,
-                _dir: Some(dir),
-            }
-        }
-        "postgres" => {
-            let admin = std::env::var("BAEDAL_BENCH_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-            let name = format!("baedal_bench_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = AnyConnection::connect(&admin)
-                .await
-                .expect("PostgreSQL reachable");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create database");
-            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-            Scratch {
-                url: format!("{base}/{name}"),
-                drop_postgres: Some((admin, name)),
-                _dir: None,
-            }
-        }
-        other => usage(&format!("--engine {other}")),
-    }
 }
 
 /// Signs up a customer; their session token.
@@ -287,7 +246,7 @@ struct Cell {
 }
 
 async fn cell(args: &Args, streams: usize) -> Cell {
-    let scratch = scratch_database(&args.engine).await;
+    let scratch = Scratch::new(&args.engine).await;
     let sandbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sandbox_url = format!("http://{}", sandbox_listener.local_addr().unwrap());
     let (stop_sandbox, sandbox_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -519,12 +478,7 @@ async fn cell(args: &Args, streams: usize) -> Cell {
     let _ = child.kill();
     let _ = child.wait();
     let _ = stop_sandbox.send(());
-    if let Some((admin, name)) = scratch.drop_postgres {
-        let mut conn = AnyConnection::connect(&admin).await.unwrap();
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await;
-    }
+    scratch.remove().await;
     Cell {
         streams: opened,
         rss_before_kib,
