@@ -90,6 +90,11 @@ pub struct Bench {
 }
 
 pub async fn start(scratch: &Scratch, customers: usize) -> Bench {
+    start_with(scratch, customers, &[]).await
+}
+
+/// [`start`] with more settings (`BAEDAL_…` names and values) for the server.
+pub async fn start_with(scratch: &Scratch, customers: usize, settings: &[(&str, String)]) -> Bench {
     let sandbox_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let sandbox_url = format!("http://{}", sandbox_listener.local_addr().unwrap());
     tokio::spawn(sandbox_pay::serve(
@@ -108,7 +113,10 @@ pub async fn start(scratch: &Scratch, customers: usize) -> Bench {
         // Every simulated customer comes from 127.0.0.1: the per-address limits would measure
         // themselves rather than checkout.
         "BAEDAL_LIMIT_CHECKOUT_ADDRESS" | "BAEDAL_LIMIT_SIGNUP_ADDRESS" => Some("off".into()),
-        _ => None,
+        _ => settings
+            .iter()
+            .find(|(setting, _)| *setting == name)
+            .map(|(_, value)| value.clone()),
     })
     .expect("configuration");
     let server = crate::start(config).await.expect("server starts");

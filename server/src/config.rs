@@ -6,7 +6,7 @@ use app::backend::notifications::alimtalk::AlimtalkConfig;
 use app::backend::notifications::SenderConfig;
 use app::backend::payments::breaker::BreakerConfig;
 use app::backend::payments::PaymentSettings;
-use app::backend::worker::WorkerConfig;
+use app::backend::worker::{Grouping, WorkerConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -446,6 +446,13 @@ fn worker_config(get: &impl Fn(&str) -> Option<String>) -> Result<WorkerConfig, 
             defaults.concurrency as u64,
         )?
         .max(1) as usize,
+        grouping: match get("BAEDAL_WORKER_GROUPING") {
+            None => defaults.grouping,
+            Some(raw) => Grouping::parse(raw.trim()).ok_or_else(|| ConfigError {
+                name: "BAEDAL_WORKER_GROUPING",
+                reason: format!("must be auto, always or never, got {raw:?}"),
+            })?,
+        },
     })
 }
 

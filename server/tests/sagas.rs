@@ -6,6 +6,7 @@ mod common;
 
 use app::backend::outbox::Event;
 use app::backend::sagas::{self, Delivery, Handled};
+use app::backend::worker::{self, Grouping, WorkerConfig};
 use common::{Backend, TestApp};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -21,6 +22,9 @@ on_both_backends!(
     orders_are_taken_while_the_store_side_is_down_and_drain_in_order,
     failing_events_are_parked_as_dead_and_can_be_replayed,
     the_rebuilt_view_equals_the_incremental_one,
+    the_last_units_drained_as_one_group,
+    a_group_with_a_failing_event_is_applied_one_by_one,
+    a_group_claimed_by_a_dead_worker_is_applied_once,
 );
 
 const FAST_RETRIES: [(&str, &str); 2] = [
@@ -581,5 +585,259 @@ async fn postgres_notify_wakes_workers_of_other_instances() {
         .unwrap_or_default();
     assert!(handled_by.starts_with("worker-"), "{handled_by}");
     worker_instance.shutdown().await.unwrap();
+    app.teardown().await;
+}
+
+/// The worker stays off in these tests: each round is run by hand, so which events form a
+/// group is known.
+const NO_WORKER: [(&str, &str); 1] = [("BAEDAL_WORKER", "false")];
+
+fn grouping_worker() -> WorkerConfig {
+    WorkerConfig {
+        grouping: Grouping::Always,
+        lease: Duration::from_millis(300),
+        ..WorkerConfig::default()
+    }
+}
+
+/// Runs worker rounds by hand until no event is due; returns how many events each round
+/// claimed.
+async fn rounds_until_idle(app: &TestApp, config: &WorkerConfig) -> Vec<usize> {
+    let handlers = sagas::handler();
+    let mut rounds = Vec::new();
+    loop {
+        let claimed = worker::run_once(&app.server.state, "test-worker", config, &handlers)
+            .await
+            .unwrap();
+        if claimed == 0 {
+            return rounds;
+        }
+        rounds.push(claimed);
+    }
+}
+
+async fn crowd(app: &TestApp, count: usize) -> Vec<Client> {
+    let mut clients = Vec::new();
+    for i in 0..count {
+        let client = app.client();
+        let email = format!("group{i}@example.com");
+        let form = [
+            ("role", "customer"),
+            ("email", email.as_str()),
+            ("password", "correct horse"),
+            ("display_name", "손님"),
+            ("district", "마포구"),
+        ];
+        let (status, body) = app.call(&client, "sign_up", &form).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        clients.push(client);
+    }
+    clients
+}
+
+/// What handling events writes: a redelivery must leave all of it as it was.
+async fn effects(app: &TestApp, food_id: i64) -> Vec<i64> {
+    let mut seen = vec![app.stock(food_id).await];
+    for table in ["store_queue", "order_views", "notifications", "outbox"] {
+        seen.push(app.count(table).await);
+    }
+    seen
+}
+
+async fn order_status(app: &TestApp, id: i64) -> String {
+    sqlx::query("SELECT status FROM orders WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.server.state.db.reader())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
+/// Twelve customers pay for the last five units; their `OrderPlaced` events are applied in one
+/// transaction: five served, seven rejected and refunded, stock never below zero, each event
+/// once — and a redelivered group (twice, and twice at the same time) changes nothing.
+async fn the_last_units_drained_as_one_group(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, &NO_WORKER).await else {
+        return;
+    };
+    let first = app.signed_in("customer@baedal.kr").await;
+    let (store_id, food_id) = app.first_food(&first).await;
+    set_stock(&app, food_id, 5).await;
+    let clients = crowd(&app, 12).await;
+    let mut paid = Vec::new();
+    for client in &clients {
+        let (status, placed) = order(&app, client, store_id, food_id, 1).await;
+        assert_eq!(status, StatusCode::OK, "{placed}");
+        paid.push(placed["id"].as_i64().unwrap());
+    }
+
+    let rounds = rounds_until_idle(&app, &grouping_worker()).await;
+    assert_eq!(
+        rounds[0], 12,
+        "every OrderPlaced in the first round: {rounds:?}"
+    );
+    let marked_at: Vec<i64> =
+        sqlx::query("SELECT DISTINCT processed_at FROM outbox WHERE event_type = 'OrderPlaced'")
+            .fetch_all(app.server.state.db.reader())
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get(0).unwrap())
+            .collect();
+    assert_eq!(marked_at.len(), 1, "one transaction marked them all");
+
+    assert_eq!(
+        app.stock(food_id).await,
+        0,
+        "every unit sold, none below zero"
+    );
+    let mut served = Vec::new();
+    for id in &paid {
+        match order_status(&app, *id).await.as_str() {
+            "placed" => served.push(*id),
+            "rejected" => {
+                let view: String =
+                    sqlx::query("SELECT status FROM order_views WHERE order_id = $1")
+                        .bind(*id)
+                        .fetch_one(app.server.state.db.reader())
+                        .await
+                        .unwrap()
+                        .try_get(0)
+                        .unwrap();
+                assert_eq!(view, "rejected", "order {id}'s view");
+            }
+            other => panic!("order {id} is {other}"),
+        }
+    }
+    // First come, first served: the five oldest orders got the units.
+    assert_eq!(served, paid[..5]);
+    let charges = app.charges().await;
+    assert_eq!(charges.iter().filter(|c| c.status == "approved").count(), 5);
+    assert_eq!(
+        charges.iter().filter(|c| c.status == "cancelled").count(),
+        7
+    );
+    assert_eq!(app.count("store_queue").await, 5);
+
+    let mut placed_events = Vec::new();
+    for id in &paid {
+        placed_events.push(event(&app, *id, "OrderPlaced").await);
+    }
+    let before = effects(&app, food_id).await;
+    let state = &app.server.state;
+    let again = sagas::handle_group(state, &placed_events).await.unwrap();
+    assert!(again.iter().all(|h| *h == Handled::AlreadyDone));
+    let (a, b) = tokio::join!(
+        sagas::handle_group(state, &placed_events),
+        sagas::handle_group(state, &placed_events)
+    );
+    for outcomes in [a.unwrap(), b.unwrap()] {
+        assert!(outcomes.iter().all(|h| *h == Handled::AlreadyDone));
+    }
+    assert_eq!(effects(&app, food_id).await, before);
+    app.teardown().await;
+}
+
+/// A group in which one event fails (the store side is down for the new order) is applied one
+/// by one: the other order's cancellation goes through now, the failing event alone waits and
+/// is applied once the store side is back.
+async fn a_group_with_a_failing_event_is_applied_one_by_one(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, &NO_WORKER).await else {
+        return;
+    };
+    let config = grouping_worker();
+    let client = app.signed_in("customer@baedal.kr").await;
+    let (store_id, food_id) = app.first_food(&client).await;
+    let before = app.stock(food_id).await;
+    let (_, first) = order(&app, &client, store_id, food_id, 2).await;
+    let first = first["id"].as_i64().unwrap();
+    rounds_until_idle(&app, &config).await;
+    assert_eq!(app.stock(food_id).await, before - 2);
+
+    let (status, _) = app
+        .call(&client, "cancel_order", &[("order_id", &first.to_string())])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, second) = order(&app, &client, store_id, food_id, 1).await;
+    let second = second["id"].as_i64().unwrap();
+    app.server.state.faults.set_store_side_down(true);
+    let claimed = worker::run_once(&app.server.state, "test-worker", &config, &sagas::handler())
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed, 2,
+        "the cancellation and the new order in one round"
+    );
+    assert_eq!(order_status(&app, first).await, "cancelled");
+    assert_eq!(app.order(&client, first).await["status"], "cancelled");
+    assert_eq!(
+        app.stock(food_id).await,
+        before,
+        "the cancelled units are back"
+    );
+    let placed = event(&app, second, "OrderPlaced").await;
+    assert_eq!(placed.attempts, 1);
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM outbox WHERE id = $1 AND processed_at IS NULL AND last_error = 'store side unavailable'",
+            placed.id
+        )
+        .await,
+        1,
+        "the new order's event waits on its own"
+    );
+
+    app.server.state.faults.set_store_side_down(false);
+    tokio::time::sleep(Duration::from_millis(500)).await; // its backoff
+    rounds_until_idle(&app, &config).await;
+    assert_eq!(app.stock(food_id).await, before - 1);
+    assert_eq!(app.order(&client, second).await["status"], "placed");
+    assert_eq!(
+        app.order(&client, first).await["payment"]["status_label"],
+        "환불 완료"
+    );
+    app.teardown().await;
+}
+
+/// A worker that claimed a round and died before committing (its lease runs out) leaves
+/// nothing behind: the next worker claims the same events and applies each once.
+async fn a_group_claimed_by_a_dead_worker_is_applied_once(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, &NO_WORKER).await else {
+        return;
+    };
+    let config = grouping_worker();
+    let first = app.signed_in("customer@baedal.kr").await;
+    let (store_id, food_id) = app.first_food(&first).await;
+    let before = app.stock(food_id).await;
+    let clients = crowd(&app, 4).await;
+    for client in &clients {
+        let (status, placed) = order(&app, client, store_id, food_id, 1).await;
+        assert_eq!(status, StatusCode::OK, "{placed}");
+    }
+    let (claimed, count) = worker::claim(&app.server.state, "dead-worker", &config)
+        .await
+        .unwrap();
+    assert_eq!((claimed.len(), count), (4, 4));
+    // Its lease still holds: nobody else may take them.
+    assert!(rounds_until_idle(&app, &config).await.is_empty());
+    tokio::time::sleep(config.lease + Duration::from_millis(100)).await;
+    assert_eq!(rounds_until_idle(&app, &config).await, [4]);
+    assert_eq!(app.stock(food_id).await, before - 4);
+    assert_eq!(app.count("store_queue").await, 4);
+    let attempts: Vec<i64> =
+        sqlx::query("SELECT attempts FROM outbox WHERE event_type = 'OrderPlaced' ORDER BY id")
+            .fetch_all(app.server.state.db.reader())
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get(0).unwrap())
+            .collect();
+    assert_eq!(
+        attempts,
+        [2, 2, 2, 2],
+        "claimed by the dead worker, then once more"
+    );
     app.teardown().await;
 }

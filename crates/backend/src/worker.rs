@@ -9,6 +9,13 @@
 //! worker killed mid-batch are taken up again within seconds of a restart, while a slow
 //! handler (a refund retrying a provider) keeps its events.
 //!
+//! Grouping: on SQLite the events of a round that only write to our database (everything but
+//! refunds and voids, which call the provider) are applied in ONE transaction
+//! ([`Handlers::group`]): the single writer then spends one turn and one commit on thirty
+//! events instead of one each, which is what lets it keep up with checkout. If the group fails,
+//! nothing of it was applied and its events are handled one by one, so a failing event is
+//! retried alone. On PostgreSQL events are applied one per transaction, several at a time.
+//!
 //! Failures retry with exponential backoff and jitter; after `max_attempts` the event is
 //! parked as dead with its last error, listed by `dead_events` and put back by `replay`.
 //! Events that give money back (refunds, payment voids) get `MONEY_BACK_ATTEMPTS` instead:
@@ -22,6 +29,7 @@
 //! outbox's queue: its claim, its lease renewal, its parking, its metrics. What runs for each
 //! event is a [`Handler`] given by whoever starts the worker (the server passes the sagas).
 
+use super::db::Engine;
 use super::jobs::{self, Backoff};
 use super::metrics;
 use super::outbox::Event;
@@ -80,13 +88,76 @@ pub struct WorkerConfig {
     pub max_backoff: Duration,
     /// Events of one batch handled at the same time (they belong to different orders).
     pub concurrency: usize,
+    /// Whether a batch's events are applied in one transaction (see [`Grouping`]).
+    pub grouping: Grouping,
 }
 
-/// What the worker runs for each event: the sagas in production (`sagas::handler`), others in
-/// benchmarks.
+/// Applies one event, in its own transaction: the sagas in production (`sagas::handler`),
+/// others in benchmarks.
 pub type Handler = Arc<
     dyn Fn(AppState, Delivery) -> BoxFuture<'static, Result<Handled, HandlerError>> + Send + Sync,
 >;
+
+/// Applies several events in ONE transaction and returns each one's outcome in the order
+/// given; an error means none was applied.
+pub type GroupHandler = Arc<
+    dyn Fn(AppState, Vec<Delivery>) -> BoxFuture<'static, Result<Vec<Handled>, HandlerError>>
+        + Send
+        + Sync,
+>;
+
+/// Events that may be applied together, and how.
+#[derive(Clone)]
+pub struct Group {
+    /// Whether an event may join a group (events that call out to a provider may not: a
+    /// transaction must never wait on the outside).
+    pub takes: fn(&Event) -> bool,
+    pub handle: GroupHandler,
+}
+
+/// What the worker runs for the events it claims.
+#[derive(Clone)]
+pub struct Handlers {
+    pub one: Handler,
+    pub group: Option<Group>,
+}
+
+impl Handlers {
+    /// Every event on its own.
+    pub fn one_by_one(one: Handler) -> Handlers {
+        Handlers { one, group: None }
+    }
+}
+
+/// When a batch's groupable events are applied in one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// On SQLite, whose single writer applies one transaction at a time, so a transaction per
+    /// event spends the writer on commits and turns; not on PostgreSQL, where several workers
+    /// apply events side by side and a group's row locks would make them wait on each other.
+    Auto,
+    Always,
+    Never,
+}
+
+impl Grouping {
+    pub fn parse(raw: &str) -> Option<Grouping> {
+        match raw {
+            "auto" => Some(Grouping::Auto),
+            "always" => Some(Grouping::Always),
+            "never" => Some(Grouping::Never),
+            _ => None,
+        }
+    }
+
+    fn applies(self, engine: Engine) -> bool {
+        match self {
+            Grouping::Auto => engine == Engine::Sqlite,
+            Grouping::Always => true,
+            Grouping::Never => false,
+        }
+    }
+}
 
 impl WorkerConfig {
     pub fn backoff(&self) -> Backoff {
@@ -107,6 +178,7 @@ impl Default for WorkerConfig {
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(60),
             concurrency: 8,
+            grouping: Grouping::Auto,
         }
     }
 }
@@ -262,20 +334,40 @@ async fn fail(
     Ok(dead)
 }
 
-/// Claims one batch and handles it with `handler`; returns how many events were claimed.
+/// Claims one batch and handles it with `handlers`; returns how many events were claimed.
 pub async fn run_once(
     state: &AppState,
     worker_id: &str,
     config: &WorkerConfig,
-    handler: &Handler,
+    handlers: &Handlers,
 ) -> Result<usize, sqlx::Error> {
     // A batch of only undecodable events is still work done: claim again at once.
     let (deliveries, count) = claim(state, worker_id, config).await?;
     let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
-    let handling = futures::stream::iter(deliveries)
-        .for_each_concurrent(config.concurrency.max(1), |delivery| {
-            handle_one(state, config, handler, delivery)
-        });
+    let group = handlers
+        .group
+        .as_ref()
+        .filter(|_| config.grouping.applies(state.db.engine()));
+    let (grouped, single): (Vec<Delivery>, Vec<Delivery>) = match group {
+        Some(group) => deliveries
+            .into_iter()
+            .partition(|d| (group.takes)(&d.event)),
+        None => (Vec::new(), deliveries),
+    };
+    let handling = async {
+        let together = async {
+            let Some(group) = group.filter(|_| grouped.len() > 1) else {
+                return one_by_one(state, config, &handlers.one, grouped).await;
+            };
+            if let Err(error) = handle_group(state, config, group, grouped.clone()).await {
+                // Nothing of the group was applied: each event goes on its own, so the one
+                // that failed is retried alone and the others are not held up by it.
+                tracing::warn!(%error, events = grouped.len(), "group not applied; one by one");
+                one_by_one(state, config, &handlers.one, grouped).await;
+            }
+        };
+        tokio::join!(together, one_by_one(state, config, &handlers.one, single));
+    };
     let renewing = async {
         if ids.is_empty() {
             return std::future::pending().await;
@@ -292,6 +384,41 @@ pub async fn run_once(
         _ = renewing => {}
     }
     Ok(count)
+}
+
+/// Handles `deliveries` each on its own, `config.concurrency` at a time.
+async fn one_by_one(
+    state: &AppState,
+    config: &WorkerConfig,
+    handler: &Handler,
+    deliveries: Vec<Delivery>,
+) {
+    futures::stream::iter(deliveries)
+        .for_each_concurrent(config.concurrency.max(1), |delivery| {
+            handle_one(state, config, handler, delivery)
+        })
+        .await
+}
+
+/// Applies `deliveries` in one transaction with the group handler and records each outcome.
+async fn handle_group(
+    state: &AppState,
+    config: &WorkerConfig,
+    group: &Group,
+    deliveries: Vec<Delivery>,
+) -> Result<(), HandlerError> {
+    let span = tracing::info_span!(
+        "events",
+        count = deliveries.len(),
+        first_event_id = deliveries.first().map(|d| d.id),
+    );
+    let outcomes = (group.handle)(state.clone(), deliveries.clone())
+        .instrument(span)
+        .await?;
+    for (delivery, handled) in deliveries.iter().zip(outcomes) {
+        record(state, config, delivery, Ok(handled)).await;
+    }
+    Ok(())
 }
 
 /// Extends this worker's leases on the events of its batch still being handled.
@@ -331,45 +458,63 @@ async fn handle_one(
         event_type = delivery.event.name(),
         attempt = delivery.attempts,
     );
-    let event_type = delivery.event.name();
-    let (id, attempts, created_at) = (delivery.id, delivery.attempts, delivery.created_at);
+    async {
+        let result = handler(state.clone(), delivery.clone()).await;
+        record(state, config, &delivery, result).await;
+    }
+    .instrument(span)
+    .await
+}
+
+/// Records how an event's handling ended: a failure is retried later or parked; metrics.
+async fn record(
+    state: &AppState,
+    config: &WorkerConfig,
+    delivery: &Delivery,
+    result: Result<Handled, HandlerError>,
+) {
     let max_attempts = if delivery.event.moves_money_back() {
         config.max_attempts.max(MONEY_BACK_ATTEMPTS)
     } else {
         config.max_attempts
     };
-    let outcome = async {
-        match handler(state.clone(), delivery).await {
-            Ok(Handled::Applied) => "applied",
-            Ok(Handled::AlreadyDone) => "duplicate",
-            Err(error) => {
-                let message = error.to_string();
-                match fail(state, id, attempts, max_attempts, config, &message).await {
-                    Ok(true) => {
-                        tracing::error!(%message, "event parked as dead");
-                        "dead"
-                    }
-                    Ok(false) => {
-                        tracing::warn!(%message, "event failed; will retry");
-                        "retry"
-                    }
-                    Err(db_error) => {
-                        tracing::error!(%db_error, "could not record the failure");
-                        "retry"
-                    }
+    let outcome = match result {
+        Ok(Handled::Applied) => "applied",
+        Ok(Handled::AlreadyDone) => "duplicate",
+        Err(error) => {
+            let message = error.to_string();
+            match fail(
+                state,
+                delivery.id,
+                delivery.attempts,
+                max_attempts,
+                config,
+                &message,
+            )
+            .await
+            {
+                Ok(true) => {
+                    tracing::error!(%message, "event parked as dead");
+                    "dead"
+                }
+                Ok(false) => {
+                    tracing::warn!(%message, "event failed; will retry");
+                    "retry"
+                }
+                Err(db_error) => {
+                    tracing::error!(%db_error, "could not record the failure");
+                    "retry"
                 }
             }
         }
-    }
-    .instrument(span)
-    .await;
+    };
     metrics::counter_add(
         "baedal_outbox_events_total",
-        &[("type", event_type), ("outcome", outcome)],
+        &[("type", delivery.event.name()), ("outcome", outcome)],
         1.0,
     );
     if outcome == "applied" {
-        let lag = (now_ms() - created_at).max(0) as f64 / 1000.0;
+        let lag = (now_ms() - delivery.created_at).max(0) as f64 / 1000.0;
         metrics::observe("baedal_outbox_lag_seconds", &[], lag);
     }
 }
@@ -378,7 +523,7 @@ async fn handle_one(
 struct Outbox {
     worker_id: String,
     config: WorkerConfig,
-    handler: Handler,
+    handlers: Handlers,
 }
 
 impl jobs::Queue for Outbox {
@@ -387,17 +532,17 @@ impl jobs::Queue for Outbox {
             state,
             &self.worker_id,
             &self.config,
-            &self.handler,
+            &self.handlers,
         ))
     }
 }
 
-/// Runs the worker with `handler` (the sagas, in production) until `shutdown` turns true.
+/// Runs the worker with `handlers` (the sagas, in production) until `shutdown` turns true.
 pub async fn run(
     state: AppState,
     config: WorkerConfig,
     shutdown: watch::Receiver<bool>,
-    handler: Handler,
+    handlers: Handlers,
 ) {
     describe_metrics();
     let worker_id = format!("worker-{}", uuid_like());
@@ -411,7 +556,7 @@ pub async fn run(
     let queue = Outbox {
         worker_id: worker_id.clone(),
         config,
-        handler,
+        handlers,
     };
     jobs::run("outbox worker", state, queue, wakeup, poll, shutdown).await;
     backlog.abort();

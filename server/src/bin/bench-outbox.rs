@@ -17,7 +17,7 @@
 
 use app::backend::outbox::{self, Event};
 use app::backend::sagas;
-use app::backend::worker::{self, Handler, WorkerConfig};
+use app::backend::worker::{self, Handler, Handlers, WorkerConfig};
 use app::backend::{now_ms, AppState};
 use server::config::Config;
 use sqlx::{AnyConnection, Connection, Row};
@@ -101,9 +101,9 @@ async fn queue_events(state: &AppState, first_order: i64, count: i64) {
     tx.commit().await.unwrap();
 }
 
-async fn drain(state: &AppState, config: &WorkerConfig, handler: &Handler) -> Duration {
+async fn drain(state: &AppState, config: &WorkerConfig, handlers: &Handlers) -> Duration {
     let started = Instant::now();
-    while worker::run_once(state, "bench", config, handler)
+    while worker::run_once(state, "bench", config, handlers)
         .await
         .unwrap()
         > 0
@@ -186,7 +186,12 @@ async fn bench_engine(engine: &str, args: &Args, admin: &str) {
     let worker_config = WorkerConfig::default();
 
     queue_events(&state, 1_000_000, args.events).await;
-    let noop = drain(&state, &worker_config, &acknowledging(None)).await;
+    let noop = drain(
+        &state,
+        &worker_config,
+        &Handlers::one_by_one(acknowledging(None)),
+    )
+    .await;
 
     queue_real_orders(&state, args.orders).await;
     let real = drain(&state, &worker_config, &sagas::handler()).await;
@@ -198,7 +203,7 @@ async fn bench_engine(engine: &str, args: &Args, admin: &str) {
         state.clone(),
         worker_config.clone(),
         stopped,
-        acknowledging(Some(sender)),
+        Handlers::one_by_one(acknowledging(Some(sender))),
     ));
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut to_start = Vec::new();

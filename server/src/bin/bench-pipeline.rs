@@ -11,7 +11,11 @@
 //! at `--concurrency` clients, with the server stopped (scripts/raw-limit/).
 //!
 //!   bench-pipeline [--engines sqlite,postgres] [--rates 50,100,200,400] [--seconds 30]
-//!                  [--concurrency 16]
+//!                  [--concurrency 16] [--grouping auto,never]
+//!
+//! `--grouping` runs the steps once per worker grouping mode (`BAEDAL_WORKER_GROUPING`: a
+//! round's events in one transaction or one each), each on a fresh database, for an A/B in
+//! one run.
 
 use app::backend::now_ms;
 use server::bench::{self, quantile, Scratch};
@@ -24,6 +28,7 @@ struct Args {
     rates: Vec<u64>,
     seconds: u64,
     concurrency: usize,
+    grouping: Vec<String>,
 }
 
 fn parse_args() -> Args {
@@ -32,6 +37,7 @@ fn parse_args() -> Args {
         rates: vec![50, 100, 200, 400],
         seconds: 30,
         concurrency: 16,
+        grouping: vec!["auto".into()],
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let numbers = |v: &str| -> Vec<u64> {
@@ -47,8 +53,9 @@ fn parse_args() -> Args {
             ("--concurrency", Some(v)) => {
                 args.concurrency = v.parse().expect("--concurrency: a number")
             }
+            ("--grouping", Some(v)) => args.grouping = v.split(',').map(str::to_string).collect(),
             _ => {
-                eprintln!("usage: bench-pipeline [--engines sqlite,postgres] [--rates 50,100,200,400] [--seconds 30] [--concurrency 16]");
+                eprintln!("usage: bench-pipeline [--engines sqlite,postgres] [--rates 50,100,200,400] [--seconds 30] [--concurrency 16] [--grouping auto,never]");
                 std::process::exit(2);
             }
         }
@@ -210,16 +217,18 @@ fn raw_limit(engine: &str, scratch: &Scratch, ids: &serde_json::Value, args: &Ar
     }
 }
 
-async fn bench_engine(engine: &str, args: &Args) {
+async fn bench_engine(engine: &str, grouping: &str, args: &Args) {
     let scratch = Scratch::new(engine).await;
-    let bench = bench::start(&scratch, 64).await;
+    let settings = [("BAEDAL_WORKER_GROUPING", grouping.to_string())];
+    let bench = bench::start_with(&scratch, 64, &settings).await;
+    let label = format!("{engine} ({grouping})");
     let mut sustained = None;
     let mut misses = 0;
     for &rate in &args.rates {
         bench::drained(&bench.server.state.db, Duration::from_secs(300)).await;
         let step = offer(&bench, rate, args.seconds).await;
         println!(
-            "| {engine} | {rate} | {:.0} | {:.1} | {:.1} | {} | {:.0} | {:.0} | {:.0} |",
+            "| {label} | {rate} | {:.0} | {:.1} | {:.1} | {} | {:.0} | {:.0} | {:.0} |",
             step.achieved,
             quantile(&step.checkout_ms, 0.5),
             quantile(&step.checkout_ms, 0.99),
@@ -243,14 +252,14 @@ async fn bench_engine(engine: &str, args: &Args) {
     let raw = raw_limit(engine, &scratch, &ids, args);
     match sustained {
         Some(step) => println!(
-            "\n**{engine}: sustained {} orders/s (lag p99 {:.0} ms); raw limit {raw:.0} orders/s at {} clients; ratio {:.2}**\n",
+            "\n**{label}: sustained {} orders/s (lag p99 {:.0} ms); raw limit {raw:.0} orders/s at {} clients; ratio {:.2}**\n",
             step.offered,
             quantile(&step.lag_ms, 0.99),
             args.concurrency,
             step.offered as f64 / raw
         ),
         None => println!(
-            "\n**{engine}: no offered rate was sustained; raw limit {raw:.0} orders/s at {} clients**\n",
+            "\n**{label}: no offered rate was sustained; raw limit {raw:.0} orders/s at {} clients**\n",
             args.concurrency
         ),
     }
@@ -265,9 +274,11 @@ async fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         args.seconds
     );
-    println!("| engine | offered/s | achieved orders/s | checkout p50 ms | checkout p99 ms | failed | lag p50 ms | lag p99 ms | lag max ms |");
+    println!("| engine (grouping) | offered/s | achieved orders/s | checkout p50 ms | checkout p99 ms | failed | lag p50 ms | lag p99 ms | lag max ms |");
     println!("|---|---|---|---|---|---|---|---|---|");
     for engine in &args.engines {
-        bench_engine(engine, &args).await;
+        for grouping in &args.grouping {
+            bench_engine(engine, grouping, &args).await;
+        }
     }
 }

@@ -111,42 +111,94 @@ pub async fn record(
     order_id: i64,
 ) -> Result<(), sqlx::Error> {
     let (facts, phone, kakao_enabled) = facts(state, tx, &delivery.event, order_id).await?;
-    let phone = phone.and_then(|raw| PhoneNumber::parse("phone", &raw).ok());
-    let now = now_ms();
-    let planned = plan(&delivery.event, &facts);
-    let mut rows: Vec<(&Planned, Option<(&Template, &PhoneNumber)>)> = Vec::new();
-    for planned in &planned {
-        rows.push((planned, None));
-        let kakao = planned
-            .kakao
-            .as_ref()
-            .filter(|_| state.kakao.is_some() && kakao_enabled);
-        if let (Some(template), Some(phone)) = (kakao, &phone) {
-            rows.push((planned, Some((template, phone))));
-        }
-    }
-    insert(tx, delivery.id, order_id, &rows, now).await
+    let recipient = Recipient {
+        phone,
+        kakao_enabled,
+    };
+    record_all(state, tx, &[(delivery, facts, recipient)]).await
 }
 
-/// All of an event's notification rows in one statement; rows already there are left alone.
-async fn insert(
+/// How the customer of an order may be reached besides the app.
+pub struct Recipient {
+    pub phone: Option<String>,
+    pub kakao_enabled: bool,
+}
+
+/// Writes the notifications of several delivered events (with the facts their handler
+/// loaded) in one statement, inside the handler's transaction.
+pub async fn record_all(
+    state: &AppState,
     tx: &mut Transaction<'static, Any>,
+    events: &[(&Delivery, OrderFacts, Recipient)],
+) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    let planned: Vec<(i64, i64, Vec<Planned>, Option<PhoneNumber>, bool)> = events
+        .iter()
+        .map(|(delivery, facts, recipient)| {
+            let phone = recipient
+                .phone
+                .as_deref()
+                .and_then(|raw| PhoneNumber::parse("phone", raw).ok());
+            (
+                delivery.id,
+                facts.order_id,
+                plan(&delivery.event, facts),
+                phone,
+                recipient.kakao_enabled,
+            )
+        })
+        .collect();
+    let mut rows: Vec<Message<'_>> = Vec::new();
+    for (event_id, order_id, planned, phone, kakao_enabled) in &planned {
+        for planned in planned {
+            rows.push(Message {
+                event_id: *event_id,
+                order_id: *order_id,
+                planned,
+                kakao: None,
+            });
+            let kakao = planned
+                .kakao
+                .as_ref()
+                .filter(|_| state.kakao.is_some() && *kakao_enabled);
+            if let (Some(template), Some(phone)) = (kakao, phone) {
+                rows.push(Message {
+                    event_id: *event_id,
+                    order_id: *order_id,
+                    planned,
+                    kakao: Some((template, phone)),
+                });
+            }
+        }
+    }
+    insert(tx, &rows, now).await
+}
+
+/// One notification to write: in the app, or (with a template and a phone) by KakaoTalk.
+struct Message<'a> {
     event_id: i64,
     order_id: i64,
-    rows: &[(&Planned, Option<(&Template, &PhoneNumber)>)],
+    planned: &'a Planned,
+    kakao: Option<(&'a Template, &'a PhoneNumber)>,
+}
+
+/// All the rows in one statement; rows already there are left alone.
+async fn insert(
+    tx: &mut Transaction<'static, Any>,
+    rows: &[Message<'_>],
     now: i64,
 ) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
         return Ok(());
     }
-    const COLUMNS: usize = 10;
+    const COLUMNS: usize = 12;
     let values: Vec<String> = (0..rows.len())
         .map(|row| {
-            let p = |column: usize| format!("${}", 4 + row * COLUMNS + column);
-            // $1 event, $2 order, $3 now; then per row: channel, user, kind, title, body,
-            // template, params, phone, state, sent_at.
+            let p = |column: usize| format!("${}", 2 + row * COLUMNS + column);
+            // $1 now; then per row: event, channel, user, order, kind, title, body, template,
+            // params, phone, state, sent_at.
             format!(
-                "($1, {}, {}, $2, {}, {}, {}, {}, {}, {}, {}, $3, $3, {})",
+                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, $1, $1, {})",
                 p(0),
                 p(1),
                 p(2),
@@ -156,7 +208,9 @@ async fn insert(
                 p(6),
                 p(7),
                 p(8),
-                p(9)
+                p(9),
+                p(10),
+                p(11)
             )
         })
         .collect();
@@ -168,9 +222,9 @@ async fn insert(
          ON CONFLICT (event_id, channel, user_id) DO NOTHING",
         values.join(", ")
     );
-    let mut query = sqlx::query(&sql).bind(event_id).bind(order_id).bind(now);
-    for (planned, kakao) in rows {
-        let (channel, state, template_code, params, phone) = match kakao {
+    let mut query = sqlx::query(&sql).bind(now);
+    for row in rows {
+        let (channel, state, template_code, params, phone) = match row.kakao {
             Some((template, phone)) => (
                 "kakao",
                 "pending",
@@ -181,11 +235,13 @@ async fn insert(
             None => ("in_app", "sent", None, None, None),
         };
         query = query
+            .bind(row.event_id)
             .bind(channel)
-            .bind(planned.user_id)
-            .bind(planned.kind)
-            .bind(&planned.title)
-            .bind(&planned.body)
+            .bind(row.planned.user_id)
+            .bind(row.order_id)
+            .bind(row.planned.kind)
+            .bind(&row.planned.title)
+            .bind(&row.planned.body)
             .bind(template_code)
             .bind(params)
             .bind(phone)
