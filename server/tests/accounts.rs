@@ -577,3 +577,79 @@ async fn owners_and_riders_sign_up_one_after_another(backend: Backend) {
     }
     app.teardown().await;
 }
+
+/// Several instances share PostgreSQL, and each remembers the sessions it looked up for a few
+/// seconds (`session_cache`, 10 s): changing one's 동네 or signing out on one instance is seen
+/// by another at once, pushed over the live-update channel rather than waited out.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_instance_forgets_a_changed_district_and_a_signed_out_session_postgres() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let other = app.another_instance(&[("BAEDAL_WORKER", "false")]).await;
+    let raw = reqwest::Client::new();
+    let signed_in = raw
+        .post(format!("{}/api/sign_in", app.url))
+        .form(&[("email", "customer@baedal.kr"), ("password", DEMO_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = session_cookie(&signed_in);
+    let who = |url: String| {
+        raw.post(format!("{url}/api/who_am_i"))
+            .header("cookie", cookie.clone())
+            .send()
+    };
+    let seen: Value = who(other.url()).await.unwrap().json().await.unwrap();
+    assert_eq!(seen["district"], "마포구");
+    assert_eq!(
+        other.state.live.sessions().len(),
+        1,
+        "the other instance remembers it"
+    );
+
+    let changed = raw
+        .post(format!("{}/api/set_delivery_district", app.url))
+        .header("cookie", cookie.clone())
+        .form(&[("district", "송파구")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    let mut district = Value::Null;
+    for _ in 0..40 {
+        let seen: Value = who(other.url()).await.unwrap().json().await.unwrap();
+        district = seen["district"].clone();
+        if district == "송파구" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        district, "송파구",
+        "the other instance sees the new 동네 within 2 s"
+    );
+
+    let out = raw
+        .post(format!("{}/api/sign_out", app.url))
+        .header("cookie", cookie.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::OK);
+    let mut seen = Value::Bool(true);
+    for _ in 0..40 {
+        seen = who(other.url()).await.unwrap().json().await.unwrap();
+        if seen.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        seen,
+        Value::Null,
+        "signed out on the other instance within 2 s"
+    );
+    other.shutdown().await.unwrap();
+    app.teardown().await;
+}

@@ -133,7 +133,9 @@ pub async fn set_district(
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await
+    tx.commit().await?;
+    super::live::user_changed(state, user_id).await;
+    Ok(())
 }
 
 /// The customer's KakaoTalk settings, the number masked.

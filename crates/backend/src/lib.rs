@@ -20,6 +20,7 @@ pub mod passwords;
 pub mod payments;
 pub mod sagas;
 pub mod seed;
+pub mod session_cache;
 pub mod sessions;
 pub mod stores;
 pub mod users;

@@ -36,6 +36,7 @@
 //! database anything after it opened.
 
 use super::db::Engine;
+use super::session_cache::SessionCache;
 use super::{now_ms, sessions, AppState};
 use domain::{CurrentUser, District, GeoPoint, LiveNotice, OrderStatus, RiderPosition, Role};
 use futures::task::AtomicWaker;
@@ -76,6 +77,9 @@ pub enum Change {
     Resync,
     /// A session was signed out (or revoked): its streams end. `session` is the token's hash.
     SessionEnded { session: String },
+    /// What a user's sessions say about them (their 동네) changed: instances forget what they
+    /// remembered of those sessions (`session_cache`).
+    UserChanged { user_id: i64 },
 }
 
 /// What a stream listens on.
@@ -169,6 +173,8 @@ struct Hub {
     routes: Mutex<Routes>,
     limits: Mutex<LiveLimits>,
     closing: AtomicBool,
+    /// Sessions looked up recently; the changes that end or alter them pass through here.
+    sessions: SessionCache,
     /// Hints handed to streams (one per stream and change): what idle streams must not cost.
     wakeups: AtomicU64,
     /// Changes routed (order changes, resyncs, ended sessions).
@@ -270,6 +276,11 @@ impl Live {
         }
     }
 
+    /// The sessions this instance looked up recently.
+    pub fn sessions(&self) -> &SessionCache {
+        &self.hub.sessions
+    }
+
     /// Open streams on this instance.
     pub fn streams(&self) -> usize {
         self.hub.routes.lock().expect("routes lock").open
@@ -307,11 +318,15 @@ impl Live {
                 }
             }
             Change::Resync => {
+                // Changes may have been missed: sessions are looked up afresh.
+                hub.sessions.resync(true);
                 for slot in routes.by_session.values().flatten() {
                     woken += u64::from(slot.push(seq, LiveNotice::Ready));
                 }
             }
+            Change::UserChanged { user_id } => hub.sessions.forget_user(*user_id),
             Change::SessionEnded { session } => {
+                hub.sessions.forget_session(session);
                 for slot in routes.by_session.get(session).into_iter().flatten() {
                     slot.end();
                     woken += 1;
@@ -425,21 +440,31 @@ pub async fn order_changed(state: &AppState, order_id: i64) {
 }
 
 /// The session behind `token` ended (signed out, replaced or revoked): its open streams end at
-/// once, on this instance and (PostgreSQL) every other.
+/// once, on this instance and (PostgreSQL) every other, and no instance remembers it.
 pub async fn session_ended(state: &AppState, token: &str) {
     let change = Change::SessionEnded {
         session: sessions::token_hash(token),
     };
-    state.live.deliver_locally(&change);
+    broadcast(state, &change).await;
+}
+
+/// What `user_id`'s sessions say about them changed: every instance looks them up afresh.
+pub async fn user_changed(state: &AppState, user_id: i64) {
+    broadcast(state, &Change::UserChanged { user_id }).await;
+}
+
+/// Delivers `change` here and (PostgreSQL) on every other instance.
+async fn broadcast(state: &AppState, change: &Change) {
+    state.live.deliver_locally(change);
     if state.db.engine() == Engine::Postgres {
-        let payload = serde_json::to_string(&change).expect("changes serialise");
+        let payload = serde_json::to_string(change).expect("changes serialise");
         let sent = sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
             .bind(payload)
             .execute(state.db.writer())
             .await;
         if let Err(error) = sent {
-            tracing::warn!(%error, "session end not sent to other instances");
+            tracing::warn!(%error, "change not sent to other instances");
         }
     }
 }
@@ -476,6 +501,8 @@ pub async fn listen(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
     }
     let url = state.db.url().to_string();
     let live = state.live.clone();
+    // Until it listens, this instance would not hear of sessions ended elsewhere.
+    live.sessions().resync(false);
     let (ready, is_ready) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let mut ready = Some(ready);
@@ -483,6 +510,7 @@ pub async fn listen(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
             match sqlx::postgres::PgListener::connect(&url).await {
                 Ok(mut listener) => {
                     if listener.listen(CHANNEL).await.is_ok() {
+                        live.sessions().resync(true);
                         if let Some(ready) = ready.take() {
                             let _ = ready.send(());
                         }
@@ -502,6 +530,7 @@ pub async fn listen(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
                                 Err(error) => {
                                     tracing::warn!(%error, "live LISTEN failed; reconnecting");
                                     live.deliver_locally(&Change::Resync);
+                                    live.sessions().resync(false);
                                     break;
                                 }
                             }

@@ -74,8 +74,8 @@ fn idle_cutoff(state: &AppState, now: i64) -> i64 {
 }
 
 /// The user behind a live session token, if any: `None` for an unknown, signed-out, expired
-/// or idle session. One read on every request, and at most once a minute a write of
-/// `last_seen_at`.
+/// or idle session. A read of the database unless this instance looked it up in the last few
+/// seconds (`session_cache`), and at most once a minute a write of `last_seen_at`.
 pub async fn user(state: &AppState, token: &str) -> Result<Option<CurrentUser>, sqlx::Error> {
     Ok(user_until(state, token).await?.map(|(user, _)| user))
 }
@@ -88,20 +88,34 @@ pub async fn user_until(
 ) -> Result<Option<(CurrentUser, i64)>, sqlx::Error> {
     let now = now_ms();
     let hash = token_hash(token);
-    let row = sqlx::query(
-        "SELECT u.id, u.email, u.display_name, u.role, u.district, s.last_seen_at, s.expires_at
-         FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
-    )
-    .bind(&hash)
-    .bind(now)
-    .bind(idle_cutoff(state, now))
-    .fetch_optional(state.db.reader())
-    .await?;
-    let Some(row) = row else {
-        return Ok(None);
+    let cache = state.live.sessions();
+    let cached = cache
+        .get(&hash)
+        .filter(|c| c.expires_at > now && c.last_seen_at > idle_cutoff(state, now));
+    let (user, expires_at, last_seen) = match cached {
+        Some(cached) => (cached.user, cached.expires_at, cached.last_seen_at),
+        None => {
+            let generation = cache.generation();
+            let row = sqlx::query(
+                "SELECT u.id, u.email, u.display_name, u.role, u.district, s.last_seen_at, s.expires_at
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
+            )
+            .bind(&hash)
+            .bind(now)
+            .bind(idle_cutoff(state, now))
+            .fetch_optional(state.db.reader())
+            .await?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let user = users::user_from_row(&row)?;
+            let expires_at: i64 = row.try_get("expires_at")?;
+            let last_seen: i64 = row.try_get("last_seen_at")?;
+            cache.put(generation, &hash, user.clone(), expires_at, last_seen);
+            (user, expires_at, last_seen)
+        }
     };
-    let last_seen: i64 = row.try_get("last_seen_at")?;
     if now - last_seen >= touch_every_ms(state) {
         // Best effort: a lost touch costs at most a minute of idle time.
         let touched = sqlx::query(
@@ -111,12 +125,12 @@ pub async fn user_until(
         .bind(&hash)
         .execute(state.db.writer())
         .await;
-        if let Err(error) = touched {
-            tracing::warn!(%error, "could not record a session's use");
+        match touched {
+            Ok(_) => cache.touched(&hash, now),
+            Err(error) => tracing::warn!(%error, "could not record a session's use"),
         }
     }
-    let expires_at: i64 = row.try_get("expires_at")?;
-    Ok(Some((users::user_from_row(&row)?, expires_at)))
+    Ok(Some((user, expires_at)))
 }
 
 pub async fn delete(tx: &mut Transaction<'static, Any>, token: &str) -> Result<(), sqlx::Error> {

@@ -132,39 +132,43 @@ pub async fn record_all(
     events: &[(&Delivery, OrderFacts, Recipient)],
 ) -> Result<(), sqlx::Error> {
     let now = now_ms();
-    let planned: Vec<(i64, i64, Vec<Planned>, Option<PhoneNumber>, bool)> = events
+    struct Planning {
+        id: i64,
+        order_id: i64,
+        planned: Vec<Planned>,
+        phone: Option<PhoneNumber>,
+        kakao_enabled: bool,
+    }
+    let planned: Vec<Planning> = events
         .iter()
-        .map(|(delivery, facts, recipient)| {
-            let phone = recipient
+        .map(|(delivery, facts, recipient)| Planning {
+            id: delivery.id,
+            order_id: facts.order_id,
+            planned: plan(&delivery.event, facts),
+            phone: recipient
                 .phone
                 .as_deref()
-                .and_then(|raw| PhoneNumber::parse("phone", raw).ok());
-            (
-                delivery.id,
-                facts.order_id,
-                plan(&delivery.event, facts),
-                phone,
-                recipient.kakao_enabled,
-            )
+                .and_then(|raw| PhoneNumber::parse("phone", raw).ok()),
+            kakao_enabled: recipient.kakao_enabled,
         })
         .collect();
     let mut rows: Vec<Message<'_>> = Vec::new();
-    for (event_id, order_id, planned, phone, kakao_enabled) in &planned {
-        for planned in planned {
+    for event in &planned {
+        for planned in &event.planned {
             rows.push(Message {
-                event_id: *event_id,
-                order_id: *order_id,
+                event_id: event.id,
+                order_id: event.order_id,
                 planned,
                 kakao: None,
             });
             let kakao = planned
                 .kakao
                 .as_ref()
-                .filter(|_| state.kakao.is_some() && *kakao_enabled);
-            if let (Some(template), Some(phone)) = (kakao, phone) {
+                .filter(|_| state.kakao.is_some() && event.kakao_enabled);
+            if let (Some(template), Some(phone)) = (kakao, &event.phone) {
                 rows.push(Message {
-                    event_id: *event_id,
-                    order_id: *order_id,
+                    event_id: event.id,
+                    order_id: event.order_id,
                     planned,
                     kakao: Some((template, phone)),
                 });
