@@ -15,6 +15,7 @@ pub mod sandbox_pay;
 pub mod security;
 pub mod telemetry;
 
+use app::backend::jobs;
 use app::backend::notifications::{self, alimtalk::Alimtalk};
 use app::backend::payments::{sandbox::SandboxClient, toss::TossClient, PaymentGateway, Payments};
 use app::backend::{seed, AppState, Db, Faults, Settings};
@@ -70,40 +71,46 @@ pub struct RunningServer {
 /// refund), give up checkouts a crash or an outage left mid-payment (voiding their payments),
 /// complete deliveries nobody confirmed, and, hourly, forget checkout idempotency keys past
 /// their retention.
-async fn housekeeping(
-    state: AppState,
-    every: std::time::Duration,
-    auto_reject_after: std::time::Duration,
-    auto_complete_after: std::time::Duration,
-) {
-    let mut ticks = tokio::time::interval(every);
-    let mut last_purge = std::time::Instant::now();
-    loop {
-        ticks.tick().await;
-        match app::backend::commands::auto_reject_unaccepted(&state, auto_reject_after).await {
-            Ok(0) => {}
-            Ok(rejected) => tracing::info!(rejected, "auto-rejected orders nobody accepted"),
-            Err(error) => tracing::warn!(%error, "auto-reject failed"),
-        }
-        match app::backend::orders::reconcile_checkouts(&state).await {
-            Ok(0) => {}
-            Ok(given_up) => tracing::warn!(given_up, "gave up checkouts interrupted mid-payment"),
-            Err(error) => tracing::warn!(%error, "checkout reconciliation failed"),
-        }
-        match app::backend::commands::auto_complete_delivered(&state, auto_complete_after).await {
-            Ok(0) => {}
-            Ok(completed) => tracing::info!(completed, "completed deliveries nobody confirmed"),
-            Err(error) => tracing::warn!(%error, "auto-complete failed"),
-        }
-        if last_purge.elapsed() >= std::time::Duration::from_secs(60 * 60) {
-            last_purge = std::time::Instant::now();
-            match app::backend::orders::purge_old_checkouts(&state).await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "forgot old checkout keys"),
-                Err(error) => tracing::warn!(%error, "could not purge old checkout keys"),
-            }
-        }
-    }
+/// The timed chores, registered with the job runner (`jobs::Chores`): every
+/// `BAEDAL_HOUSEKEEPING_MS`, and forgetting old checkout keys hourly.
+fn chores(config: &Config) -> jobs::Chores {
+    use app::backend::{commands, orders};
+    let (reject_after, complete_after) = (config.auto_reject_after, config.auto_complete_after);
+    let every = config.housekeeping_every;
+    jobs::Chores::new(vec![
+        jobs::Chore {
+            did: "auto-rejected orders nobody accepted",
+            every,
+            work: Arc::new(move |state| {
+                Box::pin(async move {
+                    Ok(commands::auto_reject_unaccepted(&state, reject_after).await? as u64)
+                })
+            }),
+        },
+        jobs::Chore {
+            did: "gave up checkouts interrupted mid-payment",
+            every,
+            work: Arc::new(|state| {
+                Box::pin(async move { Ok(orders::reconcile_checkouts(&state).await? as u64) })
+            }),
+        },
+        jobs::Chore {
+            did: "completed deliveries nobody confirmed",
+            every,
+            work: Arc::new(move |state| {
+                Box::pin(async move {
+                    Ok(commands::auto_complete_delivered(&state, complete_after).await? as u64)
+                })
+            }),
+        },
+        jobs::Chore {
+            did: "forgot old checkout keys",
+            every: std::time::Duration::from_secs(60 * 60),
+            work: Arc::new(|state| {
+                Box::pin(async move { Ok(orders::purge_old_checkouts(&state).await?) })
+            }),
+        },
+    ])
 }
 
 impl RunningServer {
@@ -254,13 +261,20 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
              pages served here hear of changes only by their 30 s safety re-read"
         );
     }
-    let housekeeping = tokio::spawn(housekeeping(
-        state.clone(),
-        config.housekeeping_every,
-        config.auto_reject_after,
-        config.auto_complete_after,
-    ));
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let chores = chores(&config);
+    let tick = chores.tick();
+    let housekeeping = tokio::spawn(jobs::run(
+        "chores",
+        state.clone(),
+        chores,
+        jobs::Wakeup {
+            local: Arc::new(tokio::sync::Notify::new()),
+            channel: None,
+        },
+        tick,
+        worker_stopped.clone(),
+    ));
     let worker = config.run_worker.then(|| {
         let notifier = tokio::spawn(notifications::run_sender(
             state.clone(),

@@ -13,6 +13,11 @@
 //!   SQLite the single writer orders claims), and an operator's replay of a parked job
 //!   ([`requeue`]).
 //!
+//! Timed chores (auto-rejecting orders nobody accepted, completing deliveries nobody confirmed,
+//! reconciling interrupted checkouts, forgetting old checkout keys) run on the same runner as a
+//! queue whose "due jobs" are the chores whose time has come ([`Chores`]); the server registers
+//! them like the outbox's handlers.
+//!
 //! What stays with each queue is what differs: its table and its per-key ordering (an order's
 //! events; one order's messages to one person), how long a lease lasts and how outcomes are
 //! recorded, and its metrics. Handlers are registered by whoever starts the runner (the
@@ -101,6 +106,71 @@ pub async fn idle(wakeup: Option<&Notify>, poll: Duration, shutdown: &mut watch:
         _ = woken => {}
         _ = tokio::time::sleep(poll) => {}
         _ = shutdown.changed() => {}
+    }
+}
+
+/// The work of a chore: returns how many things it did (logged when not zero).
+pub type ChoreWork = Arc<
+    dyn Fn(AppState) -> BoxFuture<'static, Result<u64, Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+        + Sync,
+>;
+
+/// Something done on a timer rather than from a queue.
+pub struct Chore {
+    /// What it did, in the log ("auto-rejected orders nobody accepted").
+    pub did: &'static str,
+    pub every: Duration,
+    pub work: ChoreWork,
+}
+
+/// Timed chores as a queue of the runner: a round does the chores that are due. Each runs at
+/// most once per its `every`; a failure is logged and tried again at its next turn.
+pub struct Chores {
+    chores: Vec<(Chore, std::sync::Mutex<Option<std::time::Instant>>)>,
+}
+
+impl Chores {
+    pub fn new(chores: Vec<Chore>) -> Chores {
+        Chores {
+            chores: chores
+                .into_iter()
+                .map(|chore| (chore, std::sync::Mutex::new(None)))
+                .collect(),
+        }
+    }
+
+    /// How often the runner must look: the shortest interval.
+    pub fn tick(&self) -> Duration {
+        self.chores
+            .iter()
+            .map(|(chore, _)| chore.every)
+            .min()
+            .unwrap_or(Duration::from_secs(60))
+    }
+}
+
+impl Queue for Chores {
+    fn run_batch<'a>(&'a self, state: &'a AppState) -> BoxFuture<'a, Result<usize, sqlx::Error>> {
+        Box::pin(async move {
+            for (chore, last) in &self.chores {
+                let due = last
+                    .lock()
+                    .expect("chore lock")
+                    .is_none_or(|at| at.elapsed() >= chore.every);
+                if !due {
+                    continue;
+                }
+                *last.lock().expect("chore lock") = Some(std::time::Instant::now());
+                match (chore.work)(state.clone()).await {
+                    Ok(0) => {}
+                    Ok(count) => tracing::info!(count, "{}", chore.did),
+                    Err(error) => tracing::warn!(%error, chore = chore.did, "chore failed"),
+                }
+            }
+            // Nothing is ever "claimed": the runner waits for the next tick.
+            Ok(0)
+        })
     }
 }
 
