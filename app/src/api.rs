@@ -74,7 +74,7 @@ pub const ARGUMENTS: &[(&str, Explain)] = {
 };
 
 #[cfg(feature = "ssr")]
-use crate::backend::{accounts, orders, passwords, sessions, stores};
+use crate::backend::{accounts, orders, sessions, stores};
 #[cfg(feature = "ssr")]
 use crate::domain::{District, Email, Password, Role};
 #[cfg(feature = "ssr")]
@@ -89,13 +89,7 @@ pub async fn sign_up(#[server(flatten)] form: SignUpForm) -> Result<CurrentUser,
         state.limits.sign_up(http::client_address())?;
         let account = form.parse()?;
         let previous = http::session_token();
-        let (user, token) = accounts::sign_up(&state, &account).await?;
-        if let Some(previous) = previous {
-            let mut tx = state.db.begin().await?;
-            sessions::delete(&mut tx, &previous).await?;
-            tx.commit().await?;
-            crate::backend::live::session_ended(&state, &previous).await;
-        }
+        let (user, token) = accounts::sign_up(&state, &account, previous.as_deref()).await?;
         http::set_cookie(&sessions::set_cookie(&state, &token));
         tracing::info!(user_id = user.id, role = user.role.as_str(), "signed up");
         Ok(user)
@@ -113,31 +107,16 @@ pub async fn sign_in(email: String, password: String) -> Result<CurrentUser, App
         let password = errors.check(Password::parse_existing("password", &password));
         errors.into_result()?;
         let (email, password) = (email.expect("checked"), password.expect("checked"));
-
         let state = http::state()?;
-        let address = http::client_address();
-        state.limits.sign_in_allowed(email.as_str(), address)?;
-        let found = accounts::find_credentials(&state, &email).await?;
-        let (user, hash) = match found {
-            Some((user, hash)) => (Some(user), Some(hash)),
-            None => (None, None),
-        };
-        if !passwords::verify(&password, hash).await {
-            state.limits.sign_in_failed(email.as_str(), address);
-            return Err(AppError::BadCredentials);
-        }
-        let user = user.expect("a verified password has an account");
-
-        let mut tx = state.db.begin().await?;
         let previous = http::session_token();
-        if let Some(previous) = &previous {
-            sessions::delete(&mut tx, previous).await?;
-        }
-        let token = sessions::create(&mut tx, &state, user.id).await?;
-        tx.commit().await?;
-        if let Some(previous) = &previous {
-            crate::backend::live::session_ended(&state, previous).await;
-        }
+        let (user, token) = accounts::sign_in(
+            &state,
+            &email,
+            &password,
+            http::client_address(),
+            previous.as_deref(),
+        )
+        .await?;
         http::set_cookie(&sessions::set_cookie(&state, &token));
         tracing::info!(user_id = user.id, "signed in");
         Ok(user)
@@ -150,11 +129,7 @@ pub async fn sign_out() -> Result<(), AppError> {
     http::respond(async move {
         let state = http::state()?;
         if let Some(token) = http::session_token() {
-            let mut tx = state.db.begin().await?;
-            sessions::delete(&mut tx, &token).await?;
-            tx.commit().await?;
-            // Its open pages stop listening at once, on every instance.
-            crate::backend::live::session_ended(&state, &token).await;
+            sessions::sign_out(&state, &token).await?;
         }
         http::set_cookie(&sessions::clear_cookie(&state));
         Ok(())

@@ -1,15 +1,18 @@
 //! Accounts in the database: creating one (with an owner's first store), finding one.
 
 use super::users::user_from_row;
-use super::{now_ms, passwords, AppState};
+use super::{now_ms, passwords, sessions, AppState};
 use crate::Error;
-use domain::{CurrentUser, District, Email, KakaoSettings, NewAccount, PhoneNumber, RoleDetails};
+use domain::{
+    CurrentUser, District, Email, KakaoSettings, NewAccount, Password, PhoneNumber, RoleDetails,
+};
 use sqlx::{Any, Row, Transaction};
+use std::net::IpAddr;
 
 const USER_COLUMNS: &str = "id, email, display_name, role, district";
 
 /// The user and password hash for an e-mail, for sign-in.
-pub async fn find_credentials(
+async fn find_credentials(
     state: &AppState,
     email: &Email,
 ) -> Result<Option<(CurrentUser, String)>, sqlx::Error> {
@@ -106,16 +109,46 @@ pub async fn insert_store(
     row.try_get(0)
 }
 
-/// Hashes the password off the async runtime, then creates the account.
+/// Hashes the password off the async runtime, then creates the account and signs it in (the
+/// session presented, if any, is dropped: [`sessions::rotate`]). Returns the new session token.
 pub async fn sign_up(
     state: &AppState,
     account: &NewAccount,
+    previous: Option<&str>,
 ) -> Result<(CurrentUser, String), Error> {
     let password_hash = passwords::hash(&account.password).await;
     let mut tx = state.db.begin().await?;
     let user = create(&mut tx, account, &password_hash).await?;
-    let token = super::sessions::create(&mut tx, state, user.id).await?;
+    let token = sessions::rotate(&mut tx, state, user.id, previous).await?;
     tx.commit().await?;
+    sessions::ended(state, previous).await;
+    Ok((user, token))
+}
+
+/// Checks e-mail and password within the sign-in limits and signs the account in (the session
+/// presented, if any, is dropped). An unknown e-mail and a wrong password get the same error
+/// and take the same time (a dummy verification), so sign-in cannot tell who has an account.
+pub async fn sign_in(
+    state: &AppState,
+    email: &Email,
+    password: &Password,
+    address: Option<IpAddr>,
+    previous: Option<&str>,
+) -> Result<(CurrentUser, String), Error> {
+    state.limits.sign_in_allowed(email.as_str(), address)?;
+    let (user, hash) = match find_credentials(state, email).await? {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    if !passwords::verify(password, hash).await {
+        state.limits.sign_in_failed(email.as_str(), address);
+        return Err(Error::BadCredentials);
+    }
+    let user = user.expect("a verified password has an account");
+    let mut tx = state.db.begin().await?;
+    let token = sessions::rotate(&mut tx, state, user.id, previous).await?;
+    tx.commit().await?;
+    sessions::ended(state, previous).await;
     Ok((user, token))
 }
 

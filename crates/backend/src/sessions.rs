@@ -40,8 +40,40 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Signs `user_id` in inside `tx`: a new session, and the one the browser presented (if any)
+/// dropped, so a token planted before sign-in is worth nothing after it (session fixation).
+/// Returns the new token. After the commit, call [`ended`] with `previous`.
+pub async fn rotate(
+    tx: &mut Transaction<'static, Any>,
+    state: &AppState,
+    user_id: i64,
+    previous: Option<&str>,
+) -> Result<String, sqlx::Error> {
+    if let Some(previous) = previous {
+        delete(tx, previous).await?;
+    }
+    create(tx, state, user_id).await
+}
+
+/// After the commit that deleted it: the session's open pages stop listening and no instance
+/// remembers it.
+pub async fn ended(state: &AppState, token: Option<&str>) {
+    if let Some(token) = token {
+        super::live::session_ended(state, token).await;
+    }
+}
+
+/// Signs out: the session is deleted, its pages stop listening, on every instance.
+pub async fn sign_out(state: &AppState, token: &str) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    delete(&mut tx, token).await?;
+    tx.commit().await?;
+    ended(state, Some(token)).await;
+    Ok(())
+}
+
 /// Stores a new session for `user_id` inside `tx` and returns its token.
-pub async fn create(
+async fn create(
     tx: &mut Transaction<'static, Any>,
     state: &AppState,
     user_id: i64,
