@@ -300,17 +300,9 @@ pub async fn get_rider_board(
 pub async fn rider_action(order_id: i64, action: String) -> Result<OrderStatus, AppError> {
     http::respond(async move {
         use crate::backend::commands::{transition, Scope};
-        use crate::domain::{Actor, OrderAction};
+        use crate::domain::{parse_rider_action, Actor};
         let (state, user) = http::require(Role::Rider).await?;
-        let action = match OrderAction::parse(&action) {
-            Some(a @ (OrderAction::Claim | OrderAction::PickUp | OrderAction::Deliver)) => a,
-            _ => {
-                return Err(AppError::invalid(
-                    "action",
-                    "claim, pick_up, deliver 중 하나여야 합니다.",
-                ))
-            }
-        };
+        let action = parse_rider_action(&action)?;
         Ok(transition(
             &state,
             order_id,
@@ -344,40 +336,16 @@ pub async fn order_action(
 ) -> Result<OrderStatus, AppError> {
     http::respond(async move {
         use crate::backend::commands::{transition, Scope};
-        use crate::domain::{Actor, OrderAction, REJECT_REASONS};
+        use crate::domain::{Actor, OwnerCommand};
         let (state, user) = http::require(Role::Owner).await?;
-        let action = match OrderAction::parse(&action) {
-            Some(
-                a @ (OrderAction::Accept
-                | OrderAction::Reject
-                | OrderAction::StartCooking
-                | OrderAction::FinishCooking),
-            ) => a,
-            _ => {
-                return Err(AppError::invalid(
-                    "action",
-                    "accept, reject, start_cooking, finish_cooking 중 하나여야 합니다.",
-                ))
-            }
-        };
-        let reason = if action == OrderAction::Reject {
-            if !REJECT_REASONS.contains(&reason.as_str()) {
-                return Err(AppError::invalid(
-                    "reason",
-                    "거절 사유를 목록에서 골라 주세요.",
-                ));
-            }
-            Some(reason)
-        } else {
-            None
-        };
+        let command = OwnerCommand::parse(&action, &reason)?;
         Ok(transition(
             &state,
             order_id,
             Actor::Owner,
-            action,
+            command.action,
             Scope::Owner(user.id),
-            reason,
+            command.reason,
         )
         .await?)
     })
@@ -511,20 +479,7 @@ pub async fn save_kakao_settings(
 ) -> Result<KakaoSettings, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
-        let phone = if phone.trim().is_empty() {
-            None
-        } else {
-            Some(crate::domain::PhoneNumber::parse("phone", &phone)?)
-        };
-        let current = accounts::kakao_settings(&state, user.id).await?;
-        if enabled && phone.is_none() && current.phone_masked.is_none() {
-            return Err(AppError::invalid(
-                "phone",
-                "카카오톡 알림을 받으려면 휴대폰 번호를 입력해 주세요.",
-            ));
-        }
-        accounts::set_kakao(&state, user.id, phone.as_ref(), enabled).await?;
-        Ok(accounts::kakao_settings(&state, user.id).await?)
+        Ok(accounts::save_kakao(&state, user.id, &phone, enabled).await?)
     })
     .await
 }

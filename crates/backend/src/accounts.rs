@@ -187,8 +187,32 @@ pub async fn kakao_settings(state: &AppState, user_id: i64) -> Result<KakaoSetti
     })
 }
 
+/// Saves the customer's KakaoTalk choice: a new number if one is given (blank keeps the one on
+/// file), on or off. Turning it on needs a number, given now or before.
+pub async fn save_kakao(
+    state: &AppState,
+    user_id: i64,
+    phone: &str,
+    enabled: bool,
+) -> Result<KakaoSettings, Error> {
+    let phone = if phone.trim().is_empty() {
+        None
+    } else {
+        Some(PhoneNumber::parse("phone", phone)?)
+    };
+    let current = kakao_settings(state, user_id).await?;
+    if enabled && phone.is_none() && current.phone_masked.is_none() {
+        return Err(Error::invalid(
+            "phone",
+            "카카오톡 알림을 받으려면 휴대폰 번호를 입력해 주세요.",
+        ));
+    }
+    set_kakao(state, user_id, phone.as_ref(), enabled).await?;
+    Ok(kakao_settings(state, user_id).await?)
+}
+
 /// Turns the customer's KakaoTalk messages on or off, with a new number if one is given.
-pub async fn set_kakao(
+async fn set_kakao(
     state: &AppState,
     user_id: i64,
     phone: Option<&PhoneNumber>,

@@ -5,7 +5,7 @@
 //! Anything not listed here is refused with a message saying why (HTTP 409), so the rules live
 //! in code that tests can enumerate, not scattered across handlers.
 
-use super::OrderStatus;
+use super::{FieldError, OrderStatus, REJECT_REASONS};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -56,6 +56,55 @@ impl OrderAction {
                 .and_then(|v| v.as_str().map(|s| s == raw))
                 == Some(true)
         })
+    }
+}
+
+/// What an owner asks of an order, parsed from the board's form: the action, and for a
+/// rejection the reason picked from the list the customer will be told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerCommand {
+    pub action: OrderAction,
+    pub reason: Option<String>,
+}
+
+impl OwnerCommand {
+    pub fn parse(action: &str, reason: &str) -> Result<OwnerCommand, FieldError> {
+        let action = match OrderAction::parse(action) {
+            Some(
+                a @ (OrderAction::Accept
+                | OrderAction::Reject
+                | OrderAction::StartCooking
+                | OrderAction::FinishCooking),
+            ) => a,
+            _ => {
+                return Err(FieldError::new(
+                    "action",
+                    "accept, reject, start_cooking, finish_cooking 중 하나여야 합니다.",
+                ))
+            }
+        };
+        let reason = match action {
+            OrderAction::Reject if REJECT_REASONS.contains(&reason) => Some(reason.to_string()),
+            OrderAction::Reject => {
+                return Err(FieldError::new(
+                    "reason",
+                    "거절 사유를 목록에서 골라 주세요.",
+                ))
+            }
+            _ => None,
+        };
+        Ok(OwnerCommand { action, reason })
+    }
+}
+
+/// What a rider may do to an order.
+pub fn parse_rider_action(action: &str) -> Result<OrderAction, FieldError> {
+    match OrderAction::parse(action) {
+        Some(a @ (OrderAction::Claim | OrderAction::PickUp | OrderAction::Deliver)) => Ok(a),
+        _ => Err(FieldError::new(
+            "action",
+            "claim, pick_up, deliver 중 하나여야 합니다.",
+        )),
     }
 }
 
@@ -145,6 +194,39 @@ fn refusal(from: OrderStatus, actor: Actor, action: OrderAction) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn owners_and_riders_may_ask_only_their_actions() {
+        assert_eq!(
+            OwnerCommand::parse("accept", ""),
+            Ok(OwnerCommand {
+                action: OrderAction::Accept,
+                reason: None
+            })
+        );
+        let reason = REJECT_REASONS[0];
+        assert_eq!(
+            OwnerCommand::parse("reject", reason)
+                .unwrap()
+                .reason
+                .as_deref(),
+            Some(reason)
+        );
+        assert_eq!(
+            OwnerCommand::parse("reject", "그냥").unwrap_err().field,
+            "reason"
+        );
+        for foreign in ["claim", "cancel", "confirm_delivery", "", "ACCEPT"] {
+            assert_eq!(
+                OwnerCommand::parse(foreign, "").unwrap_err().field,
+                "action"
+            );
+        }
+        assert_eq!(parse_rider_action("pick_up"), Ok(OrderAction::PickUp));
+        for foreign in ["accept", "cancel", "reject", ""] {
+            assert_eq!(parse_rider_action(foreign).unwrap_err().field, "action");
+        }
+    }
     use proptest::prelude::*;
 
     const ACTORS: [Actor; 4] = [Actor::Customer, Actor::Owner, Actor::Rider, Actor::System];
