@@ -378,7 +378,10 @@ fn limit_config(get: &impl Fn(&str) -> Option<String>) -> Result<LimitConfig, Co
     let limit = |name: &'static str, default: Limit| -> Result<Limit, ConfigError> {
         match get(name) {
             None => Ok(default),
-            Some(raw) => Limit::parse(&raw).map_err(|reason| ConfigError { name, reason }),
+            Some(raw) => Limit::parse(&raw).map_err(|error| ConfigError {
+                name,
+                reason: error.to_string(),
+            }),
         }
     };
     Ok(LimitConfig {

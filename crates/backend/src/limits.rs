@@ -37,27 +37,40 @@ impl Limit {
     }
 
     /// `"5/900"` (5 per 900 s), or `"0"`/`"off"` for no limit.
-    pub fn parse(raw: &str) -> Result<Limit, String> {
+    pub fn parse(raw: &str) -> Result<Limit, LimitParseError> {
         let raw = raw.trim();
         if raw == "0" || raw.eq_ignore_ascii_case("off") {
             return Ok(Limit::OFF);
         }
         let (max, window) = raw
             .split_once('/')
-            .ok_or_else(|| format!("{raw:?} is not COUNT/SECONDS (e.g. 5/900) or off"))?;
+            .ok_or_else(|| LimitParseError::Shape(raw.to_string()))?;
         let max: u32 = max
             .trim()
             .parse()
-            .map_err(|_| format!("{max:?} is not a whole number"))?;
+            .map_err(|_| LimitParseError::Count(max.to_string()))?;
         let window: u64 = window
             .trim()
             .parse()
-            .map_err(|_| format!("{window:?} is not a whole number of seconds"))?;
+            .map_err(|_| LimitParseError::Window(window.to_string()))?;
         if window == 0 && max != 0 {
-            return Err("the window must be at least 1 second".into());
+            return Err(LimitParseError::EmptyWindow);
         }
         Ok(Limit::new(max, window))
     }
+}
+
+/// Why a limit setting could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitParseError {
+    #[error("{0:?} is not COUNT/SECONDS (e.g. 5/900) or off")]
+    Shape(String),
+    #[error("{0:?} is not a whole number")]
+    Count(String),
+    #[error("{0:?} is not a whole number of seconds")]
+    Window(String),
+    #[error("the window must be at least 1 second")]
+    EmptyWindow,
 }
 
 /// The limits of one instance (`BAEDAL_LIMIT_*`).
@@ -236,9 +249,12 @@ mod tests {
         assert_eq!(Limit::parse("5/900").unwrap(), Limit::new(5, 900));
         assert_eq!(Limit::parse("off").unwrap(), Limit::OFF);
         assert_eq!(Limit::parse("0").unwrap(), Limit::OFF);
-        assert!(Limit::parse("5").is_err());
-        assert!(Limit::parse("five/60").is_err());
-        assert!(Limit::parse("5/0").is_err());
+        assert_eq!(Limit::parse("5"), Err(LimitParseError::Shape("5".into())));
+        assert_eq!(
+            Limit::parse("five/60"),
+            Err(LimitParseError::Count("five".into()))
+        );
+        assert_eq!(Limit::parse("5/0"), Err(LimitParseError::EmptyWindow));
     }
 
     #[test]
