@@ -1,0 +1,418 @@
+//! Checkout: price the cart from our own prices, charge synchronously, and record the order.
+//!
+//! The order of steps is what keeps money and orders consistent:
+//! 1. validate the cart against the database (store open, foods of this store, stock);
+//! 2. claim the idempotency key (`checkouts` row, `in_progress`) — a repeat of the same
+//!    submission waits for and returns the first one's result, so it is charged once;
+//! 3. charge the provider synchronously (timeout + circuit breaker), outside any transaction;
+//! 4. only if approved, in ONE transaction: the order, its lines, the payment record, the
+//!    `OrderPlaced` outbox event, and the checkout marked completed.
+//!
+//! No money without an order, even across crashes and outages: every claim carries a token,
+//! and a claim is settled exactly once — by the order's commit (step 4, which requires the
+//! token) or by giving it up, which in one transaction deletes the claim (again requiring the
+//! token) and writes a `PaymentVoidRequested` event that the outbox worker drives until the
+//! provider confirms. Checkout gives a claim up when the provider's answer never came or the
+//! order could not be saved. When the order's commit fails, its outcome may be unknown (the
+//! connection dropped after COMMIT was sent): giving up then finds the claim completed if the
+//! commit did land, and answers with the order instead of voiding its payment. If even that
+//! cannot reach the database, the claim stays in progress and [`reconcile_checkouts`] (every
+//! instance, at start-up and periodically) gives up every claim older than any checkout can
+//! take. Nothing about money is decided in memory only.
+//!
+//! Here: pricing, `place_order` and the order's transaction; the claims (idempotency keys,
+//! giving up, reconciliation) are in `claims`.
+
+use super::claims::{claim, give_up, payment_id, release, request_hash, Claim, GivenUp};
+use super::order_detail;
+use crate::outbox::{self, Event, PlacedLine};
+use crate::payments::{ChargeRequest, PaymentError};
+use crate::{now_ms, AppState, Error};
+use domain::{
+    items_summary, josa, Checkout, CurrentUser, FieldError, OrderDetail, OrderLineView,
+    OrderStatus, PaymentView, Won,
+};
+use sqlx::Row;
+
+/// The words customers see when payment is unavailable (breaker open, timeout, provider down).
+pub const PAYMENT_BUSY: &str = "결제 시스템이 혼잡합니다. 잠시 후 다시 결제해 주세요.";
+
+/// A line priced from the database.
+#[derive(Debug, Clone)]
+struct PricedLine {
+    food_id: i64,
+    name: String,
+    unit_price: i64,
+    quantity: i64,
+}
+
+struct PricedCart {
+    store_name: String,
+    lines: Vec<PricedLine>,
+    total: i64,
+}
+
+/// Checks the cart against the store and its menu and prices it. Every bad line is reported.
+async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Error> {
+    // The store and all the cart's foods in one round trip (checkout is latency-critical).
+    let placeholders: Vec<String> = (2..=checkout.lines.len() + 1)
+        .map(|i| format!("${i}"))
+        .collect();
+    let sql = format!(
+        "SELECT s.name AS store_name, s.is_open, f.id, f.store_id, f.name, f.price_won, f.stock, f.is_hidden
+         FROM stores s LEFT JOIN foods f ON f.id IN ({})
+         WHERE s.id = $1",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(checkout.store_id);
+    for (food_id, _) in &checkout.lines {
+        query = query.bind(*food_id);
+    }
+    let rows = query.fetch_all(state.db.reader()).await?;
+    let store = rows
+        .first()
+        .ok_or_else(|| Error::invalid("store_id", "존재하지 않는 가게입니다."))?;
+    let store_name: String = store.try_get("store_name")?;
+    if store.try_get::<i64, _>("is_open")? != 1 {
+        return Err(Error::invalid(
+            "store_id",
+            format!(
+                "{store_name}{} 지금 주문을 받지 않습니다.",
+                josa(&store_name, "은", "는")
+            ),
+        ));
+    }
+    let mut problems = Vec::new();
+    let mut lines = Vec::with_capacity(checkout.lines.len());
+    for (i, (food_id, quantity)) in checkout.lines.iter().enumerate() {
+        let mut row = None;
+        for candidate in &rows {
+            if candidate.try_get::<Option<i64>, _>("id")? == Some(*food_id) {
+                row = Some(candidate);
+            }
+        }
+        let field = format!("lines[{i}].food_id");
+        let Some(row) = row else {
+            problems.push(FieldError::new(&field, "존재하지 않는 메뉴입니다."));
+            continue;
+        };
+        let name: String = row.try_get("name")?;
+        if row.try_get::<i64, _>("store_id")? != checkout.store_id
+            || row.try_get::<i64, _>("is_hidden")? == 1
+        {
+            problems.push(FieldError::new(
+                &field,
+                format!(
+                    "{name}{} 이 가게의 메뉴가 아닙니다.",
+                    josa(&name, "은", "는")
+                ),
+            ));
+            continue;
+        }
+        let stock: i64 = row.try_get("stock")?;
+        if stock == 0 {
+            problems.push(FieldError::new(
+                &field,
+                format!("{name}{} 품절되었습니다.", josa(&name, "은", "는")),
+            ));
+            continue;
+        }
+        if quantity.get() > stock {
+            problems.push(FieldError::new(
+                &format!("lines[{i}].quantity"),
+                format!("{name}의 남은 수량은 {stock}개입니다."),
+            ));
+            continue;
+        }
+        lines.push(PricedLine {
+            food_id: *food_id,
+            name,
+            unit_price: row.try_get("price_won")?,
+            quantity: quantity.get(),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(problems.into());
+    }
+    let total = lines.iter().map(|l| l.unit_price * l.quantity).sum();
+    Ok(PricedCart {
+        store_name,
+        lines,
+        total,
+    })
+}
+
+const NOT_SAVED: &str = "주문을 저장하지 못해 결제를 취소합니다. 잠시 후 다시 주문해 주세요.";
+/// …and when we cannot tell yet what happened to it.
+const BEING_CHECKED: &str = "결제 결과를 확인하고 있습니다. 잠시 후 내 주문에서 확인해 주세요.";
+
+/// Places an order for `customer`: see the module documentation for the steps.
+pub async fn place_order(
+    state: &AppState,
+    customer: &CurrentUser,
+    checkout: Checkout,
+) -> Result<OrderDetail, Error> {
+    let cart = price(state, &checkout).await?;
+    let hash = request_hash(&checkout);
+    let key = checkout.idempotency_key.as_str();
+    let (claimed_at, token) = match claim(state, customer, &checkout, &hash).await? {
+        Claim::Done(result) => return *result,
+        Claim::Owned { claimed_at, token } => (claimed_at, token),
+    };
+
+    let payment_id = payment_id(customer.id, key, claimed_at);
+    let names: Vec<String> = cart.lines.iter().map(|l| l.name.clone()).collect();
+    let request = ChargeRequest {
+        payment_id: payment_id.clone(),
+        amount: Won(cart.total),
+        payment_token: checkout.payment_token.expose().to_string(),
+        description: format!("{} {}", cart.store_name, items_summary(&names)),
+    };
+    let busy = || Error::PaymentUnavailable {
+        message: PAYMENT_BUSY.into(),
+    };
+    let approval = match state.payments.charge(&request).await {
+        Ok(approval) => approval,
+        Err(PaymentError::Declined { reason }) => {
+            record_decline(state, customer.id, key, &reason).await?;
+            tracing::info!(customer_id = customer.id, %reason, "payment declined");
+            return Err(Error::PaymentDeclined { reason });
+        }
+        Err(PaymentError::BreakerOpen) => {
+            // Counted in /metrics by `http::respond`; no log line per request while it lasts.
+            release(state, customer.id, key, &token).await;
+            return Err(busy());
+        }
+        Err(PaymentError::Unavailable { reason }) => {
+            tracing::warn!(customer_id = customer.id, %reason, "payment unavailable");
+            // The charge may exist (a late approval): void it, durably. If even that cannot
+            // be written, the claim stays and the reconciliation voids it.
+            if let Err(error) = give_up(
+                state,
+                customer.id,
+                key,
+                &token,
+                &payment_id,
+                "결제 응답 시간 초과",
+            )
+            .await
+            {
+                tracing::warn!(%error, %payment_id, "void not queued yet; reconciliation will");
+            }
+            return Err(busy());
+        }
+    };
+
+    match record_order(state, customer, &checkout, &cart, &approval, key, &token).await {
+        Ok((order_id, created_at_ms)) => {
+            tracing::info!(
+                order_id,
+                customer_id = customer.id,
+                total = cart.total,
+                "order placed"
+            );
+            Ok(placed_order(
+                state,
+                order_id,
+                created_at_ms,
+                &checkout,
+                cart,
+                approval,
+            ))
+        }
+        Err(error) => {
+            tracing::warn!(%error, %payment_id, "order not recorded after payment");
+            let outcome = give_up(
+                state,
+                customer.id,
+                key,
+                &token,
+                &payment_id,
+                "주문 저장 실패로 결제를 취소합니다.",
+            )
+            .await;
+            match outcome {
+                Ok(GivenUp::Voiding) => Err(Error::PaymentUnavailable {
+                    message: NOT_SAVED.into(),
+                }),
+                Ok(GivenUp::Completed(order_id)) => {
+                    tracing::info!(order_id, %payment_id, "the order's commit had landed");
+                    order_detail(state, customer, order_id).await
+                }
+                Ok(GivenUp::NotOurs) => Err(Error::PaymentUnavailable {
+                    message: BEING_CHECKED.into(),
+                }),
+                Err(give_up_error) => {
+                    tracing::warn!(%give_up_error, %payment_id,
+                        "cannot settle the checkout now; reconciliation will");
+                    Err(Error::Unavailable {
+                        message: BEING_CHECKED.into(),
+                    })
+                }
+            }
+        }
+    }
+}
+
+async fn record_decline(
+    state: &AppState,
+    customer_id: i64,
+    key: &str,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "UPDATE checkouts SET state = 'declined', outcome = $1, updated_at = $2
+         WHERE customer_id = $3 AND idempotency_key = $4",
+    )
+    .bind(reason)
+    .bind(now_ms())
+    .bind(customer_id)
+    .bind(key)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// The one transaction: order, lines, payment, outbox event, checkout completed.
+async fn record_order(
+    state: &AppState,
+    customer: &CurrentUser,
+    checkout: &Checkout,
+    cart: &PricedCart,
+    approval: &crate::payments::Approval,
+    key: &str,
+    token: &str,
+) -> Result<(i64, i64), sqlx::Error> {
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let order_id: i64 = sqlx::query(
+        "INSERT INTO orders (customer_id, store_id, status, total_won, district, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+    )
+    .bind(customer.id)
+    .bind(checkout.store_id)
+    .bind(OrderStatus::Placed.as_str())
+    .bind(cart.total)
+    .bind(customer.district.clone().unwrap_or_default())
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    for line in &cart.lines {
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, food_id, name, unit_price_won, quantity)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(order_id)
+        .bind(line.food_id)
+        .bind(&line.name)
+        .bind(line.unit_price)
+        .bind(line.quantity)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO payments (order_id, provider, provider_ref, amount_won, status, card_hint, approved_at)
+         VALUES ($1, $2, $3, $4, 'approved', $5, $6)",
+    )
+    .bind(order_id)
+    .bind(state.payments.provider())
+    .bind(&approval.provider_ref)
+    .bind(cart.total)
+    .bind(&approval.card_hint)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let event = Event::OrderPlaced {
+        order_id,
+        customer_id: customer.id,
+        store_id: checkout.store_id,
+        total_won: cart.total,
+        lines: cart
+            .lines
+            .iter()
+            .map(|l| PlacedLine {
+                food_id: l.food_id,
+                quantity: l.quantity,
+            })
+            .collect(),
+    };
+    outbox::enqueue_at(&mut tx, &event, None, now).await?;
+    let settled = sqlx::query(
+        "UPDATE checkouts SET state = 'completed', order_id = $1, updated_at = $2
+         WHERE customer_id = $3 AND idempotency_key = $4 AND state = 'in_progress'
+           AND claim_token = $5",
+    )
+    .bind(order_id)
+    .bind(now)
+    .bind(customer.id)
+    .bind(key)
+    .bind(token)
+    .execute(&mut *tx)
+    .await?;
+    if settled.rows_affected() != 1 {
+        // This request took so long that the claim was given up (its payment is being
+        // voided) or taken over: the order must not exist.
+        return Err(sqlx::Error::Protocol(
+            "the checkout claim was settled elsewhere".into(),
+        ));
+    }
+    if state.faults.fail_order_commit() {
+        return Err(sqlx::Error::Protocol(
+            "injected fault: order commit fails".into(),
+        ));
+    }
+    tx.commit().await?;
+    if state.faults.lose_order_commit_ack() {
+        return Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected fault: the commit's acknowledgement was lost",
+        )));
+    }
+    state.outbox_wakeup.notify_one();
+    Ok((order_id, now))
+}
+
+/// The detail of an order just recorded, from what checkout already holds (no re-read).
+fn placed_order(
+    state: &AppState,
+    id: i64,
+    created_at_ms: i64,
+    checkout: &Checkout,
+    cart: PricedCart,
+    approval: crate::payments::Approval,
+) -> OrderDetail {
+    let mut lines: Vec<OrderLineView> = cart
+        .lines
+        .into_iter()
+        .map(|line| OrderLineView {
+            food_id: line.food_id,
+            name: line.name,
+            unit_price: Won(line.unit_price),
+            quantity: line.quantity,
+            subtotal: Won(line.unit_price * line.quantity),
+        })
+        .collect();
+    lines.sort_by_key(|line| line.food_id);
+    OrderDetail {
+        id,
+        store_id: checkout.store_id,
+        store_name: cart.store_name,
+        status: OrderStatus::Placed,
+        lines,
+        total: Won(cart.total),
+        payment: PaymentView {
+            provider: state.payments.provider().to_string(),
+            card_hint: approval.card_hint,
+            status_label: "결제 완료".into(),
+        },
+        created_at_ms,
+        timeline: vec![domain::TimelineEntry {
+            status: OrderStatus::Placed,
+            at_ms: created_at_ms,
+        }],
+        note: None,
+        rider_name: None,
+    }
+}

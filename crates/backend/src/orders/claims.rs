@@ -1,0 +1,354 @@
+//! The checkout's claims: one row per idempotency key (`checkouts`), so a repeated submission
+//! is charged once and gets the first one's answer; a claim is settled exactly once — by the
+//! order's commit (which needs the claim's token) or by giving it up, which queues the void of
+//! its payment; the reconciliation gives up claims a crash or an outage left behind.
+
+use super::order_detail;
+use crate::outbox::{self, Event};
+use crate::{now_ms, AppState, Error};
+use domain::{Checkout, CurrentUser, OrderDetail};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::time::Duration;
+
+/// What makes two submissions "the same cart": the store and the food/quantity pairs.
+pub(super) fn request_hash(checkout: &Checkout) -> String {
+    let mut lines: Vec<_> = checkout.lines.iter().map(|(f, q)| (*f, q.get())).collect();
+    lines.sort_unstable();
+    let text = format!("{}|{lines:?}", checkout.store_id);
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Our payment id for one claim of a checkout, within the providers' 64-character limit.
+/// Stable while the claim lives (a process taking over a crashed one's claim charges the same
+/// id, which the provider answers with the earlier approval); a new claim after a failed one
+/// gets a new id, because the failed attempt's payment was cancelled.
+pub(super) fn payment_id(customer_id: i64, key: &str, claimed_at: i64) -> String {
+    let digest = hex::encode(Sha256::digest(
+        format!("{customer_id}:{key}:{claimed_at}").as_bytes(),
+    ));
+    format!("bd_{}", &digest[..40])
+}
+
+pub(super) enum Claim {
+    /// This request owns the checkout and must finish it; `claimed_at` names the attempt
+    /// (and so the payment id), `token` proves the ownership when settling it.
+    Owned { claimed_at: i64, token: String },
+    /// An earlier submission with this key finished: here is its result.
+    Done(Box<Result<OrderDetail, Error>>),
+}
+
+pub(super) async fn claim(
+    state: &AppState,
+    customer: &CurrentUser,
+    checkout: &Checkout,
+    hash: &str,
+) -> Result<Claim, Error> {
+    let key = checkout.idempotency_key.as_str();
+    let deadline = tokio::time::Instant::now() + state.settings.checkout_wait;
+    loop {
+        let now = now_ms();
+        let mut tx = state.db.begin().await?;
+        let token = crate::sessions::new_token();
+        let claimed = sqlx::query(
+            "INSERT INTO checkouts (customer_id, idempotency_key, request_hash, state, created_at, updated_at, claim_token)
+             VALUES ($1, $2, $3, 'in_progress', $4, $4, $5)
+             ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING customer_id",
+        )
+        .bind(customer.id)
+        .bind(key)
+        .bind(hash)
+        .bind(now)
+        .bind(&token)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if claimed.is_some() {
+            tx.commit().await?;
+            return Ok(Claim::Owned {
+                claimed_at: now,
+                token,
+            });
+        }
+        let existing = sqlx::query(
+            "SELECT request_hash, state, order_id, outcome, created_at, updated_at FROM checkouts
+             WHERE customer_id = $1 AND idempotency_key = $2",
+        )
+        .bind(customer.id)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(existing) = existing else {
+            // Released between our insert and select: try again.
+            tx.rollback().await?;
+            continue;
+        };
+        if existing.try_get::<String, _>("request_hash")? != hash {
+            return Err(Error::Conflict {
+                message: "이 결제 요청 키는 다른 장바구니에 이미 사용되었습니다.".into(),
+            });
+        }
+        match existing.try_get::<String, _>("state")?.as_str() {
+            "completed" => {
+                let order_id: i64 = existing.try_get("order_id")?;
+                tx.rollback().await?;
+                return Ok(Claim::Done(Box::new(
+                    order_detail(state, customer, order_id).await,
+                )));
+            }
+            "declined" => {
+                let reason: Option<String> = existing.try_get("outcome")?;
+                return Ok(Claim::Done(Box::new(Err(Error::PaymentDeclined {
+                    reason: reason.unwrap_or_default(),
+                }))));
+            }
+            _ => {
+                // Another request is charging this checkout. A claim older than the longest
+                // possible charge belongs to a crashed process: take it over.
+                let updated_at: i64 = existing.try_get("updated_at")?;
+                let stale_before = now - state.settings.checkout_wait.as_millis() as i64 * 2;
+                if updated_at < stale_before {
+                    let taken = sqlx::query(
+                        "UPDATE checkouts SET updated_at = $1, claim_token = $5
+                         WHERE customer_id = $2 AND idempotency_key = $3
+                           AND state = 'in_progress' AND updated_at = $4",
+                    )
+                    .bind(now)
+                    .bind(customer.id)
+                    .bind(key)
+                    .bind(updated_at)
+                    .bind(&token)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    if taken.rows_affected() == 1 {
+                        return Ok(Claim::Owned {
+                            claimed_at: existing.try_get("created_at")?,
+                            token,
+                        });
+                    }
+                    continue;
+                }
+                tx.rollback().await?;
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Error::Conflict {
+                message:
+                    "같은 주문의 결제가 아직 처리 중입니다. 잠시 후 내 주문에서 확인해 주세요."
+                        .into(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Gives up a claim nothing was charged for (the breaker was open), so the same submission
+/// may be tried again at once.
+pub(super) async fn release(state: &AppState, customer_id: i64, key: &str, token: &str) {
+    let released = async {
+        let mut tx = state.db.begin().await?;
+        sqlx::query(
+            "DELETE FROM checkouts WHERE customer_id = $1 AND idempotency_key = $2
+               AND state = 'in_progress' AND claim_token = $3",
+        )
+        .bind(customer_id)
+        .bind(key)
+        .bind(token)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    };
+    if let Err(error) = released.await {
+        tracing::warn!(%error, "could not release a checkout claim; reconciliation will");
+    }
+}
+
+/// How giving up a claim ended.
+#[derive(Debug)]
+pub(super) enum GivenUp {
+    /// The claim is gone and its payment will be voided by the worker.
+    Voiding,
+    /// The order's commit did land after all: here is the order.
+    Completed(i64),
+    /// Someone else settled or took over the claim (a retry, the reconciliation).
+    NotOurs,
+}
+
+/// Gives up the claim `token` owns: in one transaction the claim is deleted and the payment's
+/// void is queued. The claim's state decides, so an order whose commit outcome was unknown is
+/// found rather than voided.
+pub(super) async fn give_up(
+    state: &AppState,
+    customer_id: i64,
+    key: &str,
+    token: &str,
+    payment_id: &str,
+    reason: &str,
+) -> Result<GivenUp, sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    let deleted = sqlx::query(
+        "DELETE FROM checkouts WHERE customer_id = $1 AND idempotency_key = $2
+           AND state = 'in_progress' AND claim_token = $3",
+    )
+    .bind(customer_id)
+    .bind(key)
+    .bind(token)
+    .execute(&mut *tx)
+    .await?;
+    if deleted.rows_affected() == 1 {
+        let event = Event::PaymentVoidRequested {
+            payment_id: payment_id.to_string(),
+            reason: reason.to_string(),
+        };
+        outbox::enqueue(&mut tx, &event, None).await?;
+        tx.commit().await?;
+        state.outbox_wakeup.notify_one();
+        return Ok(GivenUp::Voiding);
+    }
+    let row = sqlx::query(
+        "SELECT state, order_id FROM checkouts WHERE customer_id = $1 AND idempotency_key = $2",
+    )
+    .bind(customer_id)
+    .bind(key)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.rollback().await?;
+    Ok(match row {
+        Some(row) if row.try_get::<String, _>("state")? == "completed" => {
+            GivenUp::Completed(row.try_get("order_id")?)
+        }
+        _ => GivenUp::NotOurs,
+    })
+}
+
+/// Gives up every checkout claim left in progress longer than any checkout takes (its
+/// request died, or could not reach the database to settle it): each one's payment is voided,
+/// in the same transaction that deletes the claim. Every instance runs this; the claim token
+/// makes sure only one settles a claim. Returns how many were given up.
+pub async fn reconcile_checkouts(state: &AppState) -> Result<usize, sqlx::Error> {
+    let stale_before = now_ms() - stale_claim_after(state).as_millis() as i64;
+    let rows = sqlx::query(
+        "SELECT customer_id, idempotency_key, claim_token, created_at FROM checkouts
+         WHERE state = 'in_progress' AND updated_at < $1 ORDER BY updated_at LIMIT 200",
+    )
+    .bind(stale_before)
+    .fetch_all(state.db.reader())
+    .await?;
+    let mut given_up = 0;
+    for row in &rows {
+        let customer_id: i64 = row.try_get("customer_id")?;
+        let key: String = row.try_get("idempotency_key")?;
+        // Claims from before tokens existed have none; the empty token matches no claim then.
+        let token: Option<String> = row.try_get("claim_token")?;
+        let payment_id = payment_id(customer_id, &key, row.try_get("created_at")?);
+        let token = match token {
+            Some(token) => token,
+            None => adopt_untokened(state, customer_id, &key).await?,
+        };
+        let outcome = give_up(
+            state,
+            customer_id,
+            &key,
+            &token,
+            &payment_id,
+            "결제 처리 중 중단된 주문의 결제를 취소합니다.",
+        )
+        .await?;
+        if matches!(outcome, GivenUp::Voiding) {
+            tracing::warn!(customer_id, %payment_id, "abandoned checkout: payment will be voided");
+            given_up += 1;
+        }
+    }
+    Ok(given_up)
+}
+
+/// Gives a claim written before claim tokens existed a token, so it can be settled like any.
+async fn adopt_untokened(
+    state: &AppState,
+    customer_id: i64,
+    key: &str,
+) -> Result<String, sqlx::Error> {
+    let token = crate::sessions::new_token();
+    let mut tx = state.db.begin().await?;
+    sqlx::query(
+        "UPDATE checkouts SET claim_token = $1
+         WHERE customer_id = $2 AND idempotency_key = $3 AND claim_token IS NULL",
+    )
+    .bind(&token)
+    .bind(customer_id)
+    .bind(key)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// A claim untouched this long belongs to a request that died: no live checkout takes longer
+/// (twice the longest wait of a repeated submission, which covers the payment's timeout).
+fn stale_claim_after(state: &AppState) -> Duration {
+    state.settings.checkout_wait * 2
+}
+
+/// What a customer is told when the order could not be saved after the payment: the payment
+/// is being voided.
+/// How long a checkout's idempotency key is remembered: a repeat within this time returns the
+/// first result. (Promised: at least 24 hours.)
+pub const CHECKOUT_KEY_RETENTION: Duration = Duration::from_secs(48 * 60 * 60);
+
+/// Forgets finished checkouts older than `CHECKOUT_KEY_RETENTION`; returns how many.
+pub async fn purge_old_checkouts(state: &AppState) -> Result<u64, sqlx::Error> {
+    let cutoff = now_ms() - CHECKOUT_KEY_RETENTION.as_millis() as i64;
+    let mut tx = state.db.begin().await?;
+    let purged =
+        sqlx::query("DELETE FROM checkouts WHERE created_at < $1 AND state <> 'in_progress'")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    tx.commit().await?;
+    Ok(purged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::{CartLineInput, CheckoutInput};
+
+    fn checkout(lines: &[(i64, i64)]) -> Checkout {
+        let lines: Vec<CartLineInput> = lines
+            .iter()
+            .map(|(food_id, quantity)| CartLineInput {
+                food_id: *food_id,
+                quantity: *quantity,
+            })
+            .collect();
+        CheckoutInput::new(7, &lines, "key-0123456789abcdef", "4242424242424242")
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_same_cart_in_another_order_is_the_same_request() {
+        assert_eq!(
+            request_hash(&checkout(&[(1, 2), (3, 1)])),
+            request_hash(&checkout(&[(3, 1), (1, 2)]))
+        );
+        assert_ne!(
+            request_hash(&checkout(&[(1, 2)])),
+            request_hash(&checkout(&[(1, 3)]))
+        );
+    }
+
+    #[test]
+    fn payment_ids_are_stable_per_customer_and_key_and_fit_providers() {
+        let id = payment_id(12, "key-0123456789abcdef", 1);
+        assert_eq!(id, payment_id(12, "key-0123456789abcdef", 1));
+        assert_ne!(id, payment_id(13, "key-0123456789abcdef", 1));
+        assert_ne!(
+            id,
+            payment_id(12, "key-0123456789abcdef", 2),
+            "a new attempt, a new id"
+        );
+        assert!(id.len() <= 64 && id.len() >= 6);
+    }
+}
