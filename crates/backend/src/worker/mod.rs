@@ -29,6 +29,15 @@
 //! outbox's queue: its claim, its lease renewal, its parking, its metrics. What runs for each
 //! event is a [`Handler`] given by whoever starts the worker (the server passes the sagas).
 
+//!
+//! Here: the envelope and configuration, and a round (claim, handle, record); `table`: the
+//! outbox table as a queue (claiming under lease, renewing, recording failures, parking,
+//! replay, the backlog gauge).
+
+mod table;
+
+pub use table::{claim, dead_events, replay, DeadEvent};
+
 use super::db::Engine;
 use super::jobs::{self, Backoff};
 use super::metrics;
@@ -37,10 +46,9 @@ use super::{now_ms, AppState};
 use futures::future::BoxFuture;
 use futures::StreamExt;
 use rand::Rng;
-use serde::Serialize;
-use sqlx::Row;
 use std::sync::Arc;
 use std::time::Duration;
+use table::{describe_metrics, fail, renew_leases, watch_backlog};
 use tokio::sync::watch;
 use tracing::Instrument;
 
@@ -187,153 +195,6 @@ impl Default for WorkerConfig {
 /// hour at the default backoff (doubling from 200 ms to a minute).
 pub const MONEY_BACK_ATTEMPTS: i64 = 70;
 
-fn describe_metrics() {
-    metrics::describe(
-        "baedal_outbox_events_total",
-        "counter",
-        "Outbox events handled, by event type and outcome (applied, duplicate, retry, dead).",
-    );
-    metrics::describe(
-        "baedal_outbox_lag_seconds",
-        "histogram",
-        "Time from an event's commit to the end of its handling.",
-    );
-    metrics::describe(
-        "baedal_outbox_backlog_events",
-        "gauge",
-        "Events not yet handled, also those waiting to be retried (looked at every second).",
-    );
-    metrics::describe(
-        "baedal_outbox_oldest_pending_seconds",
-        "gauge",
-        "How long the oldest unhandled event has been waiting since its commit.",
-    );
-}
-
-/// Backlog past which the worker is said to be falling behind (in the log, at most every 10 s).
-const BEHIND_AFTER: Duration = Duration::from_secs(1);
-
-/// Every second: how many events are unhandled (parked dead ones aside) and how long the oldest
-/// has waited since its commit, as gauges in `/metrics`; a warning in the log while it has
-/// waited longer than `BEHIND_AFTER`, so falling behind (or a side that keeps failing) is
-/// visible before anyone reads a dashboard.
-async fn watch_backlog(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let mut last_warning: Option<std::time::Instant> = None;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = shutdown.changed() => return,
-        }
-        let now = now_ms();
-        let row = sqlx::query(
-            "SELECT COUNT(*), MIN(created_at) FROM outbox
-             WHERE processed_at IS NULL AND dead_at IS NULL",
-        )
-        .fetch_one(state.db.reader())
-        .await;
-        let Ok(row) = row else { continue };
-        let backlog: i64 = row.try_get(0).unwrap_or(0);
-        let oldest: Option<i64> = row.try_get(1).unwrap_or(None);
-        let waited = oldest.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0);
-        metrics::gauge_set("baedal_outbox_backlog_events", &[], backlog as f64);
-        metrics::gauge_set("baedal_outbox_oldest_pending_seconds", &[], waited);
-        if waited > BEHIND_AFTER.as_secs_f64()
-            && last_warning.is_none_or(|at| at.elapsed() > Duration::from_secs(10))
-        {
-            tracing::warn!(
-                backlog,
-                oldest_waited_s = waited,
-                "outbox worker is falling behind"
-            );
-            last_warning = Some(std::time::Instant::now());
-        }
-    }
-}
-
-/// Claims up to `batch` due events for `worker_id`: the decodable ones to handle, and how
-/// many were claimed in all (undecodable ones are parked as dead on the spot).
-pub async fn claim(
-    state: &AppState,
-    worker_id: &str,
-    config: &WorkerConfig,
-) -> Result<(Vec<Delivery>, usize), sqlx::Error> {
-    let now = now_ms();
-    let skip_locked = jobs::skip_locked(state.db.engine());
-    let sql = format!(
-        "UPDATE outbox SET locked_until = $1, locked_by = $2, attempts = attempts + 1
-         WHERE id IN (
-             SELECT o.id FROM outbox o
-             WHERE o.processed_at IS NULL AND o.dead_at IS NULL AND o.available_at <= $3
-               AND (o.locked_until IS NULL OR o.locked_until < $3)
-               AND (o.order_id = {no_order} OR NOT EXISTS (
-                   SELECT 1 FROM outbox p
-                   WHERE p.order_id = o.order_id AND p.id < o.id AND p.processed_at IS NULL))
-             ORDER BY o.id LIMIT $4 {skip_locked})
-         RETURNING id, payload, causation_id, created_at, attempts",
-        no_order = super::outbox::NO_ORDER,
-    );
-    let rows = sqlx::query(&sql)
-        .bind(now + config.lease.as_millis() as i64)
-        .bind(worker_id)
-        .bind(now)
-        .bind(config.batch)
-        .fetch_all(state.db.writer())
-        .await?;
-    let mut deliveries = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let id: i64 = row.try_get("id")?;
-        let payload: String = row.try_get("payload")?;
-        match serde_json::from_str::<Event>(&payload) {
-            Ok(event) => deliveries.push(Delivery {
-                id,
-                event,
-                causation_id: row.try_get("causation_id")?,
-                created_at: row.try_get("created_at")?,
-                attempts: row.try_get("attempts")?,
-            }),
-            Err(error) => {
-                fail(
-                    state,
-                    id,
-                    1,
-                    0,
-                    config,
-                    &format!("undecodable event: {error}"),
-                )
-                .await?;
-            }
-        }
-    }
-    deliveries.sort_by_key(|d| d.id);
-    Ok((deliveries, rows.len()))
-}
-
-/// Records a failed attempt: retry later, or park as dead after `max_attempts`.
-async fn fail(
-    state: &AppState,
-    id: i64,
-    attempts: i64,
-    max_attempts: i64,
-    config: &WorkerConfig,
-    error: &str,
-) -> Result<bool, sqlx::Error> {
-    let now = now_ms();
-    let dead = attempts >= max_attempts;
-    let retry_at = now + config.backoff().delay(attempts).as_millis() as i64;
-    sqlx::query(
-        "UPDATE outbox SET locked_until = NULL, locked_by = NULL, last_error = $1,
-                available_at = $2, dead_at = $3
-         WHERE id = $4 AND processed_at IS NULL",
-    )
-    .bind(error)
-    .bind(retry_at)
-    .bind(dead.then_some(now))
-    .bind(id)
-    .execute(state.db.writer())
-    .await?;
-    Ok(dead)
-}
-
 /// Claims one batch and handles it with `handlers`; returns how many events were claimed.
 pub async fn run_once(
     state: &AppState,
@@ -418,29 +279,6 @@ async fn handle_group(
     for (delivery, handled) in deliveries.iter().zip(outcomes) {
         record(state, config, delivery, Ok(handled)).await;
     }
-    Ok(())
-}
-
-/// Extends this worker's leases on the events of its batch still being handled.
-async fn renew_leases(
-    state: &AppState,
-    worker_id: &str,
-    ids: &[i64],
-    lease: Duration,
-) -> Result<(), sqlx::Error> {
-    let placeholders: Vec<String> = (3..ids.len() + 3).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "UPDATE outbox SET locked_until = $1
-         WHERE locked_by = $2 AND processed_at IS NULL AND id IN ({})",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query(&sql)
-        .bind(now_ms() + lease.as_millis() as i64)
-        .bind(worker_id);
-    for id in ids {
-        query = query.bind(*id);
-    }
-    query.execute(state.db.writer()).await?;
     Ok(())
 }
 
@@ -566,55 +404,4 @@ pub async fn run(
 fn uuid_like() -> String {
     let bytes: [u8; 8] = rand::thread_rng().gen();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// An event parked after too many failures, for an operator.
-#[derive(Debug, Clone, Serialize)]
-pub struct DeadEvent {
-    pub id: i64,
-    pub order_id: i64,
-    pub event_type: String,
-    /// For a payment void (which belongs to no order): the payment it must cancel, to look up
-    /// in the provider's console.
-    pub payment_id: Option<String>,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-}
-
-pub async fn dead_events(state: &AppState) -> Result<Vec<DeadEvent>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT id, order_id, event_type, payload, attempts, last_error FROM outbox
-         WHERE dead_at IS NOT NULL AND processed_at IS NULL ORDER BY id",
-    )
-    .fetch_all(state.db.reader())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let payload: String = row.try_get("payload")?;
-            let payment_id = match serde_json::from_str::<Event>(&payload) {
-                Ok(Event::PaymentVoidRequested { payment_id, .. }) => Some(payment_id),
-                _ => None,
-            };
-            Ok(DeadEvent {
-                id: row.try_get("id")?,
-                order_id: row.try_get("order_id")?,
-                event_type: row.try_get("event_type")?,
-                payment_id,
-                attempts: row.try_get("attempts")?,
-                last_error: row.try_get("last_error")?,
-            })
-        })
-        .collect()
-}
-
-/// Puts a dead event back in the queue with fresh attempts; true if it was dead.
-pub async fn replay(state: &AppState, id: i64) -> Result<bool, sqlx::Error> {
-    jobs::requeue(
-        state,
-        "UPDATE outbox SET dead_at = NULL, attempts = 0, available_at = $1, locked_until = NULL
-         WHERE id = $2 AND dead_at IS NOT NULL AND processed_at IS NULL",
-        id,
-        &state.outbox_wakeup,
-    )
-    .await
 }
