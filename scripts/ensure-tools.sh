@@ -3,9 +3,12 @@
 # everything is already there. Everything comes from package registries (crates.io, npm,
 # Debian): no GitHub release downloads, which are unreachable on our build machines.
 #
-#   scripts/ensure-tools.sh build    wasm target + wasm-bindgen CLI (exact Cargo.lock version)
+#   scripts/ensure-tools.sh build    wasm target + wasm-bindgen CLI (exact Cargo.lock version) +
+#                                    the wasm splitter (tools/wasm-split)
 #   scripts/ensure-tools.sh release  build + wasm-opt (npm binaryen)
-#   scripts/ensure-tools.sh test     release + gateway + Chromium, CJK fonts, Playwright (npm)
+#   scripts/ensure-tools.sh browser  Chromium, CJK fonts, curl (apt) and Playwright (npm), for
+#                                    `./baedal bench-load`
+#   scripts/ensure-tools.sh test     release + browser + gateway
 #   scripts/ensure-tools.sh gateway  nginx with its brotli_static module (apt), for `./baedal
 #                                    cluster` and the gateway test; kubernetes-validate (PyPI, in
 #                                    scripts/.venv) for the Kubernetes manifests
@@ -39,6 +42,11 @@ if [ "$want" != "$have" ]; then
   # Not --locked: one of its locked dependencies is missing from the registry mirror.
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
+
+# The wasm splitter (tools/wasm-split, crates.io's wasm_split_cli_support behind a small main),
+# built from its own lockfile; quick when it is up to date.
+cargo build --quiet --locked --release --manifest-path tools/wasm-split/Cargo.toml \
+  --target-dir "${CARGO_TARGET_DIR:-target}/tools"
 
 # npm packages are (re)installed when missing or when their lockfile changed.
 npm_install() {
@@ -108,13 +116,26 @@ if [ "$level" = bench ]; then
   exit 0
 fi
 
-if [ "$level" = test ]; then
+ensure_browser() {
   if ! command -v chromium >/dev/null || ! command -v curl >/dev/null \
     || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then
     say "installing Chromium, Korean fonts and curl (apt)"
     apt_install chromium fonts-noto-cjk curl
   fi
+  if ! command -v npm >/dev/null; then
+    say "installing Node.js and npm (apt)"
+    apt_install nodejs npm
+  fi
   npm_install end2end # Playwright's test runner; it drives the system Chromium
+}
+
+if [ "$level" = browser ]; then
+  ensure_browser
+  exit 0
+fi
+
+if [ "$level" = test ]; then
+  ensure_browser
   ensure_nginx
   ensure_kubernetes_validate
 fi

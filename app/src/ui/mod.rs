@@ -14,7 +14,7 @@ pub use auth::{sign_in_location, sign_in_required, Auth};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
 /// The HTML document around the app (server side only renders this).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -42,7 +42,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(Auth::new());
     cart::Cart::provide();
-    mark_hydrated();
 
     view! {
         <Title formatter=|page: String| {
@@ -55,26 +54,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/checkout") view=customer::CheckoutPage ssr=SsrMode::Async />
                 <Route path=path!("/orders") view=customer::OrdersPage ssr=SsrMode::Async />
                 <Route path=path!("/orders/:id") view=customer::OrderPage ssr=SsrMode::Async />
-                <Route path=path!("/store") view=owner::StoreHome ssr=SsrMode::Async />
-                <Route path=path!("/rider") view=rider::RiderHome ssr=SsrMode::Async />
+                <Route path=path!("/store") view={Lazy::<owner::StoreHome>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/rider") view={Lazy::<rider::RiderHome>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/notifications") view=notifications::NotificationsPage ssr=SsrMode::Async />
                 <Route path=path!("/signin") view=auth::SignInPage />
                 <Route path=path!("/signup") view=auth::SignUpPage />
             </Routes>
         </Router>
     }
-}
-
-/// Sets `data-hydrated` on `<body>` once the wasm has taken over the page, so end-to-end
-/// tests (and curious people) can tell a live page from server-rendered HTML.
-fn mark_hydrated() {
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(body) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.body())
-        {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 }
