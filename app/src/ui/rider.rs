@@ -330,6 +330,9 @@ fn register_service_worker() {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         use wasm_bindgen::JsCast;
+        if !super::hydrated() {
+            return;
+        }
         let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
             return;
         };
@@ -355,6 +358,10 @@ fn locate(position: RwSignal<Option<(f64, f64)>>, locating: RwSignal<String>) {
     Effect::new(move |_| {
         use wasm_bindgen::closure::Closure;
         use wasm_bindgen::JsCast;
+        // What the browser says changes the page: not before it is hydrated.
+        if !super::hydrated() {
+            return;
+        }
         let Some(geolocation) = web_sys::window().and_then(|w| w.navigator().geolocation().ok())
         else {
             locating.set("이 브라우저는 위치를 알려 주지 않습니다".into());
@@ -387,6 +394,10 @@ fn locate(position: RwSignal<Option<(f64, f64)>>, locating: RwSignal<String>) {
 fn follow_connectivity(online: RwSignal<bool>) {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
+        // Offline shows a banner the server's HTML does not have: not before hydration ends.
+        if !super::hydrated() {
+            return;
+        }
         let Some(window) = web_sys::window() else {
             return;
         };
