@@ -4,7 +4,7 @@
 # Debian): no GitHub release downloads, which are unreachable on our build machines.
 #
 #   scripts/ensure-tools.sh build    wasm target + wasm-bindgen CLI (exact Cargo.lock version) +
-#                                    the wasm splitter (tools/wasm-split)
+#                                    the wasm splitter (tools/wasm-split) + Node.js (apt)
 #   scripts/ensure-tools.sh release  build + wasm-opt (npm binaryen)
 #   scripts/ensure-tools.sh browser  Chromium, CJK fonts, curl (apt) and Playwright (npm), for
 #                                    `./baedal bench-load`
@@ -28,6 +28,13 @@ apt_install() {
 if ! command -v brotli >/dev/null; then
   say "installing brotli (apt), for the compressed browser assets"
   apt_install brotli
+fi
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  # scripts/build.sh reads the wasm split manifest with Node; wasm-opt and Playwright are npm
+  # packages.
+  say "installing Node.js and npm (apt)"
+  apt_install nodejs npm
 fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -60,10 +67,6 @@ npm_install() {
 }
 
 if [ "$level" = release ] || [ "$level" = test ]; then
-  if ! command -v npm >/dev/null; then
-    say "installing Node.js and npm (apt)"
-    apt_install nodejs npm
-  fi
   npm_install scripts # wasm-opt (binaryen)
 fi
 
@@ -121,10 +124,6 @@ ensure_browser() {
     || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then
     say "installing Chromium, Korean fonts and curl (apt)"
     apt_install chromium fonts-noto-cjk curl
-  fi
-  if ! command -v npm >/dev/null; then
-    say "installing Node.js and npm (apt)"
-    apt_install nodejs npm
   fi
   npm_install end2end # Playwright's test runner; it drives the system Chromium
 }
