@@ -91,6 +91,8 @@ rm -rf "$site" && mv "$site.tmp" "$site"
 say "server (${server_flags[*]:-debug})"
 cargo build --locked -p server --bins "${server_flags[@]}"
 
-for wasm in "$site/pkg/$version"/*.wasm; do
-  say "$(basename "$wasm"): $(stat -c %s "$wasm") bytes raw, $(stat -c %s "$wasm.gz") gzip, $(stat -c %s "$wasm.br") brotli (as served)"
-done
+wasm="$site/pkg/$version/baedal_bg.wasm"
+say "wasm main module: $(stat -c %s "$wasm") bytes raw, $(stat -c %s "$wasm.gz") gzip, $(stat -c %s "$wasm.br") brotli (as served)"
+chunk_files=()
+for file in "$site/pkg/$version"/*.wasm; do [ "$file" = "$wasm" ] || chunk_files+=("$file"); done
+say "wasm chunks: ${#chunk_files[@]}, together $(cat "${chunk_files[@]}" | wc -c) bytes raw, $(cat "${chunk_files[@]/%/.br}" | wc -c) brotli (which a page needs: __wasm_split_manifest.json)"
