@@ -1,6 +1,7 @@
-// The rider app's service worker (scope /rider). It keeps the app shell — the page, the wasm,
-// its JavaScript and the stylesheet — so the rider app opens without a network, showing the
-// last list it had (the page keeps that list itself, with an "offline" banner).
+// The rider app's service worker (scope /rider). It keeps the app shell — the page, the wasm
+// (with the rider's lazily loaded chunks), its JavaScript and the stylesheet — so the rider
+// app opens without a network, showing the last list it had (the page keeps that list itself,
+// with an "offline" banner).
 //
 // Network first, cache as the fallback: a rider must see fresh deliveries whenever there is
 // any connection, and the cached copy only when there is none. Server functions (POST) and the
@@ -15,6 +16,10 @@ const SHELL = [
   `${PKG}/baedal.js`,
   `${PKG}/baedal_bg.wasm`,
   `${PKG}/baedal.css`,
+  // The loader of the lazily loaded code, and the chunks the rider's page needs (listed by
+  // scripts/build.sh from the split manifest).
+  `${PKG}/__wasm_split.______________________.js`,
+  // __RIDER_CHUNKS__
   '/manifest.webmanifest',
   '/icons/rider-192.png',
   '/icons/rider-512.png',

@@ -4,9 +4,13 @@
 #   scripts/build.sh            development build (fast to compile)
 #   scripts/build.sh --release  release build: size-optimised wasm (own profile + wasm-opt -Oz)
 #
-# The wasm is compiled by cargo, bound by the wasm-bindgen CLI pinned to Cargo.lock's version,
-# and laid out as Leptos's HydrationScripts expects: /pkg/<version>/baedal.js and baedal_bg.wasm,
-# each with brotli and gzip siblings.
+# The wasm is compiled by cargo (linked with --emit-relocs, see .cargo/config.toml), split at
+# Leptos's #[lazy] points by tools/wasm-split (the main module plus one chunk per lazily loaded
+# page and the code such pages share), bound by the wasm-bindgen CLI pinned to Cargo.lock's
+# version, and laid out as Leptos's HydrationScripts expects: /pkg/<version>/baedal.js,
+# baedal_bg.wasm, the chunks, their loader (__wasm_split.*.js) and __wasm_split_manifest.json
+# (which chunks a page needs; the server reads it to preload them), each file with brotli and
+# gzip siblings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\033[1;34m[build]\033[0m %s\n' "$*" >&2; }
@@ -28,26 +32,51 @@ cargo_target=${CARGO_TARGET_DIR:-target}
 say "wasm ($wasm_profile)"
 cargo build --locked -p frontend --lib --target wasm32-unknown-unknown --profile "$wasm_profile"
 rm -rf "$site.tmp" && mkdir -p "$site.tmp/pkg"
-wasm-bindgen --target web --no-typescript --out-dir "$site.tmp/pkg" --out-name baedal \
-  "$cargo_target/wasm32-unknown-unknown/$wasm_profile/frontend.wasm"
+pkg="$site.tmp/pkg"
+say "wasm split"
+split_main="$cargo_target/wasm32-unknown-unknown/$wasm_profile/frontend_split.wasm"
+chunk_list=$("$cargo_target/tools/release/baedal-wasm-split" \
+  "$cargo_target/wasm32-unknown-unknown/$wasm_profile/frontend.wasm" "$pkg" "$split_main" baedal)
+mapfile -t chunks <<<"$chunk_list"
+[ -n "${chunks[0]:-}" ] || { echo "the splitter wrote no chunk: no #[lazy] code?" >&2; exit 1; }
+# --keep-lld-exports: the chunks import the main module's functions by their linker names.
+wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle \
+  --out-dir "$pkg" --out-name baedal "$split_main"
 if $release; then
-  say "wasm-opt -Oz"
-  scripts/node_modules/.bin/wasm-opt -Oz \
-    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    -o "$site.tmp/pkg/baedal_bg.wasm" "$site.tmp/pkg/baedal_bg.wasm"
+  say "wasm-opt -Oz (main module and ${#chunks[@]} chunks)"
+  for wasm in "$pkg/baedal_bg.wasm" "${chunks[@]}"; do
+    scripts/node_modules/.bin/wasm-opt -Oz \
+      --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      -o "$wasm" "$wasm"
+  done
 fi
-cp style/main.css "$site.tmp/pkg/baedal.css"
+cp style/main.css "$pkg/baedal.css"
 
 # Content-addressed assets: /pkg/<version>/… where the version is a hash of the files, so
 # browsers may keep them for a year (`immutable`) and a new build is a new URL. The server reads
 # `asset-version` at start-up; the rider's service worker is stamped with the same paths.
-version=$(cat "$site.tmp/pkg/baedal.js" "$site.tmp/pkg/baedal_bg.wasm" "$site.tmp/pkg/baedal.css" |
-  sha256sum | cut -c1-16)
-mkdir "$site.tmp/pkg/$version"
-mv "$site.tmp/pkg/baedal.js" "$site.tmp/pkg/baedal_bg.wasm" "$site.tmp/pkg/baedal.css" "$site.tmp/pkg/$version/"
+files=("$pkg"/*.js "$pkg"/*.wasm "$pkg"/*.css "$pkg"/*.json)
+version=$(cat "${files[@]}" | sha256sum | cut -c1-16)
+mkdir "$pkg/$version"
+mv "${files[@]}" "$pkg/$version/"
 echo "$version" >"$site.tmp/asset-version"
 cp -r public/. "$site.tmp/"
+# The rider app opens offline: its service worker keeps the chunks the rider's page needs
+# (the manifest's entries for the rider's lazy code, and the loader they go through).
+node -e '
+  const fs = require("fs");
+  const [manifestFile, worker] = process.argv.slice(1);
+  const chunks = new Set();
+  for (const [split, files] of Object.entries(JSON.parse(fs.readFileSync(manifestFile, "utf8")))) {
+    if (/rider/i.test(split)) files.forEach((file) => chunks.add(file));
+  }
+  if (chunks.size === 0) throw new Error("no rider chunk in " + manifestFile);
+  const lines = [...chunks].sort().map((chunk) => `  \x27__PKG__/${chunk}.wasm\x27,\n`).join("");
+  const text = fs.readFileSync(worker, "utf8");
+  if (!text.includes("  // __RIDER_CHUNKS__\n")) throw new Error("no __RIDER_CHUNKS__ line in " + worker);
+  fs.writeFileSync(worker, text.replace("  // __RIDER_CHUNKS__\n", lines));
+' "$pkg/$version/__wasm_split_manifest.json" "$site.tmp/rider-sw.js"
 sed -i "s|__PKG__|/pkg/$version|g" "$site.tmp/rider-sw.js"
 
 # Compressed siblings, served as they are to browsers that accept them (Content-Encoding).
@@ -63,4 +92,7 @@ say "server (${server_flags[*]:-debug})"
 cargo build --locked -p server --bins "${server_flags[@]}"
 
 wasm="$site/pkg/$version/baedal_bg.wasm"
-say "wasm size: $(stat -c %s "$wasm") bytes raw, $(stat -c %s "$wasm.gz") gzip, $(stat -c %s "$wasm.br") brotli (as served)"
+say "wasm main module: $(stat -c %s "$wasm") bytes raw, $(stat -c %s "$wasm.gz") gzip, $(stat -c %s "$wasm.br") brotli (as served)"
+chunk_files=()
+for file in "$site/pkg/$version"/*.wasm; do [ "$file" = "$wasm" ] || chunk_files+=("$file"); done
+say "wasm chunks: ${#chunk_files[@]}, together $(cat "${chunk_files[@]}" | wc -c) bytes raw, $(cat "${chunk_files[@]/%/.br}" | wc -c) brotli (which a page needs: __wasm_split_manifest.json)"

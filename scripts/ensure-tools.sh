@@ -3,9 +3,12 @@
 # everything is already there. Everything comes from package registries (crates.io, npm,
 # Debian): no GitHub release downloads, which are unreachable on our build machines.
 #
-#   scripts/ensure-tools.sh build    wasm target + wasm-bindgen CLI (exact Cargo.lock version)
+#   scripts/ensure-tools.sh build    wasm target + wasm-bindgen CLI (exact Cargo.lock version) +
+#                                    the wasm splitter (tools/wasm-split) + Node.js (apt)
 #   scripts/ensure-tools.sh release  build + wasm-opt (npm binaryen)
-#   scripts/ensure-tools.sh test     release + gateway + Chromium, CJK fonts, Playwright (npm)
+#   scripts/ensure-tools.sh browser  Chromium, CJK fonts, curl (apt) and Playwright (npm), for
+#                                    `./baedal bench-load`
+#   scripts/ensure-tools.sh test     release + browser + gateway
 #   scripts/ensure-tools.sh gateway  nginx with its brotli_static module (apt), for `./baedal
 #                                    cluster` and the gateway test; kubernetes-validate (PyPI, in
 #                                    scripts/.venv) for the Kubernetes manifests
@@ -27,6 +30,13 @@ if ! command -v brotli >/dev/null; then
   apt_install brotli
 fi
 
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  # scripts/build.sh reads the wasm split manifest with Node; wasm-opt and Playwright are npm
+  # packages.
+  say "installing Node.js and npm (apt)"
+  apt_install nodejs npm
+fi
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding Rust target wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
@@ -40,6 +50,11 @@ if [ "$want" != "$have" ]; then
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
+# The wasm splitter (tools/wasm-split, crates.io's wasm_split_cli_support behind a small main),
+# built from its own lockfile; quick when it is up to date.
+cargo build --quiet --locked --release --manifest-path tools/wasm-split/Cargo.toml \
+  --target-dir "${CARGO_TARGET_DIR:-target}/tools"
+
 # npm packages are (re)installed when missing or when their lockfile changed.
 npm_install() {
   local dir=$1 stamp="$1/node_modules/.baedal-lock-hash" hash
@@ -52,10 +67,6 @@ npm_install() {
 }
 
 if [ "$level" = release ] || [ "$level" = test ]; then
-  if ! command -v npm >/dev/null; then
-    say "installing Node.js and npm (apt)"
-    apt_install nodejs npm
-  fi
   npm_install scripts # wasm-opt (binaryen)
 fi
 
@@ -108,13 +119,22 @@ if [ "$level" = bench ]; then
   exit 0
 fi
 
-if [ "$level" = test ]; then
+ensure_browser() {
   if ! command -v chromium >/dev/null || ! command -v curl >/dev/null \
     || ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then
     say "installing Chromium, Korean fonts and curl (apt)"
     apt_install chromium fonts-noto-cjk curl
   fi
   npm_install end2end # Playwright's test runner; it drives the system Chromium
+}
+
+if [ "$level" = browser ]; then
+  ensure_browser
+  exit 0
+fi
+
+if [ "$level" = test ]; then
+  ensure_browser
   ensure_nginx
   ensure_kubernetes_validate
 fi

@@ -1,9 +1,28 @@
 //! The browser entry point. `wasm-bindgen` exports `hydrate`, which the server-rendered page's
 //! module script calls once the wasm is loaded; from then on the page is a live Leptos app.
+//!
+//! Most pages are lazily loaded (`#[lazy_route]`, see `app::ui`): their code is in separate
+//! wasm chunks, fetched when such a page is first shown. Hydration waits for the current
+//! page's chunks, so it runs asynchronously; when it is done, `<body>` gets
+//! `data-hydrated="true"` (what the end-to-end tests and `./baedal bench-load` wait for).
 
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Ignored error: the executor was already started, which is fine.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
+        app::ui::mark_hydrated();
+        let _ = body.set_attribute("data-hydrated", "true");
+    });
 }

@@ -19,6 +19,20 @@ fn site_version() -> String {
         .to_string()
 }
 
+/// The loader of the lazily loaded chunks; its name is fixed by Leptos's `#[lazy]`.
+const SPLIT_LOADER: &str = "__wasm_split.______________________.js";
+
+/// The files of this build under `/pkg/<version>/`, without their compressed siblings.
+fn build_files(version: &str) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(format!("{SITE}/pkg/{version}"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| !name.ends_with(".br") && !name.ends_with(".gz"))
+        .collect();
+    files.sort();
+    files
+}
+
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes)
@@ -76,7 +90,38 @@ async fn assets_come_compressed_and_cached_for_good_pages_never_cached() {
         );
     }
 
-    for asset in ["baedal.js", "baedal_bg.wasm", "baedal.css"] {
+    // Every file of the build: the main module, its JavaScript and stylesheet, and the lazily
+    // loaded chunks with their loader and manifest (scripts/build.sh splits the wasm).
+    let assets = build_files(&version);
+    let chunks: Vec<&String> = assets
+        .iter()
+        .filter(|a| a.ends_with(".wasm") && *a != "baedal_bg.wasm")
+        .collect();
+    assert!(
+        !chunks.is_empty(),
+        "the wasm is split: chunks besides baedal_bg.wasm in {assets:?}"
+    );
+    for needed in [
+        "baedal.js",
+        "baedal_bg.wasm",
+        "baedal.css",
+        SPLIT_LOADER,
+        "__wasm_split_manifest.json",
+    ] {
+        assert!(assets.iter().any(|a| a == needed), "{needed} in {assets:?}");
+    }
+    let manifest: std::collections::HashMap<String, Vec<String>> = serde_json::from_slice(
+        &std::fs::read(format!("{SITE}/pkg/{version}/__wasm_split_manifest.json")).unwrap(),
+    )
+    .unwrap();
+    for chunk in manifest.values().flatten() {
+        assert!(
+            assets.contains(&format!("{chunk}.wasm")),
+            "the manifest's {chunk} is built"
+        );
+    }
+
+    for asset in &assets {
         let on_disk = std::fs::read(format!("{SITE}/pkg/{version}/{asset}")).unwrap();
         for (encoding, decode) in [
             ("br", unbrotli as fn(&[u8]) -> Vec<u8>),
@@ -107,7 +152,8 @@ async fn assets_come_compressed_and_cached_for_good_pages_never_cached() {
                 "{asset} as {encoding}"
             );
             let sent = response.bytes().await.unwrap();
-            if encoding != "identity" {
+            // (A file of a few bytes may come out of gzip no smaller: its header.)
+            if encoding != "identity" && on_disk.len() > 1000 {
                 assert!(
                     sent.len() < on_disk.len(),
                     "{asset} as {encoding} is smaller"
@@ -136,6 +182,24 @@ async fn assets_come_compressed_and_cached_for_good_pages_never_cached() {
         "the service worker is stamped with this build"
     );
     assert!(!worker.contains("__PKG__"));
+    assert!(!worker.contains("__RIDER_CHUNKS__"));
+    // It keeps what the rider's page loads lazily, so the rider app opens offline.
+    let rider_chunks: Vec<&String> = manifest
+        .iter()
+        .filter(|(split, _)| split.contains("rider"))
+        .flat_map(|(_, chunks)| chunks)
+        .collect();
+    assert!(
+        !rider_chunks.is_empty(),
+        "the rider's page is split off: {manifest:?}"
+    );
+    for chunk in rider_chunks {
+        assert!(
+            worker.contains(&format!("'/pkg/{version}/{chunk}.wasm'")),
+            "the service worker keeps {chunk}"
+        );
+    }
+    assert!(worker.contains(SPLIT_LOADER));
 
     // A file of another (or no) build is not found, and not cached.
     let response = client

@@ -17,6 +17,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+use leptos_router::{lazy_route, LazyRoute};
 
 /// Who is signed in, shared by every page.
 #[derive(Clone, Copy)]
@@ -227,158 +228,188 @@ where
     });
 }
 
-#[component]
-pub fn SignInPage() -> impl IntoView {
-    let action = ServerAction::<SignIn>::new();
-    go_home_after(action);
-    let error = move || action.value().get().and_then(Result::err);
-    let general = move || {
-        error()
-            .filter(|e| !matches!(e, AppError::Invalid { .. }))
-            .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
-    };
-    view! {
-        <Title text="로그인" />
-        <main class="auth-page">
-            <h1 class="brand-large">"배달"</h1>
-            <p class="tagline">"우리 동네 맛집을 문 앞까지"</p>
-            <ActionForm action attr:class="panel form" attr:novalidate=true>
-                <h2>"로그인"</h2>
-                <label>
-                    "이메일"
-                    <input type="email" name="email" autocomplete="username" />
-                </label>
-                {move || field_message(error(), "email")}
-                <label>
-                    "비밀번호"
-                    <input type="password" name="password" autocomplete="current-password" />
-                </label>
-                {move || field_message(error(), "password")}
-                {general}
-                <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "로그인 중…" } else { "로그인" }}
-                </button>
-            </ActionForm>
-            <p class="aside">
-                "처음이신가요? " <A href="/signup">"회원가입"</A>
-            </p>
-            <details class="panel demo-accounts">
-                <summary>"데모 계정"</summary>
-                <p>"비밀번호는 모두 baedal1234 입니다."</p>
-                <ul>
-                    <li>"고객: customer@baedal.kr"</li>
-                    <li>"상점주: owner@baedal.kr"</li>
-                    <li>"라이더: rider@baedal.kr"</li>
-                </ul>
-            </details>
-        </main>
+/// The page, loaded lazily (`#[lazy_route]`): its code is fetched when it is shown, so
+/// signed-in people's pages do not carry it.
+pub struct SignInPage {
+    action: ServerAction<SignIn>,
+}
+
+#[lazy_route]
+impl LazyRoute for SignInPage {
+    fn data() -> Self {
+        SignInPage {
+            action: ServerAction::new(),
+        }
+    }
+
+    fn view(this: Self) -> AnyView {
+        let action = this.action;
+        go_home_after(action);
+        let error = move || action.value().get().and_then(Result::err);
+        let general = move || {
+            error()
+                .filter(|e| !matches!(e, AppError::Invalid { .. }))
+                .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
+        };
+        view! {
+            <Title text="로그인" />
+            <main class="auth-page">
+                <h1 class="brand-large">"배달"</h1>
+                <p class="tagline">"우리 동네 맛집을 문 앞까지"</p>
+                <ActionForm action attr:class="panel form" attr:novalidate=true>
+                    <h2>"로그인"</h2>
+                    <label>
+                        "이메일"
+                        <input type="email" name="email" autocomplete="username" />
+                    </label>
+                    {move || field_message(error(), "email")}
+                    <label>
+                        "비밀번호"
+                        <input type="password" name="password" autocomplete="current-password" />
+                    </label>
+                    {move || field_message(error(), "password")}
+                    {general}
+                    <button type="submit" class="button primary" disabled=move || action.pending().get()>
+                        {move || if action.pending().get() { "로그인 중…" } else { "로그인" }}
+                    </button>
+                </ActionForm>
+                <p class="aside">
+                    "처음이신가요? " <A href="/signup">"회원가입"</A>
+                </p>
+                <details class="panel demo-accounts">
+                    <summary>"데모 계정"</summary>
+                    <p>"비밀번호는 모두 baedal1234 입니다."</p>
+                    <ul>
+                        <li>"고객: customer@baedal.kr"</li>
+                        <li>"상점주: owner@baedal.kr"</li>
+                        <li>"라이더: rider@baedal.kr"</li>
+                    </ul>
+                </details>
+            </main>
+        }
+        .into_any()
     }
 }
 
-#[component]
-pub fn SignUpPage() -> impl IntoView {
-    let action = ServerAction::<SignUp>::new();
-    go_home_after(action);
-    let role = RwSignal::new(Role::Customer);
-    let error = move || action.value().get().and_then(Result::err);
-    let general = move || {
-        error()
-            .filter(|e| !matches!(e, AppError::Invalid { .. }))
-            .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
-    };
-    let district_options = || {
-        District::all()
-            .map(|d| view! { <option value=d.name()>{d.name()}</option> })
-            .collect_view()
-    };
-    view! {
-        <Title text="회원가입" />
-        <main class="auth-page">
-            <h1 class="brand-large">"배달"</h1>
-            <ActionForm action attr:class="panel form" attr:novalidate=true>
-                <h2>"회원가입"</h2>
-                <fieldset class="role-choice">
-                    <legend>"가입 유형"</legend>
-                    {Role::ALL
-                        .into_iter()
-                        .map(|r| {
-                            view! {
-                                <label class="chip">
-                                    <input
-                                        type="radio"
-                                        name="role"
-                                        value=r.as_str()
-                                        checked=r == Role::Customer
-                                        on:change=move |_| role.set(r)
-                                    />
-                                    {r.label()}
-                                </label>
-                            }
-                        })
-                        .collect_view()}
-                </fieldset>
-                {move || field_message(error(), "role")}
-                <label>
-                    "이름"
-                    <input type="text" name="display_name" autocomplete="name" maxlength="40" />
-                </label>
-                {move || field_message(error(), "display_name")}
-                <label>
-                    "이메일"
-                    <input type="email" name="email" autocomplete="email" />
-                </label>
-                {move || field_message(error(), "email")}
-                <label>
-                    "비밀번호 (8자 이상)"
-                    <input type="password" name="password" autocomplete="new-password" />
-                </label>
-                {move || field_message(error(), "password")}
-                <label>
-                    "휴대폰 번호 (카카오톡 알림용, 선택)"
-                    <input type="tel" name="phone" autocomplete="tel" placeholder="010-1234-5678" />
-                </label>
-                {move || field_message(error(), "phone")}
-                <div class="owner-fields" hidden=move || role.get() != Role::Owner>
+/// The page, loaded lazily (`#[lazy_route]`): its code is fetched when it is shown, so
+/// signed-in people's pages do not carry it.
+pub struct SignUpPage {
+    action: ServerAction<SignUp>,
+}
+
+#[lazy_route]
+impl LazyRoute for SignUpPage {
+    fn data() -> Self {
+        SignUpPage {
+            action: ServerAction::new(),
+        }
+    }
+
+    fn view(this: Self) -> AnyView {
+        let action = this.action;
+        go_home_after(action);
+        let role = RwSignal::new(Role::Customer);
+        let error = move || action.value().get().and_then(Result::err);
+        let general = move || {
+            error()
+                .filter(|e| !matches!(e, AppError::Invalid { .. }))
+                .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
+        };
+        let district_options = || {
+            District::all()
+                .map(|d| view! { <option value=d.name()>{d.name()}</option> })
+                .collect_view()
+        };
+        view! {
+            <Title text="회원가입" />
+            <main class="auth-page">
+                <h1 class="brand-large">"배달"</h1>
+                <ActionForm action attr:class="panel form" attr:novalidate=true>
+                    <h2>"회원가입"</h2>
+                    <fieldset class="role-choice">
+                        <legend>"가입 유형"</legend>
+                        {Role::ALL
+                            .into_iter()
+                            .map(|r| {
+                                view! {
+                                    <label class="chip">
+                                        <input
+                                            type="radio"
+                                            name="role"
+                                            value=r.as_str()
+                                            checked=r == Role::Customer
+                                            on:change=move |_| role.set(r)
+                                        />
+                                        {r.label()}
+                                    </label>
+                                }
+                            })
+                            .collect_view()}
+                    </fieldset>
+                    {move || field_message(error(), "role")}
                     <label>
-                        "상점 이름"
-                        <input type="text" name="store_name" maxlength="60" />
+                        "이름"
+                        <input type="text" name="display_name" autocomplete="name" maxlength="40" />
                     </label>
-                    {move || field_message(error(), "store_name")}
+                    {move || field_message(error(), "display_name")}
                     <label>
-                        "상점 지역"
-                        <select name="store_district">
-                            <option value="">"구 선택"</option>
-                            {district_options()}
-                        </select>
+                        "이메일"
+                        <input type="email" name="email" autocomplete="email" />
                     </label>
-                    {move || field_message(error(), "store_district")}
+                    {move || field_message(error(), "email")}
                     <label>
-                        "상점 주소"
-                        <input type="text" name="store_address" maxlength="120" />
+                        "비밀번호 (8자 이상)"
+                        <input type="password" name="password" autocomplete="new-password" />
                     </label>
-                    {move || field_message(error(), "store_address")}
-                </div>
-                <div hidden=move || role.get() == Role::Owner>
+                    {move || field_message(error(), "password")}
                     <label>
-                        {move || {
-                            if role.get() == Role::Rider { "활동 지역" } else { "배달 받을 지역" }
-                        }}
-                        <select name="district">
-                            <option value="">"구 선택"</option>
-                            {district_options()}
-                        </select>
+                        "휴대폰 번호 (카카오톡 알림용, 선택)"
+                        <input type="tel" name="phone" autocomplete="tel" placeholder="010-1234-5678" />
                     </label>
-                    {move || field_message(error(), "district")}
-                </div>
-                {general}
-                <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                    "가입하기"
-                </button>
-            </ActionForm>
-            <p class="aside">
-                "이미 계정이 있으신가요? " <A href="/signin">"로그인"</A>
-            </p>
-        </main>
+                    {move || field_message(error(), "phone")}
+                    <div class="owner-fields" hidden=move || role.get() != Role::Owner>
+                        <label>
+                            "상점 이름"
+                            <input type="text" name="store_name" maxlength="60" />
+                        </label>
+                        {move || field_message(error(), "store_name")}
+                        <label>
+                            "상점 지역"
+                            <select name="store_district">
+                                <option value="">"구 선택"</option>
+                                {district_options()}
+                            </select>
+                        </label>
+                        {move || field_message(error(), "store_district")}
+                        <label>
+                            "상점 주소"
+                            <input type="text" name="store_address" maxlength="120" />
+                        </label>
+                        {move || field_message(error(), "store_address")}
+                    </div>
+                    <div hidden=move || role.get() == Role::Owner>
+                        <label>
+                            {move || {
+                                if role.get() == Role::Rider { "활동 지역" } else { "배달 받을 지역" }
+                            }}
+                            <select name="district">
+                                <option value="">"구 선택"</option>
+                                {district_options()}
+                            </select>
+                        </label>
+                        {move || field_message(error(), "district")}
+                    </div>
+                    {general}
+                    <button type="submit" class="button primary" disabled=move || action.pending().get()>
+                        "가입하기"
+                    </button>
+                </ActionForm>
+                <p class="aside">
+                    "이미 계정이 있으신가요? " <A href="/signin">"로그인"</A>
+                </p>
+            </main>
+        }
+        .into_any()
     }
 }
 

@@ -93,9 +93,14 @@ impl Cart {
         Effect::new(move |loaded: Option<bool>| {
             #[cfg(feature = "hydrate")]
             {
+                // The saved cart appears once the page is hydrated (before, the page would no
+                // longer match the server's HTML); until then nothing is loaded or saved.
+                if !super::hydrated() {
+                    return false;
+                }
                 let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
                 if let Some(storage) = storage {
-                    if loaded.is_none() {
+                    if loaded != Some(true) {
                         if let Some(saved) = storage
                             .get_item(STORAGE_KEY)
                             .ok()

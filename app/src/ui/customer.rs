@@ -2,7 +2,7 @@
 //! checkout, and the orders (내 주문).
 
 use super::auth::{Auth, Gate};
-use super::cart::{confirm, new_idempotency_key, use_cart};
+use super::cart::{confirm, new_idempotency_key, use_cart, Cart};
 use super::layout::Loading;
 use super::live::{LiveBadge, LiveUpdates};
 use crate::api::{
@@ -10,13 +10,14 @@ use crate::api::{
     SetDeliveryDistrict,
 };
 use crate::domain::{
-    format_distance, korea_clock, CheckoutInput, District, OrderDetail, Role, Won,
+    format_distance, korea_clock, CheckoutInput, District, OrderDetail, Role, StoreMenu, Won,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::{lazy_route, LazyRoute};
 
 #[component]
 pub fn CustomerHome() -> impl IntoView {
@@ -119,87 +120,102 @@ fn id_param() -> Memo<i64> {
     })
 }
 
-#[component]
-pub fn StorePage() -> impl IntoView {
-    let gate = Gate::for_role(Role::Customer);
-    let store_id = id_param();
-    let menu = Resource::new(
-        move || store_id.get(),
-        move |id| async move {
-            gate.allowed()?;
-            get_store_menu(id).await
-        },
-    );
-    let cart = use_cart();
-    gate.render(move |_user| {
-        view! {
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    menu.await
-                        .map(|store| {
-                            let store_id = store.id;
-                            let store_name = store.name.clone();
-                            view! {
-                                <Title text=store.name.clone() />
-                                <section class="page-head">
-                                    <A href="/">"← 가게 목록"</A>
-                                    <h1>{store.name.clone()}</h1>
-                                    <p class="muted">{format!("{} · {}", store.district, store.address)}</p>
-                                    {(!store.is_open)
-                                        .then(|| view! { <p class="form-error">"지금은 주문을 받지 않는 가게입니다."</p> })}
-                                </section>
-                                <ul class="menu-list" data-testid="menu">
-                                    {store
-                                        .menu
-                                        .into_iter()
-                                        .map(|item| {
-                                            let sold_out = item.stock == 0;
-                                            let orderable = store.is_open && !sold_out;
-                                            let store_name = store_name.clone();
-                                            let (food_id, name, price) = (item.id, item.name.clone(), item.price);
-                                            let add = move |_| {
-                                                let name = name.clone();
-                                                let added = cart.0.try_update(|c| c.add(store_id, &store_name, food_id, &name, price)).unwrap_or(false);
-                                                if !added && confirm("장바구니에는 한 가게의 메뉴만 담을 수 있습니다. 담긴 메뉴를 비우고 이 메뉴를 담을까요?") {
-                                                    cart.0.update(|c| {
-                                                        *c = Default::default();
-                                                        c.add(store_id, &store_name, food_id, &name, price);
-                                                    });
+/// The page, loaded lazily (`#[lazy_route]`): `data` (in the main module) makes its data,
+/// `view` comes in a chunk of its own, fetched when the page is first shown.
+pub struct StorePage {
+    gate: Gate,
+    menu: Resource<Result<StoreMenu, AppError>>,
+    cart: Cart,
+}
+
+#[lazy_route]
+impl LazyRoute for StorePage {
+    fn data() -> Self {
+        let gate = Gate::for_role(Role::Customer);
+        let store_id = id_param();
+        let menu = Resource::new(
+            move || store_id.get(),
+            move |id| async move {
+                gate.allowed()?;
+                get_store_menu(id).await
+            },
+        );
+        let cart = use_cart();
+        StorePage { gate, menu, cart }
+    }
+
+    fn view(this: Self) -> AnyView {
+        let StorePage { gate, menu, cart } = this;
+        gate.render(move |_user| {
+            view! {
+                <Suspense fallback=Loading>
+                    {move || Suspend::new(async move {
+                        menu.await
+                            .map(|store| {
+                                let store_id = store.id;
+                                let store_name = store.name.clone();
+                                view! {
+                                    <Title text=store.name.clone() />
+                                    <section class="page-head">
+                                        <A href="/">"← 가게 목록"</A>
+                                        <h1>{store.name.clone()}</h1>
+                                        <p class="muted">{format!("{} · {}", store.district, store.address)}</p>
+                                        {(!store.is_open)
+                                            .then(|| view! { <p class="form-error">"지금은 주문을 받지 않는 가게입니다."</p> })}
+                                    </section>
+                                    <ul class="menu-list" data-testid="menu">
+                                        {store
+                                            .menu
+                                            .into_iter()
+                                            .map(|item| {
+                                                let sold_out = item.stock == 0;
+                                                let orderable = store.is_open && !sold_out;
+                                                let store_name = store_name.clone();
+                                                let (food_id, name, price) = (item.id, item.name.clone(), item.price);
+                                                let add = move |_| {
+                                                    let name = name.clone();
+                                                    let added = cart.0.try_update(|c| c.add(store_id, &store_name, food_id, &name, price)).unwrap_or(false);
+                                                    if !added && confirm("장바구니에는 한 가게의 메뉴만 담을 수 있습니다. 담긴 메뉴를 비우고 이 메뉴를 담을까요?") {
+                                                        cart.0.update(|c| {
+                                                            *c = Default::default();
+                                                            c.add(store_id, &store_name, food_id, &name, price);
+                                                        });
+                                                    }
+                                                };
+                                                view! {
+                                                    <li class="card menu-item" class:sold-out=sold_out data-testid="menu-item">
+                                                        <div>
+                                                            <strong>{item.name.clone()}</strong>
+                                                            <p class="muted">{item.description}</p>
+                                                            <p class="price">{item.price.to_string()}</p>
+                                                        </div>
+                                                        <div class="menu-side">
+                                                            <span class="stock">
+                                                                {if sold_out { "품절".to_string() } else { format!("남은 수량 {}개", item.stock) }}
+                                                            </span>
+                                                            <button
+                                                                class="button small primary"
+                                                                disabled=!orderable
+                                                                on:click=add
+                                                                aria-label=format!("{} 담기", item.name)
+                                                            >
+                                                                "담기"
+                                                            </button>
+                                                        </div>
+                                                    </li>
                                                 }
-                                            };
-                                            view! {
-                                                <li class="card menu-item" class:sold-out=sold_out data-testid="menu-item">
-                                                    <div>
-                                                        <strong>{item.name.clone()}</strong>
-                                                        <p class="muted">{item.description}</p>
-                                                        <p class="price">{item.price.to_string()}</p>
-                                                    </div>
-                                                    <div class="menu-side">
-                                                        <span class="stock">
-                                                            {if sold_out { "품절".to_string() } else { format!("남은 수량 {}개", item.stock) }}
-                                                        </span>
-                                                        <button
-                                                            class="button small primary"
-                                                            disabled=!orderable
-                                                            on:click=add
-                                                            aria-label=format!("{} 담기", item.name)
-                                                        >
-                                                            "담기"
-                                                        </button>
-                                                    </div>
-                                                </li>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </ul>
-                                <CartBar />
-                            }
-                        })
-                })}
-            </Suspense>
-        }
-        .into_any()
-    })
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                    <CartBar />
+                                }
+                            })
+                    })}
+                </Suspense>
+            }
+            .into_any()
+        }).into_any()
+    }
 }
 
 #[component]
@@ -218,135 +234,164 @@ fn CartBar() -> impl IntoView {
     }
 }
 
-#[component]
-pub fn CheckoutPage() -> impl IntoView {
-    let gate = Gate::for_role(Role::Customer);
-    let cart = use_cart();
-    let place = ServerAction::<PlaceOrder>::new();
-    let card = RwSignal::new("4242 4242 4242 4242".to_string());
-    // One key per submission: kept while the outcome is unknown or the provider was busy
-    // (paying again is the same submission), replaced after a decline or a cart change.
-    let key = RwSignal::new(None::<String>);
-    Effect::new(move |_| {
-        cart.0.track();
-        key.set(None);
-    });
-    let navigate = use_navigate();
-    Effect::new(move |_| match place.value().get() {
-        Some(Ok(order)) => {
+/// The page, loaded lazily (`#[lazy_route]`): `data` (in the main module) makes its data,
+/// `view` comes in a chunk of its own, fetched when the page is first shown.
+pub struct CheckoutPage {
+    gate: Gate,
+    cart: Cart,
+    place: ServerAction<PlaceOrder>,
+    card: RwSignal<String>,
+    key: RwSignal<Option<String>>,
+}
+
+#[lazy_route]
+impl LazyRoute for CheckoutPage {
+    fn data() -> Self {
+        let gate = Gate::for_role(Role::Customer);
+        let cart = use_cart();
+        let place = ServerAction::<PlaceOrder>::new();
+        let card = RwSignal::new("4242 4242 4242 4242".to_string());
+        // One key per submission: kept while the outcome is unknown or the provider was busy
+        // (paying again is the same submission), replaced after a decline or a cart change.
+        let key = RwSignal::new(None::<String>);
+        CheckoutPage {
+            gate,
+            cart,
+            place,
+            card,
+            key,
+        }
+    }
+
+    fn view(this: Self) -> AnyView {
+        let CheckoutPage {
+            gate,
+            cart,
+            place,
+            card,
+            key,
+        } = this;
+        Effect::new(move |_| {
+            cart.0.track();
             key.set(None);
-            cart.0.set(Default::default());
-            navigate(&format!("/orders/{}", order.id), Default::default());
-        }
-        Some(Err(AppError::PaymentDeclined { .. })) | Some(Err(AppError::Invalid { .. })) => {
-            key.set(None)
-        }
-        _ => {}
-    });
-    gate.render(move |_user| {
-        let pay = move |_| {
-            let state = cart.0.get_untracked();
-            let Some(store_id) = state.store_id else {
-                return;
+        });
+        let navigate = use_navigate();
+        Effect::new(move |_| match place.value().get() {
+            Some(Ok(order)) => {
+                key.set(None);
+                cart.0.set(Default::default());
+                navigate(&format!("/orders/{}", order.id), Default::default());
+            }
+            Some(Err(AppError::PaymentDeclined { .. })) | Some(Err(AppError::Invalid { .. })) => {
+                key.set(None)
+            }
+            _ => {}
+        });
+        gate.render(move |_user| {
+            let pay = move |_| {
+                let state = cart.0.get_untracked();
+                let Some(store_id) = state.store_id else {
+                    return;
+                };
+                let submission = key.get_untracked().unwrap_or_else(new_idempotency_key);
+                key.set(Some(submission.clone()));
+                place.dispatch(PlaceOrder {
+                    checkout: CheckoutInput::new(
+                        store_id,
+                        &state.lines(),
+                        &submission,
+                        &card.get_untracked(),
+                    ),
+                });
             };
-            let submission = key.get_untracked().unwrap_or_else(new_idempotency_key);
-            key.set(Some(submission.clone()));
-            place.dispatch(PlaceOrder {
-                checkout: CheckoutInput::new(
-                    store_id,
-                    &state.lines(),
-                    &submission,
-                    &card.get_untracked(),
-                ),
-            });
-        };
-        let error = move || place.value().get().and_then(Result::err);
-        view! {
-            <Title text="주문하기" />
-            <section class="page-head">
-                <h1>"주문하기"</h1>
-            </section>
-            {move || {
-                let state = cart.0.get();
-                if state.items.is_empty() {
-                    return view! {
-                        <p class="empty">"장바구니가 비어 있습니다. " <A href="/">"가게 보러 가기"</A></p>
-                    }
-                        .into_any();
-                }
-                view! {
-                    <section class="panel">
-                        <h2>{state.store_name.clone()}</h2>
-                        <ul class="cart-lines" data-testid="cart-lines">
-                            {state
-                                .items
-                                .iter()
-                                .map(|item| {
-                                    let food_id = item.food_id;
-                                    let quantity = item.quantity;
-                                    view! {
-                                        <li class="cart-line">
-                                            <span class="cart-name">{item.name.clone()}</span>
-                                            <span class="stepper">
-                                                <button class="button small" aria-label="빼기" on:click=move |_| cart.0.update(|c| c.set_quantity(food_id, quantity - 1))>"−"</button>
-                                                <span class="qty">{quantity}</span>
-                                                <button class="button small" aria-label="더하기" disabled={quantity >= 99} on:click=move |_| cart.0.update(|c| c.set_quantity(food_id, quantity + 1))>"+"</button>
-                                            </span>
-                                            <span class="num">{Won(item.price.0 * quantity).to_string()}</span>
-                                        </li>
-                                    }
-                                })
-                                .collect_view()}
-                        </ul>
-                        <p class="total">"예상 결제 금액 " <strong>{state.total().to_string()}</strong></p>
-                        <p class="muted small">"최종 금액은 주문 시 가게의 현재 가격으로 계산됩니다."</p>
-                    </section>
-                }
-                    .into_any()
-            }}
-            <section class="panel form">
-                <label>
-                    "카드 번호"
-                    <input
-                        type="text"
-                        inputmode="numeric"
-                        name="card_number"
-                        autocomplete="cc-number"
-                        prop:value=move || card.get()
-                        on:input=move |ev| card.set(event_target_value(&ev))
-                    />
-                </label>
-                <p class="muted small">
-                    "테스트 카드: 4242 4242 4242 4242 승인 · 4000 0000 0000 0002 거절 · 4000 0000 0000 3000 지연 · 4000 0000 0000 5000 오류"
-                </p>
-                {move || error().map(|e| {
-                    let busy = matches!(e, AppError::PaymentUnavailable { .. });
-                    let message = match &e {
-                        AppError::Invalid { fields } => fields.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join(" "),
-                        other => other.to_string(),
-                    };
-                    view! { <p class="form-error" class:busy=busy role="alert">{message}</p> }
-                })}
-                <button
-                    class="button primary"
-                    data-testid="pay"
-                    disabled=move || place.pending().get() || cart.0.with(|c| c.items.is_empty())
-                    on:click=pay
-                >
-                    {move || {
-                        if place.pending().get() {
-                            "결제 중…".to_string()
-                        } else if matches!(error(), Some(AppError::PaymentUnavailable { .. })) {
-                            "다시 결제하기".to_string()
-                        } else {
-                            format!("{} 결제하기", cart.0.with(|c| c.total()))
+            let error = move || place.value().get().and_then(Result::err);
+            view! {
+                <Title text="주문하기" />
+                <section class="page-head">
+                    <h1>"주문하기"</h1>
+                </section>
+                {move || {
+                    let state = cart.0.get();
+                    if state.items.is_empty() {
+                        return view! {
+                            <p class="empty">"장바구니가 비어 있습니다. " <A href="/">"가게 보러 가기"</A></p>
                         }
-                    }}
-                </button>
-            </section>
-        }
-        .into_any()
-    })
+                            .into_any();
+                    }
+                    view! {
+                        <section class="panel">
+                            <h2>{state.store_name.clone()}</h2>
+                            <ul class="cart-lines" data-testid="cart-lines">
+                                {state
+                                    .items
+                                    .iter()
+                                    .map(|item| {
+                                        let food_id = item.food_id;
+                                        let quantity = item.quantity;
+                                        view! {
+                                            <li class="cart-line">
+                                                <span class="cart-name">{item.name.clone()}</span>
+                                                <span class="stepper">
+                                                    <button class="button small" aria-label="빼기" on:click=move |_| cart.0.update(|c| c.set_quantity(food_id, quantity - 1))>"−"</button>
+                                                    <span class="qty">{quantity}</span>
+                                                    <button class="button small" aria-label="더하기" disabled={quantity >= 99} on:click=move |_| cart.0.update(|c| c.set_quantity(food_id, quantity + 1))>"+"</button>
+                                                </span>
+                                                <span class="num">{Won(item.price.0 * quantity).to_string()}</span>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                            <p class="total">"예상 결제 금액 " <strong>{state.total().to_string()}</strong></p>
+                            <p class="muted small">"최종 금액은 주문 시 가게의 현재 가격으로 계산됩니다."</p>
+                        </section>
+                    }
+                        .into_any()
+                }}
+                <section class="panel form">
+                    <label>
+                        "카드 번호"
+                        <input
+                            type="text"
+                            inputmode="numeric"
+                            name="card_number"
+                            autocomplete="cc-number"
+                            prop:value=move || card.get()
+                            on:input=move |ev| card.set(event_target_value(&ev))
+                        />
+                    </label>
+                    <p class="muted small">
+                        "테스트 카드: 4242 4242 4242 4242 승인 · 4000 0000 0000 0002 거절 · 4000 0000 0000 3000 지연 · 4000 0000 0000 5000 오류"
+                    </p>
+                    {move || error().map(|e| {
+                        let busy = matches!(e, AppError::PaymentUnavailable { .. });
+                        let message = match &e {
+                            AppError::Invalid { fields } => fields.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join(" "),
+                            other => other.to_string(),
+                        };
+                        view! { <p class="form-error" class:busy=busy role="alert">{message}</p> }
+                    })}
+                    <button
+                        class="button primary"
+                        data-testid="pay"
+                        disabled=move || place.pending().get() || cart.0.with(|c| c.items.is_empty())
+                        on:click=pay
+                    >
+                        {move || {
+                            if place.pending().get() {
+                                "결제 중…".to_string()
+                            } else if matches!(error(), Some(AppError::PaymentUnavailable { .. })) {
+                                "다시 결제하기".to_string()
+                            } else {
+                                format!("{} 결제하기", cart.0.with(|c| c.total()))
+                            }
+                        }}
+                    </button>
+                </section>
+            }
+            .into_any()
+        }).into_any()
+    }
 }
 
 fn order_view(
@@ -445,36 +490,65 @@ fn order_view(
     }
 }
 
-#[component]
-pub fn OrderPage() -> impl IntoView {
-    let gate = Gate::for_role(Role::Customer);
-    let order_id = id_param();
-    let cancel = ServerAction::<CancelOrder>::new();
-    let confirm_received = ServerAction::<ConfirmDelivery>::new();
-    // The store, riders and the worker move the order along; the server pushes a hint at
-    // each step and the page re-reads the order.
-    let live = gate.live;
-    let order = Resource::new(
-        move || {
-            (
-                order_id.get(),
-                live.changes.get(),
-                cancel.version().get() + confirm_received.version().get(),
-            )
-        },
-        move |(id, _, _)| async move {
-            gate.allowed()?;
-            get_order(id).await
-        },
-    );
-    gate.render(move |_user| {
-        view! {
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move { order.await.map(|o| order_view(o, cancel, confirm_received, live)) })}
-            </Transition>
+/// The page, loaded lazily (`#[lazy_route]`): `data` (in the main module) makes its data,
+/// `view` comes in a chunk of its own, fetched when the page is first shown.
+pub struct OrderPage {
+    gate: Gate,
+    cancel: ServerAction<CancelOrder>,
+    confirm_received: ServerAction<ConfirmDelivery>,
+    live: LiveUpdates,
+    order: Resource<Result<OrderDetail, AppError>>,
+}
+
+#[lazy_route]
+impl LazyRoute for OrderPage {
+    fn data() -> Self {
+        let gate = Gate::for_role(Role::Customer);
+        let order_id = id_param();
+        let cancel = ServerAction::<CancelOrder>::new();
+        let confirm_received = ServerAction::<ConfirmDelivery>::new();
+        // The store, riders and the worker move the order along; the server pushes a hint at
+        // each step and the page re-reads the order.
+        let live = gate.live;
+        let order = Resource::new(
+            move || {
+                (
+                    order_id.get(),
+                    live.changes.get(),
+                    cancel.version().get() + confirm_received.version().get(),
+                )
+            },
+            move |(id, _, _)| async move {
+                gate.allowed()?;
+                get_order(id).await
+            },
+        );
+        OrderPage {
+            gate,
+            cancel,
+            confirm_received,
+            live,
+            order,
         }
-        .into_any()
-    })
+    }
+
+    fn view(this: Self) -> AnyView {
+        let OrderPage {
+            gate,
+            cancel,
+            confirm_received,
+            live,
+            order,
+        } = this;
+        gate.render(move |_user| {
+            view! {
+                <Transition fallback=Loading>
+                    {move || Suspend::new(async move { order.await.map(|o| order_view(o, cancel, confirm_received, live)) })}
+                </Transition>
+            }
+            .into_any()
+        }).into_any()
+    }
 }
 
 #[component]

@@ -49,6 +49,10 @@ fn connect(updates: LiveUpdates, auth: Auth, query: Signal<String>) {
     let query = Memo::new(move |_| query.get());
     let retry = RwSignal::new(0u32);
     Effect::new(move |_| {
+        // Not before the page is hydrated: the first notice would change it under hydration.
+        if !super::hydrated() {
+            return;
+        }
         retry.track();
         if who.get().is_none() {
             updates.connected.set(false);

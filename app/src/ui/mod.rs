@@ -1,4 +1,12 @@
 //! Pages and the app shell. Server-rendered first (fast first paint on phones), then hydrated.
+//!
+//! Code per role: the pages a customer's first load needs (home, order list, notifications)
+//! are in the main wasm module; the others are lazy routes (`#[lazy_route]`: `data` makes the
+//! page's Resources at once, in the main module; `view` is split into its own chunks by
+//! scripts/build.sh), so a customer never downloads the owner's or the rider's pages. The
+//! customer's home and order list and the notifications stay eager: made lazy, they failed to
+//! hydrate for customers (an "unreachable" hydration error in tachys in the release build),
+//! probably the race that `hydration::hydrated` now prevents; see docs/benchmarks.md.
 
 mod auth;
 mod cart;
@@ -10,11 +18,13 @@ mod owner;
 mod rider;
 
 pub use auth::{sign_in_location, sign_in_required, Auth};
+#[cfg(feature = "hydrate")]
+pub use hydration::{hydrated, mark_hydrated};
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
 /// The HTML document around the app (server side only renders this).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -42,7 +52,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(Auth::new());
     cart::Cart::provide();
-    mark_hydrated();
 
     view! {
         <Title formatter=|page: String| {
@@ -51,30 +60,40 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=layout::NotFound>
                 <Route path=path!("/") view=customer::CustomerHome ssr=SsrMode::Async />
-                <Route path=path!("/stores/:id") view=customer::StorePage ssr=SsrMode::Async />
-                <Route path=path!("/checkout") view=customer::CheckoutPage ssr=SsrMode::Async />
+                <Route path=path!("/stores/:id") view={Lazy::<customer::StorePage>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/checkout") view={Lazy::<customer::CheckoutPage>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/orders") view=customer::OrdersPage ssr=SsrMode::Async />
-                <Route path=path!("/orders/:id") view=customer::OrderPage ssr=SsrMode::Async />
-                <Route path=path!("/store") view=owner::StoreHome ssr=SsrMode::Async />
-                <Route path=path!("/rider") view=rider::RiderHome ssr=SsrMode::Async />
+                <Route path=path!("/orders/:id") view={Lazy::<customer::OrderPage>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/store") view={Lazy::<owner::StoreHome>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/rider") view={Lazy::<rider::RiderHome>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/notifications") view=notifications::NotificationsPage ssr=SsrMode::Async />
-                <Route path=path!("/signin") view=auth::SignInPage />
-                <Route path=path!("/signup") view=auth::SignUpPage />
+                <Route path=path!("/signin") view={Lazy::<auth::SignInPage>::new()} />
+                <Route path=path!("/signup") view={Lazy::<auth::SignUpPage>::new()} />
             </Routes>
         </Router>
     }
 }
 
-/// Sets `data-hydrated` on `<body>` once the wasm has taken over the page, so end-to-end
-/// tests (and curious people) can tell a live page from server-rendered HTML.
-fn mark_hydrated() {
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(body) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.body())
-        {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
+/// Whether the page has finished hydrating. Hydration is asynchronous (a lazy route's chunks
+/// load first), and the reactive system runs meanwhile: an Effect that changed what the page
+/// shows before hydration ended — the live stream's first notice, the cart read from
+/// localStorage — would make the page differ from the server's HTML, which Leptos cannot
+/// hydrate. Such Effects wait for this.
+#[cfg(feature = "hydrate")]
+mod hydration {
+    use leptos::prelude::*;
+
+    thread_local! {
+        static HYDRATED: ArcRwSignal<bool> = ArcRwSignal::new(false);
+    }
+
+    /// Whether hydration has finished (tracked: an Effect reading it runs again then).
+    pub fn hydrated() -> bool {
+        HYDRATED.with(|h| h.get())
+    }
+
+    /// Called by the browser entry point once the page is hydrated.
+    pub fn mark_hydrated() {
+        HYDRATED.with(|h| h.set(true));
+    }
 }

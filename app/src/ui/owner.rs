@@ -18,6 +18,7 @@ use crate::domain::{
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::{lazy_route, LazyRoute};
 use std::collections::HashMap;
 
 /// The tabs of the incoming-orders board and which statuses each shows.
@@ -139,76 +140,103 @@ impl PageState {
     }
 }
 
-#[component]
-pub fn StoreHome() -> impl IntoView {
-    let gate = Gate::for_role(Role::Owner);
-    let live = gate.live;
-    let actions = Actions {
-        order: ServerAction::new(),
-        open: ServerAction::new(),
-        stock: ServerAction::new(),
-        food: ServerAction::new(),
-    };
-    // New orders arrive through the outbox worker, which pushes a hint (`/live`) once the
-    // order is in the store's queue (and its stock taken); the board re-reads then and after
-    // every action of this page.
-    let board = Resource::new(
-        move || {
-            (
-                live.changes.get(),
-                actions.order.version().get(),
-                actions.open.version().get(),
-                actions.stock.version().get(),
-                actions.food.version().get(),
-            )
-        },
-        move |_| async move {
-            gate.allowed()?;
-            get_owner_board().await
-        },
-    );
-    let state = PageState::new();
-    // A saved or refused stock number stops being a draft: the row shows the stock as it is
-    // now. A number the server could not read stays for the owner to correct.
-    Effect::new(move |_| {
-        let finished = matches!(
-            actions.stock.value().get(),
-            Some(Ok(())) | Some(Err(AppError::Conflict { .. }))
+/// The page, loaded lazily (`#[lazy_route]`): its data is made at once by `data` (with the
+/// main module's code), its view comes in a chunk of its own that only owners download.
+pub struct StoreHome {
+    gate: Gate,
+    actions: Actions,
+    board: Resource<Result<OwnerBoard, AppError>>,
+    state: PageState,
+}
+
+#[lazy_route]
+impl LazyRoute for StoreHome {
+    fn data() -> Self {
+        let gate = Gate::for_role(Role::Owner);
+        let live = gate.live;
+        let actions = Actions {
+            order: ServerAction::new(),
+            open: ServerAction::new(),
+            stock: ServerAction::new(),
+            food: ServerAction::new(),
+        };
+        // New orders arrive through the outbox worker, which pushes a hint (`/live`) once the
+        // order is in the store's queue (and its stock taken); the board re-reads then and
+        // after every action of this page.
+        let board = Resource::new(
+            move || {
+                (
+                    live.changes.get(),
+                    actions.order.version().get(),
+                    actions.open.version().get(),
+                    actions.stock.version().get(),
+                    actions.food.version().get(),
+                )
+            },
+            move |_| async move {
+                gate.allowed()?;
+                get_owner_board().await
+            },
         );
-        if let (true, Some(food_id)) = (finished, state.stock_saved_for.get_untracked()) {
-            state.drafts.update(|drafts| {
-                drafts.remove(&food_id);
-            });
+        StoreHome {
+            gate,
+            actions,
+            board,
+            state: PageState::new(),
         }
-    });
-    chime_on_new_orders(board);
-    gate.render(move |_user| {
-        view! {
-            <Title text="내 상점" />
-            <section class="page-head">
-                <h1>"내 상점" " " <LiveBadge updates=live /></h1>
-                <p class="muted">"들어온 주문을 수락하고, 요리 가능한 재고 수량을 입력하세요."</p>
-            </section>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    board
-                        .await
-                        .map(|board| {
-                            if board.stores.is_empty() {
-                                return view! { <p class="empty">"등록된 상점이 없습니다."</p> }.into_any();
-                            }
-                            board
-                                .stores
-                                .into_iter()
-                                .map(|store| store_panel(store, actions, state))
-                                .collect_view()
-                                .into_any()
-                        })
-                })}
-            </Transition>
-        }
+    }
+
+    fn view(this: Self) -> AnyView {
+        let StoreHome {
+            gate,
+            actions,
+            board,
+            state,
+        } = this;
+        let live = gate.live;
+        // A saved or refused stock number stops being a draft: the row shows the stock as it
+        // is now. A number the server could not read stays for the owner to correct.
+        Effect::new(move |_| {
+            let finished = matches!(
+                actions.stock.value().get(),
+                Some(Ok(())) | Some(Err(AppError::Conflict { .. }))
+            );
+            if let (true, Some(food_id)) = (finished, state.stock_saved_for.get_untracked()) {
+                state.drafts.update(|drafts| {
+                    drafts.remove(&food_id);
+                });
+            }
+        });
+        chime_on_new_orders(board);
+        gate.render(move |_user| {
+            view! {
+                <Title text="내 상점" />
+                <section class="page-head">
+                    <h1>"내 상점" " " <LiveBadge updates=live /></h1>
+                    <p class="muted">"들어온 주문을 수락하고, 요리 가능한 재고 수량을 입력하세요."</p>
+                </section>
+                <Transition fallback=Loading>
+                    {move || Suspend::new(async move {
+                        board
+                            .await
+                            .map(|board| {
+                                if board.stores.is_empty() {
+                                    return view! { <p class="empty">"등록된 상점이 없습니다."</p> }.into_any();
+                                }
+                                board
+                                    .stores
+                                    .into_iter()
+                                    .map(|store| store_panel(store, actions, state))
+                                    .collect_view()
+                                    .into_any()
+                            })
+                    })}
+                </Transition>
+            }
+            .into_any()
+        })
         .into_any()
-    })
+    }
 }
 
 /// Rings when an order arrives that this page has not seen before (not at the first read).

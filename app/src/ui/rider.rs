@@ -14,6 +14,7 @@ use crate::domain::{format_distance, District, OrderStatus, RiderBoard, Role};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::{Link, Title};
+use leptos_router::{lazy_route, LazyRoute};
 
 /// Where the last list is kept, per rider (another rider on the same phone never sees it; it
 /// is also wiped at sign-out, with the service worker's cache).
@@ -36,107 +37,146 @@ fn board_key(rider_id: i64) -> String {
     format!("{LAST_BOARD_KEY}.{rider_id}")
 }
 
-#[component]
-pub fn RiderHome() -> impl IntoView {
-    let rider = expect_context::<Auth>().user.get_untracked();
-    let home = rider
-        .as_ref()
-        .and_then(|r| r.district.clone())
-        .unwrap_or_else(|| "마포구".into());
-    let key = board_key(rider.map(|r| r.id).unwrap_or_default());
-    let area = RwSignal::new(home);
-    let position = RwSignal::new(None::<(f64, f64)>);
-    // The live stream hears of the orders this list can show: it is centred where the list is
-    // (the same values the board is read with), and reopens when that changes.
-    let live_query = Signal::derive(move || match position.get() {
-        Some((lat, lng)) => format!("lat={lat}&lng={lng}"),
-        None => format!("area={}", percent_encode(&area.get())),
-    });
-    let gate = Gate::with_live_query(Some(Role::Rider), live_query);
-    let locating = RwSignal::new("위치 확인 중…".to_string());
-    let online = RwSignal::new(true);
-    let live = gate.live;
-    let act = ServerAction::<RiderAction>::new();
-    let board = Resource::new(
-        move || {
-            (
-                position.get(),
-                area.get(),
-                live.changes.get(),
-                act.version().get(),
-            )
-        },
-        move |(position, area, _, _)| async move {
-            gate.allowed()?;
-            let (lat, lng) = position
-                .map(|(lat, lng)| (lat.to_string(), lng.to_string()))
-                .unwrap_or_default();
-            get_rider_board(lat, lng, area).await
-        },
-    );
-    register_service_worker();
-    locate(position, locating);
-    follow_connectivity(online);
-    gate.render(move |_user| {
-        let key = key.clone();
-        view! {
-            <Title text="배달 목록" />
-            <Link rel="manifest" href="/manifest.webmanifest" />
-            <section class="page-head">
-                <h1>"배달 목록" " " <LiveBadge updates=live /></h1>
-                <p class="muted" data-testid="rider-area">
-                    {move || match position.get() {
-                        Some(_) => "기준: 현재 위치".to_string(),
-                        None => format!("기준: {} 중심 · {}", area.get(), locating.get()),
-                    }}
-                </p>
-                <label class="inline">
-                    "활동 지역 "
-                    <select
-                        aria-label="활동 지역"
-                        on:change=move |ev| {
-                            position.set(None);
-                            locating.set("선택한 지역 기준".into());
-                            area.set(event_target_value(&ev));
-                        }
-                    >
-                        {District::all()
-                            .map(|d| {
-                                let name = d.name();
-                                view! { <option value=name selected=move || area.get() == name>{name}</option> }
-                            })
-                            .collect_view()}
-                    </select>
-                </label>
-            </section>
-            {move || (!online.get()).then(|| view! {
-                <p class="offline-banner" role="status" data-testid="offline-banner">
-                    "오프라인입니다. 마지막으로 받은 목록을 보여 줍니다. 배차·픽업·배달 완료는 연결된 뒤에 눌러 주세요."
-                </p>
-            })}
-            {move || act.value().get().and_then(Result::err).map(|e| view! {
-                <p class="form-error" role="alert" data-testid="rider-error">{e.to_string()}</p>
-            })}
-            <Transition fallback=Loading>
-                {move || {
-                    let key = key.clone();
-                    Suspend::new(async move {
-                    match board.await {
-                        Ok(board) => {
-                            remember(&key, &board);
-                            board_view(board, act, online, false).into_any()
-                        }
-                        Err(AppError::Network { .. }) => match recall(&key) {
-                            Some(board) => board_view(board, act, online, true).into_any(),
-                            None => view! { <p class="empty">"연결되면 배달 목록을 불러옵니다."</p> }.into_any(),
-                        },
-                        Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
-                    }
-                })}}
-            </Transition>
+/// The page, loaded lazily (`#[lazy_route]`): its data is made at once by `data` (with the
+/// main module's code), its view comes in a chunk of its own that only riders download (and
+/// the service worker keeps for opening offline).
+pub struct RiderHome {
+    key: String,
+    area: RwSignal<String>,
+    position: RwSignal<Option<(f64, f64)>>,
+    gate: Gate,
+    locating: RwSignal<String>,
+    online: RwSignal<bool>,
+    act: ServerAction<RiderAction>,
+    board: Resource<Result<RiderBoard, AppError>>,
+}
+
+#[lazy_route]
+impl LazyRoute for RiderHome {
+    fn data() -> Self {
+        let rider = expect_context::<Auth>().user.get_untracked();
+        let home = rider
+            .as_ref()
+            .and_then(|r| r.district.clone())
+            .unwrap_or_else(|| "마포구".into());
+        let key = board_key(rider.map(|r| r.id).unwrap_or_default());
+        let area = RwSignal::new(home);
+        let position = RwSignal::new(None::<(f64, f64)>);
+        // The live stream hears of the orders this list can show: it is centred where the list
+        // is (the same values the board is read with), and reopens when that changes.
+        let live_query = Signal::derive(move || match position.get() {
+            Some((lat, lng)) => format!("lat={lat}&lng={lng}"),
+            None => format!("area={}", percent_encode(&area.get())),
+        });
+        let gate = Gate::with_live_query(Some(Role::Rider), live_query);
+        let live = gate.live;
+        let act = ServerAction::<RiderAction>::new();
+        let board = Resource::new(
+            move || {
+                (
+                    position.get(),
+                    area.get(),
+                    live.changes.get(),
+                    act.version().get(),
+                )
+            },
+            move |(position, area, _, _)| async move {
+                gate.allowed()?;
+                let (lat, lng) = position
+                    .map(|(lat, lng)| (lat.to_string(), lng.to_string()))
+                    .unwrap_or_default();
+                get_rider_board(lat, lng, area).await
+            },
+        );
+        RiderHome {
+            key,
+            area,
+            position,
+            gate,
+            locating: RwSignal::new("위치 확인 중…".to_string()),
+            online: RwSignal::new(true),
+            act,
+            board,
         }
+    }
+
+    fn view(this: Self) -> AnyView {
+        let RiderHome {
+            key,
+            area,
+            position,
+            gate,
+            locating,
+            online,
+            act,
+            board,
+        } = this;
+        let live = gate.live;
+        register_service_worker();
+        locate(position, locating);
+        follow_connectivity(online);
+        gate.render(move |_user| {
+            let key = key.clone();
+            view! {
+                <Title text="배달 목록" />
+                <Link rel="manifest" href="/manifest.webmanifest" />
+                <section class="page-head">
+                    <h1>"배달 목록" " " <LiveBadge updates=live /></h1>
+                    <p class="muted" data-testid="rider-area">
+                        {move || match position.get() {
+                            Some(_) => "기준: 현재 위치".to_string(),
+                            None => format!("기준: {} 중심 · {}", area.get(), locating.get()),
+                        }}
+                    </p>
+                    <label class="inline">
+                        "활동 지역 "
+                        <select
+                            aria-label="활동 지역"
+                            on:change=move |ev| {
+                                position.set(None);
+                                locating.set("선택한 지역 기준".into());
+                                area.set(event_target_value(&ev));
+                            }
+                        >
+                            {District::all()
+                                .map(|d| {
+                                    let name = d.name();
+                                    view! { <option value=name selected=move || area.get() == name>{name}</option> }
+                                })
+                                .collect_view()}
+                        </select>
+                    </label>
+                </section>
+                {move || (!online.get()).then(|| view! {
+                    <p class="offline-banner" role="status" data-testid="offline-banner">
+                        "오프라인입니다. 마지막으로 받은 목록을 보여 줍니다. 배차·픽업·배달 완료는 연결된 뒤에 눌러 주세요."
+                    </p>
+                })}
+                {move || act.value().get().and_then(Result::err).map(|e| view! {
+                    <p class="form-error" role="alert" data-testid="rider-error">{e.to_string()}</p>
+                })}
+                <Transition fallback=Loading>
+                    {move || {
+                        let key = key.clone();
+                        Suspend::new(async move {
+                        match board.await {
+                            Ok(board) => {
+                                remember(&key, &board);
+                                board_view(board, act, online, false).into_any()
+                            }
+                            Err(AppError::Network { .. }) => match recall(&key) {
+                                Some(board) => board_view(board, act, online, true).into_any(),
+                                None => view! { <p class="empty">"연결되면 배달 목록을 불러옵니다."</p> }.into_any(),
+                            },
+                            Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                        }
+                    })}}
+                </Transition>
+            }
+            .into_any()
+        })
         .into_any()
-    })
+    }
 }
 
 fn board_view(
@@ -290,6 +330,9 @@ fn register_service_worker() {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         use wasm_bindgen::JsCast;
+        if !super::hydrated() {
+            return;
+        }
         let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
             return;
         };
@@ -315,6 +358,10 @@ fn locate(position: RwSignal<Option<(f64, f64)>>, locating: RwSignal<String>) {
     Effect::new(move |_| {
         use wasm_bindgen::closure::Closure;
         use wasm_bindgen::JsCast;
+        // What the browser says changes the page: not before it is hydrated.
+        if !super::hydrated() {
+            return;
+        }
         let Some(geolocation) = web_sys::window().and_then(|w| w.navigator().geolocation().ok())
         else {
             locating.set("이 브라우저는 위치를 알려 주지 않습니다".into());
@@ -347,6 +394,10 @@ fn locate(position: RwSignal<Option<(f64, f64)>>, locating: RwSignal<String>) {
 fn follow_connectivity(online: RwSignal<bool>) {
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
+        // Offline shows a banner the server's HTML does not have: not before hydration ends.
+        if !super::hydrated() {
+            return;
+        }
         let Some(window) = web_sys::window() else {
             return;
         };

@@ -1,0 +1,133 @@
+import { BrowserContext, Page } from '@playwright/test';
+import { test, expect, hydrated, live, signIn, signedIn } from './helpers';
+
+// Code per role (issue 16): the wasm is split at the lazily loaded pages (`#[lazy_route]`), so
+// a customer never downloads the owner's or the rider's pages, and moving to a lazily loaded
+// page in the running app fetches its chunk then and there.
+
+type Manifest = Record<string, string[]>;
+
+/** The build's split manifest (split → the chunks it needs), found through the page's script. */
+async function manifestOf(page: Page): Promise<{ pkg: string; manifest: Manifest }> {
+  const script = await page.locator('link[rel="modulepreload"][href$="/baedal.js"]').getAttribute('href');
+  const pkg = script!.replace(/\/baedal\.js$/, '');
+  const response = await page.request.get(`${pkg}/__wasm_split_manifest.json`);
+  expect(response.ok()).toBeTruthy();
+  return { pkg, manifest: await response.json() };
+}
+
+/** The chunks that only the splits matching `only` need (not shared with any other split). */
+function chunksOnlyFor(manifest: Manifest, only: RegExp): string[] {
+  const mine = new Set<string>();
+  const others = new Set<string>();
+  for (const [split, chunks] of Object.entries(manifest)) {
+    for (const chunk of chunks) (only.test(split) ? mine : others).add(chunk);
+  }
+  return [...mine].filter((chunk) => !others.has(chunk));
+}
+
+/** Every path the context's pages fetch from now on; a page load (a new document) is recorded
+ *  as `document <path>` (requests of service workers, such as the rider's, are left out). */
+function recordFetches(context: BrowserContext): string[] {
+  const paths: string[] = [];
+  context.on('request', (request) => {
+    if (request.serviceWorker()) return;
+    const path = new URL(request.url()).pathname;
+    paths.push(request.isNavigationRequest() ? `document ${path}` : path);
+  });
+  return paths;
+}
+
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+  });
+  return errors;
+}
+
+test("a customer's cold load of / fetches neither the owner's nor the rider's code; a store's page loads its own on the way", async ({ browser }) => {
+  const page = await signedIn(browser, 'customer@baedal.kr', '/');
+  const { pkg, manifest } = await manifestOf(page);
+  const foreign = [
+    ...chunksOnlyFor(manifest, /store_home/i),
+    ...chunksOnlyFor(manifest, /rider_home/i),
+  ];
+  expect(foreign.length, `owner and rider chunks in ${JSON.stringify(manifest)}`).toBeGreaterThan(0);
+  const storePage = chunksOnlyFor(manifest, /store_page/i);
+  expect(storePage.length, `the store page's chunks in ${JSON.stringify(manifest)}`).toBeGreaterThan(0);
+
+  // Cold: a new context (empty cache) with the customer's session only.
+  const context = await browser.newContext({ storageState: await page.context().storageState() });
+  const fetched = recordFetches(context);
+  const cold = await context.newPage();
+  const errors = watchErrors(cold);
+  await cold.goto('/');
+  await hydrated(cold);
+  await expect(cold.getByTestId('store-list')).toContainText('마포 즉석떡볶이');
+  await cold.waitForLoadState('networkidle');
+  expect(fetched, 'the main module was loaded').toContain(`${pkg}/baedal_bg.wasm`);
+  for (const chunk of [...foreign, ...storePage]) {
+    expect(fetched, `${chunk}.wasm is not fetched for /`).not.toContain(`${pkg}/${chunk}.wasm`);
+  }
+
+  // Into a store, inside the app: its page's chunk comes now, and the page works.
+  const documents = fetched.filter((path) => path.startsWith('document ')).length;
+  await cold.getByTestId('store-list').getByText('마포 즉석떡볶이').click();
+  await expect(cold).toHaveURL(/\/stores\/\d+$/);
+  await expect(cold.getByTestId('menu-item').first()).toBeVisible();
+  await cold.getByRole('button', { name: '즉석떡볶이 (2인) 담기' }).click();
+  await expect(cold.getByTestId('cart-bar')).toContainText('1개');
+  expect(fetched.filter((path) => path.startsWith('document ')).length, 'no new document').toBe(documents);
+  for (const chunk of storePage) expect(fetched).toContain(`${pkg}/${chunk}.wasm`);
+  for (const chunk of foreign) expect(fetched, `${chunk}.wasm is not fetched`).not.toContain(`${pkg}/${chunk}.wasm`);
+  expect(errors).toEqual([]);
+  await context.close();
+});
+
+for (const { who, email, home, split, ready } of [
+  {
+    who: '상점주',
+    email: 'owner@baedal.kr',
+    home: '/store',
+    split: /store_home/i,
+    ready: async (page: Page) => {
+      await expect(page.getByTestId('owned-store')).toHaveCount(3);
+      await live(page);
+    },
+  },
+  {
+    who: '라이더',
+    email: 'rider@baedal.kr',
+    home: '/rider',
+    split: /rider_home/i,
+    ready: async (page: Page) => {
+      await expect(page.getByTestId('rider-area')).toBeVisible();
+      await live(page);
+    },
+  },
+]) {
+  test(`${who}: moving to ${home} inside the app loads its chunk, and the page works`, async ({ browser }) => {
+    const context = await browser.newContext();
+    const fetched = recordFetches(context);
+    const page = await context.newPage();
+    const errors = watchErrors(page);
+    await page.goto('/signin');
+    await hydrated(page);
+    const { pkg, manifest } = await manifestOf(page);
+    const chunks = chunksOnlyFor(manifest, split);
+    expect(chunks.length, `${home}'s own chunks in ${JSON.stringify(manifest)}`).toBeGreaterThan(0);
+    for (const chunk of chunks) expect(fetched, 'not before it is needed').not.toContain(`${pkg}/${chunk}.wasm`);
+
+    // Signing in moves to the role's home without loading a new document.
+    const documents = fetched.filter((path) => path.startsWith('document ')).length;
+    await signIn(page, email);
+    await expect(page).toHaveURL(home);
+    await ready(page);
+    expect(fetched.filter((path) => path.startsWith('document ')).length, 'no new document').toBe(documents);
+    for (const chunk of chunks) expect(fetched).toContain(`${pkg}/${chunk}.wasm`);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+}

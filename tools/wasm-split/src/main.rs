@@ -1,0 +1,75 @@
+//! Splits the browser's wasm at Leptos's `#[lazy]` / `#[lazy_route]` points, as cargo-leptos
+//! does with `--split` (its `wasm_split_tools`), for scripts/build.sh, which does not use
+//! cargo-leptos.
+//!
+//!   baedal-wasm-split <input.wasm> <pkg dir> <main out.wasm> <js name>
+//!
+//! `input.wasm` is cargo's output, linked with `--emit-relocs`. Written: the main module to
+//! `main out.wasm` (to be bound by `wasm-bindgen --keep-lld-exports`, named `<js name>.js`),
+//! and into `pkg dir` the split chunks (`*.wasm`), the loader the wasm imports
+//! (`__wasm_split.______________________.js`, which imports `./<js name>.js`) and
+//! `__wasm_split_manifest.json` (split → the chunks it needs), which Leptos's
+//! `HydrationScripts` reads to preload the chunks a server-rendered page used. Prints the
+//! chunks written, one per line.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The module path Leptos's `#[lazy]` makes the wasm import its loader from (fixed by
+/// leptos_macro; cargo-leptos passes the same).
+const LINK_NAME: &str = "./__wasm_split.______________________.js";
+const MANIFEST: &str = "__wasm_split_manifest.json";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [input, pkg_dir, main_out, js_name] = args.as_slice() else {
+        eprintln!("usage: baedal-wasm-split <input.wasm> <pkg dir> <main out.wasm> <js name>");
+        return ExitCode::from(2);
+    };
+    match split(
+        Path::new(input),
+        Path::new(pkg_dir),
+        Path::new(main_out),
+        js_name,
+    ) {
+        Ok(chunks) => {
+            for chunk in chunks {
+                println!("{chunk}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("baedal-wasm-split: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn split(
+    input: &Path,
+    pkg_dir: &Path,
+    main_out: &Path,
+    js_name: &str,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let input_wasm =
+        std::fs::read(input).map_err(|e| format!("reading {}: {e}", input.display()))?;
+    let main_module = format!("./{js_name}.js");
+    let split = wasm_split_cli_support::transform({
+        let mut options = wasm_split_cli_support::Options::new(&input_wasm);
+        options.output_dir = pkg_dir;
+        options.main_out_path = main_out;
+        options.main_module = &main_module;
+        options.link_name = LINK_NAME;
+        options
+    })
+    .map_err(|e| format!("splitting {}: {e:#}", input.display()))?;
+    std::fs::write(
+        pkg_dir.join(MANIFEST),
+        serde_json::to_string_pretty(&split.prefetch_map)?,
+    )?;
+    Ok(split
+        .split_modules
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect())
+}
