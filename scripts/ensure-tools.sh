@@ -98,7 +98,8 @@ ensure_kubernetes_validate() {
   hash=$(sha256sum scripts/requirements-tools.txt | cut -d' ' -f1)
   if [ "$(cat "$stamp" 2>/dev/null)" != "$hash" ] || [ ! -x "$venv/bin/kubernetes-validate" ]; then
     say "installing kubernetes-validate (PyPI) in $venv"
-    python3 -m venv "$venv"
+    # --clear: an install cut short earlier can leave a venv without pip.
+    python3 -m venv --clear "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-tools.txt
     echo "$hash" >"$stamp"
   fi
