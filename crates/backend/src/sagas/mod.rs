@@ -198,11 +198,10 @@ async fn mark_all(
     tx: &mut Transaction<'static, Any>,
     deliveries: &[Delivery],
 ) -> Result<HashSet<i64>, sqlx::Error> {
-    let placeholders: Vec<String> = (2..deliveries.len() + 2).map(|i| format!("${i}")).collect();
     let sql = format!(
         "UPDATE outbox SET processed_at = $1, locked_until = NULL
          WHERE processed_at IS NULL AND id IN ({}) RETURNING id",
-        placeholders.join(", ")
+        crate::db::placeholders(2, deliveries.len())
     );
     let mut query = sqlx::query(&sql).bind(now_ms());
     for delivery in deliveries {
@@ -346,6 +345,21 @@ async fn order_placed(
             .execute(&mut **tx)
             .await?;
     }
+    let after = AfterCommit {
+        wrote_event: reject_out_of_stock(tx, order_id, &food, delivery.id).await?,
+    };
+    notifications::record(state, tx, delivery, order_id).await?;
+    Ok(after)
+}
+
+/// Rejects a still-placed order for want of `food` and writes its `OrderRejected` (caused by
+/// event `cause`), inside `tx`; returns whether it did (a cancelled order is left alone).
+async fn reject_out_of_stock(
+    tx: &mut Transaction<'static, Any>,
+    order_id: i64,
+    food: &str,
+    cause: i64,
+) -> Result<bool, sqlx::Error> {
     let reason = format!("재고가 부족하여 주문이 거절되었습니다. ({food})");
     let rejected = sqlx::query(
         "UPDATE orders SET status = 'rejected', reject_reason = $1, updated_at = $2
@@ -356,19 +370,12 @@ async fn order_placed(
     .bind(order_id)
     .execute(&mut **tx)
     .await?;
-    let mut after = AfterCommit::default();
-    if rejected.rows_affected() == 1 {
-        outbox::enqueue(
-            tx,
-            &Event::OrderRejected { order_id, reason },
-            Some(delivery.id),
-        )
-        .await?;
-        after.wrote_event = true;
-    }
-    notifications::record(state, tx, delivery, order_id).await?;
     tracing::info!(order_id, %food, "out of stock: order rejected");
-    Ok(after)
+    if rejected.rows_affected() != 1 {
+        return Ok(false);
+    }
+    outbox::enqueue(tx, &Event::OrderRejected { order_id, reason }, Some(cause)).await?;
+    Ok(true)
 }
 
 async fn order_closed(

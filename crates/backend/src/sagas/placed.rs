@@ -11,10 +11,10 @@
 //! `stock >= taken`, so if the numbers read were ever wrong the group fails, nothing of it is
 //! applied and its events are handled one by one.
 
-use super::{AfterCommit, Delivery, HandlerError};
-use crate::db::Engine;
+use super::{reject_out_of_stock, AfterCommit, Delivery, HandlerError};
+use crate::db::{placeholders, Engine};
 use crate::notifications::{self, OrderFacts, Recipient};
-use crate::outbox::{self, Event};
+use crate::outbox::Event;
 use crate::{now_ms, AppState};
 use domain::{items_summary, OrderStatus, TimelineEntry, Won};
 use sqlx::{Any, Row, Transaction};
@@ -28,13 +28,6 @@ struct Placed<'a> {
     still_placed: bool,
     /// (food, quantity, name), by food id.
     lines: Vec<(i64, i64, String)>,
-}
-
-fn placeholders(from: usize, count: usize) -> String {
-    (from..from + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Applies the `OrderPlaced` events `deliveries` (already marked processed by `tx`).
@@ -98,23 +91,9 @@ pub(super) async fn orders_placed(
     queue(tx, &orders).await?;
     let mut after = AfterCommit::default();
     for (index, food) in &rejected {
-        let order_id = orders[*index].facts.order_id;
-        let reason = format!("재고가 부족하여 주문이 거절되었습니다. ({food})");
-        let marked = sqlx::query(
-            "UPDATE orders SET status = 'rejected', reject_reason = $1, updated_at = $2
-             WHERE id = $3 AND status = 'placed'",
-        )
-        .bind(&reason)
-        .bind(now_ms())
-        .bind(order_id)
-        .execute(&mut **tx)
-        .await?;
-        if marked.rows_affected() == 1 {
-            let event = Event::OrderRejected { order_id, reason };
-            outbox::enqueue(tx, &event, Some(orders[*index].delivery.id)).await?;
-            after.wrote_event = true;
-        }
-        tracing::info!(order_id, %food, "out of stock: order rejected");
+        let order = &orders[*index];
+        let cause = order.delivery.id;
+        after.wrote_event |= reject_out_of_stock(tx, order.facts.order_id, food, cause).await?;
     }
     let messages: Vec<_> = orders
         .into_iter()
