@@ -220,6 +220,14 @@ fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
         })
 }
 
+/// `"$from, $from+1, …"`: `count` numbered parameters, for an `IN (…)` list.
+pub fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A URL fit for logs: the password, if any, replaced.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -246,6 +254,12 @@ mod tests {
             Some(Engine::Postgres)
         );
         assert_eq!(Engine::from_url("mysql://u@h/db"), None);
+    }
+
+    #[test]
+    fn placeholders_are_numbered_from_where_they_start() {
+        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(placeholders(1, 0), "");
     }
 
     #[test]

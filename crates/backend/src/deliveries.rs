@@ -150,10 +150,9 @@ async fn items_by_order(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT order_id, name FROM order_lines WHERE order_id IN ({}) ORDER BY order_id, food_id",
-        placeholders.join(", ")
+        crate::db::placeholders(1, ids.len())
     );
     let mut query = sqlx::query(&sql);
     for id in ids {

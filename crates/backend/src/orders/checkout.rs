@@ -55,14 +55,11 @@ struct PricedCart {
 /// Checks the cart against the store and its menu and prices it. Every bad line is reported.
 async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Error> {
     // The store and all the cart's foods in one round trip (checkout is latency-critical).
-    let placeholders: Vec<String> = (2..=checkout.lines.len() + 1)
-        .map(|i| format!("${i}"))
-        .collect();
     let sql = format!(
         "SELECT s.name AS store_name, s.is_open, f.id, f.store_id, f.name, f.price_won, f.stock, f.is_hidden
          FROM stores s LEFT JOIN foods f ON f.id IN ({})
          WHERE s.id = $1",
-        placeholders.join(", ")
+        crate::db::placeholders(2, checkout.lines.len())
     );
     let mut query = sqlx::query(&sql).bind(checkout.store_id);
     for (food_id, _) in &checkout.lines {

@@ -167,11 +167,10 @@ pub(super) async fn renew_leases(
     ids: &[i64],
     lease: Duration,
 ) -> Result<(), sqlx::Error> {
-    let placeholders: Vec<String> = (3..ids.len() + 3).map(|i| format!("${i}")).collect();
     let sql = format!(
         "UPDATE outbox SET locked_until = $1
          WHERE locked_by = $2 AND processed_at IS NULL AND id IN ({})",
-        placeholders.join(", ")
+        crate::db::placeholders(3, ids.len())
     );
     let mut query = sqlx::query(&sql)
         .bind(now_ms() + lease.as_millis() as i64)
