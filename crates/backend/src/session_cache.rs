@@ -34,6 +34,9 @@ pub struct Cached {
 #[derive(Debug)]
 pub struct SessionCache {
     entries: Mutex<HashMap<String, Cached>>,
+    /// When a full cache was last swept of stale entries: at most once per `TTL`, so that a
+    /// full cache of fresh entries does not cost every lookup a walk over all of them.
+    swept: Mutex<Option<Instant>>,
     generation: AtomicU64,
     /// Whether this instance hears of every change (always on SQLite: one process).
     in_sync: AtomicBool,
@@ -43,6 +46,7 @@ impl Default for SessionCache {
     fn default() -> Self {
         SessionCache {
             entries: Mutex::new(HashMap::new()),
+            swept: Mutex::new(None),
             generation: AtomicU64::new(0),
             in_sync: AtomicBool::new(true),
         }
@@ -81,7 +85,11 @@ impl SessionCache {
             return;
         }
         if entries.len() >= CAPACITY {
-            entries.retain(|_, cached| cached.stored.elapsed() < TTL);
+            let mut swept = self.swept.lock().expect("session cache lock");
+            if swept.is_none_or(|at| at.elapsed() >= TTL) {
+                entries.retain(|_, cached| cached.stored.elapsed() < TTL);
+                *swept = Some(Instant::now());
+            }
             if entries.len() >= CAPACITY {
                 return;
             }
