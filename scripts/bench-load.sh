@@ -14,26 +14,7 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1;34m[bench-load]\033[0m %s\n' "$*" >&2; }
 
 bin=${BAEDAL_BIN_DIR:-${CARGO_TARGET_DIR:-target}/release}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-start_service() { # log marker command...: sets service_url
-  local log=$1 marker=$2; shift 2
-  "$@" >"$log" 2>&1 &
-  pids+=("$!")
-  service_url=""
-  for _ in $(seq 1 300); do
-    service_url=$(grep -o "$marker http://[0-9.:]*" "$log" | awk '{print $NF}' || true)
-    [ -n "$service_url" ] && return
-    sleep 0.1
-  done
-  cat "$log" >&2; echo "$1 did not start" >&2; exit 1
-}
+. scripts/services.sh
 
 scripts/ensure-tools.sh browser
 SANDBOX_PAY_ADDR=127.0.0.1:0 start_service "$work/sandbox.log" "listening at" "$bin/sandbox-pay"

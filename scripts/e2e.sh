@@ -7,30 +7,7 @@ cd "$(dirname "$0")/.."
 say() { printf '\033[1;34m[e2e]\033[0m %s\n' "$*" >&2; }
 
 profile_dir=$(dirname "${BAEDAL_BINARY:-${CARGO_TARGET_DIR:-target}/debug/baedal}")
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Starts a service in the background that prints "<marker> http://host:port" once it listens,
-# and sets service_url to that URL.
-start_service() {
-  local log=$1 marker=$2; shift 2
-  "$@" >"$log" 2>&1 &
-  local pid=$!
-  pids+=("$pid")
-  service_url=""
-  for _ in $(seq 1 200); do
-    service_url=$(grep -o "$marker http://[0-9.:]*" "$log" | awk '{print $NF}' || true)
-    [ -n "$service_url" ] && return
-    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; echo "$1 exited" >&2; exit 1; }
-    sleep 0.1
-  done
-  cat "$log" >&2; echo "$1 did not start" >&2; exit 1
-}
+. scripts/services.sh
 
 SANDBOX_PAY_ADDR=127.0.0.1:0 start_service "$work/sandbox.log" "listening at" "$profile_dir/sandbox-pay"
 sandbox=$service_url
