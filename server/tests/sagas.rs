@@ -125,21 +125,7 @@ async fn fifty_customers_buying_the_last_ten_units(backend: Backend) {
     let (store_id, food_id) = app.first_food(&first).await;
     set_stock(&app, food_id, 10).await;
 
-    let mut clients = Vec::new();
-    for i in 0..50 {
-        let client = app.client();
-        let email = format!("crowd{i}@example.com");
-        let form = [
-            ("role", "customer"),
-            ("email", email.as_str()),
-            ("password", "correct horse"),
-            ("display_name", "손님"),
-            ("district", "마포구"),
-        ];
-        let (status, _) = app.call(&client, "sign_up", &form).await;
-        assert_eq!(status, StatusCode::OK);
-        clients.push(client);
-    }
+    let clients = crowd(&app, 50).await;
     let results =
         futures::future::join_all(clients.iter().map(|c| order(&app, c, store_id, food_id, 1)))
             .await;
@@ -620,7 +606,7 @@ async fn crowd(app: &TestApp, count: usize) -> Vec<Client> {
     let mut clients = Vec::new();
     for i in 0..count {
         let client = app.client();
-        let email = format!("group{i}@example.com");
+        let email = format!("crowd{i}@example.com");
         let form = [
             ("role", "customer"),
             ("email", email.as_str()),
