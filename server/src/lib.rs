@@ -4,12 +4,20 @@
 //! `start` is what the binary runs and what the integration tests run: they start the real
 //! server on an ephemeral port and talk to it over HTTP, against SQLite and PostgreSQL.
 
+/// mimalloc instead of glibc's malloc, for every binary that runs the server (and its tests and
+/// benchmarks, so they measure what runs in production): a page render is thousands of small
+/// allocations, and glibc's malloc spent about a fifth of the server's CPU on them
+/// (docs/benchmarks.md, "Pages").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod admission;
 mod assets;
 pub mod bench;
 pub mod cluster;
 pub mod config;
 pub mod gateway;
+pub mod listener;
 mod ops;
 pub mod sandbox_pay;
 pub mod security;
@@ -292,19 +300,19 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
         })
     });
     let (shutdown, shutdown_rx) = oneshot::channel::<()>();
+    match listener::raise_open_file_limit() {
+        Some(limit) => tracing::info!(
+            open_files = limit,
+            "open-file limit (each open page holds one connection)"
+        ),
+        None => tracing::warn!("could not read the open-file limit"),
+    }
     let task = tokio::spawn(async move {
-        // Small request/response exchanges: send them at once rather than wait to coalesce.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        // The peer's address feeds the rate limits (and `/metrics`' loopback rule, and
-        // the live-update streams per address).
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, service)
-            .with_graceful_shutdown(async {
-                let _ = shutdown_rx.await;
-            })
-            .await
+        listener::serve(listener, router, async {
+            let _ = shutdown_rx.await;
+        })
+        .await;
+        Ok(())
     });
     Ok(RunningServer {
         addr,

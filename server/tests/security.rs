@@ -26,6 +26,7 @@ on_both_backends!(
     sessions_end_when_idle,
     sessions_end_at_their_lifetime_however_busy,
     sign_out_ends_the_session_for_every_holder,
+    request_heads_over_the_read_buffer_are_refused_and_bodies_are_not,
 );
 
 /// The owner's first store (마포 즉석떡볶이 and friends), read from `my_stores`.
@@ -466,6 +467,50 @@ async fn every_answer_carries_the_security_headers(backend: Backend) {
         .unwrap();
     assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_security_headers(&huge, "413");
+    app.teardown().await;
+}
+
+/// The server caps hyper's read buffer at 8 KiB (`server::listener`, for the memory of every
+/// open page): a request head up to that is served, a longer one gets 431 and changes nothing,
+/// and bodies larger than the buffer still arrive whole.
+async fn request_heads_over_the_read_buffer_are_refused_and_bodies_are_not(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let client = Client::new();
+    let healthz = |padding: usize| {
+        client
+            .get(format!("{}/healthz", app.url))
+            .header("x-padding", "a".repeat(padding))
+            .send()
+    };
+    assert_eq!(healthz(7 * 1024).await.unwrap().status(), StatusCode::OK);
+    let refused = healthz(server::listener::READ_BUFFER).await.unwrap();
+    assert_eq!(
+        refused.status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
+    assert_eq!(healthz(0).await.unwrap().status(), StatusCode::OK);
+
+    // A 40 KiB form (five read buffers) reaches the server function whole: a password that
+    // long is refused by name (422), not cut off or refused as too large.
+    let long_password = "p".repeat(40 * 1024);
+    let response = client
+        .post(format!("{}/api/sign_up", app.url))
+        .header(header::ACCEPT, "application/json")
+        .form(&[
+            ("role", "customer"),
+            ("email", "long-body@example.com"),
+            ("password", long_password.as_str()),
+            ("display_name", "긴 본문"),
+            ("district", "송파구"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("password"), "the field is named: {body}");
     app.teardown().await;
 }
 
