@@ -19,7 +19,7 @@ pub fn Shell(
     let sign_out = ServerAction::<SignOut>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = sign_out.value().get() {
-            super::rider::forget_rider_data();
+            super::device::forget_signed_in_data();
             // A whole new page: nothing of the signed-out person stays in memory.
             #[cfg(feature = "hydrate")]
             if let Some(window) = web_sys::window() {

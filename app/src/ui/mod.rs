@@ -11,6 +11,7 @@
 mod auth;
 mod cart;
 mod customer;
+mod device;
 mod layout;
 mod live;
 mod notifications;

@@ -16,10 +16,6 @@ use leptos::prelude::*;
 use leptos_meta::{Link, Title};
 use leptos_router::{lazy_route, LazyRoute};
 
-/// Where the last list is kept, per rider (another rider on the same phone never sees it; it
-/// is also wiped at sign-out, with the service worker's cache).
-pub const LAST_BOARD_KEY: &str = "baedal.rider.board";
-
 /// A query-string value (district names are Korean).
 fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len() * 3);
@@ -34,7 +30,7 @@ fn percent_encode(value: &str) -> String {
 }
 
 fn board_key(rider_id: i64) -> String {
-    format!("{LAST_BOARD_KEY}.{rider_id}")
+    super::device::rider_board_key(rider_id)
 }
 
 /// The page, loaded lazily (`#[lazy_route]`): its data is made at once by `data` (with the
@@ -292,35 +288,6 @@ fn recall(key: &str) -> Option<RiderBoard> {
     {
         let _ = key;
         None
-    }
-}
-
-/// Forgets what the rider app kept on this device: the last lists and the cached pages.
-pub fn forget_rider_data() {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        if let Ok(Some(storage)) = window.local_storage() {
-            let keys: Vec<String> = (0..storage.length().unwrap_or(0))
-                .filter_map(|i| storage.key(i).ok().flatten())
-                .filter(|k| k.starts_with(LAST_BOARD_KEY))
-                .collect();
-            for key in keys {
-                let _ = storage.remove_item(&key);
-            }
-        }
-        let caches = js_sys::Reflect::get(&window, &"caches".into()).ok();
-        if let Some(caches) = caches.filter(|c| !c.is_undefined()) {
-            let delete = js_sys::Reflect::get(&caches, &"delete".into())
-                .ok()
-                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-            if let Some(delete) = delete {
-                let _ = delete.call1(&caches, &"baedal-rider-v1".into());
-            }
-        }
     }
 }
 
