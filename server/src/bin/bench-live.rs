@@ -11,7 +11,10 @@
 //! 3. lets the ordering customers place orders for a while (closed loop, or at a fixed rate),
 //!    and reports checkout orders/s and latency, the server's CPU time, and how long after a
 //!    checkout's answer its customer's stream heard `placed` (the saga's handling of
-//!    `OrderPlaced`, then the hint's routing and delivery).
+//!    `OrderPlaced`, then the hint's routing and delivery), and the **fan-out**: from the
+//!    saga marking `OrderPlaced` processed (the outbox's `processed_at`, written in the
+//!    handling transaction just before its commit; whole milliseconds) to the stream hearing
+//!    `placed`, by the wall clock of this machine.
 //!
 //!   bench-live [--bin target/release/baedal] [--engine sqlite|postgres] [--streams 0,10000]
 //!              [--customers 16] [--rate 0] [--seconds 10] [--idle-users 100] [--sources 4]
@@ -176,8 +179,24 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-/// When each order's checkout answered, and when its customer's stream heard `placed`.
-type Heard = Arc<Mutex<HashMap<i64, (Option<Instant>, Option<Instant>)>>>;
+/// What was seen of one order: when its checkout answered, and when (also by the wall clock,
+/// to compare with the outbox's `processed_at`) its customer's stream heard `placed`.
+#[derive(Default)]
+struct Seen {
+    answered: Option<Instant>,
+    heard: Option<Instant>,
+    heard_at_ms: Option<f64>,
+}
+
+type Heard = Arc<Mutex<HashMap<i64, Seen>>>;
+
+fn wall_clock_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs_f64()
+        * 1000.0
+}
 
 /// Reads a customer's stream (reqwest), noting when each order's `placed` arrives.
 async fn follow(mut response: reqwest::Response, heard: Heard) {
@@ -196,11 +215,11 @@ async fn follow(mut response: reqwest::Response, heard: Heard) {
                 if event["kind"] == "order" && event["status"] == "placed" {
                     if let Some(id) = event["order_id"].as_i64() {
                         let mut heard = heard.lock().unwrap();
-                        heard
-                            .entry(id)
-                            .or_default()
-                            .1
-                            .get_or_insert_with(Instant::now);
+                        let seen = heard.entry(id).or_default();
+                        if seen.heard.is_none() {
+                            seen.heard = Some(Instant::now());
+                            seen.heard_at_ms = Some(wall_clock_ms());
+                        }
                     }
                 }
             }
@@ -219,6 +238,28 @@ async fn pending_events(url: &str) -> i64 {
             .expect("a count");
     let _ = conn.close().await;
     pending
+}
+
+/// When each order's `OrderPlaced` was marked processed, in ms since 1970: inside the saga's
+/// transaction, just before its commit and the hint's publication.
+async fn placed_processed_at(url: &str) -> HashMap<i64, i64> {
+    let mut conn = AnyConnection::connect(url).await.expect("database");
+    let rows = sqlx::query(
+        "SELECT order_id, processed_at FROM outbox
+         WHERE event_type = 'OrderPlaced' AND processed_at IS NOT NULL",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("processed events");
+    let _ = conn.close().await;
+    rows.iter()
+        .map(|row| {
+            (
+                row.try_get("order_id").expect("order_id"),
+                row.try_get("processed_at").expect("processed_at"),
+            )
+        })
+        .collect()
 }
 
 async fn drained(url: &str) {
@@ -241,6 +282,7 @@ struct Cell {
     cpu_s: f64,
     checkout: Vec<Duration>,
     hint: Vec<Duration>,
+    fan_out: Vec<Duration>,
     unheard: usize,
     open_s: f64,
 }
@@ -360,7 +402,7 @@ async fn cell(args: &Args, streams: usize) -> Cell {
                 let id = value["order_id"]
                     .as_i64()
                     .or_else(|| value["id"].as_i64())?;
-                heard.lock().unwrap().entry(id).or_default().0 = Some(answered);
+                heard.lock().unwrap().entry(id).or_default().answered = Some(answered);
                 Some(answered - sent)
             }
         }
@@ -455,22 +497,35 @@ async fn cell(args: &Args, streams: usize) -> Cell {
     let cpu = cpu_s(pid) - cpu_before;
     drained(&scratch.url).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (mut hint, unheard) = {
+    let processed_at = placed_processed_at(&scratch.url).await;
+    let (mut hint, mut fan_out, unheard) = {
         let heard = heard.lock().unwrap();
         let mut lags = Vec::new();
+        let mut fan_out = Vec::new();
         let mut unheard = 0;
-        for (answered, arrived) in heard.values() {
-            match (answered, arrived) {
+        for (id, seen) in heard.iter() {
+            match (seen.answered, seen.heard) {
                 (Some(answered), Some(arrived)) => {
-                    lags.push(arrived.saturating_duration_since(*answered))
+                    lags.push(arrived.saturating_duration_since(answered))
                 }
                 (Some(_), None) => unheard += 1,
                 _ => {}
             }
+            // Only orders placed in the measured window (the warm-up's were cleared).
+            if let (true, Some(heard_at), Some(&processed)) = (
+                seen.answered.is_some(),
+                seen.heard_at_ms,
+                processed_at.get(id),
+            ) {
+                fan_out.push(Duration::from_secs_f64(
+                    (heard_at - processed as f64).max(0.0) / 1000.0,
+                ));
+            }
         }
-        (lags, unheard)
+        (lags, fan_out, unheard)
     };
     hint.sort();
+    fan_out.sort();
     let mut checkout = latencies.lock().unwrap().clone();
     checkout.sort();
 
@@ -489,6 +544,7 @@ async fn cell(args: &Args, streams: usize) -> Cell {
         cpu_s: cpu,
         checkout,
         hint,
+        fan_out,
         unheard,
         open_s,
     }
@@ -512,8 +568,8 @@ async fn main() {
         args.idle_users,
         args.sources,
     );
-    println!("| idle streams | opened in s | server RSS before MiB | after MiB | KiB per stream | orders/s | failed | checkout p50 ms | p99 ms | server CPU s per s | placed hint p50 ms | p99 ms | unheard |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| idle streams | opened in s | server RSS before MiB | after MiB | KiB per stream | orders/s | failed | checkout p50 ms | p99 ms | server CPU s per s | placed hint p50 ms | p99 ms | fan-out p50 ms | p99 ms | unheard |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for &streams in &args.streams {
         let c = cell(&args, streams).await;
         let per_stream = if c.streams > 0 {
@@ -525,7 +581,7 @@ async fn main() {
             "–".into()
         };
         println!(
-            "| {} | {:.1} | {:.0} | {:.0} | {} | {:.0} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.1} | {} |",
+            "| {} | {:.1} | {:.0} | {:.0} | {} | {:.0} | {} | {:.1} | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
             c.streams,
             c.open_s,
             c.rss_before_kib as f64 / 1024.0,
@@ -538,6 +594,8 @@ async fn main() {
             c.cpu_s / c.elapsed.as_secs_f64(),
             percentile(&c.hint, 0.5),
             percentile(&c.hint, 0.99),
+            percentile(&c.fan_out, 0.5),
+            percentile(&c.fan_out, 0.99),
             c.unheard,
         );
     }
