@@ -300,13 +300,6 @@ async fn serve(config: Config, state: AppState) -> Result<RunningServer, StartEr
         })
     });
     let (shutdown, shutdown_rx) = oneshot::channel::<()>();
-    match listener::raise_open_file_limit() {
-        Some(limit) => tracing::info!(
-            open_files = limit,
-            "open-file limit (each open page holds one connection)"
-        ),
-        None => tracing::warn!("could not read the open-file limit"),
-    }
     let task = tokio::spawn(async move {
         listener::serve(listener, router, async {
             let _ = shutdown_rx.await;

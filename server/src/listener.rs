@@ -4,13 +4,13 @@
 //! Why not `axum::serve`: it gives no access to hyper's builder, and hyper's default read
 //! buffer is what an open page costs the server. Every open page holds a `/live` stream, so
 //! an idle connection is the unit of memory at the evening peak. With the defaults, hyper
-//! reserves 8 KiB of free read buffer before each read; once a request's bytes sit at the
-//! front of the first 8 KiB buffer, the next read (hyper keeps one pending to notice the
-//! client leaving) grows it to 16 KiB — for the life of the stream. Capping the buffer at
-//! hyper's minimum of 8 KiB (`READ_BUFFER`) keeps it at one 8 KiB allocation; the cost is that a
-//! request head (request line and headers) over 8 KiB is refused with 431, as nginx's default
-//! `large_client_header_buffers` would refuse a header line that long. Bodies are unaffected:
-//! they stream through the buffer in pieces (and are capped at `security::BODY_LIMIT`).
+//! reserves 8 KiB of free read buffer before every read, and a heap profile of idle streams
+//! found that buffer grown to 16 KiB on each of them, for the life of the stream (grown in
+//! `poll_read_head`). Capping the buffer at hyper's minimum of 8 KiB (`READ_BUFFER`) keeps it
+//! at 8 KiB; the cost is that a request head (request line and headers) over 8 KiB is refused
+//! with 431, as nginx's default `large_client_header_buffers` would refuse a header line that
+//! long. Bodies are unaffected: they stream through the buffer in pieces (and are capped at
+//! `security::BODY_LIMIT`).
 //!
 //! The rest is what `axum::serve` does: HTTP/1.1 and HTTP/2 (prior knowledge) on one port,
 //! `TCP_NODELAY`, the peer's address as `ConnectInfo`, and a graceful shutdown that stops

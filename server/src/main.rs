@@ -148,6 +148,14 @@ async fn main() -> ExitCode {
 
 async fn serve(config: Config) -> ExitCode {
     let drain = config.drain;
+    // Once per process, before any connection: every open page holds one descriptor.
+    match server::listener::raise_open_file_limit() {
+        Some(limit) => tracing::info!(
+            open_files = limit,
+            "open-file limit (each open page holds one connection)"
+        ),
+        None => tracing::warn!("could not read the open-file limit"),
+    }
     let server = match server::start(config).await {
         Ok(server) => server,
         Err(error) => {

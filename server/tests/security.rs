@@ -494,17 +494,17 @@ async fn request_heads_over_the_read_buffer_are_refused_and_bodies_are_not(backe
 
     // A 40 KiB form (five read buffers) reaches the server function whole: a password that
     // long is refused by name (422), not cut off or refused as too large.
-    let long_password = "p".repeat(40 * 1024);
+    let form: Vec<_> = customer_form("long-body@example.com")
+        .into_iter()
+        .map(|(field, value)| match field {
+            "password" => (field, "p".repeat(40 * 1024)),
+            _ => (field, value),
+        })
+        .collect();
     let response = client
         .post(format!("{}/api/sign_up", app.url))
         .header(header::ACCEPT, "application/json")
-        .form(&[
-            ("role", "customer"),
-            ("email", "long-body@example.com"),
-            ("password", long_password.as_str()),
-            ("display_name", "긴 본문"),
-            ("district", "송파구"),
-        ])
+        .form(&form)
         .send()
         .await
         .unwrap();

@@ -29,10 +29,6 @@ fn percent_encode(value: &str) -> String {
     out
 }
 
-fn board_key(rider_id: i64) -> String {
-    super::device::rider_board_key(rider_id)
-}
-
 /// The page, loaded lazily (`#[lazy_route]`): its data is made at once by `data` (with the
 /// main module's code), its view comes in a chunk of its own that only riders download (and
 /// the service worker keeps for opening offline).
@@ -55,7 +51,7 @@ impl LazyRoute for RiderHome {
             .as_ref()
             .and_then(|r| r.district.clone())
             .unwrap_or_else(|| "마포구".into());
-        let key = board_key(rider.map(|r| r.id).unwrap_or_default());
+        let key = super::device::rider_board_key(rider.map(|r| r.id).unwrap_or_default());
         let area = RwSignal::new(home);
         let position = RwSignal::new(None::<(f64, f64)>);
         // The live stream hears of the orders this list can show: it is centred where the list
