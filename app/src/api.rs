@@ -4,9 +4,9 @@
 //! server, whatever the page showed.
 
 use crate::domain::{
-    CheckoutInput, CurrentUser, KakaoSettings, NotificationFeed, OrderDetail, OrderStatus,
-    OrderSummary, OwnedStore, OwnerBoard, RiderBoard, SignUpForm, StoreDashboard, StoreMenu,
-    StoreOrder, StoreSummary,
+    CheckoutInput, CurrentUser, FoodId, KakaoSettings, NotificationFeed, NotificationId,
+    OrderDetail, OrderId, OrderStatus, OrderSummary, OwnedStore, OwnerBoard, RiderBoard,
+    SignUpForm, StoreDashboard, StoreId, StoreMenu, StoreOrder, StoreSummary,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -91,7 +91,7 @@ pub async fn sign_up(#[server(flatten)] form: SignUpForm) -> Result<CurrentUser,
         let previous = http::session_token();
         let (user, token) = accounts::sign_up(&state, &account, previous.as_deref()).await?;
         http::set_cookie(&sessions::set_cookie(&state, &token));
-        tracing::info!(user_id = user.id, role = user.role.as_str(), "signed up");
+        tracing::info!(user_id = %user.id, role = user.role.as_str(), "signed up");
         Ok(user)
     })
     .await
@@ -118,7 +118,7 @@ pub async fn sign_in(email: String, password: String) -> Result<CurrentUser, App
         )
         .await?;
         http::set_cookie(&sessions::set_cookie(&state, &token));
-        tracing::info!(user_id = user.id, "signed in");
+        tracing::info!(user_id = %user.id, "signed in");
         Ok(user)
     })
     .await
@@ -199,7 +199,7 @@ pub async fn set_delivery_district(district: String) -> Result<CurrentUser, AppE
 
 /// A store's page: its visible menu with prices and remaining stock.
 #[server(endpoint = "get_store_menu")]
-pub async fn get_store_menu(store_id: i64) -> Result<StoreMenu, AppError> {
+pub async fn get_store_menu(store_id: StoreId) -> Result<StoreMenu, AppError> {
     http::respond(async move {
         let (state, _user) = http::require(Role::Customer).await?;
         Ok(orders::store_menu(&state, store_id).await?)
@@ -236,7 +236,7 @@ pub async fn my_orders() -> Result<Vec<OrderSummary>, AppError> {
 
 /// One of the customer's own orders (another customer's order is 404).
 #[server(endpoint = "get_order")]
-pub async fn get_order(order_id: i64) -> Result<OrderDetail, AppError> {
+pub async fn get_order(order_id: OrderId) -> Result<OrderDetail, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
         Ok(orders::order_detail(&state, &user, order_id).await?)
@@ -246,7 +246,7 @@ pub async fn get_order(order_id: i64) -> Result<OrderDetail, AppError> {
 
 /// Cancels one of the customer's orders while cooking has not started (else 409).
 #[server(endpoint = "cancel_order")]
-pub async fn cancel_order(order_id: i64) -> Result<(), AppError> {
+pub async fn cancel_order(order_id: OrderId) -> Result<(), AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
         Ok(orders::cancel_order(&state, &user, order_id).await?)
@@ -256,7 +256,7 @@ pub async fn cancel_order(order_id: i64) -> Result<(), AppError> {
 
 /// The customer taps 배송확인 on a delivered order: the order is complete.
 #[server(endpoint = "confirm_delivery")]
-pub async fn confirm_delivery(order_id: i64) -> Result<OrderStatus, AppError> {
+pub async fn confirm_delivery(order_id: OrderId) -> Result<OrderStatus, AppError> {
     http::respond(async move {
         use crate::backend::commands::{transition, Scope};
         use crate::domain::{Actor, OrderAction};
@@ -297,7 +297,7 @@ pub async fn get_rider_board(
 /// A rider moves a delivery: `claim` a cooked order (the first rider wins; others get
 /// "이미 배정된 주문입니다"), then `pick_up` and `deliver` their own.
 #[server(endpoint = "rider_action")]
-pub async fn rider_action(order_id: i64, action: String) -> Result<OrderStatus, AppError> {
+pub async fn rider_action(order_id: OrderId, action: String) -> Result<OrderStatus, AppError> {
     http::respond(async move {
         use crate::backend::commands::{transition, Scope};
         use crate::domain::{parse_rider_action, Actor};
@@ -318,7 +318,7 @@ pub async fn rider_action(order_id: i64, action: String) -> Result<OrderStatus, 
 
 /// The orders a store has received (last 24 hours), for its owner.
 #[server(endpoint = "store_orders")]
-pub async fn store_orders(store_id: i64) -> Result<Vec<StoreOrder>, AppError> {
+pub async fn store_orders(store_id: StoreId) -> Result<Vec<StoreOrder>, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
         Ok(stores::store_orders(&state, user.id, store_id).await?)
@@ -330,7 +330,7 @@ pub async fn store_orders(store_id: i64) -> Result<Vec<StoreOrder>, AppError> {
 /// `REJECT_REASONS`), `start_cooking`, `finish_cooking`. Illegal moves are 409.
 #[server(endpoint = "order_action")]
 pub async fn order_action(
-    order_id: i64,
+    order_id: OrderId,
     action: String,
     #[server(default)] reason: String,
 ) -> Result<OrderStatus, AppError> {
@@ -354,7 +354,7 @@ pub async fn order_action(
 
 /// Opens or closes one of the owner's stores.
 #[server(endpoint = "set_store_open")]
-pub async fn set_store_open(store_id: i64, open: bool) -> Result<(), AppError> {
+pub async fn set_store_open(store_id: StoreId, open: bool) -> Result<(), AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
         Ok(stores::set_open(&state, user.id, store_id, open).await?)
@@ -368,7 +368,7 @@ pub async fn set_store_open(store_id: i64, open: bool) -> Result<(), AppError> {
 /// it the stock is overwritten).
 #[server(endpoint = "set_food_stock")]
 pub async fn set_food_stock(
-    food_id: i64,
+    food_id: FoodId,
     stock: String,
     #[server(default)] expected: String,
 ) -> Result<(), AppError> {
@@ -402,17 +402,17 @@ pub async fn get_owner_board() -> Result<OwnerBoard, AppError> {
 /// (≤ 200), price in won (1–1,000,000), hidden from customers or not. Returns the dish's id.
 #[server(endpoint = "save_food")]
 pub async fn save_food(
-    store_id: i64,
-    #[server(default)] food_id: i64,
+    store_id: StoreId,
+    #[server(default)] food_id: Option<FoodId>,
     name: String,
     #[server(default)] description: String,
     price: String,
     #[server(default)] hidden: bool,
-) -> Result<i64, AppError> {
+) -> Result<FoodId, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
         let food = crate::domain::FoodInput::parse(&name, &description, &price, hidden)?;
-        let food_id = (food_id != 0).then_some(food_id);
+        let food_id = food_id.filter(|id| id.get() != 0);
         Ok(stores::save_food(&state, user.id, store_id, food_id, &food).await?)
     })
     .await
@@ -420,7 +420,7 @@ pub async fn save_food(
 
 /// Today's order count, sales and orders per hour (Korea time) for one of the owner's stores.
 #[server(endpoint = "get_store_dashboard")]
-pub async fn get_store_dashboard(store_id: i64) -> Result<StoreDashboard, AppError> {
+pub async fn get_store_dashboard(store_id: StoreId) -> Result<StoreDashboard, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
         Ok(stores::dashboard(&state, user.id, store_id).await?)
@@ -451,7 +451,7 @@ pub async fn unread_notifications() -> Result<i64, AppError> {
 
 /// Marks the signed-in person's notifications up to `up_to_id` read; returns what stays unread.
 #[server(endpoint = "mark_notifications_read")]
-pub async fn mark_notifications_read(up_to_id: i64) -> Result<i64, AppError> {
+pub async fn mark_notifications_read(up_to_id: NotificationId) -> Result<i64, AppError> {
     http::respond(async move {
         let (state, user) = http::signed_in().await?;
         crate::backend::notifications::mark_read(&state, user.id, up_to_id).await?;

@@ -430,7 +430,7 @@ async fn failing_events_are_parked_as_dead_and_can_be_replayed(backend: Backend)
         .await
         .unwrap();
     assert_eq!(dead.len(), 1);
-    assert_eq!((dead[0].order_id, dead[0].attempts), (id, 3));
+    assert_eq!((dead[0].order_id.get(), dead[0].attempts), (id, 3));
     assert_eq!(
         dead[0].last_error.as_deref(),
         Some("store side unavailable")

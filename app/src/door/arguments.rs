@@ -120,12 +120,13 @@ pub fn bad_arguments(message: String) -> AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{FoodId, StoreId};
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
     struct Args {
-        store_id: i64,
+        store_id: StoreId,
         #[serde(default)]
         open: bool,
         #[serde(default)]
@@ -163,7 +164,7 @@ mod tests {
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]
     struct Line {
-        food_id: i64,
+        food_id: FoodId,
         quantity: u8,
     }
 

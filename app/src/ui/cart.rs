@@ -2,7 +2,7 @@
 //! it survives reloads. Prices here are only for display; the server prices every checkout
 //! from its own menu.
 
-use crate::domain::{CartLineInput, Quantity, Won};
+use crate::domain::{CartLineInput, FoodId, Quantity, StoreId, Won};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +10,7 @@ const STORAGE_KEY: &str = "baedal.cart.v1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CartItem {
-    pub food_id: i64,
+    pub food_id: FoodId,
     pub name: String,
     pub price: Won,
     pub quantity: i64,
@@ -18,7 +18,7 @@ pub struct CartItem {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CartState {
-    pub store_id: Option<i64>,
+    pub store_id: Option<StoreId>,
     pub store_name: String,
     pub items: Vec<CartItem>,
 }
@@ -45,9 +45,9 @@ impl CartState {
     /// Adds one of a food; false if the cart holds another store's foods (ask first).
     pub fn add(
         &mut self,
-        store_id: i64,
+        store_id: StoreId,
         store_name: &str,
-        food_id: i64,
+        food_id: FoodId,
         name: &str,
         price: Won,
     ) -> bool {
@@ -69,7 +69,7 @@ impl CartState {
     }
 
     /// Sets a line's quantity, kept within 1–99; 0 removes the line.
-    pub fn set_quantity(&mut self, food_id: i64, quantity: i64) {
+    pub fn set_quantity(&mut self, food_id: FoodId, quantity: i64) {
         if quantity <= 0 {
             self.items.retain(|i| i.food_id != food_id);
         } else if let Some(item) = self.items.iter_mut().find(|i| i.food_id == food_id) {
@@ -165,20 +165,20 @@ mod tests {
     #[test]
     fn one_store_per_cart_and_quantities_stay_within_1_to_99() {
         let mut cart = CartState::default();
-        assert!(cart.add(1, "마포", 10, "떡볶이", Won(14_000)));
-        assert!(cart.add(1, "마포", 10, "떡볶이", Won(14_000)));
-        assert!(cart.add(1, "마포", 11, "튀김", Won(6_000)));
+        assert!(cart.add(StoreId(1), "마포", FoodId(10), "떡볶이", Won(14_000)));
+        assert!(cart.add(StoreId(1), "마포", FoodId(10), "떡볶이", Won(14_000)));
+        assert!(cart.add(StoreId(1), "마포", FoodId(11), "튀김", Won(6_000)));
         assert_eq!(cart.count(), 3);
         assert_eq!(cart.total(), Won(34_000));
         assert!(
-            !cart.add(2, "강남", 20, "치킨", Won(19_000)),
+            !cart.add(StoreId(2), "강남", FoodId(20), "치킨", Won(19_000)),
             "another store asks first"
         );
-        cart.set_quantity(10, 500);
+        cart.set_quantity(FoodId(10), 500);
         assert_eq!(cart.items[0].quantity, 99);
-        cart.set_quantity(10, 0);
-        cart.set_quantity(11, 0);
+        cart.set_quantity(FoodId(10), 0);
+        cart.set_quantity(FoodId(11), 0);
         assert_eq!(cart, CartState::default());
-        assert!(cart.add(2, "강남", 20, "치킨", Won(19_000)));
+        assert!(cart.add(StoreId(2), "강남", FoodId(20), "치킨", Won(19_000)));
     }
 }

@@ -109,14 +109,17 @@ pub fn CustomerHome() -> impl IntoView {
 }
 
 /// The page's `:id` (0 when it is not a number: the server then answers "not found").
-fn id_param() -> Memo<i64> {
+fn id_param<Id>() -> Memo<Id>
+where
+    Id: std::str::FromStr + From<i64> + PartialEq + Send + Sync + 'static,
+{
     let params = use_params_map();
     Memo::new(move |_| {
         params
             .read()
             .get("id")
             .and_then(|id| id.parse().ok())
-            .unwrap_or(0)
+            .unwrap_or_else(|| Id::from(0))
     })
 }
 

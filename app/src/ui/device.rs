@@ -12,7 +12,7 @@ const RIDER_BOARD_KEY: &str = "baedal.rider.board";
 const RIDER_CACHE: &str = "baedal-rider-v1";
 
 /// The localStorage key of `rider_id`'s last list.
-pub fn rider_board_key(rider_id: i64) -> String {
+pub fn rider_board_key(rider_id: crate::domain::UserId) -> String {
     format!("{RIDER_BOARD_KEY}.{rider_id}")
 }
 

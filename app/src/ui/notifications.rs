@@ -3,7 +3,7 @@
 use super::auth::Gate;
 use super::layout::Loading;
 use crate::api::{get_kakao_settings, my_notifications, MarkNotificationsRead, SaveKakaoSettings};
-use crate::domain::{korea_date_time, KakaoSettings, NotificationItem, Role};
+use crate::domain::{korea_date_time, KakaoSettings, NotificationId, NotificationItem, Role};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -54,7 +54,7 @@ pub fn NotificationsPage() -> impl IntoView {
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     feed.await.map(|feed| {
-                        let newest = feed.items.first().map(|n| n.id).unwrap_or(0);
+                        let newest = feed.items.first().map(|n| n.id).unwrap_or(NotificationId(0));
                         view! {
                             <p class="muted" data-testid="unread-line">
                                 {format!("읽지 않은 알림 {}건", feed.unread)} " "

@@ -13,7 +13,8 @@ use super::layout::Loading;
 use super::live::LiveBadge;
 use crate::api::{get_owner_board, OrderAction, SaveFood, SetFoodStock, SetStoreOpen};
 use crate::domain::{
-    MenuItem, OrderStatus, OwnerBoard, Role, StoreBoard, StoreOrder, REJECT_REASONS,
+    FoodId, MenuItem, OrderId, OrderStatus, OwnerBoard, Role, StoreBoard, StoreId, StoreOrder,
+    REJECT_REASONS,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -91,7 +92,8 @@ struct StockDraft {
 /// The dish form of one store.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct DishForm {
-    food_id: i64,
+    /// None for a new dish.
+    food_id: Option<FoodId>,
     name: String,
     description: String,
     price: String,
@@ -101,13 +103,13 @@ struct DishForm {
 /// What the owner is doing on the page, kept across re-reads of the board.
 #[derive(Clone, Copy)]
 struct PageState {
-    tabs: RwSignal<HashMap<i64, usize>>,
-    drafts: RwSignal<HashMap<i64, StockDraft>>,
-    forms: RwSignal<HashMap<i64, DishForm>>,
+    tabs: RwSignal<HashMap<StoreId, usize>>,
+    drafts: RwSignal<HashMap<FoodId, StockDraft>>,
+    forms: RwSignal<HashMap<StoreId, DishForm>>,
     /// The food whose stock was saved last, the store an order action or a dish save was for.
-    stock_saved_for: RwSignal<Option<i64>>,
-    order_acted_for: RwSignal<Option<i64>>,
-    dish_saved_for: RwSignal<Option<i64>>,
+    stock_saved_for: RwSignal<Option<FoodId>>,
+    order_acted_for: RwSignal<Option<StoreId>>,
+    dish_saved_for: RwSignal<Option<StoreId>>,
 }
 
 impl PageState {
@@ -122,19 +124,19 @@ impl PageState {
         }
     }
 
-    fn tab(&self, store_id: i64) -> usize {
+    fn tab(&self, store_id: StoreId) -> usize {
         self.tabs
             .with(|tabs| tabs.get(&store_id).copied())
             .unwrap_or(0)
     }
 
-    fn form(&self, store_id: i64) -> DishForm {
+    fn form(&self, store_id: StoreId) -> DishForm {
         self.forms
             .with(|forms| forms.get(&store_id).cloned())
             .unwrap_or_default()
     }
 
-    fn edit_form(&self, store_id: i64, change: impl FnOnce(&mut DishForm)) {
+    fn edit_form(&self, store_id: StoreId, change: impl FnOnce(&mut DishForm)) {
         self.forms
             .update(|forms| change(forms.entry(store_id).or_default()));
     }
@@ -241,7 +243,7 @@ impl LazyRoute for StoreHome {
 
 /// Rings when an order arrives that this page has not seen before (not at the first read).
 fn chime_on_new_orders(board: Resource<Result<OwnerBoard, AppError>>) {
-    let newest_seen = StoredValue::new(None::<i64>);
+    let newest_seen = StoredValue::new(None::<OrderId>);
     Effect::new(move |_| {
         let Some(Ok(board)) = board.get() else {
             return;
@@ -259,7 +261,7 @@ fn chime_on_new_orders(board: Resource<Result<OwnerBoard, AppError>>) {
                 chime();
             }
         }
-        newest_seen.set_value(seen.max(newest).or(Some(0)));
+        newest_seen.set_value(seen.max(newest).or(Some(OrderId(0))));
     });
 }
 
@@ -321,7 +323,7 @@ fn store_panel(board: StoreBoard, actions: Actions, state: PageState) -> impl In
             .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
     };
     view! {
-        <section class="panel store-panel" data-testid="owned-store" data-store-id=store_id>
+        <section class="panel store-panel" data-testid="owned-store" data-store-id=store_id.get()>
             <div class="card-title">
                 <h2>{store.name.clone()}</h2>
                 <button
@@ -393,7 +395,7 @@ fn store_panel(board: StoreBoard, actions: Actions, state: PageState) -> impl In
 
 /// Add a dish, or pick one to edit its name, description, price, or hide it from customers.
 fn menu_editor(
-    store_id: i64,
+    store_id: StoreId,
     menu: Vec<MenuItem>,
     actions: Actions,
     state: PageState,
@@ -423,7 +425,7 @@ fn menu_editor(
         .iter()
         .map(|m| {
             let (id, label) = (m.id, format!("{}{}", m.name, if m.is_hidden { " (숨김)" } else { "" }));
-            view! { <option value=id.to_string() selected=move || state.form(store_id).food_id == id>{label}</option> }
+            view! { <option value=id.to_string() selected=move || state.form(store_id).food_id == Some(id)>{label}</option> }
         })
         .collect_view();
     view! {
@@ -433,9 +435,9 @@ fn menu_editor(
                 <label>
                     "수정할 메뉴"
                     <select aria-label="수정할 메뉴" on:change=move |ev| {
-                        let chosen: i64 = event_target_value(&ev).parse().unwrap_or(0);
-                        let form = menu.iter().find(|m| m.id == chosen).map(|item| DishForm {
-                            food_id: item.id,
+                        let chosen = event_target_value(&ev).parse::<FoodId>().ok();
+                        let form = menu.iter().find(|m| Some(m.id) == chosen).map(|item| DishForm {
+                            food_id: Some(item.id),
                             name: item.name.clone(),
                             description: item.description.clone(),
                             price: item.price.0.to_string(),
@@ -464,7 +466,7 @@ fn menu_editor(
 fn order_card(
     order: StoreOrder,
     now: i64,
-    store_id: i64,
+    store_id: StoreId,
     actions: Actions,
     state: PageState,
 ) -> impl IntoView {
@@ -496,7 +498,7 @@ fn order_card(
         _ => ().into_any(),
     };
     view! {
-        <li class="card store-order" data-testid="store-order" data-order-id=id>
+        <li class="card store-order" data-testid="store-order" data-order-id=id.get()>
             <div class="card-title">
                 <strong>{format!("#{} · {}", order.id, order.status.label())}</strong>
                 <span class="muted small">{minutes_ago(order.created_at_ms, now)}</span>
@@ -546,7 +548,7 @@ fn stock_row(item: MenuItem, actions: Actions, state: PageState) -> impl IntoVie
         }
     };
     view! {
-        <tr class:sold-out=move || text().trim() == "0" data-testid="stock-row" data-food-id=food_id>
+        <tr class:sold-out=move || text().trim() == "0" data-testid="stock-row" data-food-id=food_id.get()>
             <td>{name} <span class="muted small price-note">{price.to_string()}</span></td>
             <td class="num stock-cell">
                 <input

@@ -10,7 +10,7 @@ use super::auth::{Auth, Gate};
 use super::layout::Loading;
 use super::live::LiveBadge;
 use crate::api::{get_rider_board, RiderAction};
-use crate::domain::{format_distance, District, OrderStatus, RiderBoard, Role};
+use crate::domain::{format_distance, District, OrderId, OrderStatus, RiderBoard, Role, UserId};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::{Link, Title};
@@ -51,7 +51,7 @@ impl LazyRoute for RiderHome {
             .as_ref()
             .and_then(|r| r.district.clone())
             .unwrap_or_else(|| "마포구".into());
-        let key = super::device::rider_board_key(rider.map(|r| r.id).unwrap_or_default());
+        let key = super::device::rider_board_key(rider.map(|r| r.id).unwrap_or(UserId(0)));
         let area = RwSignal::new(home);
         let position = RwSignal::new(None::<(f64, f64)>);
         // The live stream hears of the orders this list can show: it is centred where the list
@@ -177,7 +177,7 @@ fn board_view(
     online: RwSignal<bool>,
     stale: bool,
 ) -> impl IntoView {
-    let send = move |order_id: i64, action: &'static str| {
+    let send = move |order_id: OrderId, action: &'static str| {
         if online.get_untracked() {
             act.dispatch(RiderAction {
                 order_id,
@@ -204,7 +204,7 @@ fn board_view(
                                 _ => None,
                             };
                             view! {
-                                <li class="card" data-testid="my-delivery" data-order-id=id>
+                                <li class="card" data-testid="my-delivery" data-order-id=id.get()>
                                     <div class="card-title">
                                         <strong>{format!("#{} {}", id, d.store_name)}</strong>
                                         <span class="badge status">{d.status.label()}</span>
@@ -233,7 +233,7 @@ fn board_view(
                             let id = offer.order_id;
                             let claimable = offer.claimable();
                             view! {
-                                <li class="card" class:cooking=!claimable data-testid="delivery-offer" data-order-id=id>
+                                <li class="card" class:cooking=!claimable data-testid="delivery-offer" data-order-id=id.get()>
                                     <div class="card-title">
                                         <strong>{format!("#{} {}", id, offer.store_name)}</strong>
                                         <span class="badge status">{offer.status.label()}</span>

@@ -3,6 +3,7 @@
 use super::users::user_from_row;
 use super::{now_ms, passwords, sessions, AppState};
 use crate::Error;
+use domain::UserId;
 use domain::{
     CurrentUser, District, Email, KakaoSettings, NewAccount, Password, PhoneNumber, RoleDetails,
 };
@@ -67,7 +68,7 @@ pub async fn create(
     let Some(row) = inserted else {
         return Err(Error::invalid("email", "이미 가입된 이메일입니다."));
     };
-    let id: i64 = row.try_get(0)?;
+    let id: UserId = row.try_get(0)?;
     if let RoleDetails::Owner {
         store_name,
         store_district,
@@ -87,7 +88,7 @@ pub async fn create(
 
 pub async fn insert_store(
     tx: &mut Transaction<'static, Any>,
-    owner_id: i64,
+    owner_id: UserId,
     name: &str,
     district: District,
     address: &str,
@@ -154,7 +155,7 @@ pub async fn sign_in(
 
 pub async fn set_district(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     district: District,
 ) -> Result<(), sqlx::Error> {
     let point = district.center();
@@ -172,7 +173,10 @@ pub async fn set_district(
 }
 
 /// The customer's KakaoTalk settings, the number masked.
-pub async fn kakao_settings(state: &AppState, user_id: i64) -> Result<KakaoSettings, sqlx::Error> {
+pub async fn kakao_settings(
+    state: &AppState,
+    user_id: UserId,
+) -> Result<KakaoSettings, sqlx::Error> {
     let row = sqlx::query("SELECT phone, kakao_enabled FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_one(state.db.reader())
@@ -191,7 +195,7 @@ pub async fn kakao_settings(state: &AppState, user_id: i64) -> Result<KakaoSetti
 /// file), on or off. Turning it on needs a number, given now or before.
 pub async fn save_kakao(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     phone: &str,
     enabled: bool,
 ) -> Result<KakaoSettings, Error> {
@@ -214,7 +218,7 @@ pub async fn save_kakao(
 /// Turns the customer's KakaoTalk messages on or off, with a new number if one is given.
 async fn set_kakao(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     phone: Option<&PhoneNumber>,
     enabled: bool,
 ) -> Result<(), sqlx::Error> {

@@ -6,16 +6,17 @@ use super::db::Engine;
 use super::outbox::{self, Event};
 use super::{now_ms, AppState};
 use domain::{next_status, Actor, OrderAction, OrderStatus, Refusal};
+use domain::{OrderId, UserId};
 use sqlx::{Any, Row, Transaction};
 
 /// Whose order this must be for the caller to act on it.
 #[derive(Debug, Clone, Copy)]
 pub enum Scope {
-    Customer(i64),
+    Customer(UserId),
     /// The owner of the order's store.
-    Owner(i64),
+    Owner(UserId),
     /// Any rider may claim a cooked order; only its rider may move it further.
-    Rider(i64),
+    Rider(UserId),
     System,
 }
 
@@ -70,7 +71,7 @@ impl TransitionError {
 /// checks the rider's limit of active deliveries.
 pub async fn transition(
     state: &AppState,
-    order_id: i64,
+    order_id: OrderId,
     actor: Actor,
     action: OrderAction,
     scope: Scope,
@@ -85,12 +86,12 @@ pub async fn transition(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(TransitionError::NotFound)?;
-    let rider_id: Option<i64> = row.try_get("rider_id")?;
+    let rider_id: Option<UserId> = row.try_get("rider_id")?;
     match scope {
-        Scope::Customer(id) if row.try_get::<i64, _>("customer_id")? != id => {
+        Scope::Customer(id) if row.try_get::<UserId, _>("customer_id")? != id => {
             return Err(TransitionError::NotFound)
         }
-        Scope::Owner(id) if row.try_get::<i64, _>("owner_id")? != id => {
+        Scope::Owner(id) if row.try_get::<UserId, _>("owner_id")? != id => {
             return Err(TransitionError::NotFound)
         }
         Scope::Rider(id) if action != OrderAction::Claim && rider_id.is_some_and(|r| r != id) => {
@@ -164,7 +165,7 @@ pub async fn transition(
     tx.commit().await?;
     state.outbox_wakeup.notify_one();
     tracing::info!(
-        order_id,
+        %order_id,
         from = from.as_str(),
         to = to.as_str(),
         ?actor,
@@ -178,8 +179,8 @@ pub async fn transition(
 async fn claimable_by(
     tx: &mut Transaction<'static, Any>,
     state: &AppState,
-    rider_id: i64,
-) -> Result<(i64, String), TransitionError> {
+    rider_id: UserId,
+) -> Result<(UserId, String), TransitionError> {
     let lock = match state.db.engine() {
         Engine::Postgres => "FOR UPDATE",
         Engine::Sqlite => "",
@@ -249,7 +250,7 @@ async fn move_stale(
     reason: Option<&str>,
 ) -> Result<usize, TransitionError> {
     let cutoff = now_ms() - after.as_millis() as i64;
-    let stale: Vec<i64> = sqlx::query(stale_sql)
+    let stale: Vec<OrderId> = sqlx::query(stale_sql)
         .bind(cutoff)
         .fetch_all(state.db.reader())
         .await?

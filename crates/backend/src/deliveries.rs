@@ -5,6 +5,7 @@
 
 use super::AppState;
 use crate::Error;
+use domain::OrderId;
 use domain::{
     delivery_fee, items_summary, CurrentUser, DeliveryOffer, District, GeoPoint, OrderStatus,
     RiderBoard, RiderDelivery, RiderPosition,
@@ -49,7 +50,7 @@ pub async fn board(
         .iter()
         .map(|row| Trip::read(row).map(Trip::delivery))
         .collect::<Result<_, _>>()?;
-    let ids: Vec<i64> = offers
+    let ids: Vec<OrderId> = offers
         .iter()
         .map(|o| o.order_id)
         .chain(mine.iter().map(|d| d.order_id))
@@ -80,7 +81,7 @@ pub async fn board(
 
 /// One order as a trip from its store to its customer's district.
 struct Trip {
-    order_id: i64,
+    order_id: OrderId,
     status: OrderStatus,
     store_name: String,
     pickup_address: String,
@@ -145,8 +146,8 @@ impl Trip {
 /// "A 외 N건" for each of `ids`, in one query.
 async fn items_by_order(
     state: &AppState,
-    ids: &[i64],
-) -> Result<HashMap<i64, String>, sqlx::Error> {
+    ids: &[OrderId],
+) -> Result<HashMap<OrderId, String>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -159,7 +160,7 @@ async fn items_by_order(
         query = query.bind(*id);
     }
     let rows = query.fetch_all(state.db.reader()).await?;
-    let mut names: HashMap<i64, Vec<String>> = HashMap::new();
+    let mut names: HashMap<OrderId, Vec<String>> = HashMap::new();
     for row in &rows {
         names
             .entry(row.try_get("order_id")?)

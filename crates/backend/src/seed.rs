@@ -237,7 +237,7 @@ async fn insert_demo_account(
     tx: &mut Transaction<'static, Any>,
     account: &NewAccount,
     password_hash: &str,
-) -> Result<i64, crate::Error> {
+) -> Result<domain::UserId, crate::Error> {
     match &account.details {
         RoleDetails::Owner { .. } => {
             let row = sqlx::query(

@@ -12,6 +12,7 @@
 //! lookup compares before storing.
 
 use domain::CurrentUser;
+use domain::UserId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -125,7 +126,7 @@ impl SessionCache {
     }
 
     /// What a user's sessions say about them changed.
-    pub fn forget_user(&self, user_id: i64) {
+    pub fn forget_user(&self, user_id: UserId) {
         let mut entries = self.entries.lock().expect("session cache lock");
         self.generation.fetch_add(1, Ordering::SeqCst);
         entries.retain(|_, cached| cached.user.id != user_id);
@@ -155,7 +156,7 @@ mod tests {
 
     fn user(id: i64) -> CurrentUser {
         CurrentUser {
-            id,
+            id: UserId(id),
             email: format!("u{id}@example.com"),
             display_name: "손님".into(),
             role: Role::Customer,
@@ -169,12 +170,12 @@ mod tests {
         cache.put(cache.generation(), "a", user(1), 10, 5);
         cache.put(cache.generation(), "b", user(1), 10, 5);
         cache.put(cache.generation(), "c", user(2), 10, 5);
-        assert_eq!(cache.get("a").unwrap().user.id, 1);
+        assert_eq!(cache.get("a").unwrap().user.id, UserId(1));
         cache.forget_session("a");
         assert!(cache.get("a").is_none());
-        cache.forget_user(1);
+        cache.forget_user(UserId(1));
         assert!(cache.get("b").is_none());
-        assert_eq!(cache.get("c").unwrap().user.id, 2);
+        assert_eq!(cache.get("c").unwrap().user.id, UserId(2));
         cache.resync(false);
         assert!(cache.get("c").is_none());
         cache.put(cache.generation(), "c", user(2), 10, 5);

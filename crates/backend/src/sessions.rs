@@ -14,6 +14,7 @@
 
 use super::{now_ms, users, AppState};
 use domain::CurrentUser;
+use domain::UserId;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Row, Transaction};
@@ -46,7 +47,7 @@ pub fn token_hash(token: &str) -> String {
 pub async fn rotate(
     tx: &mut Transaction<'static, Any>,
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     previous: Option<&str>,
 ) -> Result<String, sqlx::Error> {
     if let Some(previous) = previous {
@@ -76,7 +77,7 @@ pub async fn sign_out(state: &AppState, token: &str) -> Result<(), sqlx::Error> 
 async fn create(
     tx: &mut Transaction<'static, Any>,
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
 ) -> Result<String, sqlx::Error> {
     let token = new_token();
     let now = now_ms();

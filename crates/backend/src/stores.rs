@@ -6,6 +6,7 @@ use domain::{
     korea_day_start, korea_hour, FoodInput, GeoPoint, MenuItem, OrderStatus, OwnedStore,
     OwnerBoard, StoreBoard, StoreDashboard, StoreOrder, StoreSummary, Won,
 };
+use domain::{FoodId, OrderId, StoreId, UserId};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -58,7 +59,7 @@ fn menu_item(row: &AnyRow) -> Result<MenuItem, sqlx::Error> {
 
 /// The owner's stores with their full menus (hidden dishes included), oldest store first. One
 /// query: the owner's page is re-read at every change, so round trips are what it costs.
-pub async fn owned_by(state: &AppState, owner_id: i64) -> Result<Vec<OwnedStore>, sqlx::Error> {
+pub async fn owned_by(state: &AppState, owner_id: UserId) -> Result<Vec<OwnedStore>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT s.id AS store_id, s.name AS store_name, s.district, s.address, s.is_open,
                 f.id, f.name, f.description, f.price_won, f.stock, f.is_hidden
@@ -70,7 +71,7 @@ pub async fn owned_by(state: &AppState, owner_id: i64) -> Result<Vec<OwnedStore>
     .await?;
     let mut stores: Vec<OwnedStore> = Vec::new();
     for row in &rows {
-        let store_id: i64 = row.try_get("store_id")?;
+        let store_id: StoreId = row.try_get("store_id")?;
         if stores.last().map(|s| s.id) != Some(store_id) {
             stores.push(OwnedStore {
                 id: store_id,
@@ -96,7 +97,7 @@ const BOARD_ORDERS_PER_STORE: usize = 200;
 /// and today's numbers. Two queries, run at once, however many stores the owner has: the page
 /// is re-read at every change to any of them. Today's numbers come from the same rows as the
 /// board (the Korean day began less than 24 hours ago), so they need no query of their own.
-pub async fn board(state: &AppState, owner_id: i64) -> Result<OwnerBoard, Error> {
+pub async fn board(state: &AppState, owner_id: UserId) -> Result<OwnerBoard, Error> {
     let now = super::now_ms();
     let since = now - 24 * 60 * 60 * 1000;
     let day_start = korea_day_start(now);
@@ -124,10 +125,10 @@ pub async fn board(state: &AppState, owner_id: i64) -> Result<OwnerBoard, Error>
             },
         })
         .collect();
-    let mut current: Option<(i64, i64)> = None;
+    let mut current: Option<(StoreId, OrderId)> = None;
     for row in &rows {
-        let id: i64 = row.try_get("id")?;
-        let store_id: i64 = row.try_get("store_id")?;
+        let id: OrderId = row.try_get("id")?;
+        let store_id: StoreId = row.try_get("store_id")?;
         let line = match row.try_get::<Option<String>, _>("line_name")? {
             Some(name) => Some(format!("{name} ×{}", row.try_get::<i64, _>("quantity")?)),
             None => None,
@@ -177,13 +178,13 @@ pub async fn board(state: &AppState, owner_id: i64) -> Result<OwnerBoard, Error>
     Ok(OwnerBoard { stores: boards })
 }
 
-fn board_of(boards: &mut [StoreBoard], store_id: i64) -> Option<&mut StoreBoard> {
+fn board_of(boards: &mut [StoreBoard], store_id: StoreId) -> Option<&mut StoreBoard> {
     boards.iter_mut().find(|b| b.store.id == store_id)
 }
 
 /// The store's id if `owner_id` owns it; another owner's store is "not found".
-async fn owned(state: &AppState, owner_id: i64, store_id: i64) -> Result<(), Error> {
-    let owner: Option<i64> = sqlx::query("SELECT owner_id FROM stores WHERE id = $1")
+async fn owned(state: &AppState, owner_id: UserId, store_id: StoreId) -> Result<(), Error> {
+    let owner: Option<UserId> = sqlx::query("SELECT owner_id FROM stores WHERE id = $1")
         .bind(store_id)
         .fetch_optional(state.db.reader())
         .await?
@@ -198,8 +199,8 @@ async fn owned(state: &AppState, owner_id: i64, store_id: i64) -> Result<(), Err
 /// Orders the store has received (stock taken), newest first, from the last 24 hours.
 pub async fn store_orders(
     state: &AppState,
-    owner_id: i64,
-    store_id: i64,
+    owner_id: UserId,
+    store_id: StoreId,
 ) -> Result<Vec<StoreOrder>, Error> {
     owned(state, owner_id, store_id).await?;
     let since = super::now_ms() - 24 * 60 * 60 * 1000;
@@ -222,7 +223,7 @@ pub async fn store_orders(
     .bind(since)
     .fetch_all(state.db.reader())
     .await?;
-    let mut lines_by_order: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    let mut lines_by_order: std::collections::HashMap<OrderId, Vec<String>> = Default::default();
     for line in &lines {
         lines_by_order
             .entry(line.try_get("order_id")?)
@@ -235,7 +236,7 @@ pub async fn store_orders(
     }
     let mut orders = Vec::with_capacity(rows.len());
     for row in &rows {
-        let id: i64 = row.try_get("id")?;
+        let id: OrderId = row.try_get("id")?;
         orders.push(StoreOrder {
             id,
             status: OrderStatus::parse(&row.try_get::<String, _>("status")?)
@@ -252,8 +253,8 @@ pub async fn store_orders(
 /// Opens or closes the store: a closed store takes no orders.
 pub async fn set_open(
     state: &AppState,
-    owner_id: i64,
-    store_id: i64,
+    owner_id: UserId,
+    store_id: StoreId,
     open: bool,
 ) -> Result<(), Error> {
     owned(state, owner_id, store_id).await?;
@@ -273,8 +274,8 @@ pub async fn set_open(
 /// number is set as given (an API caller's deliberate override).
 pub async fn set_stock(
     state: &AppState,
-    owner_id: i64,
-    food_id: i64,
+    owner_id: UserId,
+    food_id: FoodId,
     stock: i64,
     expected: Option<i64>,
 ) -> Result<(), Error> {
@@ -329,11 +330,11 @@ pub async fn set_stock(
 /// dishes; returns the dish's id.
 pub async fn save_food(
     state: &AppState,
-    owner_id: i64,
-    store_id: i64,
-    food_id: Option<i64>,
+    owner_id: UserId,
+    store_id: StoreId,
+    food_id: Option<FoodId>,
     food: &FoodInput,
-) -> Result<i64, Error> {
+) -> Result<FoodId, Error> {
     owned(state, owner_id, store_id).await?;
     let mut tx = state.db.begin().await?;
     let id = match food_id {
@@ -376,8 +377,8 @@ pub async fn save_food(
 /// Today's order count, sales and orders per hour for one of the owner's stores.
 pub async fn dashboard(
     state: &AppState,
-    owner_id: i64,
-    store_id: i64,
+    owner_id: UserId,
+    store_id: StoreId,
 ) -> Result<StoreDashboard, Error> {
     owned(state, owner_id, store_id).await?;
     let rows = sqlx::query(

@@ -9,6 +9,7 @@
 
 use super::outbox::Event;
 use super::{now_ms, AppState};
+use domain::OrderId;
 use domain::{items_summary, OrderStatus, TimelineEntry};
 use sqlx::{Any, Row, Transaction};
 
@@ -83,7 +84,7 @@ pub fn change_for(event: &Event) -> Option<ViewChange<'_>> {
 /// Applies `change` (from event `event_id`, which happened at `at_ms`) to the order's view.
 pub async fn apply(
     tx: &mut Transaction<'static, Any>,
-    order_id: i64,
+    order_id: OrderId,
     event_id: i64,
     at_ms: i64,
     change: ViewChange<'_>,
@@ -142,7 +143,10 @@ pub async fn apply(
 }
 
 /// A new view row from the order's immutable facts.
-async fn insert_base(tx: &mut Transaction<'static, Any>, order_id: i64) -> Result<(), sqlx::Error> {
+async fn insert_base(
+    tx: &mut Transaction<'static, Any>,
+    order_id: OrderId,
+) -> Result<(), sqlx::Error> {
     let order = sqlx::query(
         "SELECT o.customer_id, o.store_id, s.name AS store_name, o.total_won
          FROM orders o JOIN stores s ON s.id = o.store_id WHERE o.id = $1",
@@ -171,7 +175,7 @@ async fn insert_base(tx: &mut Transaction<'static, Any>, order_id: i64) -> Resul
 /// "즉석떡볶이 (2인) 외 2건": the order's items as lists and messages name them.
 async fn items_of(
     tx: &mut Transaction<'static, Any>,
-    order_id: i64,
+    order_id: OrderId,
 ) -> Result<String, sqlx::Error> {
     let names: Vec<String> =
         sqlx::query("SELECT name FROM order_lines WHERE order_id = $1 ORDER BY food_id")

@@ -304,7 +304,7 @@ impl SignUpForm {
 /// The signed-in person as the pages see them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CurrentUser {
-    pub id: i64,
+    pub id: super::UserId,
     pub email: String,
     pub display_name: String,
     pub role: Role,

@@ -84,7 +84,7 @@ pub fn delivery_fee(trip_m: f64) -> Won {
 /// A delivery a rider may take (cooked), or soon may (being cooked).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryOffer {
-    pub order_id: i64,
+    pub order_id: super::OrderId,
     pub status: OrderStatus,
     pub store_name: String,
     pub pickup_address: String,
@@ -108,7 +108,7 @@ impl DeliveryOffer {
 /// A delivery the rider has claimed and not yet finished.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiderDelivery {
-    pub order_id: i64,
+    pub order_id: super::OrderId,
     pub status: OrderStatus,
     pub store_name: String,
     pub pickup_address: String,

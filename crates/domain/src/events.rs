@@ -2,11 +2,12 @@
 //! same transaction as the change each announces, and handled by its sagas. Pure data (serde),
 //! so the notification plan (`notification_plan`) can be worked out and tested here.
 
+use crate::{FoodId, OrderId, StoreId, UserId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlacedLine {
-    pub food_id: i64,
+    pub food_id: FoodId,
     pub quantity: i64,
 }
 
@@ -14,54 +15,54 @@ pub struct PlacedLine {
 #[serde(tag = "type")]
 pub enum Event {
     OrderPlaced {
-        order_id: i64,
-        customer_id: i64,
-        store_id: i64,
+        order_id: OrderId,
+        customer_id: UserId,
+        store_id: StoreId,
         total_won: i64,
         lines: Vec<PlacedLine>,
     },
     /// The order will not be cooked: out of stock, or (later) refused by the store. The order
     /// row already says so; the handler gives back stock that was taken and asks for a refund.
     OrderRejected {
-        order_id: i64,
+        order_id: OrderId,
         reason: String,
     },
     /// The customer cancelled before cooking started (the order row already says so).
     OrderCancelled {
-        order_id: i64,
+        order_id: OrderId,
     },
     /// The store accepted the order.
     OrderAccepted {
-        order_id: i64,
+        order_id: OrderId,
     },
     CookingStarted {
-        order_id: i64,
+        order_id: OrderId,
     },
     /// Cooked: riders may now see the delivery.
     CookingFinished {
-        order_id: i64,
+        order_id: OrderId,
     },
     /// A rider claimed the cooked order.
     RiderAssigned {
-        order_id: i64,
-        rider_id: i64,
+        order_id: OrderId,
+        rider_id: UserId,
         rider_name: String,
     },
     /// The rider picked the food up at the store: 배달 중.
     OrderPickedUp {
-        order_id: i64,
+        order_id: OrderId,
     },
     /// The rider handed the food over.
     OrderDelivered {
-        order_id: i64,
+        order_id: OrderId,
     },
     /// The customer tapped 배송확인 (or nobody did in time): the order is complete.
     OrderCompleted {
-        order_id: i64,
+        order_id: OrderId,
     },
     /// Money must go back to the customer: the order was rejected or cancelled.
     RefundRequested {
-        order_id: i64,
+        order_id: OrderId,
         reason: String,
     },
     /// A checkout charged (or may have charged) the card but no order came of it: the
@@ -77,7 +78,7 @@ pub enum Event {
 /// The stream of events that belong to no order (payment voids of checkouts that never became
 /// one). Unlike an order's events they need no order among themselves: the worker takes each
 /// as soon as it is due.
-pub const NO_ORDER: i64 = 0;
+pub const NO_ORDER: OrderId = OrderId(0);
 
 impl Event {
     pub fn name(&self) -> &'static str {
@@ -106,7 +107,7 @@ impl Event {
         )
     }
 
-    pub fn order_id(&self) -> i64 {
+    pub fn order_id(&self) -> OrderId {
         match self {
             Event::OrderPlaced { order_id, .. }
             | Event::OrderRejected { order_id, .. }

@@ -9,16 +9,20 @@ mod account;
 mod delivery;
 mod district;
 pub mod events;
+mod ids;
 mod lifecycle;
 mod live;
 mod notification;
 pub mod notification_plan;
 mod order;
+#[cfg(feature = "sqlx")]
+mod sql;
 mod store;
 
 pub use account::*;
 pub use delivery::*;
 pub use district::*;
+pub use ids::*;
 pub use lifecycle::*;
 pub use live::*;
 pub use notification::*;

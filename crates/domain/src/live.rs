@@ -9,5 +9,8 @@ pub enum LiveNotice {
     /// The stream is (re)connected: re-read once, anything may have changed meanwhile.
     Ready,
     /// An order this page shows changed (its notifications may have changed with it).
-    Order { order_id: i64, status: OrderStatus },
+    Order {
+        order_id: super::OrderId,
+        status: OrderStatus,
+    },
 }

@@ -4,12 +4,12 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NotificationItem {
-    pub id: i64,
+    pub id: super::NotificationId,
     /// What happened, e.g. `order_accepted`, `new_order`, `delivery_nearby`.
     pub kind: String,
     pub title: String,
     pub body: String,
-    pub order_id: Option<i64>,
+    pub order_id: Option<super::OrderId>,
     pub at_ms: i64,
     pub read: bool,
 }

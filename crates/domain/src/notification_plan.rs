@@ -3,13 +3,13 @@
 //! here without a database.
 
 use crate::events::Event;
-use crate::Won;
+use crate::{OrderId, UserId, Won};
 use std::collections::BTreeMap;
 
 /// What one event says to one person.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planned {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub kind: &'static str,
     pub title: String,
     pub body: String,
@@ -26,9 +26,9 @@ pub struct Template {
 /// What `plan` needs to know about the order besides the event.
 #[derive(Debug, Clone)]
 pub struct OrderFacts {
-    pub order_id: i64,
-    pub customer_id: i64,
-    pub owner_id: i64,
+    pub order_id: OrderId,
+    pub customer_id: UserId,
+    pub owner_id: UserId,
     pub store_name: String,
     pub total: Won,
     pub items: String,
@@ -36,7 +36,7 @@ pub struct OrderFacts {
     /// The order reached the store's queue (stock taken): the owner has it on the board.
     pub queued: bool,
     /// Riders near the customer, told of a new delivery when the food is cooked.
-    pub nearby_riders: Vec<i64>,
+    pub nearby_riders: Vec<UserId>,
 }
 
 /// Who hears what of `event`. Pure: the same event and facts always plan the same messages.
@@ -186,18 +186,19 @@ pub fn plan(event: &Event, facts: &OrderFacts) -> Vec<Planned> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StoreId;
 
     fn facts() -> OrderFacts {
         OrderFacts {
-            order_id: 42,
-            customer_id: 1,
-            owner_id: 2,
+            order_id: OrderId(42),
+            customer_id: UserId(1),
+            owner_id: UserId(2),
             store_name: "마포 즉석떡볶이".into(),
             total: Won(20_000),
             items: "모둠튀김 외 1건".into(),
             district: "마포구".into(),
             queued: true,
-            nearby_riders: vec![7, 8],
+            nearby_riders: vec![UserId(7), UserId(8)],
         }
     }
 
@@ -216,9 +217,9 @@ mod tests {
         let cases: Vec<(Event, &str, BTreeMap<&'static str, String>)> = vec![
             (
                 Event::OrderPlaced {
-                    order_id: 42,
-                    customer_id: 1,
-                    store_id: 3,
+                    order_id: OrderId(42),
+                    customer_id: UserId(1),
+                    store_id: StoreId(3),
                     total_won: 20_000,
                     lines: vec![],
                 },
@@ -226,60 +227,74 @@ mod tests {
                 with(&[("결제금액", "20,000원")]),
             ),
             (
-                Event::OrderAccepted { order_id: 42 },
+                Event::OrderAccepted {
+                    order_id: OrderId(42),
+                },
                 "BD_ORDER_ACCEPTED",
                 with(&[]),
             ),
             (
                 Event::OrderRejected {
-                    order_id: 42,
+                    order_id: OrderId(42),
                     reason: "재료 소진".into(),
                 },
                 "BD_ORDER_REJECTED",
                 with(&[("사유", "재료 소진")]),
             ),
             (
-                Event::CookingStarted { order_id: 42 },
+                Event::CookingStarted {
+                    order_id: OrderId(42),
+                },
                 "BD_COOKING_STARTED",
                 with(&[]),
             ),
             (
-                Event::CookingFinished { order_id: 42 },
+                Event::CookingFinished {
+                    order_id: OrderId(42),
+                },
                 "BD_COOKING_FINISHED",
                 with(&[]),
             ),
             (
                 Event::RiderAssigned {
-                    order_id: 42,
-                    rider_id: 7,
+                    order_id: OrderId(42),
+                    rider_id: UserId(7),
                     rider_name: "박배달".into(),
                 },
                 "BD_RIDER_ASSIGNED",
                 with(&[("라이더", "박배달")]),
             ),
             (
-                Event::OrderPickedUp { order_id: 42 },
+                Event::OrderPickedUp {
+                    order_id: OrderId(42),
+                },
                 "BD_PICKED_UP",
                 with(&[]),
             ),
             (
-                Event::OrderDelivered { order_id: 42 },
+                Event::OrderDelivered {
+                    order_id: OrderId(42),
+                },
                 "BD_DELIVERED",
                 with(&[]),
             ),
             (
-                Event::OrderCompleted { order_id: 42 },
+                Event::OrderCompleted {
+                    order_id: OrderId(42),
+                },
                 "BD_COMPLETED",
                 with(&[]),
             ),
             (
-                Event::OrderCancelled { order_id: 42 },
+                Event::OrderCancelled {
+                    order_id: OrderId(42),
+                },
                 "BD_ORDER_CANCELLED",
                 with(&[]),
             ),
             (
                 Event::RefundRequested {
-                    order_id: 42,
+                    order_id: OrderId(42),
                     reason: "취소".into(),
                 },
                 "BD_REFUNDED",
@@ -288,7 +303,7 @@ mod tests {
         ];
         for (event, code, expected) in cases {
             let planned = plan(&event, &facts());
-            let to_customer: Vec<_> = planned.iter().filter(|p| p.user_id == 1).collect();
+            let to_customer: Vec<_> = planned.iter().filter(|p| p.user_id == UserId(1)).collect();
             assert_eq!(to_customer.len(), 1, "{event:?}");
             let template = to_customer[0].kakao.as_ref().expect("customers get 알림톡");
             assert_eq!(template.code, code);
@@ -305,30 +320,44 @@ mod tests {
     fn template_codes_fit_the_providers_twenty_characters() {
         let events = [
             Event::OrderPlaced {
-                order_id: 42,
-                customer_id: 1,
-                store_id: 3,
+                order_id: OrderId(42),
+                customer_id: UserId(1),
+                store_id: StoreId(3),
                 total_won: 1,
                 lines: vec![],
             },
-            Event::OrderAccepted { order_id: 42 },
+            Event::OrderAccepted {
+                order_id: OrderId(42),
+            },
             Event::OrderRejected {
-                order_id: 42,
+                order_id: OrderId(42),
                 reason: String::new(),
             },
-            Event::CookingStarted { order_id: 42 },
-            Event::CookingFinished { order_id: 42 },
+            Event::CookingStarted {
+                order_id: OrderId(42),
+            },
+            Event::CookingFinished {
+                order_id: OrderId(42),
+            },
             Event::RiderAssigned {
-                order_id: 42,
-                rider_id: 7,
+                order_id: OrderId(42),
+                rider_id: UserId(7),
                 rider_name: String::new(),
             },
-            Event::OrderPickedUp { order_id: 42 },
-            Event::OrderDelivered { order_id: 42 },
-            Event::OrderCompleted { order_id: 42 },
-            Event::OrderCancelled { order_id: 42 },
+            Event::OrderPickedUp {
+                order_id: OrderId(42),
+            },
+            Event::OrderDelivered {
+                order_id: OrderId(42),
+            },
+            Event::OrderCompleted {
+                order_id: OrderId(42),
+            },
+            Event::OrderCancelled {
+                order_id: OrderId(42),
+            },
             Event::RefundRequested {
-                order_id: 42,
+                order_id: OrderId(42),
                 reason: String::new(),
             },
         ];
@@ -344,13 +373,13 @@ mod tests {
     #[test]
     fn owners_hear_of_new_and_cancelled_orders_and_riders_of_cooked_ones() {
         let placed = Event::OrderPlaced {
-            order_id: 42,
-            customer_id: 1,
-            store_id: 3,
+            order_id: OrderId(42),
+            customer_id: UserId(1),
+            store_id: StoreId(3),
             total_won: 20_000,
             lines: vec![],
         };
-        let to = |event: &Event, facts: &OrderFacts| -> Vec<(i64, &'static str)> {
+        let to = |event: &Event, facts: &OrderFacts| -> Vec<(UserId, &'static str)> {
             plan(event, facts)
                 .iter()
                 .map(|p| (p.user_id, p.kind))
@@ -358,7 +387,7 @@ mod tests {
         };
         assert_eq!(
             to(&placed, &facts()),
-            [(1, "order_placed"), (2, "new_order")]
+            [(UserId(1), "order_placed"), (UserId(2), "new_order")]
         );
         let unqueued = OrderFacts {
             queued: false,
@@ -366,28 +395,51 @@ mod tests {
         };
         assert_eq!(
             to(&placed, &unqueued),
-            [(1, "order_placed")],
+            [(UserId(1), "order_placed")],
             "out of stock: not on the board"
         );
         assert_eq!(
-            to(&Event::OrderCancelled { order_id: 42 }, &facts()),
-            [(1, "order_cancelled"), (2, "order_cancelled")]
-        );
-        assert_eq!(
-            to(&Event::CookingFinished { order_id: 42 }, &facts()),
+            to(
+                &Event::OrderCancelled {
+                    order_id: OrderId(42)
+                },
+                &facts()
+            ),
             [
-                (1, "cooking_finished"),
-                (7, "delivery_nearby"),
-                (8, "delivery_nearby")
+                (UserId(1), "order_cancelled"),
+                (UserId(2), "order_cancelled")
             ]
         );
-        assert!(plan(&Event::OrderAccepted { order_id: 42 }, &facts())
-            .iter()
-            .all(|p| p.user_id == 1));
-        for p in plan(&Event::CookingFinished { order_id: 42 }, &facts()) {
+        assert_eq!(
+            to(
+                &Event::CookingFinished {
+                    order_id: OrderId(42)
+                },
+                &facts()
+            ),
+            [
+                (UserId(1), "cooking_finished"),
+                (UserId(7), "delivery_nearby"),
+                (UserId(8), "delivery_nearby")
+            ]
+        );
+        assert!(plan(
+            &Event::OrderAccepted {
+                order_id: OrderId(42)
+            },
+            &facts()
+        )
+        .iter()
+        .all(|p| p.user_id == UserId(1)));
+        for p in plan(
+            &Event::CookingFinished {
+                order_id: OrderId(42),
+            },
+            &facts(),
+        ) {
             assert_eq!(
                 p.kakao.is_some(),
-                p.user_id == 1,
+                p.user_id == UserId(1),
                 "only customers get 알림톡"
             );
         }

@@ -85,7 +85,7 @@ impl PaymentToken {
 /// One cart line as the browser sends it. Prices are never taken from the browser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CartLineInput {
-    pub food_id: i64,
+    pub food_id: super::FoodId,
     pub quantity: i64,
 }
 
@@ -106,13 +106,13 @@ pub struct CheckoutInput {
 
 impl CheckoutInput {
     pub fn new(
-        store_id: i64,
+        store_id: super::StoreId,
         lines: &[CartLineInput],
         idempotency_key: &str,
         card_number: &str,
     ) -> Self {
         CheckoutInput {
-            store_id: store_id.into(),
+            store_id: store_id.get().into(),
             lines: serde_json::to_value(lines).expect("lines serialise"),
             idempotency_key: idempotency_key.into(),
             card_number: card_number.into(),
@@ -153,8 +153,8 @@ fn text<'a>(field: &str, value: &'a serde_json::Value, what: &str) -> Result<&'a
 /// A checkout whose shape is valid (whether its foods exist is the database's to say).
 #[derive(Debug, Clone)]
 pub struct Checkout {
-    pub store_id: i64,
-    pub lines: Vec<(i64, Quantity)>,
+    pub store_id: super::StoreId,
+    pub lines: Vec<(super::FoodId, Quantity)>,
     pub idempotency_key: IdempotencyKey,
     pub payment_token: PaymentToken,
 }
@@ -185,7 +185,7 @@ impl CheckoutInput {
                 "한 번에 50가지 메뉴까지 주문할 수 있습니다.",
             ));
         }
-        let mut lines: Vec<(i64, Quantity)> = Vec::with_capacity(raw_lines.len());
+        let mut lines: Vec<(super::FoodId, Quantity)> = Vec::with_capacity(raw_lines.len());
         let mut seen = Vec::with_capacity(raw_lines.len());
         for (i, line) in raw_lines.iter().enumerate() {
             let food_field = format!("lines[{i}].food_id");
@@ -204,7 +204,7 @@ impl CheckoutInput {
                 )
                 .and_then(|q| Quantity::parse(&quantity_field, q)),
             );
-            if let Some(food_id) = food_id {
+            if let Some(food_id) = food_id.map(super::FoodId) {
                 if seen.contains(&food_id) {
                     errors.push(FieldError::new(
                         &food_field,
@@ -227,7 +227,7 @@ impl CheckoutInput {
         );
         errors.into_result()?;
         Ok(Checkout {
-            store_id: store_id.expect("checked"),
+            store_id: super::StoreId(store_id.expect("checked")),
             lines,
             idempotency_key: key.expect("checked"),
             payment_token: token.expect("checked"),
@@ -311,7 +311,7 @@ pub struct TimelineEntry {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderLineView {
-    pub food_id: i64,
+    pub food_id: super::FoodId,
     pub name: String,
     pub unit_price: Won,
     pub quantity: i64,
@@ -328,8 +328,8 @@ pub struct PaymentView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderDetail {
-    pub id: i64,
-    pub store_id: i64,
+    pub id: super::OrderId,
+    pub store_id: super::StoreId,
     pub store_name: String,
     pub status: OrderStatus,
     pub lines: Vec<OrderLineView>,
@@ -363,7 +363,7 @@ impl OrderStatus {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderSummary {
-    pub id: i64,
+    pub id: super::OrderId,
     pub store_name: String,
     pub status: OrderStatus,
     /// "즉석떡볶이 (2인) 외 2건".
@@ -375,7 +375,7 @@ pub struct OrderSummary {
 /// A store page for customers: the store and its visible menu with remaining stock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreMenu {
-    pub id: i64,
+    pub id: super::StoreId,
     pub name: String,
     pub district: String,
     pub address: String,
@@ -395,15 +395,16 @@ pub fn items_summary(names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{FoodId, StoreId};
 
     fn lines() -> Vec<CartLineInput> {
         vec![
             CartLineInput {
-                food_id: 1,
+                food_id: FoodId(1),
                 quantity: 2,
             },
             CartLineInput {
-                food_id: 2,
+                food_id: FoodId(2),
                 quantity: 99,
             },
         ]
@@ -411,7 +412,7 @@ mod tests {
 
     fn input() -> CheckoutInput {
         CheckoutInput::new(
-            1,
+            StoreId(1),
             &lines(),
             "0f8b7c9e-5d4a-4b3c-9a2e-1f0d9c8b7a6e",
             "4242 4242 4242 4242",
@@ -430,8 +431,12 @@ mod tests {
         for bad in [0, -1, 100] {
             let mut lines = lines();
             lines[1].quantity = bad;
-            let form =
-                CheckoutInput::new(1, &lines, "0f8b7c9e-5d4a-4b3c-9a2e-1f0d9c8b7a6e", "4242");
+            let form = CheckoutInput::new(
+                StoreId(1),
+                &lines,
+                "0f8b7c9e-5d4a-4b3c-9a2e-1f0d9c8b7a6e",
+                "4242",
+            );
             let errors = form.parse().unwrap_err();
             assert_eq!(errors[0].field, "lines[1].quantity", "{bad}");
         }
@@ -439,7 +444,7 @@ mod tests {
 
     #[test]
     fn empty_carts_repeated_foods_bad_keys_and_cards_are_refused() {
-        let form = CheckoutInput::new(1, &[], "short", "12");
+        let form = CheckoutInput::new(StoreId(1), &[], "short", "12");
         let fields: Vec<_> = form
             .parse()
             .unwrap_err()
@@ -449,9 +454,9 @@ mod tests {
         assert_eq!(fields, ["lines", "idempotency_key", "card_number"]);
 
         let mut repeated = lines();
-        repeated[1].food_id = 1;
+        repeated[1].food_id = FoodId(1);
         let form = CheckoutInput::new(
-            1,
+            StoreId(1),
             &repeated,
             "0f8b7c9e-5d4a-4b3c-9a2e-1f0d9c8b7a6e",
             "4242424242424242",

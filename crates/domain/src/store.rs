@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 
 /// An amount of Korean won. Shown as "12,000원".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(transparent))]
 pub struct Won(pub i64);
 
 impl std::fmt::Display for Won {
@@ -24,7 +26,7 @@ impl std::fmt::Display for Won {
 /// A store in the customer's list, with its distance from the customer's address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreSummary {
-    pub id: i64,
+    pub id: super::StoreId,
     pub name: String,
     pub district: String,
     pub address: String,
@@ -35,7 +37,7 @@ pub struct StoreSummary {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MenuItem {
-    pub id: i64,
+    pub id: super::FoodId,
     pub name: String,
     pub description: String,
     pub price: Won,
@@ -47,7 +49,7 @@ pub struct MenuItem {
 /// One of the signed-in owner's stores, with its whole menu.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OwnedStore {
-    pub id: i64,
+    pub id: super::StoreId,
     pub name: String,
     pub district: String,
     pub address: String,
@@ -58,7 +60,7 @@ pub struct OwnedStore {
 /// An order as the store sees it in its queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreOrder {
-    pub id: i64,
+    pub id: super::OrderId,
     pub status: super::OrderStatus,
     /// "즉석떡볶이 (2인) ×2" per line.
     pub lines: Vec<String>,

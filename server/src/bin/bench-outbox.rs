@@ -20,6 +20,7 @@ use app::backend::outbox::{self, Event};
 use app::backend::sagas;
 use app::backend::worker::{self, Grouping, Handler, Handlers, WorkerConfig};
 use app::backend::{now_ms, AppState};
+use app::domain::{FoodId, OrderId, StoreId, UserId};
 use server::config::Config;
 use sqlx::{AnyConnection, Connection, Row};
 use std::sync::Arc;
@@ -95,9 +96,15 @@ async fn drop_database(admin: &str, name: &str) {
 async fn queue_events(state: &AppState, first_order: i64, count: i64) {
     let mut tx = state.db.begin().await.unwrap();
     for order_id in first_order..first_order + count {
-        outbox::enqueue(&mut tx, &Event::OrderCancelled { order_id }, None)
-            .await
-            .unwrap();
+        outbox::enqueue(
+            &mut tx,
+            &Event::OrderCancelled {
+                order_id: OrderId(order_id),
+            },
+            None,
+        )
+        .await
+        .unwrap();
     }
     tx.commit().await.unwrap();
 }
@@ -162,12 +169,12 @@ async fn queue_real_orders(state: &AppState, count: i64) {
         sqlx::query("INSERT INTO payments (order_id, provider, provider_ref, amount_won, status, approved_at) VALUES ($1, 'sandbox', $2, $3, 'approved', $4)")
             .bind(order_id).bind(format!("bench-{order_id}")).bind(price).bind(now).execute(&mut *tx).await.unwrap();
         let event = Event::OrderPlaced {
-            order_id,
-            customer_id: customer,
-            store_id,
+            order_id: OrderId(order_id),
+            customer_id: UserId(customer),
+            store_id: StoreId(store_id),
             total_won: price,
             lines: vec![outbox::PlacedLine {
-                food_id,
+                food_id: FoodId(food_id),
                 quantity: 1,
             }],
         };
@@ -226,7 +233,7 @@ async fn bench_engine(engine: &str, args: &Args, admin: &str) {
         outbox::enqueue(
             &mut tx,
             &Event::OrderCancelled {
-                order_id: 2_000_000 + i,
+                order_id: OrderId(2_000_000 + i),
             },
             None,
         )

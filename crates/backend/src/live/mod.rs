@@ -39,6 +39,7 @@
 //! reach the hubs (from the worker, sign-outs, other instances); `stream`: opening a page's
 //! stream and the stream itself.
 
+use domain::{OrderId, StoreId, UserId};
 mod publish;
 mod stream;
 
@@ -73,10 +74,10 @@ pub enum Change {
     /// An order moved (or entered a store's queue): its customer, its store, its rider and the
     /// riders whose area covers its delivery district care.
     Order {
-        order_id: i64,
-        customer_id: i64,
-        store_id: i64,
-        rider_id: Option<i64>,
+        order_id: OrderId,
+        customer_id: UserId,
+        store_id: StoreId,
+        rider_id: Option<UserId>,
         status: OrderStatus,
         /// The delivery district (riders' area key).
         #[serde(default)]
@@ -88,15 +89,15 @@ pub enum Change {
     SessionEnded { session: String },
     /// What a user's sessions say about them (their 동네) changed: instances forget what they
     /// remembered of those sessions (`session_cache`).
-    UserChanged { user_id: i64 },
+    UserChanged { user_id: UserId },
 }
 
 /// What a stream listens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Key {
-    Customer(i64),
-    Store(i64),
-    Rider(i64),
+    Customer(UserId),
+    Store(StoreId),
+    Rider(UserId),
     /// Riders whose list covers deliveries to this district.
     Area(District),
 }
@@ -420,11 +421,11 @@ impl Live {
 mod tests {
     use super::*;
 
-    fn change(status: OrderStatus, rider_id: Option<i64>) -> Change {
+    fn change(status: OrderStatus, rider_id: Option<UserId>) -> Change {
         Change::Order {
-            order_id: 9,
-            customer_id: 1,
-            store_id: 5,
+            order_id: OrderId(9),
+            customer_id: UserId(1),
+            store_id: StoreId(5),
             rider_id,
             status,
             district: Some("마포구".into()),
@@ -437,7 +438,7 @@ mod tests {
 
     fn rider(id: i64, area: &str) -> Vec<Key> {
         let home = district(area);
-        rider_keys(id, RiderPosition::Area(home), Some(home), 3_000.0)
+        rider_keys(UserId(id), RiderPosition::Area(home), Some(home), 3_000.0)
     }
 
     fn hears(keys: &[Key], change: &Change) -> bool {
@@ -447,10 +448,13 @@ mod tests {
     #[test]
     fn each_page_hears_only_what_concerns_it() {
         let placed = change(OrderStatus::Placed, None);
-        assert!(hears(&[Key::Customer(1)], &placed));
-        assert!(!hears(&[Key::Customer(2)], &placed));
-        assert!(hears(&[Key::Store(4), Key::Store(5)], &placed));
-        assert!(!hears(&[Key::Store(4)], &placed));
+        assert!(hears(&[Key::Customer(UserId(1))], &placed));
+        assert!(!hears(&[Key::Customer(UserId(2))], &placed));
+        assert!(hears(
+            &[Key::Store(StoreId(4)), Key::Store(StoreId(5))],
+            &placed
+        ));
+        assert!(!hears(&[Key::Store(StoreId(4))], &placed));
         assert!(!hears(&rider(7, "마포구"), &placed));
         let cooked = change(OrderStatus::Cooked, None);
         assert!(hears(&rider(7, "마포구"), &cooked));
@@ -461,12 +465,12 @@ mod tests {
             lat: 37.572,
             lng: 126.919,
         });
-        let keys = rider_keys(7, between, Some(district("강남구")), 3_000.0);
+        let keys = rider_keys(UserId(7), between, Some(district("강남구")), 3_000.0);
         assert!(keys.contains(&Key::Area(district("마포구"))));
         assert!(keys.contains(&Key::Area(district("서대문구"))));
         assert!(keys.contains(&Key::Area(district("강남구"))), "home area");
         assert!(hears(&keys, &cooked));
-        let picked_up = change(OrderStatus::PickedUp, Some(7));
+        let picked_up = change(OrderStatus::PickedUp, Some(UserId(7)));
         assert!(hears(&rider(7, "강남구"), &picked_up));
         assert!(!hears(&rider(8, "마포구"), &picked_up));
     }
@@ -475,7 +479,7 @@ mod tests {
     fn a_riders_areas_are_the_districts_their_list_can_show() {
         let radius = 3_000.0;
         for centre in District::all() {
-            let keys = rider_keys(1, RiderPosition::Area(centre), None, radius);
+            let keys = rider_keys(UserId(1), RiderPosition::Area(centre), None, radius);
             for dropoff in District::all() {
                 let shown = centre.center().distance_m(dropoff.center()) <= radius;
                 assert_eq!(
@@ -499,15 +503,15 @@ mod tests {
     fn a_change_wakes_only_its_streams_once_and_a_slow_stream_resyncs() {
         let live = Live::default();
         let customer = live
-            .subscribe(vec![Key::Customer(1)], "a".into(), None)
+            .subscribe(vec![Key::Customer(UserId(1))], "a".into(), None)
             .unwrap();
         let other = live
-            .subscribe(vec![Key::Customer(2)], "b".into(), None)
+            .subscribe(vec![Key::Customer(UserId(2))], "b".into(), None)
             .unwrap();
         let carrying = live
             .subscribe(rider(7, "마포구"), "c".into(), None)
             .unwrap();
-        live.deliver_locally(&change(OrderStatus::Cooked, Some(7)));
+        live.deliver_locally(&change(OrderStatus::Cooked, Some(UserId(7))));
         assert_eq!(live.wakeups(), 2);
         assert_eq!(notices(&customer).len(), 1);
         assert_eq!(notices(&carrying).len(), 1, "once, though on two keys");

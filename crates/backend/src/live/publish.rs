@@ -6,13 +6,14 @@ use super::{Change, CHANNEL};
 use crate::db::Engine;
 use crate::{sessions, AppState};
 use domain::OrderStatus;
+use domain::{OrderId, UserId};
 use sqlx::Row;
 use std::time::Duration;
 
 /// Tells open pages, on every instance, that `order_id` changed. The status sent is the one
 /// the customer's view now shows (the orders row may already be further on, with the events
 /// that say so still to be handled: their hints follow).
-pub async fn order_changed(state: &AppState, order_id: i64) {
+pub async fn order_changed(state: &AppState, order_id: OrderId) {
     match state.db.engine() {
         // One round trip: the database builds the hint and notifies every instance.
         Engine::Postgres => {
@@ -28,7 +29,7 @@ pub async fn order_changed(state: &AppState, order_id: i64) {
             .execute(state.db.writer())
             .await;
             if let Err(error) = sent {
-                tracing::warn!(%error, order_id, "live update not sent");
+                tracing::warn!(%error, %order_id, "live update not sent");
             }
         }
         // One process: nobody listening, nothing to look up.
@@ -36,7 +37,7 @@ pub async fn order_changed(state: &AppState, order_id: i64) {
         Engine::Sqlite => match order_change(state, order_id).await {
             Ok(Some(change)) => state.live.deliver_locally(&change),
             Ok(None) => {}
-            Err(error) => tracing::warn!(%error, order_id, "live update skipped"),
+            Err(error) => tracing::warn!(%error, %order_id, "live update skipped"),
         },
     }
 }
@@ -51,7 +52,7 @@ pub async fn session_ended(state: &AppState, token: &str) {
 }
 
 /// What `user_id`'s sessions say about them changed: every instance looks them up afresh.
-pub async fn user_changed(state: &AppState, user_id: i64) {
+pub async fn user_changed(state: &AppState, user_id: UserId) {
     broadcast(state, &Change::UserChanged { user_id }).await;
 }
 
@@ -71,7 +72,7 @@ async fn broadcast(state: &AppState, change: &Change) {
     }
 }
 
-async fn order_change(state: &AppState, order_id: i64) -> Result<Option<Change>, sqlx::Error> {
+async fn order_change(state: &AppState, order_id: OrderId) -> Result<Option<Change>, sqlx::Error> {
     let Some(row) = sqlx::query(
         "SELECT o.customer_id, o.store_id, o.rider_id, o.district,
                 COALESCE(v.status, o.status) AS status

@@ -3,6 +3,7 @@
 //! the hub when dropped.
 
 use super::*;
+use domain::UserId;
 
 /// Where a rider's list is centred (`/live?lat=&lng=` or `?area=`; neither: the home area).
 #[derive(Debug, Default, Deserialize)]
@@ -45,7 +46,7 @@ async fn keys_for(
 /// A rider's keys: their own deliveries, the districts their list at `position` covers, and
 /// those near their home area (the bell's "new delivery nearby").
 pub fn rider_keys(
-    rider_id: i64,
+    rider_id: UserId,
     position: RiderPosition,
     home: Option<District>,
     radius_m: f64,

@@ -3,12 +3,13 @@
 
 use crate::{now_ms, AppState};
 use domain::NotificationItem;
+use domain::UserId;
 use sqlx::Row;
 
 /// A person's in-app notifications, newest first, and how many are unread.
 pub async fn feed(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     limit: i64,
 ) -> Result<(Vec<NotificationItem>, i64), sqlx::Error> {
     let rows = sqlx::query(
@@ -36,7 +37,7 @@ pub async fn feed(
     Ok((items, unread(state, user_id).await?))
 }
 
-pub async fn unread(state: &AppState, user_id: i64) -> Result<i64, sqlx::Error> {
+pub async fn unread(state: &AppState, user_id: UserId) -> Result<i64, sqlx::Error> {
     sqlx::query(
         "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND channel = 'in_app' AND read_at IS NULL",
     )
@@ -47,7 +48,11 @@ pub async fn unread(state: &AppState, user_id: i64) -> Result<i64, sqlx::Error> 
 }
 
 /// Marks the person's notifications up to `up_to_id` read; returns how many changed.
-pub async fn mark_read(state: &AppState, user_id: i64, up_to_id: i64) -> Result<u64, sqlx::Error> {
+pub async fn mark_read(
+    state: &AppState,
+    user_id: UserId,
+    up_to_id: domain::NotificationId,
+) -> Result<u64, sqlx::Error> {
     let mut tx = state.db.begin().await?;
     let changed = sqlx::query(
         "UPDATE notifications SET read_at = $1

@@ -19,6 +19,7 @@
 //! (`domain::notification_plan`); beside `record`: `sender` (the KakaoTalk queue), `feed` (the
 //! in-app list and the bell), `alimtalk` (the provider's client).
 
+use domain::OrderId;
 pub mod alimtalk;
 mod feed;
 mod sender;
@@ -30,14 +31,14 @@ pub use sender::{failed, retry_failed, run_sender, FailedMessage, SenderConfig};
 use super::outbox::Event;
 use super::worker::Delivery;
 use super::{now_ms, AppState};
-use domain::{District, GeoPoint, PhoneNumber, Won};
+use domain::{District, GeoPoint, PhoneNumber, UserId, Won};
 use sqlx::{Any, Row, Transaction};
 
 async fn facts(
     state: &AppState,
     tx: &mut Transaction<'static, Any>,
     event: &Event,
-    order_id: i64,
+    order_id: OrderId,
 ) -> Result<(OrderFacts, Option<String>, bool), sqlx::Error> {
     // The handler has just folded this event into the order's view row, which holds the
     // store's name and the items: read them there rather than from the lines again.
@@ -81,7 +82,7 @@ async fn riders_near(
     state: &AppState,
     tx: &mut Transaction<'static, Any>,
     district: &str,
-) -> Result<Vec<i64>, sqlx::Error> {
+) -> Result<Vec<UserId>, sqlx::Error> {
     let Ok(dropoff) = District::parse("district", district) else {
         return Ok(Vec::new());
     };
@@ -108,7 +109,7 @@ pub async fn record(
     state: &AppState,
     tx: &mut Transaction<'static, Any>,
     delivery: &Delivery,
-    order_id: i64,
+    order_id: OrderId,
 ) -> Result<(), sqlx::Error> {
     let (facts, phone, kakao_enabled) = facts(state, tx, &delivery.event, order_id).await?;
     let recipient = Recipient {
@@ -134,7 +135,7 @@ pub async fn record_all(
     let now = now_ms();
     struct Planning {
         id: i64,
-        order_id: i64,
+        order_id: OrderId,
         planned: Vec<Planned>,
         phone: Option<PhoneNumber>,
         kakao_enabled: bool,
@@ -181,7 +182,7 @@ pub async fn record_all(
 /// One notification to write: in the app, or (with a template and a phone) by KakaoTalk.
 struct Message<'a> {
     event_id: i64,
-    order_id: i64,
+    order_id: OrderId,
     planned: &'a Planned,
     kakao: Option<(&'a Template, &'a PhoneNumber)>,
 }

@@ -32,6 +32,7 @@ use domain::{
     items_summary, josa, Checkout, CurrentUser, FieldError, OrderDetail, OrderLineView,
     OrderStatus, PaymentView, Won,
 };
+use domain::{FoodId, OrderId, StoreId, UserId};
 use sqlx::Row;
 
 /// The words customers see when payment is unavailable (breaker open, timeout, provider down).
@@ -40,7 +41,7 @@ pub const PAYMENT_BUSY: &str = "결제 시스템이 혼잡합니다. 잠시 후 
 /// A line priced from the database.
 #[derive(Debug, Clone)]
 struct PricedLine {
-    food_id: i64,
+    food_id: FoodId,
     name: String,
     unit_price: i64,
     quantity: i64,
@@ -84,7 +85,7 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Erro
     for (i, (food_id, quantity)) in checkout.lines.iter().enumerate() {
         let mut row = None;
         for candidate in &rows {
-            if candidate.try_get::<Option<i64>, _>("id")? == Some(*food_id) {
+            if candidate.try_get::<Option<FoodId>, _>("id")? == Some(*food_id) {
                 row = Some(candidate);
             }
         }
@@ -94,7 +95,7 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Erro
             continue;
         };
         let name: String = row.try_get("name")?;
-        if row.try_get::<i64, _>("store_id")? != checkout.store_id
+        if row.try_get::<StoreId, _>("store_id")? != checkout.store_id
             || row.try_get::<i64, _>("is_hidden")? == 1
         {
             problems.push(FieldError::new(
@@ -172,7 +173,7 @@ pub async fn place_order(
         Ok(approval) => approval,
         Err(PaymentError::Declined { reason }) => {
             record_decline(state, customer.id, key, &reason).await?;
-            tracing::info!(customer_id = customer.id, %reason, "payment declined");
+            tracing::info!(customer_id = %customer.id, %reason, "payment declined");
             return Err(Error::PaymentDeclined { reason });
         }
         Err(PaymentError::BreakerOpen) => {
@@ -181,7 +182,7 @@ pub async fn place_order(
             return Err(busy());
         }
         Err(PaymentError::Unavailable { reason }) => {
-            tracing::warn!(customer_id = customer.id, %reason, "payment unavailable");
+            tracing::warn!(customer_id = %customer.id, %reason, "payment unavailable");
             // The charge may exist (a late approval): void it, durably. If even that cannot
             // be written, the claim stays and the reconciliation voids it.
             if let Err(error) = give_up(
@@ -203,8 +204,8 @@ pub async fn place_order(
     match record_order(state, customer, &checkout, &cart, &approval, key, &token).await {
         Ok((order_id, created_at_ms)) => {
             tracing::info!(
-                order_id,
-                customer_id = customer.id,
+                %order_id,
+                customer_id = %customer.id,
                 total = cart.total,
                 "order placed"
             );
@@ -233,7 +234,7 @@ pub async fn place_order(
                     message: NOT_SAVED.into(),
                 }),
                 Ok(GivenUp::Completed(order_id)) => {
-                    tracing::info!(order_id, %payment_id, "the order's commit had landed");
+                    tracing::info!(%order_id, %payment_id, "the order's commit had landed");
                     order_detail(state, customer, order_id).await
                 }
                 Ok(GivenUp::NotOurs) => Err(Error::PaymentUnavailable {
@@ -253,7 +254,7 @@ pub async fn place_order(
 
 async fn record_decline(
     state: &AppState,
-    customer_id: i64,
+    customer_id: UserId,
     key: &str,
     reason: &str,
 ) -> Result<(), sqlx::Error> {
@@ -280,10 +281,10 @@ async fn record_order(
     approval: &crate::payments::Approval,
     key: &str,
     token: &str,
-) -> Result<(i64, i64), sqlx::Error> {
+) -> Result<(OrderId, i64), sqlx::Error> {
     let now = now_ms();
     let mut tx = state.db.begin().await?;
-    let order_id: i64 = sqlx::query(
+    let order_id: OrderId = sqlx::query(
         "INSERT INTO orders (customer_id, store_id, status, total_won, district, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
     )
@@ -374,7 +375,7 @@ async fn record_order(
 /// The detail of an order just recorded, from what checkout already holds (no re-read).
 fn placed_order(
     state: &AppState,
-    id: i64,
+    id: OrderId,
     created_at_ms: i64,
     checkout: &Checkout,
     cart: PricedCart,

@@ -7,6 +7,7 @@ use super::order_detail;
 use crate::outbox::{self, Event};
 use crate::{now_ms, AppState, Error};
 use domain::{Checkout, CurrentUser, OrderDetail};
+use domain::{OrderId, UserId};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::time::Duration;
@@ -23,7 +24,7 @@ pub(super) fn request_hash(checkout: &Checkout) -> String {
 /// Stable while the claim lives (a process taking over a crashed one's claim charges the same
 /// id, which the provider answers with the earlier approval); a new claim after a failed one
 /// gets a new id, because the failed attempt's payment was cancelled.
-pub(super) fn payment_id(customer_id: i64, key: &str, claimed_at: i64) -> String {
+pub(super) fn payment_id(customer_id: UserId, key: &str, claimed_at: i64) -> String {
     let digest = hex::encode(Sha256::digest(
         format!("{customer_id}:{key}:{claimed_at}").as_bytes(),
     ));
@@ -89,7 +90,7 @@ pub(super) async fn claim(
         }
         match existing.try_get::<String, _>("state")?.as_str() {
             "completed" => {
-                let order_id: i64 = existing.try_get("order_id")?;
+                let order_id: OrderId = existing.try_get("order_id")?;
                 tx.rollback().await?;
                 return Ok(Claim::Done(Box::new(
                     order_detail(state, customer, order_id).await,
@@ -144,7 +145,7 @@ pub(super) async fn claim(
 
 /// Gives up a claim nothing was charged for (the breaker was open), so the same submission
 /// may be tried again at once.
-pub(super) async fn release(state: &AppState, customer_id: i64, key: &str, token: &str) {
+pub(super) async fn release(state: &AppState, customer_id: UserId, key: &str, token: &str) {
     let released = async {
         let mut tx = state.db.begin().await?;
         sqlx::query(
@@ -169,7 +170,7 @@ pub(super) enum GivenUp {
     /// The claim is gone and its payment will be voided by the worker.
     Voiding,
     /// The order's commit did land after all: here is the order.
-    Completed(i64),
+    Completed(OrderId),
     /// Someone else settled or took over the claim (a retry, the reconciliation).
     NotOurs,
 }
@@ -179,7 +180,7 @@ pub(super) enum GivenUp {
 /// found rather than voided.
 pub(super) async fn give_up(
     state: &AppState,
-    customer_id: i64,
+    customer_id: UserId,
     key: &str,
     token: &str,
     payment_id: &str,
@@ -236,7 +237,7 @@ pub async fn reconcile_checkouts(state: &AppState) -> Result<usize, sqlx::Error>
     .await?;
     let mut given_up = 0;
     for row in &rows {
-        let customer_id: i64 = row.try_get("customer_id")?;
+        let customer_id: UserId = row.try_get("customer_id")?;
         let key: String = row.try_get("idempotency_key")?;
         // Claims from before tokens existed have none; the empty token matches no claim then.
         let token: Option<String> = row.try_get("claim_token")?;
@@ -255,7 +256,7 @@ pub async fn reconcile_checkouts(state: &AppState) -> Result<usize, sqlx::Error>
         )
         .await?;
         if matches!(outcome, GivenUp::Voiding) {
-            tracing::warn!(customer_id, %payment_id, "abandoned checkout: payment will be voided");
+            tracing::warn!(%customer_id, %payment_id, "abandoned checkout: payment will be voided");
             given_up += 1;
         }
     }
@@ -265,7 +266,7 @@ pub async fn reconcile_checkouts(state: &AppState) -> Result<usize, sqlx::Error>
 /// Gives a claim written before claim tokens existed a token, so it can be settled like any.
 async fn adopt_untokened(
     state: &AppState,
-    customer_id: i64,
+    customer_id: UserId,
     key: &str,
 ) -> Result<String, sqlx::Error> {
     let token = crate::sessions::new_token();
@@ -318,13 +319,18 @@ mod tests {
         let lines: Vec<CartLineInput> = lines
             .iter()
             .map(|(food_id, quantity)| CartLineInput {
-                food_id: *food_id,
+                food_id: domain::FoodId(*food_id),
                 quantity: *quantity,
             })
             .collect();
-        CheckoutInput::new(7, &lines, "key-0123456789abcdef", "4242424242424242")
-            .parse()
-            .unwrap()
+        CheckoutInput::new(
+            domain::StoreId(7),
+            &lines,
+            "key-0123456789abcdef",
+            "4242424242424242",
+        )
+        .parse()
+        .unwrap()
     }
 
     #[test]
@@ -341,12 +347,12 @@ mod tests {
 
     #[test]
     fn payment_ids_are_stable_per_customer_and_key_and_fit_providers() {
-        let id = payment_id(12, "key-0123456789abcdef", 1);
-        assert_eq!(id, payment_id(12, "key-0123456789abcdef", 1));
-        assert_ne!(id, payment_id(13, "key-0123456789abcdef", 1));
+        let id = payment_id(UserId(12), "key-0123456789abcdef", 1);
+        assert_eq!(id, payment_id(UserId(12), "key-0123456789abcdef", 1));
+        assert_ne!(id, payment_id(UserId(13), "key-0123456789abcdef", 1));
         assert_ne!(
             id,
-            payment_id(12, "key-0123456789abcdef", 2),
+            payment_id(UserId(12), "key-0123456789abcdef", 2),
             "a new attempt, a new id"
         );
         assert!(id.len() <= 64 && id.len() >= 6);

@@ -2,6 +2,7 @@
 //! what the customer reads back (an order, the list, the store's menu) and may still do
 //! (cancel before cooking starts).
 
+use domain::{OrderId, StoreId};
 mod checkout;
 mod claims;
 
@@ -21,7 +22,7 @@ use sqlx::Row;
 pub async fn order_detail(
     state: &AppState,
     customer: &CurrentUser,
-    order_id: i64,
+    order_id: OrderId,
 ) -> Result<OrderDetail, Error> {
     // Status, payment and timeline come from the order-status view; an order the worker has
     // not reached yet (milliseconds after checkout) is shown as just placed.
@@ -112,7 +113,7 @@ pub async fn my_orders(
     .await?;
     let mut orders = Vec::with_capacity(rows.len());
     for row in &rows {
-        let id: i64 = row.try_get("id")?;
+        let id: OrderId = row.try_get("id")?;
         let items = match row.try_get::<Option<String>, _>("items")? {
             Some(items) => items,
             None => {
@@ -148,7 +149,7 @@ pub async fn my_orders(
 pub async fn cancel_order(
     state: &AppState,
     customer: &CurrentUser,
-    order_id: i64,
+    order_id: OrderId,
 ) -> Result<(), super::commands::TransitionError> {
     use super::commands::{transition, Scope};
     use domain::{Actor, OrderAction};
@@ -176,7 +177,7 @@ fn menu_item(row: &AnyRow) -> Result<MenuItem, sqlx::Error> {
 }
 
 /// A store's page for customers: visible dishes with their remaining stock.
-pub async fn store_menu(state: &AppState, store_id: i64) -> Result<StoreMenu, Error> {
+pub async fn store_menu(state: &AppState, store_id: StoreId) -> Result<StoreMenu, Error> {
     let store =
         sqlx::query("SELECT id, name, district, address, is_open FROM stores WHERE id = $1")
             .bind(store_id)

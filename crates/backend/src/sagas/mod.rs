@@ -18,6 +18,7 @@
 //! - Every handler also writes the event's notifications (`notifications::record`) in its
 //!   transaction, so they exist exactly when the change they announce does.
 
+use domain::{OrderId, StoreId};
 mod placed;
 
 use super::outbox::{self, Event};
@@ -221,7 +222,7 @@ async fn announce(state: &AppState, applied: &[Delivery], after: AfterCommit) {
     if after.wrote_event {
         state.outbox_wakeup.notify_one();
     }
-    let orders: Vec<i64> = applied
+    let orders: Vec<OrderId> = applied
         .iter()
         .map(|d| d.event.order_id())
         .filter(|order_id| *order_id != outbox::NO_ORDER)
@@ -275,7 +276,7 @@ async fn apply_in(
 async fn project(
     tx: &mut Transaction<'static, Any>,
     delivery: &Delivery,
-    order_id: i64,
+    order_id: OrderId,
 ) -> Result<(), sqlx::Error> {
     let change: ViewChange<'_> =
         views::change_for(&delivery.event).expect("every event changes the view");
@@ -286,7 +287,7 @@ async fn order_placed(
     state: &AppState,
     tx: &mut Transaction<'static, Any>,
     delivery: &Delivery,
-    order_id: i64,
+    order_id: OrderId,
 ) -> Result<AfterCommit, HandlerError> {
     project(tx, delivery, order_id).await?;
     let order = sqlx::query("SELECT status, store_id FROM orders WHERE id = $1")
@@ -299,7 +300,7 @@ async fn order_placed(
         notifications::record(state, tx, delivery, order_id).await?;
         return Ok(AfterCommit::default());
     }
-    let store_id: i64 = order.try_get("store_id")?;
+    let store_id: StoreId = order.try_get("store_id")?;
     let lines = sqlx::query(
         "SELECT l.food_id, l.quantity, l.name FROM order_lines l WHERE l.order_id = $1 ORDER BY l.food_id",
     )
@@ -332,7 +333,7 @@ async fn order_placed(
         .execute(&mut **tx)
         .await?;
         notifications::record(state, tx, delivery, order_id).await?;
-        tracing::info!(order_id, "stock taken; order in the store's queue");
+        tracing::info!(%order_id, "stock taken; order in the store's queue");
         return Ok(AfterCommit::default());
     };
 
@@ -356,7 +357,7 @@ async fn order_placed(
 /// event `cause`), inside `tx`; returns whether it did (a cancelled order is left alone).
 async fn reject_out_of_stock(
     tx: &mut Transaction<'static, Any>,
-    order_id: i64,
+    order_id: OrderId,
     food: &str,
     cause: i64,
 ) -> Result<bool, sqlx::Error> {
@@ -370,7 +371,7 @@ async fn reject_out_of_stock(
     .bind(order_id)
     .execute(&mut **tx)
     .await?;
-    tracing::info!(order_id, %food, "out of stock: order rejected");
+    tracing::info!(%order_id, %food, "out of stock: order rejected");
     if rejected.rows_affected() != 1 {
         return Ok(false);
     }
@@ -382,7 +383,7 @@ async fn order_closed(
     state: &AppState,
     tx: &mut Transaction<'static, Any>,
     delivery: &Delivery,
-    order_id: i64,
+    order_id: OrderId,
     reason: &str,
 ) -> Result<AfterCommit, HandlerError> {
     let was_queued = sqlx::query(
@@ -415,7 +416,7 @@ async fn order_closed(
     };
     outbox::enqueue(tx, &refund, Some(delivery.id)).await?;
     tracing::info!(
-        order_id,
+        %order_id,
         stock_restored = was_queued,
         "order closed; refund requested"
     );
@@ -425,7 +426,7 @@ async fn order_closed(
 async fn refund(
     state: &AppState,
     delivery: &Delivery,
-    order_id: i64,
+    order_id: OrderId,
     reason: &str,
 ) -> Result<Option<AfterCommit>, HandlerError> {
     let payment = sqlx::query("SELECT provider_ref, status FROM payments WHERE order_id = $1")
@@ -449,7 +450,7 @@ async fn refund(
     project(&mut tx, delivery, order_id).await?;
     notifications::record(state, &mut tx, delivery, order_id).await?;
     tx.commit().await?;
-    tracing::info!(order_id, "payment refunded");
+    tracing::info!(%order_id, "payment refunded");
     Ok(Some(AfterCommit::default()))
 }
 

@@ -16,7 +16,7 @@ use crate::db::{placeholders, Engine};
 use crate::notifications::{self, OrderFacts, Recipient};
 use crate::outbox::Event;
 use crate::{now_ms, AppState};
-use domain::{items_summary, OrderStatus, TimelineEntry, Won};
+use domain::{items_summary, FoodId, OrderId, OrderStatus, TimelineEntry, Won};
 use sqlx::{Any, Row, Transaction};
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,7 +27,7 @@ struct Placed<'a> {
     recipient: Recipient,
     still_placed: bool,
     /// (food, quantity, name), by food id.
-    lines: Vec<(i64, i64, String)>,
+    lines: Vec<(FoodId, i64, String)>,
 }
 
 /// Applies the `OrderPlaced` events `deliveries` (already marked processed by `tx`).
@@ -42,8 +42,8 @@ pub(super) async fn orders_placed(
     }
 
     // Stock, first come first served: each order takes all its lines or none.
-    let foods: Vec<i64> = {
-        let mut foods: Vec<i64> = orders
+    let foods: Vec<FoodId> = {
+        let mut foods: Vec<FoodId> = orders
             .iter()
             .filter(|o| o.still_placed)
             .flat_map(|o| o.lines.iter().map(|(food, _, _)| *food))
@@ -53,7 +53,7 @@ pub(super) async fn orders_placed(
         foods
     };
     let mut stock = read_stock(state, tx, &foods).await?;
-    let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut taken: BTreeMap<FoodId, i64> = BTreeMap::new();
     let mut rejected: Vec<(usize, String)> = Vec::new();
     for (index, order) in orders.iter_mut().enumerate() {
         if !order.still_placed {
@@ -113,7 +113,7 @@ async fn read<'a>(
     tx: &mut Transaction<'static, Any>,
     deliveries: &[&'a Delivery],
 ) -> Result<Vec<Placed<'a>>, sqlx::Error> {
-    let ids: Vec<i64> = deliveries.iter().map(|d| d.event.order_id()).collect();
+    let ids: Vec<OrderId> = deliveries.iter().map(|d| d.event.order_id()).collect();
     let sql = format!(
         "SELECT o.id, o.status, o.customer_id, o.store_id, o.total_won, o.district,
                 s.name AS store_name, s.owner_id, u.phone, u.kakao_enabled
@@ -125,7 +125,7 @@ async fn read<'a>(
     for id in &ids {
         query = query.bind(id);
     }
-    let mut facts: HashMap<i64, sqlx::any::AnyRow> = HashMap::new();
+    let mut facts: HashMap<OrderId, sqlx::any::AnyRow> = HashMap::new();
     for row in query.fetch_all(&mut **tx).await? {
         facts.insert(row.try_get("id")?, row);
     }
@@ -138,7 +138,7 @@ async fn read<'a>(
     for id in &ids {
         query = query.bind(id);
     }
-    let mut lines: HashMap<i64, Vec<(i64, i64, String)>> = HashMap::new();
+    let mut lines: HashMap<OrderId, Vec<(FoodId, i64, String)>> = HashMap::new();
     for row in query.fetch_all(&mut **tx).await? {
         lines.entry(row.try_get("order_id")?).or_default().push((
             row.try_get("food_id")?,
@@ -183,8 +183,8 @@ async fn read<'a>(
 async fn read_stock(
     state: &AppState,
     tx: &mut Transaction<'static, Any>,
-    foods: &[i64],
-) -> Result<HashMap<i64, i64>, sqlx::Error> {
+    foods: &[FoodId],
+) -> Result<HashMap<FoodId, i64>, sqlx::Error> {
     if foods.is_empty() {
         return Ok(HashMap::new());
     }

@@ -291,7 +291,7 @@ async fn handle_one(
     let span = tracing::info_span!(
         "event",
         event_id = delivery.id,
-        order_id = delivery.event.order_id(),
+        order_id = %delivery.event.order_id(),
         causation_id = delivery.causation_id,
         event_type = delivery.event.name(),
         attempt = delivery.attempts,

@@ -8,6 +8,7 @@ use crate::jobs;
 use crate::metrics;
 use crate::outbox::Event;
 use crate::{now_ms, AppState};
+use domain::OrderId;
 use serde::Serialize;
 use sqlx::Row;
 use std::time::Duration;
@@ -186,7 +187,7 @@ pub(super) async fn renew_leases(
 #[derive(Debug, Clone, Serialize)]
 pub struct DeadEvent {
     pub id: i64,
-    pub order_id: i64,
+    pub order_id: OrderId,
     pub event_type: String,
     /// For a payment void (which belongs to no order): the payment it must cancel, to look up
     /// in the provider's console.
