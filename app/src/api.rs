@@ -403,7 +403,7 @@ pub async fn get_owner_board() -> Result<OwnerBoard, AppError> {
 #[server(endpoint = "save_food")]
 pub async fn save_food(
     store_id: StoreId,
-    #[server(default)] food_id: Option<FoodId>,
+    #[server(default)] food_id: i64,
     name: String,
     #[server(default)] description: String,
     price: String,
@@ -412,7 +412,7 @@ pub async fn save_food(
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
         let food = crate::domain::FoodInput::parse(&name, &description, &price, hidden)?;
-        let food_id = food_id.filter(|id| id.get() != 0);
+        let food_id = (food_id != 0).then_some(FoodId(food_id));
         Ok(stores::save_food(&state, user.id, store_id, food_id, &food).await?)
     })
     .await

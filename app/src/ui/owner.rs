@@ -413,7 +413,7 @@ fn menu_editor(
         state.dish_saved_for.set(Some(store_id));
         save.dispatch(SaveFood {
             store_id,
-            food_id: form.food_id,
+            food_id: form.food_id.map_or(0, FoodId::get),
             name: form.name,
             description: form.description,
             price: form.price,
