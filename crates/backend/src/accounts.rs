@@ -1,30 +1,34 @@
 //! Accounts in the database: creating one (with an owner's first store), finding one.
 
-use super::users::user_from_row;
+use super::users::USER_COLUMNS;
 use super::{now_ms, passwords, sessions, AppState};
 use crate::Error;
-use domain::UserId;
+use domain::{StoreId, UserId};
 use domain::{
     CurrentUser, District, Email, KakaoSettings, NewAccount, Password, PhoneNumber, RoleDetails,
 };
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Transaction};
 use std::net::IpAddr;
 
-const USER_COLUMNS: &str = "id, email, display_name, role, district";
 
 /// The user and password hash for an e-mail, for sign-in.
 async fn find_credentials(
     state: &AppState,
     email: &Email,
 ) -> Result<Option<(CurrentUser, String)>, sqlx::Error> {
-    let row = sqlx::query(&format!(
+    #[derive(FromRow)]
+    struct WithHash {
+        #[sqlx(flatten)]
+        user: CurrentUser,
+        password_hash: String,
+    }
+    let row: Option<WithHash> = sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
     ))
     .bind(email.as_str())
     .fetch_optional(state.db.reader())
     .await?;
-    row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?)))
-        .transpose()
+    Ok(row.map(|row| (row.user, row.password_hash)))
 }
 
 /// Creates the account (and an owner's first store) inside `tx`. A taken e-mail is a field
@@ -53,7 +57,7 @@ pub async fn create(
          ON CONFLICT (email) DO NOTHING
          RETURNING id"
     );
-    let mut query = sqlx::query(&sql)
+    let mut query = sqlx::query_scalar(&sql)
         .bind(account.email.as_str())
         .bind(password_hash)
         .bind(&account.display_name)
@@ -65,10 +69,9 @@ pub async fn create(
         query = query.bind(point.lat).bind(point.lng);
     }
     let inserted = query.fetch_optional(&mut **tx).await?;
-    let Some(row) = inserted else {
+    let Some(id): Option<UserId> = inserted else {
         return Err(Error::invalid("email", "이미 가입된 이메일입니다."));
     };
-    let id: UserId = row.try_get(0)?;
     if let RoleDetails::Owner {
         store_name,
         store_district,
@@ -92,9 +95,9 @@ pub async fn insert_store(
     name: &str,
     district: District,
     address: &str,
-) -> Result<i64, sqlx::Error> {
+) -> Result<StoreId, sqlx::Error> {
     let point = district.center();
-    let row = sqlx::query(
+    sqlx::query_scalar(
         "INSERT INTO stores (owner_id, name, district, address, lat, lng, is_open, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, 1, $7) RETURNING id",
     )
@@ -106,8 +109,7 @@ pub async fn insert_store(
     .bind(point.lng)
     .bind(now_ms())
     .fetch_one(&mut **tx)
-    .await?;
-    row.try_get(0)
+    .await
 }
 
 /// Hashes the password off the async runtime, then creates the account and signs it in (the
@@ -177,16 +179,16 @@ pub async fn kakao_settings(
     state: &AppState,
     user_id: UserId,
 ) -> Result<KakaoSettings, sqlx::Error> {
-    let row = sqlx::query("SELECT phone, kakao_enabled FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_one(state.db.reader())
-        .await?;
+    let (phone, kakao_enabled): (Option<String>, i64) =
+        sqlx::query_as("SELECT phone, kakao_enabled FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(state.db.reader())
+            .await?;
     Ok(KakaoSettings {
-        phone_masked: row
-            .try_get::<Option<String>, _>("phone")?
+        phone_masked: phone
             .and_then(|raw| PhoneNumber::parse("phone", &raw).ok())
             .map(|phone| phone.masked()),
-        enabled: row.try_get::<i64, _>("kakao_enabled")? == 1,
+        enabled: kakao_enabled == 1,
         channel_on: state.kakao.is_some(),
     })
 }

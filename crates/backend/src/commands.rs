@@ -7,7 +7,7 @@ use super::outbox::{self, Event};
 use super::{now_ms, AppState};
 use domain::{next_status, Actor, OrderAction, OrderStatus, Refusal};
 use domain::{OrderId, UserId};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Transaction};
 
 /// Whose order this must be for the caller to act on it.
 #[derive(Debug, Clone, Copy)]
@@ -78,7 +78,15 @@ pub async fn transition(
     reason: Option<String>,
 ) -> Result<OrderStatus, TransitionError> {
     let mut tx = state.db.begin().await?;
-    let row = sqlx::query(
+    /// Who the order belongs to, and where it is.
+    #[derive(FromRow)]
+    struct Parties {
+        status: OrderStatus,
+        customer_id: UserId,
+        rider_id: Option<UserId>,
+        owner_id: UserId,
+    }
+    let order: Parties = sqlx::query_as(
         "SELECT o.status, o.customer_id, o.rider_id, s.owner_id
          FROM orders o JOIN stores s ON s.id = o.store_id WHERE o.id = $1",
     )
@@ -86,21 +94,16 @@ pub async fn transition(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(TransitionError::NotFound)?;
-    let rider_id: Option<UserId> = row.try_get("rider_id")?;
+    let rider_id = order.rider_id;
     match scope {
-        Scope::Customer(id) if row.try_get::<UserId, _>("customer_id")? != id => {
-            return Err(TransitionError::NotFound)
-        }
-        Scope::Owner(id) if row.try_get::<UserId, _>("owner_id")? != id => {
-            return Err(TransitionError::NotFound)
-        }
+        Scope::Customer(id) if order.customer_id != id => return Err(TransitionError::NotFound),
+        Scope::Owner(id) if order.owner_id != id => return Err(TransitionError::NotFound),
         Scope::Rider(id) if action != OrderAction::Claim && rider_id.is_some_and(|r| r != id) => {
             return Err(TransitionError::Forbidden)
         }
         _ => {}
     }
-    let from = OrderStatus::parse(&row.try_get::<String, _>("status")?)
-        .ok_or(TransitionError::Inconsistent("unknown order status"))?;
+    let from = order.status;
     if action == OrderAction::Claim && rider_id.is_some() {
         return Err(TransitionError::AlreadyClaimed);
     }
@@ -185,21 +188,19 @@ async fn claimable_by(
         Engine::Postgres => "FOR UPDATE",
         Engine::Sqlite => "",
     };
-    let name: String = sqlx::query(&format!(
+    let name: String = sqlx::query_scalar(&format!(
         "SELECT display_name FROM users WHERE id = $1 AND role = 'rider' {lock}"
     ))
     .bind(rider_id)
     .fetch_optional(&mut **tx)
     .await?
-    .ok_or(TransitionError::Forbidden)?
-    .try_get(0)?;
-    let active: i64 = sqlx::query(
+    .ok_or(TransitionError::Forbidden)?;
+    let active: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM orders WHERE rider_id = $1 AND status IN ('rider_assigned', 'picked_up')",
     )
     .bind(rider_id)
     .fetch_one(&mut **tx)
-    .await?
-    .try_get(0)?;
+    .await?;
     let limit = state.settings.rider_max_active;
     if active >= limit {
         return Err(TransitionError::TooManyDeliveries { active, limit });
@@ -250,13 +251,10 @@ async fn move_stale(
     reason: Option<&str>,
 ) -> Result<usize, TransitionError> {
     let cutoff = now_ms() - after.as_millis() as i64;
-    let stale: Vec<OrderId> = sqlx::query(stale_sql)
+    let stale: Vec<OrderId> = sqlx::query_scalar(stale_sql)
         .bind(cutoff)
         .fetch_all(state.db.reader())
-        .await?
-        .iter()
-        .map(|row| row.try_get(0))
-        .collect::<Result<_, _>>()?;
+        .await?;
     let mut moved = 0;
     for order_id in stale {
         let reason = reason.map(str::to_string);

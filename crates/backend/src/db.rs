@@ -9,7 +9,7 @@
 //! pool, so writes queue in-process; reads use a separate pool and, thanks to WAL, never wait
 //! for writers. PostgreSQL handles concurrent writers itself, so both pools are the same pool.
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use std::time::Duration;
@@ -145,8 +145,8 @@ impl Db {
         }
         let check = async {
             let mut conn = sqlx::AnyConnection::connect(&self.url).await?;
-            let applied: Vec<AnyRow> =
-                sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = $1")
+            let applied: Vec<i64> =
+                sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = $1")
                     .bind(true)
                     .fetch_all(&mut conn)
                     .await?;
@@ -156,10 +156,6 @@ impl Db {
         let applied = tokio::time::timeout(within, check)
             .await
             .map_err(|_| sqlx::Error::PoolTimedOut)??;
-        let applied: Vec<i64> = applied
-            .iter()
-            .map(|row| sqlx::Row::try_get::<i64, _>(row, 0))
-            .collect::<Result<_, _>>()?;
         Ok(self
             .engine
             .migrator()

@@ -10,8 +10,7 @@ use domain::{
     delivery_fee, items_summary, CurrentUser, DeliveryOffer, District, GeoPoint, OrderStatus,
     RiderBoard, RiderDelivery, RiderPosition,
 };
-use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::FromRow;
 use std::collections::HashMap;
 
 /// The rider's board: cooking and cooked orders whose customer is within the radius of
@@ -26,12 +25,12 @@ pub async fn board(
     let columns = "o.id, o.status, o.district, s.name AS store_name, s.address, s.lat, s.lng
          FROM orders o JOIN stores s ON s.id = o.store_id";
     // The newest waiting orders city-wide (filtered by distance below), and all of the rider's own.
-    let waiting = sqlx::query(&format!(
+    let waiting = sqlx::query_as::<_, TripRow>(&format!(
         "SELECT {columns} WHERE o.status IN ('cooking', 'cooked') ORDER BY o.id DESC LIMIT 500"
     ))
     .fetch_all(state.db.reader())
     .await?;
-    let carried = sqlx::query(&format!(
+    let carried = sqlx::query_as::<_, TripRow>(&format!(
         "SELECT {columns} WHERE o.rider_id = $1 AND o.status IN ('rider_assigned', 'picked_up')
          ORDER BY o.id"
     ))
@@ -39,17 +38,17 @@ pub async fn board(
     .fetch_all(state.db.reader())
     .await?;
     let mut offers = Vec::new();
-    for row in &waiting {
-        let trip = Trip::read(row)?;
+    for row in waiting {
+        let trip = Trip::from(row);
         let distance_m = here.distance_m(trip.dropoff);
         if trip.routable && distance_m <= radius_m {
             offers.push(trip.offer(distance_m));
         }
     }
     let mine: Vec<RiderDelivery> = carried
-        .iter()
-        .map(|row| Trip::read(row).map(Trip::delivery))
-        .collect::<Result<_, _>>()?;
+        .into_iter()
+        .map(|row| Trip::from(row).delivery())
+        .collect();
     let ids: Vec<OrderId> = offers
         .iter()
         .map(|o| o.order_id)
@@ -92,29 +91,42 @@ struct Trip {
     routable: bool,
 }
 
-impl Trip {
-    fn read(row: &AnyRow) -> Result<Trip, sqlx::Error> {
-        let district: String = row.try_get("district")?;
-        let known = District::parse("district", &district).ok();
+/// The columns a trip is read from (an order joined with its store).
+#[derive(FromRow)]
+struct TripRow {
+    id: OrderId,
+    status: OrderStatus,
+    district: String,
+    store_name: String,
+    address: String,
+    lat: f64,
+    lng: f64,
+}
+
+impl From<TripRow> for Trip {
+    fn from(row: TripRow) -> Trip {
+        let known = District::parse("district", &row.district).ok();
         let dropoff = known
             .map(District::center)
             .unwrap_or(GeoPoint { lat: 0.0, lng: 0.0 });
         let store = GeoPoint {
-            lat: row.try_get("lat")?,
-            lng: row.try_get("lng")?,
+            lat: row.lat,
+            lng: row.lng,
         };
-        Ok(Trip {
-            order_id: row.try_get("id")?,
-            status: OrderStatus::parse(&row.try_get::<String, _>("status")?)
-                .ok_or_else(|| sqlx::Error::Decode("unknown order status".into()))?,
-            store_name: row.try_get("store_name")?,
-            pickup_address: row.try_get("address")?,
-            district,
+        Trip {
+            order_id: row.id,
+            status: row.status,
+            store_name: row.store_name,
+            pickup_address: row.address,
+            district: row.district,
             dropoff,
             trip_m: store.distance_m(dropoff),
             routable: known.is_some(),
-        })
+        }
     }
+}
+
+impl Trip {
 
     fn offer(self, distance_m: f64) -> DeliveryOffer {
         DeliveryOffer {
@@ -155,17 +167,14 @@ async fn items_by_order(
         "SELECT order_id, name FROM order_lines WHERE order_id IN ({}) ORDER BY order_id, food_id",
         crate::db::placeholders(1, ids.len())
     );
-    let mut query = sqlx::query(&sql);
+    let mut query = sqlx::query_as::<_, (OrderId, String)>(&sql);
     for id in ids {
         query = query.bind(*id);
     }
     let rows = query.fetch_all(state.db.reader()).await?;
     let mut names: HashMap<OrderId, Vec<String>> = HashMap::new();
-    for row in &rows {
-        names
-            .entry(row.try_get("order_id")?)
-            .or_default()
-            .push(row.try_get("name")?);
+    for (order_id, name) in rows {
+        names.entry(order_id).or_default().push(name);
     }
     Ok(names
         .into_iter()

@@ -5,7 +5,7 @@
 //! events themselves are the domain's (`domain::events`).
 
 use super::now_ms;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 pub use domain::events::{Event, PlacedLine, NO_ORDER};
 
@@ -26,7 +26,7 @@ pub async fn enqueue_at(
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     let payload = serde_json::to_string(event).expect("events serialise");
-    let row = sqlx::query(
+    let id = sqlx::query_scalar(
         "INSERT INTO outbox (order_id, event_type, payload, causation_id, created_at, available_at)
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
     )
@@ -43,5 +43,5 @@ pub async fn enqueue_at(
             .execute(&mut **tx)
             .await?;
     }
-    row.try_get(0)
+    Ok(id)
 }

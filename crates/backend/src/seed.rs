@@ -4,7 +4,7 @@
 
 use super::{accounts, now_ms, passwords, AppState};
 use domain::{District, Email, NewAccount, Password, PhoneNumber, RoleDetails};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 pub const DEMO_PASSWORD: &str = "baedal1234";
 
@@ -155,10 +155,9 @@ const ACCOUNTS: &[DemoAccount] = &[
 /// Seeds the demo data if this database has never been seeded and has no accounts yet.
 /// Returns whether it seeded.
 pub async fn seed_demo_data(state: &AppState) -> Result<bool, crate::Error> {
-    let users: i64 = sqlx::query("SELECT COUNT(*) FROM users")
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(state.db.reader())
-        .await?
-        .try_get(0)?;
+        .await?;
     if users > 0 {
         return Ok(false);
     }
@@ -240,7 +239,7 @@ async fn insert_demo_account(
 ) -> Result<domain::UserId, crate::Error> {
     match &account.details {
         RoleDetails::Owner { .. } => {
-            let row = sqlx::query(
+            let id = sqlx::query_scalar(
                 "INSERT INTO users (email, password_hash, display_name, role, phone, created_at)
                  VALUES ($1, $2, $3, 'owner', $4, $5) RETURNING id",
             )
@@ -251,7 +250,7 @@ async fn insert_demo_account(
             .bind(now_ms())
             .fetch_one(&mut **tx)
             .await?;
-            Ok(row.try_get(0)?)
+            Ok(id)
         }
         _ => Ok(accounts::create(tx, account, password_hash).await?.id),
     }

@@ -12,12 +12,12 @@
 //! session ([`TOUCH_EVERY_MS`]), not on every request: the idle timeout is days, a minute's
 //! precision is plenty. An open page's live stream re-checks its session and so counts as use.
 
-use super::{now_ms, users, AppState};
+use super::{now_ms, AppState};
 use domain::CurrentUser;
 use domain::UserId;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Transaction};
 
 pub const COOKIE_NAME: &str = "baedal_session";
 
@@ -129,7 +129,14 @@ pub async fn user_until(
         Some(cached) => (cached.user, cached.expires_at, cached.last_seen_at),
         None => {
             let generation = cache.generation();
-            let row = sqlx::query(
+            #[derive(FromRow)]
+            struct Signed {
+                #[sqlx(flatten)]
+                user: CurrentUser,
+                last_seen_at: i64,
+                expires_at: i64,
+            }
+            let row: Option<Signed> = sqlx::query_as(
                 "SELECT u.id, u.email, u.display_name, u.role, u.district, s.last_seen_at, s.expires_at
                  FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
@@ -139,12 +146,14 @@ pub async fn user_until(
             .bind(idle_cutoff(state, now))
             .fetch_optional(state.db.reader())
             .await?;
-            let Some(row) = row else {
+            let Some(Signed {
+                user,
+                last_seen_at: last_seen,
+                expires_at,
+            }) = row
+            else {
                 return Ok(None);
             };
-            let user = users::user_from_row(&row)?;
-            let expires_at: i64 = row.try_get("expires_at")?;
-            let last_seen: i64 = row.try_get("last_seen_at")?;
             cache.put(generation, &hash, user.clone(), expires_at, last_seen);
             (user, expires_at, last_seen)
         }

@@ -11,7 +11,7 @@ use super::outbox::Event;
 use super::{now_ms, AppState};
 use domain::OrderId;
 use domain::{items_summary, OrderStatus, TimelineEntry};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 /// What an event does to an order's view.
 pub enum ViewChange<'a> {
@@ -89,16 +89,17 @@ pub async fn apply(
     at_ms: i64,
     change: ViewChange<'_>,
 ) -> Result<(), sqlx::Error> {
-    let row = sqlx::query("SELECT last_event_id, timeline FROM order_views WHERE order_id = $1")
-        .bind(order_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let mut timeline: Vec<TimelineEntry> = match &row {
-        Some(row) => {
-            if row.try_get::<i64, _>("last_event_id")? >= event_id {
+    let row: Option<(i64, String)> =
+        sqlx::query_as("SELECT last_event_id, timeline FROM order_views WHERE order_id = $1")
+            .bind(order_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let mut timeline: Vec<TimelineEntry> = match row {
+        Some((last_event_id, timeline)) => {
+            if last_event_id >= event_id {
                 return Ok(());
             }
-            serde_json::from_str(&row.try_get::<String, _>("timeline")?).unwrap_or_default()
+            serde_json::from_str(&timeline).unwrap_or_default()
         }
         None => {
             insert_base(tx, order_id).await?;
@@ -147,28 +148,22 @@ async fn insert_base(
     tx: &mut Transaction<'static, Any>,
     order_id: OrderId,
 ) -> Result<(), sqlx::Error> {
-    let order = sqlx::query(
-        "SELECT o.customer_id, o.store_id, s.name AS store_name, o.total_won
+    let items = items_of(tx, order_id).await?;
+    let inserted = sqlx::query(
+        "INSERT INTO order_views (order_id, customer_id, store_id, store_name, items, total_won,
+                                  status, payment, timeline, last_event_id, updated_at)
+         SELECT o.id, o.customer_id, o.store_id, s.name, $2, o.total_won,
+                'placed', '결제 완료', '[]', 0, $3
          FROM orders o JOIN stores s ON s.id = o.store_id WHERE o.id = $1",
     )
     .bind(order_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    let items = items_of(tx, order_id).await?;
-    sqlx::query(
-        "INSERT INTO order_views (order_id, customer_id, store_id, store_name, items, total_won,
-                                  status, payment, timeline, last_event_id, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'placed', '결제 완료', '[]', 0, $7)",
-    )
-    .bind(order_id)
-    .bind(order.try_get::<i64, _>("customer_id")?)
-    .bind(order.try_get::<i64, _>("store_id")?)
-    .bind(order.try_get::<String, _>("store_name")?)
     .bind(items)
-    .bind(order.try_get::<i64, _>("total_won")?)
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
+    if inserted.rows_affected() != 1 {
+        return Err(sqlx::Error::RowNotFound);
+    }
     Ok(())
 }
 
@@ -178,13 +173,10 @@ async fn items_of(
     order_id: OrderId,
 ) -> Result<String, sqlx::Error> {
     let names: Vec<String> =
-        sqlx::query("SELECT name FROM order_lines WHERE order_id = $1 ORDER BY food_id")
+        sqlx::query_scalar("SELECT name FROM order_lines WHERE order_id = $1 ORDER BY food_id")
             .bind(order_id)
             .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .map(|row| row.try_get::<String, _>(0))
-            .collect::<Result<_, _>>()?;
+            .await?;
     Ok(items_summary(&names))
 }
 
@@ -194,21 +186,18 @@ pub async fn rebuild(state: &AppState) -> Result<u64, sqlx::Error> {
     sqlx::query("DELETE FROM order_views")
         .execute(&mut *tx)
         .await?;
-    let events = sqlx::query(
-        "SELECT id, order_id, payload, created_at FROM outbox
+    let events: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT id, payload, created_at FROM outbox
          WHERE processed_at IS NOT NULL ORDER BY id",
     )
     .fetch_all(&mut *tx)
     .await?;
     let mut folded = 0;
-    for row in &events {
-        let payload: String = row.try_get("payload")?;
+    for (id, payload, at) in events {
         let Ok(event) = serde_json::from_str::<Event>(&payload) else {
             continue;
         };
         if let Some(change) = change_for(&event) {
-            let id: i64 = row.try_get("id")?;
-            let at: i64 = row.try_get("created_at")?;
             apply(&mut tx, event.order_id(), id, at, change).await?;
             folded += 1;
         }

@@ -301,8 +301,10 @@ impl SignUpForm {
     }
 }
 
-/// The signed-in person as the pages see them.
+/// The signed-in person as the pages see them (on the server, also a `users` row:
+/// id, email, display_name, role, district).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct CurrentUser {
     pub id: super::UserId,
     pub email: String,

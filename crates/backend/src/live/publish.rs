@@ -5,9 +5,8 @@
 use super::{Change, CHANNEL};
 use crate::db::Engine;
 use crate::{sessions, AppState};
-use domain::OrderStatus;
-use domain::{OrderId, UserId};
-use sqlx::Row;
+use domain::{OrderId, OrderStatus, StoreId, UserId};
+use sqlx::FromRow;
 use std::time::Duration;
 
 /// Tells open pages, on every instance, that `order_id` changed. The status sent is the one
@@ -73,7 +72,15 @@ async fn broadcast(state: &AppState, change: &Change) {
 }
 
 async fn order_change(state: &AppState, order_id: OrderId) -> Result<Option<Change>, sqlx::Error> {
-    let Some(row) = sqlx::query(
+    #[derive(FromRow)]
+    struct Audience {
+        customer_id: UserId,
+        store_id: StoreId,
+        rider_id: Option<UserId>,
+        district: String,
+        status: OrderStatus,
+    }
+    let Some(row) = sqlx::query_as::<_, Audience>(
         "SELECT o.customer_id, o.store_id, o.rider_id, o.district,
                 COALESCE(v.status, o.status) AS status
          FROM orders o LEFT JOIN order_views v ON v.order_id = o.id WHERE o.id = $1",
@@ -84,15 +91,13 @@ async fn order_change(state: &AppState, order_id: OrderId) -> Result<Option<Chan
     else {
         return Ok(None);
     };
-    let status = OrderStatus::parse(&row.try_get::<String, _>("status")?)
-        .ok_or_else(|| sqlx::Error::Decode("unknown order status".into()))?;
     Ok(Some(Change::Order {
         order_id,
-        customer_id: row.try_get("customer_id")?,
-        store_id: row.try_get("store_id")?,
-        rider_id: row.try_get("rider_id")?,
-        status,
-        district: row.try_get("district")?,
+        customer_id: row.customer_id,
+        store_id: row.store_id,
+        rider_id: row.rider_id,
+        status: row.status,
+        district: row.district,
     }))
 }
 

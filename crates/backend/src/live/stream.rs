@@ -24,13 +24,13 @@ async fn keys_for(
 ) -> Result<Vec<Key>, crate::Error> {
     Ok(match user.role {
         Role::Customer => vec![Key::Customer(user.id)],
-        Role::Owner => sqlx::query("SELECT id FROM stores WHERE owner_id = $1")
+        Role::Owner => sqlx::query_scalar("SELECT id FROM stores WHERE owner_id = $1")
             .bind(user.id)
             .fetch_all(state.db.reader())
             .await?
-            .iter()
-            .map(|row| row.try_get(0).map(Key::Store))
-            .collect::<Result<_, _>>()?,
+            .into_iter()
+            .map(Key::Store)
+            .collect(),
         Role::Rider => {
             let home = user
                 .district

@@ -32,7 +32,7 @@ use super::outbox::Event;
 use super::worker::Delivery;
 use super::{now_ms, AppState};
 use domain::{District, GeoPoint, PhoneNumber, UserId, Won};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, FromRow, Transaction};
 
 async fn facts(
     state: &AppState,
@@ -42,7 +42,19 @@ async fn facts(
 ) -> Result<(OrderFacts, Option<String>, bool), sqlx::Error> {
     // The handler has just folded this event into the order's view row, which holds the
     // store's name and the items: read them there rather than from the lines again.
-    let row = sqlx::query(
+    #[derive(FromRow)]
+    struct Facts {
+        customer_id: UserId,
+        total_won: Won,
+        store_name: String,
+        items: String,
+        district: String,
+        owner_id: UserId,
+        phone: Option<String>,
+        kakao_enabled: i64,
+        queued: i64,
+    }
+    let row: Facts = sqlx::query_as(
         "SELECT v.customer_id, v.total_won, v.store_name, v.items, o.district, s.owner_id,
                 u.phone, u.kakao_enabled,
                 (SELECT COUNT(*) FROM store_queue q WHERE q.order_id = o.id) AS queued
@@ -53,28 +65,22 @@ async fn facts(
     .bind(order_id)
     .fetch_one(&mut **tx)
     .await?;
-    let items: String = row.try_get("items")?;
-    let district: String = row.try_get("district")?;
     let nearby_riders = match event {
-        Event::CookingFinished { .. } => riders_near(state, tx, &district).await?,
+        Event::CookingFinished { .. } => riders_near(state, tx, &row.district).await?,
         _ => Vec::new(),
     };
     let facts = OrderFacts {
         order_id,
-        customer_id: row.try_get("customer_id")?,
-        owner_id: row.try_get("owner_id")?,
-        store_name: row.try_get("store_name")?,
-        total: Won(row.try_get("total_won")?),
-        items,
-        district,
-        queued: row.try_get::<i64, _>("queued")? > 0,
+        customer_id: row.customer_id,
+        owner_id: row.owner_id,
+        store_name: row.store_name,
+        total: row.total_won,
+        items: row.items,
+        district: row.district,
+        queued: row.queued > 0,
         nearby_riders,
     };
-    Ok((
-        facts,
-        row.try_get("phone")?,
-        row.try_get::<i64, _>("kakao_enabled")? == 1,
-    ))
+    Ok((facts, row.phone, row.kakao_enabled == 1))
 }
 
 /// Riders whose home area is within the riders' radius of the customer's district.
@@ -86,22 +92,22 @@ async fn riders_near(
     let Ok(dropoff) = District::parse("district", district) else {
         return Ok(Vec::new());
     };
-    let rows = sqlx::query(
+    let rows: Vec<(UserId, f64, f64)> = sqlx::query_as(
         "SELECT id, lat, lng FROM users WHERE role = 'rider' AND lat IS NOT NULL AND lng IS NOT NULL",
     )
     .fetch_all(&mut **tx)
     .await?;
-    let mut riders = Vec::new();
-    for row in &rows {
-        let home = GeoPoint {
-            lat: row.try_get("lat")?,
-            lng: row.try_get("lng")?,
-        };
-        if home.distance_m(dropoff.center()) <= state.settings.rider_radius_m {
-            riders.push(row.try_get("id")?);
-        }
-    }
-    Ok(riders)
+    Ok(rows
+        .into_iter()
+        .filter(|(_, lat, lng)| {
+            let home = GeoPoint {
+                lat: *lat,
+                lng: *lng,
+            };
+            home.distance_m(dropoff.center()) <= state.settings.rider_radius_m
+        })
+        .map(|(id, _, _)| id)
+        .collect())
 }
 
 /// Writes the notifications of the delivered event, inside the handler's transaction.

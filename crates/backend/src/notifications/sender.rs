@@ -7,9 +7,9 @@
 use super::alimtalk::{Alimtalk, Message, SendError};
 use crate::jobs::{self, Backoff};
 use crate::{metrics, now_ms, AppState};
-use domain::PhoneNumber;
+use domain::{OrderId, PhoneNumber};
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::FromRow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -85,31 +85,34 @@ async fn claim(
              ORDER BY n.available_at, n.id LIMIT $3 {skip_locked})
          RETURNING id, template_code, template_params, recipient_phone, attempts"
     );
-    let rows = sqlx::query(&sql)
+    #[derive(FromRow)]
+    struct Claimed {
+        id: i64,
+        template_code: Option<String>,
+        template_params: Option<String>,
+        recipient_phone: Option<String>,
+        attempts: i64,
+    }
+    let rows: Vec<Claimed> = sqlx::query_as(&sql)
         .bind(leased_until)
         .bind(now)
         .bind(config.batch)
         .fetch_all(state.db.writer())
         .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(Due {
-                id: row.try_get("id")?,
-                leased_until,
-                template_code: row
-                    .try_get::<Option<String>, _>("template_code")?
-                    .unwrap_or_default(),
-                params: row
-                    .try_get::<Option<String>, _>("template_params")?
-                    .and_then(|json| serde_json::from_str(&json).ok())
-                    .unwrap_or_default(),
-                phone: row
-                    .try_get::<Option<String>, _>("recipient_phone")?
-                    .unwrap_or_default(),
-                attempts: row.try_get("attempts")?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|row| Due {
+            id: row.id,
+            leased_until,
+            template_code: row.template_code.unwrap_or_default(),
+            params: row
+                .template_params
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default(),
+            phone: row.recipient_phone.unwrap_or_default(),
+            attempts: row.attempts,
         })
-        .collect()
+        .collect())
 }
 
 fn masked(phone: &str) -> String {
@@ -256,7 +259,7 @@ pub async fn run_sender(state: AppState, config: SenderConfig, shutdown: watch::
 #[derive(Debug, Clone, Serialize)]
 pub struct FailedMessage {
     pub id: i64,
-    pub order_id: Option<i64>,
+    pub order_id: Option<OrderId>,
     pub kind: String,
     pub template_code: Option<String>,
     pub to: String,
@@ -265,28 +268,34 @@ pub struct FailedMessage {
 }
 
 pub async fn failed(state: &AppState) -> Result<Vec<FailedMessage>, sqlx::Error> {
-    let rows = sqlx::query(
+    #[derive(FromRow)]
+    struct Failed {
+        id: i64,
+        order_id: Option<OrderId>,
+        kind: String,
+        template_code: Option<String>,
+        recipient_phone: Option<String>,
+        attempts: i64,
+        last_error: Option<String>,
+    }
+    let rows: Vec<Failed> = sqlx::query_as(
         "SELECT id, order_id, kind, template_code, recipient_phone, attempts, last_error
          FROM notifications WHERE state = 'failed' ORDER BY id",
     )
     .fetch_all(state.db.reader())
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(FailedMessage {
-                id: row.try_get("id")?,
-                order_id: row.try_get("order_id")?,
-                kind: row.try_get("kind")?,
-                template_code: row.try_get("template_code")?,
-                to: masked(
-                    &row.try_get::<Option<String>, _>("recipient_phone")?
-                        .unwrap_or_default(),
-                ),
-                attempts: row.try_get("attempts")?,
-                last_error: row.try_get("last_error")?,
-            })
+    Ok(rows
+        .into_iter()
+        .map(|row| FailedMessage {
+            id: row.id,
+            order_id: row.order_id,
+            kind: row.kind,
+            template_code: row.template_code,
+            to: masked(&row.recipient_phone.unwrap_or_default()),
+            attempts: row.attempts,
+            last_error: row.last_error,
         })
-        .collect()
+        .collect())
 }
 
 /// Puts a failed message back in the queue; true if it was failed.

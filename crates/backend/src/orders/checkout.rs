@@ -33,7 +33,7 @@ use domain::{
     OrderStatus, PaymentView, Won,
 };
 use domain::{FoodId, OrderId, StoreId, UserId};
-use sqlx::Row;
+use sqlx::FromRow;
 
 /// The words customers see when payment is unavailable (breaker open, timeout, provider down).
 pub const PAYMENT_BUSY: &str = "결제 시스템이 혼잡합니다. 잠시 후 다시 결제해 주세요.";
@@ -62,7 +62,19 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Erro
          WHERE s.id = $1",
         crate::db::placeholders(2, checkout.lines.len())
     );
-    let mut query = sqlx::query(&sql).bind(checkout.store_id);
+    /// The store, once per asked food (the food's columns NULL when it does not exist).
+    #[derive(FromRow)]
+    struct Offered {
+        store_name: String,
+        is_open: i64,
+        id: Option<FoodId>,
+        store_id: Option<StoreId>,
+        name: Option<String>,
+        price_won: Option<i64>,
+        stock: Option<i64>,
+        is_hidden: Option<i64>,
+    }
+    let mut query = sqlx::query_as::<_, Offered>(&sql).bind(checkout.store_id);
     for (food_id, _) in &checkout.lines {
         query = query.bind(*food_id);
     }
@@ -70,8 +82,8 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Erro
     let store = rows
         .first()
         .ok_or_else(|| Error::invalid("store_id", "존재하지 않는 가게입니다."))?;
-    let store_name: String = store.try_get("store_name")?;
-    if store.try_get::<i64, _>("is_open")? != 1 {
+    let store_name = store.store_name.clone();
+    if store.is_open != 1 {
         return Err(Error::invalid(
             "store_id",
             format!(
@@ -83,21 +95,22 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Erro
     let mut problems = Vec::new();
     let mut lines = Vec::with_capacity(checkout.lines.len());
     for (i, (food_id, quantity)) in checkout.lines.iter().enumerate() {
-        let mut row = None;
-        for candidate in &rows {
-            if candidate.try_get::<Option<FoodId>, _>("id")? == Some(*food_id) {
-                row = Some(candidate);
-            }
-        }
         let field = format!("lines[{i}].food_id");
-        let Some(row) = row else {
+        let food = rows.iter().find_map(|row| {
+            (row.id == Some(*food_id)).then_some(())?;
+            Some((
+                row.store_id?,
+                row.name.clone()?,
+                row.price_won?,
+                row.stock?,
+                row.is_hidden?,
+            ))
+        });
+        let Some((food_store, name, unit_price, stock, is_hidden)) = food else {
             problems.push(FieldError::new(&field, "존재하지 않는 메뉴입니다."));
             continue;
         };
-        let name: String = row.try_get("name")?;
-        if row.try_get::<StoreId, _>("store_id")? != checkout.store_id
-            || row.try_get::<i64, _>("is_hidden")? == 1
-        {
+        if food_store != checkout.store_id || is_hidden == 1 {
             problems.push(FieldError::new(
                 &field,
                 format!(
@@ -107,7 +120,6 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Erro
             ));
             continue;
         }
-        let stock: i64 = row.try_get("stock")?;
         if stock == 0 {
             problems.push(FieldError::new(
                 &field,
@@ -125,7 +137,7 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Erro
         lines.push(PricedLine {
             food_id: *food_id,
             name,
-            unit_price: row.try_get("price_won")?,
+            unit_price,
             quantity: quantity.get(),
         });
     }
@@ -235,7 +247,7 @@ pub async fn place_order(
                 }),
                 Ok(GivenUp::Completed(order_id)) => {
                     tracing::info!(%order_id, %payment_id, "the order's commit had landed");
-                    order_detail(state, customer, order_id).await
+                    order_detail(&state.db, customer, order_id).await
                 }
                 Ok(GivenUp::NotOurs) => Err(Error::PaymentUnavailable {
                     message: BEING_CHECKED.into(),
@@ -284,19 +296,18 @@ async fn record_order(
 ) -> Result<(OrderId, i64), sqlx::Error> {
     let now = now_ms();
     let mut tx = state.db.begin().await?;
-    let order_id: OrderId = sqlx::query(
+    let order_id: OrderId = sqlx::query_scalar(
         "INSERT INTO orders (customer_id, store_id, status, total_won, district, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
     )
     .bind(customer.id)
     .bind(checkout.store_id)
-    .bind(OrderStatus::Placed.as_str())
+    .bind(OrderStatus::Placed)
     .bind(cart.total)
     .bind(customer.district.clone().unwrap_or_default())
     .bind(now)
     .fetch_one(&mut *tx)
-    .await?
-    .try_get(0)?;
+    .await?;
     for line in &cart.lines {
         sqlx::query(
             "INSERT INTO order_lines (order_id, food_id, name, unit_price_won, quantity)

@@ -9,12 +9,53 @@ use crate::{now_ms, AppState, Error};
 use domain::{Checkout, CurrentUser, OrderDetail};
 use domain::{OrderId, UserId};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::FromRow;
 use std::time::Duration;
+
+/// Where a checkout claim is (`checkouts.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClaimState {
+    /// A request is charging the card; the claim's token settles it.
+    InProgress,
+    /// The order was saved (`order_id`).
+    Completed,
+    /// The provider declined the card (`outcome` says why).
+    Declined,
+}
+
+impl TryFrom<String> for ClaimState {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        match raw.as_str() {
+            "in_progress" => Ok(ClaimState::InProgress),
+            "completed" => Ok(ClaimState::Completed),
+            "declined" => Ok(ClaimState::Declined),
+            _ => Err(format!("unknown checkout state {raw:?}")),
+        }
+    }
+}
+
+/// A claim someone else made with the same key.
+#[derive(FromRow)]
+struct Existing {
+    request_hash: String,
+    #[sqlx(try_from = "String")]
+    state: ClaimState,
+    order_id: Option<OrderId>,
+    outcome: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
 
 /// What makes two submissions "the same cart": the store and the food/quantity pairs.
 pub(super) fn request_hash(checkout: &Checkout) -> String {
-    let mut lines: Vec<_> = checkout.lines.iter().map(|(f, q)| (*f, q.get())).collect();
+    // Plain numbers: the hash of a cart must not change with how ids are typed in Rust.
+    let mut lines: Vec<_> = checkout
+        .lines
+        .iter()
+        .map(|(f, q)| (f.get(), q.get()))
+        .collect();
     lines.sort_unstable();
     let text = format!("{}|{lines:?}", checkout.store_id);
     hex::encode(Sha256::digest(text.as_bytes()))
@@ -70,7 +111,7 @@ pub(super) async fn claim(
                 token,
             });
         }
-        let existing = sqlx::query(
+        let existing: Option<Existing> = sqlx::query_as(
             "SELECT request_hash, state, order_id, outcome, created_at, updated_at FROM checkouts
              WHERE customer_id = $1 AND idempotency_key = $2",
         )
@@ -83,31 +124,29 @@ pub(super) async fn claim(
             tx.rollback().await?;
             continue;
         };
-        if existing.try_get::<String, _>("request_hash")? != hash {
+        if existing.request_hash != hash {
             return Err(Error::Conflict {
                 message: "이 결제 요청 키는 다른 장바구니에 이미 사용되었습니다.".into(),
             });
         }
-        match existing.try_get::<String, _>("state")?.as_str() {
-            "completed" => {
-                let order_id: OrderId = existing.try_get("order_id")?;
+        match existing.state {
+            ClaimState::Completed => {
+                let order_id = existing.order_id.ok_or(Error::Internal)?;
                 tx.rollback().await?;
                 return Ok(Claim::Done(Box::new(
-                    order_detail(state, customer, order_id).await,
+                    order_detail(&state.db, customer, order_id).await,
                 )));
             }
-            "declined" => {
-                let reason: Option<String> = existing.try_get("outcome")?;
+            ClaimState::Declined => {
                 return Ok(Claim::Done(Box::new(Err(Error::PaymentDeclined {
-                    reason: reason.unwrap_or_default(),
+                    reason: existing.outcome.unwrap_or_default(),
                 }))));
             }
-            _ => {
+            ClaimState::InProgress => {
                 // Another request is charging this checkout. A claim older than the longest
                 // possible charge belongs to a crashed process: take it over.
-                let updated_at: i64 = existing.try_get("updated_at")?;
                 let stale_before = now - state.settings.checkout_wait.as_millis() as i64 * 2;
-                if updated_at < stale_before {
+                if existing.updated_at < stale_before {
                     let taken = sqlx::query(
                         "UPDATE checkouts SET updated_at = $1, claim_token = $5
                          WHERE customer_id = $2 AND idempotency_key = $3
@@ -123,7 +162,7 @@ pub(super) async fn claim(
                     tx.commit().await?;
                     if taken.rows_affected() == 1 {
                         return Ok(Claim::Owned {
-                            claimed_at: existing.try_get("created_at")?,
+                            claimed_at: existing.created_at,
                             token,
                         });
                     }
@@ -206,7 +245,13 @@ pub(super) async fn give_up(
         state.outbox_wakeup.notify_one();
         return Ok(GivenUp::Voiding);
     }
-    let row = sqlx::query(
+    #[derive(FromRow)]
+    struct Settled {
+        #[sqlx(try_from = "String")]
+        state: ClaimState,
+        order_id: Option<OrderId>,
+    }
+    let row: Option<Settled> = sqlx::query_as(
         "SELECT state, order_id FROM checkouts WHERE customer_id = $1 AND idempotency_key = $2",
     )
     .bind(customer_id)
@@ -215,9 +260,10 @@ pub(super) async fn give_up(
     .await?;
     tx.rollback().await?;
     Ok(match row {
-        Some(row) if row.try_get::<String, _>("state")? == "completed" => {
-            GivenUp::Completed(row.try_get("order_id")?)
-        }
+        Some(Settled {
+            state: ClaimState::Completed,
+            order_id: Some(order_id),
+        }) => GivenUp::Completed(order_id),
         _ => GivenUp::NotOurs,
     })
 }
@@ -228,7 +274,15 @@ pub(super) async fn give_up(
 /// makes sure only one settles a claim. Returns how many were given up.
 pub async fn reconcile_checkouts(state: &AppState) -> Result<usize, sqlx::Error> {
     let stale_before = now_ms() - stale_claim_after(state).as_millis() as i64;
-    let rows = sqlx::query(
+    #[derive(FromRow)]
+    struct Abandoned {
+        customer_id: UserId,
+        idempotency_key: String,
+        /// Claims from before tokens existed have none; the empty token matches no claim then.
+        claim_token: Option<String>,
+        created_at: i64,
+    }
+    let rows: Vec<Abandoned> = sqlx::query_as(
         "SELECT customer_id, idempotency_key, claim_token, created_at FROM checkouts
          WHERE state = 'in_progress' AND updated_at < $1 ORDER BY updated_at LIMIT 200",
     )
@@ -236,12 +290,14 @@ pub async fn reconcile_checkouts(state: &AppState) -> Result<usize, sqlx::Error>
     .fetch_all(state.db.reader())
     .await?;
     let mut given_up = 0;
-    for row in &rows {
-        let customer_id: UserId = row.try_get("customer_id")?;
-        let key: String = row.try_get("idempotency_key")?;
-        // Claims from before tokens existed have none; the empty token matches no claim then.
-        let token: Option<String> = row.try_get("claim_token")?;
-        let payment_id = payment_id(customer_id, &key, row.try_get("created_at")?);
+    for row in rows {
+        let Abandoned {
+            customer_id,
+            idempotency_key: key,
+            claim_token: token,
+            created_at,
+        } = row;
+        let payment_id = payment_id(customer_id, &key, created_at);
         let token = match token {
             Some(token) => token,
             None => adopt_untokened(state, customer_id, &key).await?,

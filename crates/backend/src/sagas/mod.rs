@@ -18,16 +18,22 @@
 //! - Every handler also writes the event's notifications (`notifications::record`) in its
 //!   transaction, so they exist exactly when the change they announce does.
 
-use domain::{OrderId, StoreId};
+use domain::{FoodId, OrderId, StoreId};
+mod money;
 mod placed;
+mod stock;
 
 use super::outbox::{self, Event};
 use super::views::{self, ViewChange};
 use super::{live, notifications, worker};
 use super::{now_ms, AppState};
 use domain::OrderStatus;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 use std::collections::HashSet;
+
+use money::{refund, void_payment};
+use stock::{order_closed, order_placed};
+pub(crate) use stock::reject_out_of_stock;
 
 /// The worker's envelope types, used by every handler (re-exported for the tests).
 pub use super::worker::{Delivery, Handled, HandlerError};
@@ -204,16 +210,11 @@ async fn mark_all(
          WHERE processed_at IS NULL AND id IN ({}) RETURNING id",
         crate::db::placeholders(2, deliveries.len())
     );
-    let mut query = sqlx::query(&sql).bind(now_ms());
+    let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(now_ms());
     for delivery in deliveries {
         query = query.bind(delivery.id);
     }
-    query
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|row| row.try_get::<i64, _>(0))
-        .collect()
+    Ok(query.fetch_all(&mut **tx).await?.into_iter().collect())
 }
 
 /// After the commit: pages showing these orders may re-read them now, KakaoTalk messages may
@@ -281,192 +282,4 @@ async fn project(
     let change: ViewChange<'_> =
         views::change_for(&delivery.event).expect("every event changes the view");
     views::apply(tx, order_id, delivery.id, delivery.created_at, change).await
-}
-
-async fn order_placed(
-    state: &AppState,
-    tx: &mut Transaction<'static, Any>,
-    delivery: &Delivery,
-    order_id: OrderId,
-) -> Result<AfterCommit, HandlerError> {
-    project(tx, delivery, order_id).await?;
-    let order = sqlx::query("SELECT status, store_id FROM orders WHERE id = $1")
-        .bind(order_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let status: String = order.try_get("status")?;
-    if status != OrderStatus::Placed.as_str() {
-        // Cancelled before the store got it: no stock was taken; its own event follows.
-        notifications::record(state, tx, delivery, order_id).await?;
-        return Ok(AfterCommit::default());
-    }
-    let store_id: StoreId = order.try_get("store_id")?;
-    let lines = sqlx::query(
-        "SELECT l.food_id, l.quantity, l.name FROM order_lines l WHERE l.order_id = $1 ORDER BY l.food_id",
-    )
-    .bind(order_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut taken: Vec<(i64, i64)> = Vec::with_capacity(lines.len());
-    let mut short = None;
-    for line in &lines {
-        let (food_id, quantity): (i64, i64) = (line.try_get("food_id")?, line.try_get("quantity")?);
-        let took = sqlx::query("UPDATE foods SET stock = stock - $1 WHERE id = $2 AND stock >= $1")
-            .bind(quantity)
-            .bind(food_id)
-            .execute(&mut **tx)
-            .await?;
-        if took.rows_affected() != 1 {
-            short = Some(line.try_get::<String, _>("name")?);
-            break;
-        }
-        taken.push((food_id, quantity));
-    }
-    let Some(food) = short else {
-        sqlx::query(
-            "INSERT INTO store_queue (order_id, store_id, received_at) VALUES ($1, $2, $3)
-             ON CONFLICT (order_id) DO NOTHING",
-        )
-        .bind(order_id)
-        .bind(store_id)
-        .bind(now_ms())
-        .execute(&mut **tx)
-        .await?;
-        notifications::record(state, tx, delivery, order_id).await?;
-        tracing::info!(%order_id, "stock taken; order in the store's queue");
-        return Ok(AfterCommit::default());
-    };
-
-    // All or nothing: give back the lines already taken (this transaction holds them), then
-    // reject.
-    for (food_id, quantity) in taken {
-        sqlx::query("UPDATE foods SET stock = stock + $1 WHERE id = $2")
-            .bind(quantity)
-            .bind(food_id)
-            .execute(&mut **tx)
-            .await?;
-    }
-    let after = AfterCommit {
-        wrote_event: reject_out_of_stock(tx, order_id, &food, delivery.id).await?,
-    };
-    notifications::record(state, tx, delivery, order_id).await?;
-    Ok(after)
-}
-
-/// Rejects a still-placed order for want of `food` and writes its `OrderRejected` (caused by
-/// event `cause`), inside `tx`; returns whether it did (a cancelled order is left alone).
-async fn reject_out_of_stock(
-    tx: &mut Transaction<'static, Any>,
-    order_id: OrderId,
-    food: &str,
-    cause: i64,
-) -> Result<bool, sqlx::Error> {
-    let reason = format!("재고가 부족하여 주문이 거절되었습니다. ({food})");
-    let rejected = sqlx::query(
-        "UPDATE orders SET status = 'rejected', reject_reason = $1, updated_at = $2
-         WHERE id = $3 AND status = 'placed'",
-    )
-    .bind(&reason)
-    .bind(now_ms())
-    .bind(order_id)
-    .execute(&mut **tx)
-    .await?;
-    tracing::info!(%order_id, %food, "out of stock: order rejected");
-    if rejected.rows_affected() != 1 {
-        return Ok(false);
-    }
-    outbox::enqueue(tx, &Event::OrderRejected { order_id, reason }, Some(cause)).await?;
-    Ok(true)
-}
-
-async fn order_closed(
-    state: &AppState,
-    tx: &mut Transaction<'static, Any>,
-    delivery: &Delivery,
-    order_id: OrderId,
-    reason: &str,
-) -> Result<AfterCommit, HandlerError> {
-    let was_queued = sqlx::query(
-        "UPDATE store_queue SET released_at = $1 WHERE order_id = $2 AND released_at IS NULL",
-    )
-    .bind(now_ms())
-    .bind(order_id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if was_queued {
-        let lines = sqlx::query("SELECT food_id, quantity FROM order_lines WHERE order_id = $1")
-            .bind(order_id)
-            .fetch_all(&mut **tx)
-            .await?;
-        for line in &lines {
-            sqlx::query("UPDATE foods SET stock = stock + $1 WHERE id = $2")
-                .bind(line.try_get::<i64, _>("quantity")?)
-                .bind(line.try_get::<i64, _>("food_id")?)
-                .execute(&mut **tx)
-                .await?;
-        }
-    }
-    project(tx, delivery, order_id).await?;
-    notifications::record(state, tx, delivery, order_id).await?;
-    let refund = Event::RefundRequested {
-        order_id,
-        reason: reason.to_string(),
-    };
-    outbox::enqueue(tx, &refund, Some(delivery.id)).await?;
-    tracing::info!(
-        %order_id,
-        stock_restored = was_queued,
-        "order closed; refund requested"
-    );
-    Ok(AfterCommit { wrote_event: true })
-}
-
-async fn refund(
-    state: &AppState,
-    delivery: &Delivery,
-    order_id: OrderId,
-    reason: &str,
-) -> Result<Option<AfterCommit>, HandlerError> {
-    let payment = sqlx::query("SELECT provider_ref, status FROM payments WHERE order_id = $1")
-        .bind(order_id)
-        .fetch_one(state.db.reader())
-        .await?;
-    if payment.try_get::<String, _>("status")? == "approved" {
-        let provider_ref: String = payment.try_get("provider_ref")?;
-        state.payments.cancel(&provider_ref, reason).await?;
-    }
-    let Some(mut tx) = begin_once(state, delivery.id).await? else {
-        return Ok(None);
-    };
-    sqlx::query(
-        "UPDATE payments SET status = 'cancelled', cancelled_at = $1 WHERE order_id = $2 AND status = 'approved'",
-    )
-    .bind(now_ms())
-    .bind(order_id)
-    .execute(&mut *tx)
-    .await?;
-    project(&mut tx, delivery, order_id).await?;
-    notifications::record(state, &mut tx, delivery, order_id).await?;
-    tx.commit().await?;
-    tracing::info!(%order_id, "payment refunded");
-    Ok(Some(AfterCommit::default()))
-}
-
-/// Voids a checkout's payment by our payment id (idempotent at the provider), then marks the
-/// event done. A failure leaves the event for the worker to retry with backoff.
-async fn void_payment(
-    state: &AppState,
-    delivery: &Delivery,
-    payment_id: &str,
-    reason: &str,
-) -> Result<Option<AfterCommit>, HandlerError> {
-    state.payments.void_once(payment_id, reason).await?;
-    let Some(tx) = begin_once(state, delivery.id).await? else {
-        return Ok(None);
-    };
-    tx.commit().await?;
-    tracing::info!(%payment_id, "payment of an abandoned checkout voided");
-    Ok(Some(AfterCommit::default()))
 }

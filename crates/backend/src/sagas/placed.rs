@@ -16,8 +16,8 @@ use crate::db::{placeholders, Engine};
 use crate::notifications::{self, OrderFacts, Recipient};
 use crate::outbox::Event;
 use crate::{now_ms, AppState};
-use domain::{items_summary, FoodId, OrderId, OrderStatus, TimelineEntry, Won};
-use sqlx::{Any, Row, Transaction};
+use domain::{items_summary, FoodId, OrderId, OrderStatus, TimelineEntry, UserId, Won};
+use sqlx::{Any, FromRow, Transaction};
 use std::collections::{BTreeMap, HashMap};
 
 /// One order of the group as read before any change.
@@ -121,30 +121,42 @@ async fn read<'a>(
          WHERE o.id IN ({})",
         placeholders(1, ids.len())
     );
-    let mut query = sqlx::query(&sql);
+    /// An order's facts with its customer's KakaoTalk settings, read once for all its steps.
+    #[derive(FromRow)]
+    struct Facts {
+        id: OrderId,
+        status: OrderStatus,
+        customer_id: UserId,
+        total_won: Won,
+        district: String,
+        store_name: String,
+        owner_id: UserId,
+        phone: Option<String>,
+        kakao_enabled: i64,
+    }
+    let mut query = sqlx::query_as::<_, Facts>(&sql);
     for id in &ids {
         query = query.bind(id);
     }
-    let mut facts: HashMap<OrderId, sqlx::any::AnyRow> = HashMap::new();
+    let mut facts: HashMap<OrderId, Facts> = HashMap::new();
     for row in query.fetch_all(&mut **tx).await? {
-        facts.insert(row.try_get("id")?, row);
+        facts.insert(row.id, row);
     }
     let sql = format!(
         "SELECT order_id, food_id, quantity, name FROM order_lines
          WHERE order_id IN ({}) ORDER BY order_id, food_id",
         placeholders(1, ids.len())
     );
-    let mut query = sqlx::query(&sql);
+    let mut query = sqlx::query_as::<_, (OrderId, FoodId, i64, String)>(&sql);
     for id in &ids {
         query = query.bind(id);
     }
     let mut lines: HashMap<OrderId, Vec<(FoodId, i64, String)>> = HashMap::new();
-    for row in query.fetch_all(&mut **tx).await? {
-        lines.entry(row.try_get("order_id")?).or_default().push((
-            row.try_get("food_id")?,
-            row.try_get("quantity")?,
-            row.try_get("name")?,
-        ));
+    for (order_id, food_id, quantity, name) in query.fetch_all(&mut **tx).await? {
+        lines
+            .entry(order_id)
+            .or_default()
+            .push((food_id, quantity, name));
     }
 
     let mut orders = Vec::with_capacity(deliveries.len());
@@ -159,20 +171,20 @@ async fn read<'a>(
             delivery,
             facts: OrderFacts {
                 order_id,
-                customer_id: row.try_get("customer_id")?,
-                owner_id: row.try_get("owner_id")?,
-                store_name: row.try_get("store_name")?,
-                total: Won(row.try_get("total_won")?),
+                customer_id: row.customer_id,
+                owner_id: row.owner_id,
+                store_name: row.store_name.clone(),
+                total: row.total_won,
                 items: items_summary(&names),
-                district: row.try_get("district")?,
+                district: row.district.clone(),
                 queued: false,
                 nearby_riders: Vec::new(),
             },
             recipient: Recipient {
-                phone: row.try_get("phone")?,
-                kakao_enabled: row.try_get::<i64, _>("kakao_enabled")? == 1,
+                phone: row.phone.clone(),
+                kakao_enabled: row.kakao_enabled == 1,
             },
-            still_placed: row.try_get::<String, _>("status")? == OrderStatus::Placed.as_str(),
+            still_placed: row.status == OrderStatus::Placed,
             lines,
         });
     }
@@ -198,16 +210,11 @@ async fn read_stock(
         "SELECT id, stock FROM foods WHERE id IN ({}) {lock}",
         placeholders(1, foods.len())
     );
-    let mut query = sqlx::query(&sql);
+    let mut query = sqlx::query_as::<_, (FoodId, i64)>(&sql);
     for food in foods {
         query = query.bind(food);
     }
-    query
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get("id")?, row.try_get("stock")?)))
-        .collect()
+    Ok(query.fetch_all(&mut **tx).await?.into_iter().collect())
 }
 
 /// Every order's status view, as its first event leaves it: placed, paid.

@@ -10,7 +10,7 @@ use crate::outbox::Event;
 use crate::{now_ms, AppState};
 use domain::OrderId;
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::FromRow;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -52,15 +52,13 @@ pub(super) async fn watch_backlog(state: AppState, mut shutdown: watch::Receiver
             _ = shutdown.changed() => return,
         }
         let now = now_ms();
-        let row = sqlx::query(
+        let row: Result<(i64, Option<i64>), _> = sqlx::query_as(
             "SELECT COUNT(*), MIN(created_at) FROM outbox
              WHERE processed_at IS NULL AND dead_at IS NULL",
         )
         .fetch_one(state.db.reader())
         .await;
-        let Ok(row) = row else { continue };
-        let backlog: i64 = row.try_get(0).unwrap_or(0);
-        let oldest: Option<i64> = row.try_get(1).unwrap_or(None);
+        let Ok((backlog, oldest)) = row else { continue };
         let waited = oldest.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0);
         metrics::gauge_set("baedal_outbox_backlog_events", &[], backlog as f64);
         metrics::gauge_set("baedal_outbox_oldest_pending_seconds", &[], waited);
@@ -99,7 +97,16 @@ pub async fn claim(
          RETURNING id, payload, causation_id, created_at, attempts",
         no_order = crate::outbox::NO_ORDER,
     );
-    let rows = sqlx::query(&sql)
+    /// A claimed event as its row holds it.
+    #[derive(FromRow)]
+    struct Claimed {
+        id: i64,
+        payload: String,
+        causation_id: Option<i64>,
+        created_at: i64,
+        attempts: i64,
+    }
+    let rows: Vec<Claimed> = sqlx::query_as(&sql)
         .bind(now + config.lease.as_millis() as i64)
         .bind(worker_id)
         .bind(now)
@@ -107,16 +114,15 @@ pub async fn claim(
         .fetch_all(state.db.writer())
         .await?;
     let mut deliveries = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let id: i64 = row.try_get("id")?;
-        let payload: String = row.try_get("payload")?;
-        match serde_json::from_str::<Event>(&payload) {
+    for row in rows {
+        let id = row.id;
+        match serde_json::from_str::<Event>(&row.payload) {
             Ok(event) => deliveries.push(Delivery {
                 id,
                 event,
-                causation_id: row.try_get("causation_id")?,
-                created_at: row.try_get("created_at")?,
-                attempts: row.try_get("attempts")?,
+                causation_id: row.causation_id,
+                created_at: row.created_at,
+                attempts: row.attempts,
             }),
             Err(error) => {
                 fail(
@@ -197,29 +203,35 @@ pub struct DeadEvent {
 }
 
 pub async fn dead_events(state: &AppState) -> Result<Vec<DeadEvent>, sqlx::Error> {
-    let rows = sqlx::query(
+    #[derive(FromRow)]
+    struct Parked {
+        id: i64,
+        order_id: OrderId,
+        event_type: String,
+        payload: String,
+        attempts: i64,
+        last_error: Option<String>,
+    }
+    let rows: Vec<Parked> = sqlx::query_as(
         "SELECT id, order_id, event_type, payload, attempts, last_error FROM outbox
          WHERE dead_at IS NOT NULL AND processed_at IS NULL ORDER BY id",
     )
     .fetch_all(state.db.reader())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let payload: String = row.try_get("payload")?;
-            let payment_id = match serde_json::from_str::<Event>(&payload) {
+    Ok(rows
+        .into_iter()
+        .map(|row| DeadEvent {
+            payment_id: match serde_json::from_str::<Event>(&row.payload) {
                 Ok(Event::PaymentVoidRequested { payment_id, .. }) => Some(payment_id),
                 _ => None,
-            };
-            Ok(DeadEvent {
-                id: row.try_get("id")?,
-                order_id: row.try_get("order_id")?,
-                event_type: row.try_get("event_type")?,
-                payment_id,
-                attempts: row.try_get("attempts")?,
-                last_error: row.try_get("last_error")?,
-            })
+            },
+            id: row.id,
+            order_id: row.order_id,
+            event_type: row.event_type,
+            attempts: row.attempts,
+            last_error: row.last_error,
         })
-        .collect()
+        .collect())
 }
 
 /// Puts a dead event back in the queue with fresh attempts; true if it was dead.

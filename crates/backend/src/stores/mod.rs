@@ -1,0 +1,146 @@
+//! Stores and menus: what customers browse (`nearby`, the menus), the owner's board of orders
+//! and today's numbers (`board`), and the owner's edits (`edit`: open/closed, stock, dishes).
+
+use crate::Db;
+use crate::Error;
+use domain::{GeoPoint, MenuItem, OwnedStore, StoreSummary, Won};
+use domain::{FoodId, StoreId, UserId};
+use sqlx::FromRow;
+
+mod board;
+mod edit;
+
+pub use board::{board, dashboard, store_orders};
+pub use edit::{save_food, set_open, set_stock};
+
+/// Every store with its distance from `from`, nearest first; open stores before closed ones
+/// at equal distance. Hidden dishes do not count towards the menu size.
+pub async fn nearby(db: &Db, from: GeoPoint) -> Result<Vec<StoreSummary>, sqlx::Error> {
+    #[derive(FromRow)]
+    struct Nearby {
+        #[sqlx(flatten)]
+        store: StoreRow,
+        lat: f64,
+        lng: f64,
+        menu_count: i64,
+    }
+    let rows: Vec<Nearby> = sqlx::query_as(
+        "SELECT s.id, s.name, s.district, s.address, s.is_open, s.lat, s.lng,
+                (SELECT COUNT(*) FROM foods f WHERE f.store_id = s.id AND f.is_hidden = 0) AS menu_count
+         FROM stores s",
+    )
+    .fetch_all(db.reader())
+    .await?;
+    let mut stores: Vec<StoreSummary> = rows
+        .into_iter()
+        .map(|row| StoreSummary {
+            id: row.store.id,
+            name: row.store.name,
+            district: row.store.district,
+            address: row.store.address,
+            is_open: row.store.is_open == 1,
+            distance_m: from.distance_m(GeoPoint {
+                lat: row.lat,
+                lng: row.lng,
+            }),
+            menu_count: row.menu_count,
+        })
+        .collect();
+    stores.sort_by(|a, b| {
+        a.distance_m
+            .total_cmp(&b.distance_m)
+            .then(b.is_open.cmp(&a.is_open))
+    });
+    Ok(stores)
+}
+
+/// A store's row as the pages read it (`stores`: id, name, district, address, is_open).
+#[derive(FromRow)]
+pub(crate) struct StoreRow {
+    pub id: StoreId,
+    pub name: String,
+    pub district: String,
+    pub address: String,
+    /// 0 or 1 (a BIGINT on both engines).
+    pub is_open: i64,
+}
+
+/// A dish's row as the menus read it (`foods`: id, name, description, price_won, stock,
+/// is_hidden); the customer's menu and the owner's read the same columns.
+#[derive(FromRow)]
+pub(crate) struct DishRow {
+    pub id: FoodId,
+    pub name: String,
+    pub description: String,
+    pub price_won: Won,
+    pub stock: i64,
+    pub is_hidden: i64,
+}
+
+impl From<DishRow> for MenuItem {
+    fn from(row: DishRow) -> Self {
+        MenuItem {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            price: row.price_won,
+            stock: row.stock,
+            is_hidden: row.is_hidden == 1,
+        }
+    }
+}
+
+/// The owner's stores with their full menus (hidden dishes included), oldest store first. One
+/// query: the owner's page is re-read at every change, so round trips are what it costs.
+pub async fn owned_by(db: &Db, owner_id: UserId) -> Result<Vec<OwnedStore>, sqlx::Error> {
+    // A store without dishes is one row whose dish columns are NULL.
+    #[derive(FromRow)]
+    struct Owned {
+        store_id: StoreId,
+        store_name: String,
+        district: String,
+        address: String,
+        is_open: i64,
+        food_id: Option<FoodId>,
+    }
+    let rows = sqlx::query(
+        "SELECT s.id AS store_id, s.name AS store_name, s.district, s.address, s.is_open,
+                f.id AS food_id, f.id, f.name, f.description, f.price_won, f.stock, f.is_hidden
+         FROM stores s LEFT JOIN foods f ON f.store_id = s.id
+         WHERE s.owner_id = $1 ORDER BY s.id, f.id",
+    )
+    .bind(owner_id)
+    .fetch_all(db.reader())
+    .await?;
+    let mut stores: Vec<OwnedStore> = Vec::new();
+    for row in &rows {
+        let owned = Owned::from_row(row)?;
+        if stores.last().map(|s| s.id) != Some(owned.store_id) {
+            stores.push(OwnedStore {
+                id: owned.store_id,
+                name: owned.store_name,
+                district: owned.district,
+                address: owned.address,
+                is_open: owned.is_open == 1,
+                menu: Vec::new(),
+            });
+        }
+        if owned.food_id.is_some() {
+            let store = stores.last_mut().expect("pushed above");
+            store.menu.push(DishRow::from_row(row)?.into());
+        }
+    }
+    Ok(stores)
+}
+
+/// The store's id if `owner_id` owns it; another owner's store is "not found".
+async fn owned(db: &Db, owner_id: UserId, store_id: StoreId) -> Result<(), Error> {
+    let owner: Option<UserId> = sqlx::query_scalar("SELECT owner_id FROM stores WHERE id = $1")
+        .bind(store_id)
+        .fetch_optional(db.reader())
+        .await?;
+    match owner {
+        Some(owner) if owner == owner_id => Ok(()),
+        _ => Err(Error::NotFound),
+    }
+}
