@@ -157,7 +157,7 @@ pub async fn nearby_stores() -> Result<Vec<StoreSummary>, AppError> {
             .as_deref()
             .and_then(|name| District::parse("district", name).ok())
             .ok_or_else(|| AppError::invalid("district", "배달 주소(구)를 먼저 설정해 주세요."))?;
-        Ok(stores::nearby(&state, district.center()).await?)
+        Ok(stores::nearby(&state.db, district.center()).await?)
     })
     .await
 }
@@ -167,7 +167,7 @@ pub async fn nearby_stores() -> Result<Vec<StoreSummary>, AppError> {
 pub async fn my_stores() -> Result<Vec<OwnedStore>, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
-        Ok(stores::owned_by(&state, user.id).await?)
+        Ok(stores::owned_by(&state.db, user.id).await?)
     })
     .await
 }
@@ -202,7 +202,7 @@ pub async fn set_delivery_district(district: String) -> Result<CurrentUser, AppE
 pub async fn get_store_menu(store_id: StoreId) -> Result<StoreMenu, AppError> {
     http::respond(async move {
         let (state, _user) = http::require(Role::Customer).await?;
-        Ok(orders::store_menu(&state, store_id).await?)
+        Ok(orders::store_menu(&state.db, store_id).await?)
     })
     .await
 }
@@ -229,7 +229,7 @@ pub async fn place_order(
 pub async fn my_orders() -> Result<Vec<OrderSummary>, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
-        Ok(orders::my_orders(&state, &user).await?)
+        Ok(orders::my_orders(&state.db, &user).await?)
     })
     .await
 }
@@ -239,7 +239,7 @@ pub async fn my_orders() -> Result<Vec<OrderSummary>, AppError> {
 pub async fn get_order(order_id: OrderId) -> Result<OrderDetail, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
-        Ok(orders::order_detail(&state, &user, order_id).await?)
+        Ok(orders::order_detail(&state.db, &user, order_id).await?)
     })
     .await
 }
@@ -321,7 +321,7 @@ pub async fn rider_action(order_id: OrderId, action: String) -> Result<OrderStat
 pub async fn store_orders(store_id: StoreId) -> Result<Vec<StoreOrder>, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
-        Ok(stores::store_orders(&state, user.id, store_id).await?)
+        Ok(stores::store_orders(&state.db, user.id, store_id).await?)
     })
     .await
 }
@@ -357,7 +357,7 @@ pub async fn order_action(
 pub async fn set_store_open(store_id: StoreId, open: bool) -> Result<(), AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
-        Ok(stores::set_open(&state, user.id, store_id, open).await?)
+        Ok(stores::set_open(&state.db, user.id, store_id, open).await?)
     })
     .await
 }
@@ -382,7 +382,7 @@ pub async fn set_food_stock(
         };
         errors.into_result()?;
         let stock = stock.expect("checked");
-        Ok(stores::set_stock(&state, user.id, food_id, stock, expected).await?)
+        Ok(stores::set_stock(&state.db, user.id, food_id, stock, expected).await?)
     })
     .await
 }
@@ -393,7 +393,7 @@ pub async fn set_food_stock(
 pub async fn get_owner_board() -> Result<OwnerBoard, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
-        Ok(stores::board(&state, user.id).await?)
+        Ok(stores::board(&state.db, user.id).await?)
     })
     .await
 }
@@ -413,7 +413,7 @@ pub async fn save_food(
         let (state, user) = http::require(Role::Owner).await?;
         let food = crate::domain::FoodInput::parse(&name, &description, &price, hidden)?;
         let food_id = (food_id != 0).then_some(FoodId(food_id));
-        Ok(stores::save_food(&state, user.id, store_id, food_id, &food).await?)
+        Ok(stores::save_food(&state.db, user.id, store_id, food_id, &food).await?)
     })
     .await
 }
@@ -423,7 +423,7 @@ pub async fn save_food(
 pub async fn get_store_dashboard(store_id: StoreId) -> Result<StoreDashboard, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
-        Ok(stores::dashboard(&state, user.id, store_id).await?)
+        Ok(stores::dashboard(&state.db, user.id, store_id).await?)
     })
     .await
 }
@@ -433,7 +433,7 @@ pub async fn get_store_dashboard(store_id: StoreId) -> Result<StoreDashboard, Ap
 pub async fn my_notifications() -> Result<NotificationFeed, AppError> {
     http::respond(async move {
         let (state, user) = http::signed_in().await?;
-        let (items, unread) = crate::backend::notifications::feed(&state, user.id, 50).await?;
+        let (items, unread) = crate::backend::notifications::feed(&state.db, user.id, 50).await?;
         Ok(NotificationFeed { unread, items })
     })
     .await
@@ -444,7 +444,7 @@ pub async fn my_notifications() -> Result<NotificationFeed, AppError> {
 pub async fn unread_notifications() -> Result<i64, AppError> {
     http::respond(async move {
         let (state, user) = http::signed_in().await?;
-        Ok(crate::backend::notifications::unread(&state, user.id).await?)
+        Ok(crate::backend::notifications::unread(&state.db, user.id).await?)
     })
     .await
 }
@@ -454,8 +454,8 @@ pub async fn unread_notifications() -> Result<i64, AppError> {
 pub async fn mark_notifications_read(up_to_id: NotificationId) -> Result<i64, AppError> {
     http::respond(async move {
         let (state, user) = http::signed_in().await?;
-        crate::backend::notifications::mark_read(&state, user.id, up_to_id).await?;
-        Ok(crate::backend::notifications::unread(&state, user.id).await?)
+        crate::backend::notifications::mark_read(&state.db, user.id, up_to_id).await?;
+        Ok(crate::backend::notifications::unread(&state.db, user.id).await?)
     })
     .await
 }

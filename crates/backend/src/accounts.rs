@@ -3,13 +3,12 @@
 use super::users::USER_COLUMNS;
 use super::{now_ms, passwords, sessions, AppState};
 use crate::Error;
-use domain::{StoreId, UserId};
 use domain::{
     CurrentUser, District, Email, KakaoSettings, NewAccount, Password, PhoneNumber, RoleDetails,
 };
+use domain::{StoreId, UserId};
 use sqlx::{Any, FromRow, Transaction};
 use std::net::IpAddr;
-
 
 /// The user and password hash for an e-mail, for sign-in.
 async fn find_credentials(

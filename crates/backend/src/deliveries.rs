@@ -127,7 +127,6 @@ impl From<TripRow> for Trip {
 }
 
 impl Trip {
-
     fn offer(self, distance_m: f64) -> DeliveryOffer {
         DeliveryOffer {
             order_id: self.order_id,

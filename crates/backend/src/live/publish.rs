@@ -77,7 +77,7 @@ async fn order_change(state: &AppState, order_id: OrderId) -> Result<Option<Chan
         customer_id: UserId,
         store_id: StoreId,
         rider_id: Option<UserId>,
-        district: String,
+        district: Option<String>,
         status: OrderStatus,
     }
     let Some(row) = sqlx::query_as::<_, Audience>(

@@ -155,7 +155,7 @@ pub(super) async fn claim(
                     .bind(now)
                     .bind(customer.id)
                     .bind(key)
-                    .bind(updated_at)
+                    .bind(existing.updated_at)
                     .bind(&token)
                     .execute(&mut *tx)
                     .await?;

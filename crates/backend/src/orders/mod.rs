@@ -9,8 +9,8 @@ mod claims;
 pub use checkout::{place_order, PAYMENT_BUSY};
 pub use claims::{purge_old_checkouts, reconcile_checkouts, CHECKOUT_KEY_RETENTION};
 
-use crate::{AppState, Db, Error};
 use crate::stores::{DishRow, StoreRow};
+use crate::{AppState, Db, Error};
 use domain::{
     items_summary, CurrentUser, FoodId, OrderDetail, OrderLineView, OrderStatus, OrderSummary,
     PaymentView, StoreMenu, TimelineEntry, Won,
@@ -109,10 +109,7 @@ pub async fn order_detail(
 
 /// The customer's orders, newest first, from the order-status view (an order the worker has
 /// not reached yet shows as just placed).
-pub async fn my_orders(
-    db: &Db,
-    customer: &CurrentUser,
-) -> Result<Vec<OrderSummary>, Error> {
+pub async fn my_orders(db: &Db, customer: &CurrentUser) -> Result<Vec<OrderSummary>, Error> {
     #[derive(FromRow)]
     struct Mine {
         id: OrderId,

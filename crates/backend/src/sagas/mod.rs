@@ -32,8 +32,8 @@ use sqlx::{Any, Transaction};
 use std::collections::HashSet;
 
 use money::{refund, void_payment};
+use stock::reject_out_of_stock;
 use stock::{order_closed, order_placed};
-pub(crate) use stock::reject_out_of_stock;
 
 /// The worker's envelope types, used by every handler (re-exported for the tests).
 pub use super::worker::{Delivery, Handled, HandlerError};

@@ -2,11 +2,11 @@
 //! it; the provider's calls are idempotent): `RefundRequested` cancels an order's payment,
 //! `PaymentVoidRequested` voids a checkout's payment that never became an order.
 
-use super::{begin_once, AfterCommit, Delivery, HandlerError};
+use super::{begin_once, project, AfterCommit, Delivery, HandlerError};
 use crate::{notifications, now_ms, AppState};
 use domain::OrderId;
 
-async fn refund(
+pub(super) async fn refund(
     state: &AppState,
     delivery: &Delivery,
     order_id: OrderId,
@@ -41,7 +41,7 @@ async fn refund(
 
 /// Voids a checkout's payment by our payment id (idempotent at the provider), then marks the
 /// event done. A failure leaves the event for the worker to retry with backoff.
-async fn void_payment(
+pub(super) async fn void_payment(
     state: &AppState,
     delivery: &Delivery,
     payment_id: &str,

@@ -3,12 +3,13 @@
 //! back exactly what was taken and ask for the refund.
 
 use super::{project, AfterCommit, Delivery, HandlerError};
+use crate::db::Engine;
 use crate::outbox::{self, Event};
-use crate::{notifications, now_ms, AppState, Engine};
+use crate::{notifications, now_ms, AppState};
 use domain::{FoodId, OrderId, OrderStatus, StoreId};
 use sqlx::{Any, Transaction};
 
-async fn order_placed(
+pub(super) async fn order_placed(
     state: &AppState,
     tx: &mut Transaction<'static, Any>,
     delivery: &Delivery,
@@ -78,7 +79,7 @@ async fn order_placed(
 
 /// Rejects a still-placed order for want of `food` and writes its `OrderRejected` (caused by
 /// event `cause`), inside `tx`; returns whether it did (a cancelled order is left alone).
-async fn reject_out_of_stock(
+pub(super) async fn reject_out_of_stock(
     tx: &mut Transaction<'static, Any>,
     order_id: OrderId,
     food: &str,
@@ -102,7 +103,7 @@ async fn reject_out_of_stock(
     Ok(true)
 }
 
-async fn order_closed(
+pub(super) async fn order_closed(
     state: &AppState,
     tx: &mut Transaction<'static, Any>,
     delivery: &Delivery,

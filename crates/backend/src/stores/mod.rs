@@ -3,8 +3,8 @@
 
 use crate::Db;
 use crate::Error;
-use domain::{GeoPoint, MenuItem, OwnedStore, StoreSummary, Won};
 use domain::{FoodId, StoreId, UserId};
+use domain::{GeoPoint, MenuItem, OwnedStore, StoreSummary, Won};
 use sqlx::FromRow;
 
 mod board;

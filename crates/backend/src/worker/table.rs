@@ -113,7 +113,8 @@ pub async fn claim(
         .bind(config.batch)
         .fetch_all(state.db.writer())
         .await?;
-    let mut deliveries = Vec::with_capacity(rows.len());
+    let claimed = rows.len();
+    let mut deliveries = Vec::with_capacity(claimed);
     for row in rows {
         let id = row.id;
         match serde_json::from_str::<Event>(&row.payload) {
@@ -138,7 +139,7 @@ pub async fn claim(
         }
     }
     deliveries.sort_by_key(|d| d.id);
-    Ok((deliveries, rows.len()))
+    Ok((deliveries, claimed))
 }
 
 /// Records a failed attempt: retry later, or park as dead after `max_attempts`.
