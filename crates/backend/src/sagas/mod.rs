@@ -112,6 +112,7 @@ pub async fn handle(state: &AppState, delivery: &Delivery) -> Result<Handled, Ha
             void_payment(state, delivery, payment_id, reason).await?
         }
         _ => {
+            #[cfg(feature = "fault-injection")]
             if state.faults.store_side_down() && matches!(delivery.event, Event::OrderPlaced { .. })
             {
                 return Err(HandlerError::StoreSideDown);
@@ -143,6 +144,7 @@ pub async fn handle_group(
     if deliveries.is_empty() {
         return Ok(Vec::new());
     }
+    #[cfg(feature = "fault-injection")]
     if state.faults.store_side_down()
         && deliveries
             .iter()
