@@ -3,10 +3,15 @@
 //! Every server function returns `Result<T, AppError>`. The error travels to the browser as
 //! JSON (so pages can show field errors next to their fields) and carries its own HTTP status,
 //! so a client calling the API directly gets a meaningful 4xx/5xx rather than a blanket 500.
+//!
+//! Shared by the browser and the server, this module knows nothing of HTTP requests: setting a
+//! response's status and naming an undecodable argument are the door's (`door`), which uses
+//! this module and is never used by it.
 
 use crate::domain::FieldError;
-use leptos::server_fn::codec::JsonEncoding;
-use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+#[cfg(not(feature = "ssr"))]
+use leptos::server_fn::error::FromServerFnError;
+use leptos::server_fn::error::ServerFnErrorErr;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
@@ -122,14 +127,19 @@ impl From<Vec<FieldError>> for AppError {
     }
 }
 
-impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
-
-    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+impl AppError {
+    /// What a failure of the server-function framework itself means (not of our code: the
+    /// arguments could not be decoded, the server could not be reached or answered nonsense).
+    /// `bad_arguments` words the 400 for arguments that could not be decoded; on the server
+    /// the door names the argument there.
+    pub fn from_framework(
+        value: ServerFnErrorErr,
+        bad_arguments: impl FnOnce(String) -> AppError,
+    ) -> Self {
         // On the server, failing to decode means the request was malformed; in the browser it
         // means the server's answer could not be read.
         let request_side = cfg!(feature = "ssr");
-        let error = match value {
+        match value {
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::MissingArg(message) => {
                 bad_arguments(message)
             }
@@ -138,26 +148,22 @@ impl FromServerFnError for AppError {
             | ServerFnErrorErr::Deserialization(message)
             | ServerFnErrorErr::Response(message) => AppError::Network { message },
             _ => AppError::Internal,
-        };
-        // On the server this is reached when the framework rejects a request before our code
-        // runs (undecodable arguments); give that response its proper status too.
-        #[cfg(feature = "ssr")]
-        crate::door::http::set_error_status(&error);
-        error
+        }
     }
 }
 
-/// Undecodable arguments: on the server the argument is named where the body shows which.
-#[cfg(feature = "ssr")]
-fn bad_arguments(message: String) -> AppError {
-    crate::door::arguments::bad_arguments(message)
-}
-
+/// In the browser. On the server this impl is the door's (`door::arguments`): there the 400
+/// names the argument and the framework's answer gets the error's HTTP status, which takes the
+/// request, so this module (shared with the browser) stays free of HTTP.
 #[cfg(not(feature = "ssr"))]
-fn bad_arguments(message: String) -> AppError {
-    AppError::BadRequest {
-        message,
-        fields: Vec::new(),
+impl FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::from_framework(value, |message| AppError::BadRequest {
+            message,
+            fields: Vec::new(),
+        })
     }
 }
 

@@ -26,7 +26,7 @@ pub mod telemetry;
 use app::backend::jobs;
 use app::backend::notifications::{self, alimtalk::Alimtalk};
 use app::backend::payments::{sandbox::SandboxClient, toss::TossClient, PaymentGateway, Payments};
-use app::backend::{seed, AppState, Db, Faults, Settings};
+use app::backend::{seed, AppState, Db, Settings};
 use axum::body::Body;
 use axum::http::{HeaderName, Request};
 use axum::Router;
@@ -210,24 +210,21 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
         breaker = ?config.payment.breaker,
         "payments configured"
     );
-    let state = AppState {
+    let state = AppState::new(
         db,
-        settings: Arc::new(Settings {
+        Settings {
             secure_cookies: config.secure_cookies,
             session_ttl: config.session_lifetime,
             session_idle: config.session_idle,
             checkout_wait: config.payment.timeout * 2 + std::time::Duration::from_secs(2),
             rider_radius_m: config.rider_radius_m as f64,
             rider_max_active: config.rider_max_active as i64,
-        }),
-        payments: Payments::new(gateway, config.payment.clone()),
-        faults: Arc::new(Faults::default()),
-        outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
-        live: app::backend::live::Live::new(config.live_limits),
-        kakao: config.kakao.clone().map(Alimtalk::new),
-        notification_wakeup: Arc::new(tokio::sync::Notify::new()),
-        limits: Arc::new(app::backend::limits::RateLimits::new(config.limits)),
-    };
+        },
+        Payments::new(gateway, config.payment.clone()),
+        app::backend::live::Live::new(config.live_limits),
+        config.kakao.clone().map(Alimtalk::new),
+        app::backend::limits::RateLimits::new(config.limits),
+    );
     match &config.kakao {
         Some(kakao) => tracing::info!(url = %kakao.base_url, timeout_ms = kakao.timeout.as_millis() as u64,
             "KakaoTalk (알림톡) channel on"),

@@ -3,14 +3,17 @@
 //! Leptos decodes a server function's arguments (serde_qs for form bodies, serde_json for JSON)
 //! before our code runs, and its errors say things like "invalid digit found in string"
 //! without the argument. The server's guard keeps the body it let through
-//! ([`ArgumentBody`]); when decoding fails, `AppError::from_server_fn_error` decodes that body
-//! again as the function's own argument type (`api::ARGUMENTS`), this time tracking the path
-//! (`serde_path_to_error`), and answers 400 with the field named — the same `fields` list a
-//! 422 carries. Only the failing path pays for the second decoding.
+//! ([`ArgumentBody`]); when decoding fails, `AppError::from_server_fn_error` (implemented here
+//! for the server) decodes that body again as the function's own argument type
+//! (`api::ARGUMENTS`), this time tracking the path (`serde_path_to_error`), and answers 400
+//! with the field named — the same `fields` list a 422 carries. Only the failing path pays for
+//! the second decoding.
 
 use crate::domain::FieldError;
 use crate::error::AppError;
 use axum::body::Bytes;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::de::DeserializeOwned;
 
 /// The raw body of a server-function call, kept in the request by the server's guard.
@@ -92,6 +95,20 @@ fn field_error(path: &str, reason: &str) -> Option<FieldError> {
         format!("값을 읽을 수 없습니다 ({reason}).")
     };
     Some(FieldError::new(parent, message))
+}
+
+/// On the server, the framework's own failures become `AppError` here (the browser's impl is
+/// in `error.rs`): undecodable arguments get the 400 that names the argument, and since the
+/// framework rejects such a request before our code runs (so `http::respond` never sees it),
+/// the response gets the error's status here too.
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let error = AppError::from_framework(value, bad_arguments);
+        super::http::set_error_status(&error);
+        error
+    }
 }
 
 /// The 400 answer for undecodable arguments: the argument named when the body kept by the

@@ -9,6 +9,8 @@ pub mod commands;
 pub mod db;
 pub mod deliveries;
 pub mod error;
+#[cfg(feature = "fault-injection")]
+pub mod faults;
 pub mod jobs;
 pub mod limits;
 pub mod live;
@@ -27,12 +29,13 @@ pub mod users;
 pub mod views;
 pub mod worker;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use db::Db;
 pub use error::Error;
+#[cfg(feature = "fault-injection")]
+pub use faults::Faults;
 pub use payments::Payments;
 
 /// What every request handler and server function can reach.
@@ -41,6 +44,8 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub payments: Payments,
+    /// Test-only failure switches (feature `fault-injection`; see [`faults`]).
+    #[cfg(feature = "fault-injection")]
     pub faults: Arc<Faults>,
     /// Rung after committing outbox events, so the worker picks them up at once.
     pub outbox_wakeup: Arc<tokio::sync::Notify>,
@@ -54,42 +59,30 @@ pub struct AppState {
     pub limits: Arc<limits::RateLimits>,
 }
 
-/// Switches that make a step fail on purpose, so tests can prove what happens when it does
-/// (e.g. that a payment is cancelled when its order cannot be saved). Off unless a test,
-/// holding the server's `AppState`, turns one on; not reachable from configuration or HTTP.
-#[derive(Debug, Default)]
-pub struct Faults {
-    order_commit: AtomicBool,
-    order_commit_ack: AtomicBool,
-    store_side: AtomicBool,
-}
-
-impl Faults {
-    pub fn fail_order_commit(&self) -> bool {
-        self.order_commit.load(Ordering::SeqCst)
-    }
-
-    pub fn set_fail_order_commit(&self, fail: bool) {
-        self.order_commit.store(fail, Ordering::SeqCst);
-    }
-
-    /// The order's commit reaches the database but its acknowledgement is lost on the way
-    /// back (the connection drops right after COMMIT): the outcome looks unknown.
-    pub fn lose_order_commit_ack(&self) -> bool {
-        self.order_commit_ack.load(Ordering::SeqCst)
-    }
-
-    pub fn set_lose_order_commit_ack(&self, lose: bool) {
-        self.order_commit_ack.store(lose, Ordering::SeqCst);
-    }
-
-    /// The store-side handlers fail (as if the store system were down).
-    pub fn store_side_down(&self) -> bool {
-        self.store_side.load(Ordering::SeqCst)
-    }
-
-    pub fn set_store_side_down(&self, down: bool) {
-        self.store_side.store(down, Ordering::SeqCst);
+impl AppState {
+    /// The state of a server: fresh wake-up signals, and (in test builds) every fault switch
+    /// off. A constructor rather than a struct literal, so that callers compile the same with
+    /// or without the `fault-injection` feature.
+    pub fn new(
+        db: Db,
+        settings: Settings,
+        payments: Payments,
+        live: live::Live,
+        kakao: Option<notifications::alimtalk::Alimtalk>,
+        limits: limits::RateLimits,
+    ) -> AppState {
+        AppState {
+            db,
+            settings: Arc::new(settings),
+            payments,
+            #[cfg(feature = "fault-injection")]
+            faults: Arc::new(Faults::default()),
+            outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
+            live,
+            kakao,
+            notification_wakeup: Arc::new(tokio::sync::Notify::new()),
+            limits: Arc::new(limits),
+        }
     }
 }
 

@@ -52,7 +52,6 @@ use domain::{CurrentUser, District, GeoPoint, LiveNotice, OrderStatus, RiderPosi
 use futures::task::AtomicWaker;
 use futures::Stream;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::net::IpAddr;

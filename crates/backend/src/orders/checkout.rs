@@ -367,12 +367,14 @@ async fn record_order(
             "the checkout claim was settled elsewhere".into(),
         ));
     }
+    #[cfg(feature = "fault-injection")]
     if state.faults.fail_order_commit() {
         return Err(sqlx::Error::Protocol(
             "injected fault: order commit fails".into(),
         ));
     }
     tx.commit().await?;
+    #[cfg(feature = "fault-injection")]
     if state.faults.lose_order_commit_ack() {
         return Err(sqlx::Error::Io(std::io::Error::new(
             std::io::ErrorKind::ConnectionReset,

@@ -18,7 +18,7 @@
 //! - Every handler also writes the event's notifications (`notifications::record`) in its
 //!   transaction, so they exist exactly when the change they announce does.
 
-use domain::{FoodId, OrderId, StoreId};
+use domain::OrderId;
 mod money;
 mod placed;
 mod stock;
@@ -27,7 +27,6 @@ use super::outbox::{self, Event};
 use super::views::{self, ViewChange};
 use super::{live, notifications, worker};
 use super::{now_ms, AppState};
-use domain::OrderStatus;
 use sqlx::{Any, Transaction};
 use std::collections::HashSet;
 
@@ -119,6 +118,7 @@ pub async fn handle(state: &AppState, delivery: &Delivery) -> Result<Handled, Ha
             void_payment(state, delivery, payment_id, reason).await?
         }
         _ => {
+            #[cfg(feature = "fault-injection")]
             if state.faults.store_side_down() && matches!(delivery.event, Event::OrderPlaced { .. })
             {
                 return Err(HandlerError::StoreSideDown);
@@ -150,6 +150,7 @@ pub async fn handle_group(
     if deliveries.is_empty() {
         return Ok(Vec::new());
     }
+    #[cfg(feature = "fault-injection")]
     if state.faults.store_side_down()
         && deliveries
             .iter()

@@ -3,7 +3,6 @@
 //! back exactly what was taken and ask for the refund.
 
 use super::{project, AfterCommit, Delivery, HandlerError};
-use crate::db::Engine;
 use crate::outbox::{self, Event};
 use crate::{notifications, now_ms, AppState};
 use domain::{FoodId, OrderId, OrderStatus, StoreId};

@@ -76,7 +76,8 @@ pub enum Handled {
 pub enum HandlerError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
-    /// The store side cannot take orders (`Faults::store_side_down`, in tests).
+    /// The store side cannot take orders (`Faults::store_side_down`, in tests only).
+    #[cfg(feature = "fault-injection")]
     #[error("store side unavailable")]
     StoreSideDown,
     /// The payment provider did not refund or void the payment.

@@ -1,0 +1,149 @@
+//! The customer's server functions: nearby stores and their menus, the delivery district,
+//! checkout, their orders, and KakaoTalk settings.
+
+use crate::domain::{
+    CheckoutInput, CurrentUser, KakaoSettings, OrderDetail, OrderStatus, OrderSummary, StoreMenu,
+    StoreSummary,
+};
+use crate::domain::{OrderId, StoreId};
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+#[cfg(feature = "ssr")]
+use crate::backend::{accounts, orders, stores};
+#[cfg(feature = "ssr")]
+use crate::domain::{District, Role};
+#[cfg(feature = "ssr")]
+use crate::door::http;
+
+/// Stores sorted by distance from the customer's delivery district.
+#[server(endpoint = "nearby_stores")]
+pub async fn nearby_stores() -> Result<Vec<StoreSummary>, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        let district = user
+            .district
+            .as_deref()
+            .and_then(|name| District::parse("district", name).ok())
+            .ok_or_else(|| AppError::invalid("district", "배달 주소(구)를 먼저 설정해 주세요."))?;
+        Ok(stores::nearby(&state.db, district.center()).await?)
+    })
+    .await
+}
+
+/// Changes the customer's delivery district (stores are then sorted from there).
+#[server(endpoint = "set_delivery_district")]
+pub async fn set_delivery_district(district: String) -> Result<CurrentUser, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        let district = District::parse("district", &district)?;
+        accounts::set_district(&state, user.id, district).await?;
+        Ok(CurrentUser {
+            district: Some(district.name().to_string()),
+            ..user
+        })
+    })
+    .await
+}
+
+/// A store's page: its visible menu with prices and remaining stock.
+#[server(endpoint = "get_store_menu")]
+pub async fn get_store_menu(store_id: StoreId) -> Result<StoreMenu, AppError> {
+    http::respond(async move {
+        let (state, _user) = http::require(Role::Customer).await?;
+        Ok(orders::store_menu(&state.db, store_id).await?)
+    })
+    .await
+}
+
+/// Checkout: prices the cart from the server's own prices, charges the card synchronously and,
+/// only if the payment is approved, records the order. JSON body:
+/// `{"store_id", "lines": [{"food_id", "quantity"}], "idempotency_key", "card_number"}`.
+/// Repeating a request with the same `idempotency_key` returns the same order, charged once.
+#[server(endpoint = "place_order", input = Json)]
+pub async fn place_order(
+    #[server(flatten)] checkout: CheckoutInput,
+) -> Result<OrderDetail, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        state.limits.checkout(http::client_address())?;
+        let checkout = checkout.parse()?;
+        Ok(orders::place_order(&state, &user, checkout).await?)
+    })
+    .await
+}
+
+/// The customer's orders, newest first (내 주문).
+#[server(endpoint = "my_orders")]
+pub async fn my_orders() -> Result<Vec<OrderSummary>, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        Ok(orders::my_orders(&state.db, &user).await?)
+    })
+    .await
+}
+
+/// One of the customer's own orders (another customer's order is 404).
+#[server(endpoint = "get_order")]
+pub async fn get_order(order_id: OrderId) -> Result<OrderDetail, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        Ok(orders::order_detail(&state.db, &user, order_id).await?)
+    })
+    .await
+}
+
+/// Cancels one of the customer's orders while cooking has not started (else 409).
+#[server(endpoint = "cancel_order")]
+pub async fn cancel_order(order_id: OrderId) -> Result<(), AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        Ok(orders::cancel_order(&state, &user, order_id).await?)
+    })
+    .await
+}
+
+/// The customer taps 배송확인 on a delivered order: the order is complete.
+#[server(endpoint = "confirm_delivery")]
+pub async fn confirm_delivery(order_id: OrderId) -> Result<OrderStatus, AppError> {
+    http::respond(async move {
+        use crate::backend::commands::{transition, Scope};
+        use crate::domain::{Actor, OrderAction};
+        let (state, user) = http::require(Role::Customer).await?;
+        Ok(transition(
+            &state,
+            order_id,
+            Actor::Customer,
+            OrderAction::ConfirmDelivery,
+            Scope::Customer(user.id),
+            None,
+        )
+        .await?)
+    })
+    .await
+}
+
+/// The customer's KakaoTalk settings.
+#[server(endpoint = "kakao_settings")]
+pub async fn get_kakao_settings() -> Result<KakaoSettings, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        Ok(accounts::kakao_settings(&state, user.id).await?)
+    })
+    .await
+}
+
+/// Turns the customer's KakaoTalk messages on or off; `phone` (optional) replaces the number
+/// (a Korean mobile number, e.g. 010-1234-5678). Turning them on needs a number on file.
+#[server(endpoint = "save_kakao_settings")]
+pub async fn save_kakao_settings(
+    #[server(default)] phone: String,
+    #[server(default)] enabled: bool,
+) -> Result<KakaoSettings, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        Ok(accounts::save_kakao(&state, user.id, &phone, enabled).await?)
+    })
+    .await
+}
