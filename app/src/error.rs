@@ -197,6 +197,50 @@ impl From<crate::backend::Error> for AppError {
     }
 }
 
+/// What customers are told when payment is unavailable (breaker open, timeout, provider down).
+pub const PAYMENT_BUSY: &str = "결제 시스템이 혼잡합니다. 잠시 후 다시 결제해 주세요.";
+
+/// A checkout that made no order (or cannot tell yet), in the customer's words: 422 for the
+/// cart, 409 for a reused or busy key, 402 declined, 503 while payment or the outcome is
+/// uncertain (the page keeps the cart and offers to pay again shortly).
+#[cfg(feature = "ssr")]
+impl From<crate::backend::orders::CheckoutError> for AppError {
+    fn from(error: crate::backend::orders::CheckoutError) -> Self {
+        use crate::backend::orders::CheckoutError as C;
+        const BEING_CHECKED: &str =
+            "결제 결과를 확인하고 있습니다. 잠시 후 내 주문에서 확인해 주세요.";
+        let payment = |message: &str| AppError::PaymentUnavailable {
+            message: message.into(),
+        };
+        match error {
+            C::Cart(fields) => AppError::Invalid { fields },
+            C::KeyReused => AppError::Conflict {
+                message: "이 결제 요청 키는 다른 장바구니에 이미 사용되었습니다.".into(),
+            },
+            C::StillCharging => AppError::Conflict {
+                message:
+                    "같은 주문의 결제가 아직 처리 중입니다. 잠시 후 내 주문에서 확인해 주세요."
+                        .into(),
+            },
+            C::Declined { reason } => AppError::PaymentDeclined { reason },
+            C::ProviderUnavailable => payment(PAYMENT_BUSY),
+            C::NotSaved => {
+                payment("주문을 저장하지 못해 결제를 취소합니다. 잠시 후 다시 주문해 주세요.")
+            }
+            C::OutcomeUnknown {
+                database_down: false,
+            } => payment(BEING_CHECKED),
+            C::OutcomeUnknown {
+                database_down: true,
+            } => AppError::Unavailable {
+                message: BEING_CHECKED.into(),
+            },
+            C::Order(error) => error.into(),
+            C::Database(error) => error.into(),
+        }
+    }
+}
+
 /// A database error: "try again shortly" (503) while the database cannot be reached or cannot
 /// take the work, else an internal error. Logged here, once, with its cause.
 #[cfg(feature = "ssr")]

@@ -4,7 +4,8 @@
 //! server-function door, `app::error::AppError`, which converts from this one by variant).
 //! A database error is kept as it is (`Database`, with its source): the door judges it —
 //! unavailable (try again shortly) or internal — and logs it, once. Use cases with more to
-//! say have their own error types (`commands::TransitionError`).
+//! say have their own error types (`orders::CheckoutError`, `commands::TransitionError`,
+//! `payments::PaymentError`).
 
 use domain::FieldError;
 

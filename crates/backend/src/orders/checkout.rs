@@ -24,19 +24,16 @@
 //! giving up, reconciliation) are in `claims`.
 
 use super::claims::{claim, give_up, payment_id, release, request_hash, Claim, GivenUp};
-use super::order_detail;
+use super::{order_detail, CheckoutError};
 use crate::outbox::{self, Event, PlacedLine};
 use crate::payments::{ChargeRequest, PaymentError};
-use crate::{now_ms, AppState, Error};
+use crate::{now_ms, AppState};
 use domain::{
     items_summary, josa, Checkout, CurrentUser, FieldError, OrderDetail, OrderLineView,
     OrderStatus, PaymentView, Won,
 };
 use domain::{FoodId, OrderId, StoreId, UserId};
 use sqlx::FromRow;
-
-/// The words customers see when payment is unavailable (breaker open, timeout, provider down).
-pub const PAYMENT_BUSY: &str = "결제 시스템이 혼잡합니다. 잠시 후 다시 결제해 주세요.";
 
 /// A line priced from the database.
 #[derive(Debug, Clone)]
@@ -54,7 +51,7 @@ struct PricedCart {
 }
 
 /// Checks the cart against the store and its menu and prices it. Every bad line is reported.
-async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Error> {
+async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, CheckoutError> {
     // The store and all the cart's foods in one round trip (checkout is latency-critical).
     let sql = format!(
         "SELECT s.name AS store_name, s.is_open, f.id, f.store_id, f.name, f.price_won, f.stock, f.is_hidden
@@ -79,18 +76,21 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Erro
         query = query.bind(*food_id);
     }
     let rows = query.fetch_all(state.db.reader()).await?;
-    let store = rows
-        .first()
-        .ok_or_else(|| Error::invalid("store_id", "존재하지 않는 가게입니다."))?;
+    let store = rows.first().ok_or_else(|| {
+        CheckoutError::Cart(vec![FieldError::new(
+            "store_id",
+            "존재하지 않는 가게입니다.",
+        )])
+    })?;
     let store_name = store.store_name.clone();
     if store.is_open != 1 {
-        return Err(Error::invalid(
+        return Err(CheckoutError::Cart(vec![FieldError::new(
             "store_id",
             format!(
                 "{store_name}{} 지금 주문을 받지 않습니다.",
                 josa(&store_name, "은", "는")
             ),
-        ));
+        )]));
     }
     let mut problems = Vec::new();
     let mut lines = Vec::with_capacity(checkout.lines.len());
@@ -142,7 +142,7 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Erro
         });
     }
     if !problems.is_empty() {
-        return Err(problems.into());
+        return Err(CheckoutError::Cart(problems));
     }
     let total = lines.iter().map(|l| l.unit_price * l.quantity).sum();
     Ok(PricedCart {
@@ -152,16 +152,12 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Erro
     })
 }
 
-const NOT_SAVED: &str = "주문을 저장하지 못해 결제를 취소합니다. 잠시 후 다시 주문해 주세요.";
-/// …and when we cannot tell yet what happened to it.
-const BEING_CHECKED: &str = "결제 결과를 확인하고 있습니다. 잠시 후 내 주문에서 확인해 주세요.";
-
 /// Places an order for `customer`: see the module documentation for the steps.
 pub async fn place_order(
     state: &AppState,
     customer: &CurrentUser,
     checkout: Checkout,
-) -> Result<OrderDetail, Error> {
+) -> Result<OrderDetail, CheckoutError> {
     let cart = price(state, &checkout).await?;
     let hash = request_hash(&checkout);
     let key = checkout.idempotency_key.as_str();
@@ -178,20 +174,17 @@ pub async fn place_order(
         payment_token: checkout.payment_token.expose().to_string(),
         description: format!("{} {}", cart.store_name, items_summary(&names)),
     };
-    let busy = || Error::PaymentUnavailable {
-        message: PAYMENT_BUSY.into(),
-    };
     let approval = match state.payments.charge(&request).await {
         Ok(approval) => approval,
         Err(PaymentError::Declined { reason }) => {
             record_decline(state, customer.id, key, &reason).await?;
             tracing::info!(customer_id = %customer.id, %reason, "payment declined");
-            return Err(Error::PaymentDeclined { reason });
+            return Err(CheckoutError::Declined { reason });
         }
         Err(PaymentError::BreakerOpen) => {
             // Counted in /metrics by `http::respond`; no log line per request while it lasts.
             release(state, customer.id, key, &token).await;
-            return Err(busy());
+            return Err(CheckoutError::ProviderUnavailable);
         }
         Err(PaymentError::Unavailable { reason }) => {
             tracing::warn!(customer_id = %customer.id, %reason, "payment unavailable");
@@ -209,7 +202,7 @@ pub async fn place_order(
             {
                 tracing::warn!(%error, %payment_id, "void not queued yet; reconciliation will");
             }
-            return Err(busy());
+            return Err(CheckoutError::ProviderUnavailable);
         }
     };
 
@@ -242,21 +235,21 @@ pub async fn place_order(
             )
             .await;
             match outcome {
-                Ok(GivenUp::Voiding) => Err(Error::PaymentUnavailable {
-                    message: NOT_SAVED.into(),
-                }),
+                Ok(GivenUp::Voiding) => Err(CheckoutError::NotSaved),
                 Ok(GivenUp::Completed(order_id)) => {
                     tracing::info!(%order_id, %payment_id, "the order's commit had landed");
-                    order_detail(&state.db, customer, order_id).await
+                    order_detail(&state.db, customer, order_id)
+                        .await
+                        .map_err(CheckoutError::Order)
                 }
-                Ok(GivenUp::NotOurs) => Err(Error::PaymentUnavailable {
-                    message: BEING_CHECKED.into(),
+                Ok(GivenUp::NotOurs) => Err(CheckoutError::OutcomeUnknown {
+                    database_down: false,
                 }),
                 Err(give_up_error) => {
                     tracing::warn!(%give_up_error, %payment_id,
                         "cannot settle the checkout now; reconciliation will");
-                    Err(Error::Unavailable {
-                        message: BEING_CHECKED.into(),
+                    Err(CheckoutError::OutcomeUnknown {
+                        database_down: true,
                     })
                 }
             }

@@ -3,7 +3,7 @@
 //! order's commit (which needs the claim's token) or by giving it up, which queues the void of
 //! its payment; the reconciliation gives up claims a crash or an outage left behind.
 
-use super::order_detail;
+use super::{order_detail, CheckoutError};
 use crate::outbox::{self, Event};
 use crate::{now_ms, AppState, Error};
 use domain::{Checkout, CurrentUser, OrderDetail};
@@ -77,7 +77,7 @@ pub(super) enum Claim {
     /// (and so the payment id), `token` proves the ownership when settling it.
     Owned { claimed_at: i64, token: String },
     /// An earlier submission with this key finished: here is its result.
-    Done(Box<Result<OrderDetail, Error>>),
+    Done(Box<Result<OrderDetail, CheckoutError>>),
 }
 
 pub(super) async fn claim(
@@ -85,7 +85,7 @@ pub(super) async fn claim(
     customer: &CurrentUser,
     checkout: &Checkout,
     hash: &str,
-) -> Result<Claim, Error> {
+) -> Result<Claim, CheckoutError> {
     let key = checkout.idempotency_key.as_str();
     let deadline = tokio::time::Instant::now() + state.settings.checkout_wait;
     loop {
@@ -125,20 +125,22 @@ pub(super) async fn claim(
             continue;
         };
         if existing.request_hash != hash {
-            return Err(Error::Conflict {
-                message: "이 결제 요청 키는 다른 장바구니에 이미 사용되었습니다.".into(),
-            });
+            return Err(CheckoutError::KeyReused);
         }
         match existing.state {
             ClaimState::Completed => {
-                let order_id = existing.order_id.ok_or(Error::Internal)?;
+                let order_id = existing
+                    .order_id
+                    .ok_or(CheckoutError::Order(Error::Internal))?;
                 tx.rollback().await?;
                 return Ok(Claim::Done(Box::new(
-                    order_detail(&state.db, customer, order_id).await,
+                    order_detail(&state.db, customer, order_id)
+                        .await
+                        .map_err(CheckoutError::Order),
                 )));
             }
             ClaimState::Declined => {
-                return Ok(Claim::Done(Box::new(Err(Error::PaymentDeclined {
+                return Ok(Claim::Done(Box::new(Err(CheckoutError::Declined {
                     reason: existing.outcome.unwrap_or_default(),
                 }))));
             }
@@ -172,11 +174,7 @@ pub(super) async fn claim(
             }
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(Error::Conflict {
-                message:
-                    "같은 주문의 결제가 아직 처리 중입니다. 잠시 후 내 주문에서 확인해 주세요."
-                        .into(),
-            });
+            return Err(CheckoutError::StillCharging);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

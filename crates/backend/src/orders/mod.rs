@@ -5,9 +5,11 @@
 use domain::{OrderId, StoreId};
 mod checkout;
 mod claims;
+mod error;
 
-pub use checkout::{place_order, PAYMENT_BUSY};
+pub use checkout::place_order;
 pub use claims::{purge_old_checkouts, reconcile_checkouts, CHECKOUT_KEY_RETENTION};
+pub use error::CheckoutError;
 
 use crate::stores::{DishRow, StoreRow};
 use crate::{AppState, Db, Error};
