@@ -1,11 +1,10 @@
 //! Payments: the provider (`BAEDAL_PAYMENT_PROVIDER`, sandbox or Toss), the call timeout and
 //! the circuit breaker (`BAEDAL_PAYMENT_TIMEOUT_MS`, `BAEDAL_BREAKER_*`).
 
-use super::read::{number, percent};
+use super::read::{self, number, percent};
 use super::{ConfigError, REDACTED};
 use app::backend::payments::breaker::BreakerConfig;
 use app::backend::payments::PaymentSettings;
-use std::time::Duration;
 
 #[derive(Clone, PartialEq, Eq)]
 pub enum PaymentProvider {
@@ -55,13 +54,7 @@ pub(super) fn payment_settings(
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<PaymentSettings, ConfigError> {
     let defaults = BreakerConfig::default();
-    let millis = |name, default: Duration| -> Result<Duration, ConfigError> {
-        Ok(Duration::from_millis(number(
-            get,
-            name,
-            default.as_millis() as u64,
-        )?))
-    };
+    let millis = |name, default| read::millis(get, name, default);
     Ok(PaymentSettings {
         timeout: millis(
             "BAEDAL_PAYMENT_TIMEOUT_MS",

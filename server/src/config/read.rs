@@ -1,7 +1,8 @@
-//! Reading one value: a whole number, a percentage, a flag. A value that cannot be read is an
+//! Reading one value: a whole number, milliseconds, a percentage, a flag. A value that cannot be read is an
 //! error naming its variable.
 
 use super::ConfigError;
+use std::time::Duration;
 
 pub(super) fn number(
     get: &impl Fn(&str) -> Option<String>,
@@ -15,6 +16,19 @@ pub(super) fn number(
             reason: format!("{raw:?} is not a whole number"),
         }),
     }
+}
+
+/// A duration given in whole milliseconds (variables ending in `_MS`).
+pub(super) fn millis(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_millis(number(
+        get,
+        name,
+        default.as_millis() as u64,
+    )?))
 }
 
 pub(super) fn percent(

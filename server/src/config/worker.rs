@@ -1,21 +1,14 @@
 //! The outbox worker (`BAEDAL_WORKER_*`).
 
-use super::read::number;
+use super::read::{self, number};
 use super::ConfigError;
 use app::backend::worker::{Grouping, WorkerConfig};
-use std::time::Duration;
 
 pub(super) fn worker_config(
     get: &impl Fn(&str) -> Option<String>,
 ) -> Result<WorkerConfig, ConfigError> {
     let defaults = WorkerConfig::default();
-    let millis = |name, default: Duration| -> Result<Duration, ConfigError> {
-        Ok(Duration::from_millis(number(
-            get,
-            name,
-            default.as_millis() as u64,
-        )?))
-    };
+    let millis = |name, default| read::millis(get, name, default);
     Ok(WorkerConfig {
         batch: number(get, "BAEDAL_WORKER_BATCH", defaults.batch as u64)?.max(1) as i64,
         max_attempts: number(

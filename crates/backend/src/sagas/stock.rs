@@ -62,13 +62,7 @@ pub(super) async fn order_placed(
 
     // All or nothing: give back the lines already taken (this transaction holds them), then
     // reject.
-    for (food_id, quantity) in taken {
-        sqlx::query("UPDATE foods SET stock = stock + $1 WHERE id = $2")
-            .bind(quantity)
-            .bind(food_id)
-            .execute(&mut **tx)
-            .await?;
-    }
+    give_back(tx, &taken).await?;
     let after = AfterCommit {
         wrote_event: reject_out_of_stock(tx, order_id, &food, delivery.id).await?,
     };
@@ -124,13 +118,7 @@ pub(super) async fn order_closed(
                 .bind(order_id)
                 .fetch_all(&mut **tx)
                 .await?;
-        for (food_id, quantity) in lines {
-            sqlx::query("UPDATE foods SET stock = stock + $1 WHERE id = $2")
-                .bind(quantity)
-                .bind(food_id)
-                .execute(&mut **tx)
-                .await?;
-        }
+        give_back(tx, &lines).await?;
     }
     project(tx, delivery, order_id).await?;
     notifications::record(state, tx, delivery, order_id).await?;
@@ -145,4 +133,19 @@ pub(super) async fn order_closed(
         "order closed; refund requested"
     );
     Ok(AfterCommit { wrote_event: true })
+}
+
+/// Puts `lines` (food, quantity) back in stock.
+async fn give_back(
+    tx: &mut Transaction<'static, Any>,
+    lines: &[(FoodId, i64)],
+) -> Result<(), sqlx::Error> {
+    for (food_id, quantity) in lines {
+        sqlx::query("UPDATE foods SET stock = stock + $1 WHERE id = $2")
+            .bind(quantity)
+            .bind(food_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
