@@ -17,11 +17,19 @@
 //! Processes are managed with `std::process` (polling `try_wait`) and signalled with the
 //! system's `kill`, to need no other dependency.
 
+//!
+//! Here: what to start, the start and the stop; one child process in `process`, nginx in
+//! `nginx`, restarts and revival in `restart`.
+
+mod nginx;
+mod process;
+mod restart;
+
 use crate::config::Config;
-use crate::gateway::Gateway;
+use process::Proc;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long nginx keeps an instance out after a failed connection (`fail_timeout` in
@@ -61,104 +69,6 @@ pub struct ClusterSpec {
     /// Start `sandbox-pay` (on a free port) when payments go to the sandbox and
     /// `BAEDAL_SANDBOX_PAY_URL` is not given.
     pub start_sandbox: bool,
-}
-
-struct Proc {
-    name: String,
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn spawn(name: &str, mut command: Command, log: PathBuf) -> Result<Proc, ClusterError> {
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)?;
-        command
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out);
-        let child = command.spawn().map_err(|error| ClusterError::DidNotStart {
-            what: name.to_string(),
-            why: error.to_string(),
-            log: log.display().to_string(),
-            tail: String::new(),
-        })?;
-        Ok(Proc {
-            name: name.to_string(),
-            child: Some(child),
-            log,
-        })
-    }
-
-    fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
-    }
-
-    /// `Some(status)` once it has exited (reaped).
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        let child = self.child.as_mut()?;
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                self.child = None;
-                Some(status)
-            }
-            _ => None,
-        }
-    }
-
-    fn running(&mut self) -> bool {
-        self.child.is_some() && self.exited().is_none()
-    }
-
-    fn signal(&self, signal: &str) {
-        if let Some(pid) = self.pid() {
-            let _ = Command::new("kill")
-                .args([&format!("-{signal}"), &pid.to_string()])
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-
-    /// Waits for the exit, up to `within`; then SIGKILL.
-    async fn wait(&mut self, within: Duration) {
-        let deadline = Instant::now() + within;
-        while self.child.is_some() {
-            if self.exited().is_some() {
-                return;
-            }
-            if Instant::now() >= deadline {
-                tracing::warn!(process = %self.name, "did not stop in time: SIGKILL");
-                self.kill();
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// SIGKILL and reap: no shutdown, as when the machine dies.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-
-    fn did_not_start(&self, why: impl Into<String>) -> ClusterError {
-        ClusterError::DidNotStart {
-            what: self.name.clone(),
-            why: why.into(),
-            log: self.log.display().to_string(),
-            tail: self.tail(),
-        }
-    }
 }
 
 /// A running cluster. Dropping it kills every process (a test that fails leaves nothing
@@ -360,139 +270,6 @@ impl Cluster {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    fn gateway(&self) -> Gateway {
-        let mut config = self.spec.config.clone();
-        config.gateway.addr = self.gateway_addr;
-        config.gateway.upstreams = self.web_addrs.iter().map(|a| a.to_string()).collect();
-        config.gateway.run_dir = absolute(&config.gateway.run_dir);
-        config.site_root = absolute(&config.site_root);
-        Gateway::from_config(&config)
-    }
-
-    async fn start_nginx(&mut self) -> Result<(), ClusterError> {
-        let gateway = self.gateway();
-        let conf = gateway.write()?;
-        let run = &gateway.run_dir;
-        let check = Command::new("nginx")
-            .arg("-t")
-            .arg("-q")
-            .arg("-e")
-            .arg(run.join("nginx-error.log"))
-            .arg("-p")
-            .arg(run)
-            .arg("-c")
-            .arg(&conf)
-            .output()?;
-        if !check.status.success() {
-            return Err(ClusterError::NginxConfig(
-                String::from_utf8_lossy(&check.stderr).into_owned(),
-            ));
-        }
-        let mut command = Command::new("nginx");
-        command
-            .arg("-e")
-            .arg(run.join("nginx-error.log"))
-            .arg("-p")
-            .arg(run)
-            .arg("-c")
-            .arg(&conf)
-            .args(["-g", "daemon off;"]);
-        let mut proc = Proc::spawn("nginx", command, run.join("nginx.log"))?;
-        let health = format!("{}/healthz", self.url());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !http_ok(&health).await {
-            if !proc.running() || Instant::now() > deadline {
-                let mut error = proc.did_not_start("does not answer /healthz");
-                if let ClusterError::DidNotStart { tail, .. } = &mut error {
-                    tail.push_str(
-                        &std::fs::read_to_string(run.join("nginx-error.log")).unwrap_or_default(),
-                    );
-                }
-                return Err(error);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        self.nginx = Some(proc);
-        Ok(())
-    }
-
-    /// SIGKILL web instance `index` (no drain, no shutdown).
-    pub fn kill_web(&mut self, index: usize) {
-        self.web[index].kill();
-    }
-
-    /// Starts web instance `index` again on its port (after [`Self::kill_web`] or an exit) and
-    /// waits until it is ready.
-    pub async fn start_web(&mut self, index: usize) -> Result<(), ClusterError> {
-        self.web[index].kill();
-        self.web[index] = self.spawn_web(index)?;
-        self.wait_ready(index).await
-    }
-
-    /// SIGTERM web instance `index` (it drains and stops), then start it again.
-    pub async fn restart_web(&mut self, index: usize) -> Result<(), ClusterError> {
-        self.web[index].signal("TERM");
-        self.web[index].wait(Duration::from_secs(60)).await;
-        self.start_web(index).await
-    }
-
-    /// Restarts every web instance, one at a time. `progress` hears of each step.
-    pub async fn rolling_restart(
-        &mut self,
-        mut progress: impl FnMut(&str),
-    ) -> Result<(), ClusterError> {
-        for index in 0..self.web.len() {
-            if index > 0 {
-                tokio::time::sleep(BETWEEN_RESTARTS).await;
-            }
-            progress(&format!(
-                "web-{} ({}): draining and stopping",
-                index + 1,
-                self.web_addrs[index]
-            ));
-            let started = Instant::now();
-            self.restart_web(index).await?;
-            progress(&format!(
-                "web-{} ready again after {:.1} s",
-                index + 1,
-                started.elapsed().as_secs_f64()
-            ));
-        }
-        self.restarts += 1;
-        Ok(())
-    }
-
-    /// Processes that exited by themselves since the last look, by name; web instances and
-    /// workers among them are started again.
-    pub async fn revive(&mut self) -> Vec<String> {
-        let mut revived = Vec::new();
-        for index in 0..self.web.len() {
-            if !self.web[index].running() {
-                revived.push(self.web[index].name.clone());
-                if let Err(error) = self.start_web(index).await {
-                    tracing::error!(%error, "could not start a web instance again");
-                }
-            }
-        }
-        for index in 0..self.workers.len() {
-            if !self.workers[index].running() {
-                revived.push(self.workers[index].name.clone());
-                match self.spawn_worker(index) {
-                    Ok(proc) => self.workers[index] = proc,
-                    Err(error) => tracing::error!(%error, "could not start a worker again"),
-                }
-            }
-        }
-        let nginx_gone = self.nginx.as_mut().is_some_and(|nginx| !nginx.running());
-        if nginx_gone {
-            revived.push("nginx".into());
-            if let Err(error) = self.start_nginx().await {
-                tracing::error!(%error, "could not start nginx again");
-            }
-        }
-        revived
     }
 
     /// Stops everything cleanly: nginx first (no new requests), then every instance and worker

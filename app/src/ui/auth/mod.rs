@@ -1,0 +1,231 @@
+//! Signing in, signing up, and the gate in front of every role's pages.
+//!
+//! Who is signed in is known before a page renders: the server resolves the session cookie
+//! once per request (`door::http::resolve_session`), and the answer travels to the browser
+//! inside the page. So no page waits on a "who am I" request, and — what matters more — no
+//! page creates its data loading under a `<Suspense>` that waits for it: Leptos 0.8 can hang
+//! or crash hydration when Resources are created inside Suspense children
+//! (leptos-rs/leptos#4866). Every page makes its Resources once, in its own body, and only
+//! reads them inside Suspense.
+//!
+//! The sign-in and sign-up pages themselves are in `forms`.
+
+mod forms;
+
+pub use forms::{SignInPage, SignUpPage};
+
+use super::layout::{Forbidden, Shell};
+use super::live::{live_updates, LiveUpdates};
+use crate::api::unread_notifications;
+use crate::domain::{CurrentUser, Role};
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
+
+/// Who is signed in, shared by every page.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub user: RwSignal<Option<CurrentUser>>,
+}
+
+impl Auth {
+    pub fn new() -> Self {
+        let signed_in = SharedValue::new(signed_in_on_server).into_inner();
+        Auth {
+            user: RwSignal::new(signed_in),
+        }
+    }
+
+    /// After signing in or out, or a change to the profile the server sent back.
+    pub fn set(&self, user: Option<CurrentUser>) {
+        self.user.set(user);
+    }
+
+    /// The signed-in person if a page for `role` (any role: `None`) may show them its data.
+    /// Page data loaders start with this, so a visitor who will see the sign-in redirect or
+    /// the 403 page does not make the server look up data it would refuse anyway.
+    pub fn allowed(&self, role: Option<Role>) -> Result<CurrentUser, AppError> {
+        match self.user.get_untracked() {
+            None => Err(AppError::Unauthenticated),
+            Some(user) if role.is_some_and(|role| role != user.role) => Err(AppError::Forbidden),
+            Some(user) => Ok(user),
+        }
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn signed_in_on_server() -> Option<CurrentUser> {
+    #[cfg(feature = "ssr")]
+    {
+        crate::door::http::resolved_user()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// Whether `path` is a page only signed-in people may open. The server redirects signed-out
+/// requests for these to sign in before rendering anything.
+pub fn sign_in_required(path: &str) -> bool {
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
+    let numbered = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+    };
+    matches!(
+        path,
+        "/" | "/checkout" | "/orders" | "/store" | "/rider" | "/notifications"
+    ) || numbered("/stores/")
+        || numbered("/orders/")
+}
+
+/// Where a signed-out visitor of `path_and_query` is sent: the sign-in page, which comes back
+/// here afterwards.
+pub fn sign_in_location(path_and_query: &str) -> String {
+    let mut next = String::with_capacity(path_and_query.len());
+    for byte in path_and_query.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            next.push(byte as char);
+        } else {
+            next.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("/signin?next={next}")
+}
+
+/// What every signed-in page has besides its own data: the live connection and the bell.
+/// Made at the top of the page's body, before the page's own Resources (which use `live`).
+#[derive(Clone, Copy)]
+pub struct Gate {
+    role: Option<Role>,
+    auth: Auth,
+    pub live: LiveUpdates,
+    unread: Resource<Result<i64, AppError>>,
+}
+
+impl Gate {
+    /// A page for signed-in people of `role` (any role: `None`).
+    pub fn new(role: Option<Role>) -> Self {
+        Self::with_live_query(role, Signal::stored(String::new()))
+    }
+
+    /// A page whose live updates depend on what it shows: `live_query` is sent with `/live`
+    /// (the rider's list: `lat=…&lng=…` or `area=…`), and the stream reopens when it changes.
+    pub fn with_live_query(role: Option<Role>, live_query: Signal<String>) -> Self {
+        let auth = expect_context::<Auth>();
+        let live = live_updates(auth, live_query);
+        let unread = Resource::new(
+            move || live.changes.get(),
+            move |_| async move {
+                auth.allowed(None)?;
+                unread_notifications().await
+            },
+        );
+        Gate {
+            role,
+            auth,
+            live,
+            unread,
+        }
+    }
+
+    pub fn for_role(role: Role) -> Self {
+        Self::new(Some(role))
+    }
+
+    pub fn signed_in() -> Self {
+        Self::new(None)
+    }
+
+    /// The signed-in person, if this page may show them its data (see [`Auth::allowed`]).
+    pub fn allowed(&self) -> Result<CurrentUser, AppError> {
+        self.auth.allowed(self.role)
+    }
+
+    /// The page for a signed-in person of the right role; a 403 page for another role; a
+    /// redirect to sign in (and back) for a signed-out visitor. This only spares people pages
+    /// they cannot use: the server functions behind them check the role themselves.
+    pub fn render<F>(self, page: F) -> impl IntoView
+    where
+        F: Fn(CurrentUser) -> AnyView + Send + Sync + 'static,
+    {
+        let Gate {
+            role, auth, unread, ..
+        } = self;
+        let location = use_location();
+        move || match auth.user.get() {
+            Some(user) => match role {
+                Some(needed) if user.role != needed => {
+                    view! { <Forbidden user needed /> }.into_any()
+                }
+                _ => {
+                    let content = page(user.clone());
+                    view! { <Shell user unread>{content}</Shell> }.into_any()
+                }
+            },
+            None => {
+                let here = format!(
+                    "{}{}",
+                    location.pathname.get_untracked(),
+                    location.search.get_untracked()
+                );
+                view! { <Redirect path=sign_in_location(&here) /> }.into_any()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_page_needs_sign_in_and_the_rest_do_not() {
+        for path in [
+            "/",
+            "/checkout",
+            "/orders",
+            "/orders/12",
+            "/orders/12/",
+            "/stores/3",
+            "/store",
+            "/store/",
+            "/rider",
+            "/notifications",
+        ] {
+            assert!(sign_in_required(path), "{path}");
+        }
+        for path in [
+            "/signin",
+            "/signup",
+            "/stores/",
+            "/stores/x",
+            "/orders/1/2",
+            "/pkg/baedal.js",
+            "/favicon.svg",
+            "/nope",
+            "/api/sign_in",
+        ] {
+            assert!(!sign_in_required(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn the_way_back_after_sign_in_survives_as_one_query_value() {
+        assert_eq!(sign_in_location("/store"), "/signin?next=/store");
+        assert_eq!(
+            sign_in_location("/orders?from=a&b=c d"),
+            "/signin?next=/orders%3Ffrom%3Da%26b%3Dc%20d"
+        );
+    }
+}

@@ -1,0 +1,173 @@
+//! Checkout (`/checkout`): the cart's lines, the card, and paying once per submission (the
+//! idempotency key). A lazy route: its view is a chunk of its own.
+
+use crate::api::PlaceOrder;
+use crate::domain::{CheckoutInput, Role, Won};
+use crate::error::AppError;
+use crate::ui::auth::Gate;
+use crate::ui::cart::{new_idempotency_key, use_cart, Cart};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+use leptos_router::{lazy_route, LazyRoute};
+
+/// The page, loaded lazily (`#[lazy_route]`): `data` (in the main module) makes its data,
+/// `view` comes in a chunk of its own, fetched when the page is first shown.
+pub struct CheckoutPage {
+    gate: Gate,
+    cart: Cart,
+    place: ServerAction<PlaceOrder>,
+    card: RwSignal<String>,
+    key: RwSignal<Option<String>>,
+}
+
+#[lazy_route]
+impl LazyRoute for CheckoutPage {
+    fn data() -> Self {
+        let gate = Gate::for_role(Role::Customer);
+        let cart = use_cart();
+        let place = ServerAction::<PlaceOrder>::new();
+        let card = RwSignal::new("4242 4242 4242 4242".to_string());
+        // One key per submission: kept while the outcome is unknown or the provider was busy
+        // (paying again is the same submission), replaced after a decline or a cart change.
+        let key = RwSignal::new(None::<String>);
+        CheckoutPage {
+            gate,
+            cart,
+            place,
+            card,
+            key,
+        }
+    }
+
+    fn view(this: Self) -> AnyView {
+        let CheckoutPage {
+            gate,
+            cart,
+            place,
+            card,
+            key,
+        } = this;
+        Effect::new(move |_| {
+            cart.0.track();
+            key.set(None);
+        });
+        let navigate = use_navigate();
+        Effect::new(move |_| match place.value().get() {
+            Some(Ok(order)) => {
+                key.set(None);
+                cart.0.set(Default::default());
+                navigate(&format!("/orders/{}", order.id), Default::default());
+            }
+            Some(Err(AppError::PaymentDeclined { .. })) | Some(Err(AppError::Invalid { .. })) => {
+                key.set(None)
+            }
+            _ => {}
+        });
+        gate.render(move |_user| {
+            let pay = move |_| {
+                let state = cart.0.get_untracked();
+                let Some(store_id) = state.store_id else {
+                    return;
+                };
+                let submission = key.get_untracked().unwrap_or_else(new_idempotency_key);
+                key.set(Some(submission.clone()));
+                place.dispatch(PlaceOrder {
+                    checkout: CheckoutInput::new(
+                        store_id,
+                        &state.lines(),
+                        &submission,
+                        &card.get_untracked(),
+                    ),
+                });
+            };
+            let error = move || place.value().get().and_then(Result::err);
+            view! {
+                <Title text="주문하기" />
+                <section class="page-head">
+                    <h1>"주문하기"</h1>
+                </section>
+                {move || {
+                    let state = cart.0.get();
+                    if state.items.is_empty() {
+                        return view! {
+                            <p class="empty">"장바구니가 비어 있습니다. " <A href="/">"가게 보러 가기"</A></p>
+                        }
+                            .into_any();
+                    }
+                    view! {
+                        <section class="panel">
+                            <h2>{state.store_name.clone()}</h2>
+                            <ul class="cart-lines" data-testid="cart-lines">
+                                {state
+                                    .items
+                                    .iter()
+                                    .map(|item| {
+                                        let food_id = item.food_id;
+                                        let quantity = item.quantity;
+                                        view! {
+                                            <li class="cart-line">
+                                                <span class="cart-name">{item.name.clone()}</span>
+                                                <span class="stepper">
+                                                    <button class="button small" aria-label="빼기" on:click=move |_| cart.0.update(|c| c.set_quantity(food_id, quantity - 1))>"−"</button>
+                                                    <span class="qty">{quantity}</span>
+                                                    <button class="button small" aria-label="더하기" disabled={quantity >= 99} on:click=move |_| cart.0.update(|c| c.set_quantity(food_id, quantity + 1))>"+"</button>
+                                                </span>
+                                                <span class="num">{Won(item.price.0 * quantity).to_string()}</span>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                            <p class="total">"예상 결제 금액 " <strong>{state.total().to_string()}</strong></p>
+                            <p class="muted small">"최종 금액은 주문 시 가게의 현재 가격으로 계산됩니다."</p>
+                        </section>
+                    }
+                        .into_any()
+                }}
+                <section class="panel form">
+                    <label>
+                        "카드 번호"
+                        <input
+                            type="text"
+                            inputmode="numeric"
+                            name="card_number"
+                            autocomplete="cc-number"
+                            prop:value=move || card.get()
+                            on:input=move |ev| card.set(event_target_value(&ev))
+                        />
+                    </label>
+                    <p class="muted small">
+                        "테스트 카드: 4242 4242 4242 4242 승인 · 4000 0000 0000 0002 거절 · 4000 0000 0000 3000 지연 · 4000 0000 0000 5000 오류"
+                    </p>
+                    {move || error().map(|e| {
+                        let busy = matches!(e, AppError::PaymentUnavailable { .. });
+                        let message = match &e {
+                            AppError::Invalid { fields } => fields.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join(" "),
+                            other => other.to_string(),
+                        };
+                        view! { <p class="form-error" class:busy=busy role="alert">{message}</p> }
+                    })}
+                    <button
+                        class="button primary"
+                        data-testid="pay"
+                        disabled=move || place.pending().get() || cart.0.with(|c| c.items.is_empty())
+                        on:click=pay
+                    >
+                        {move || {
+                            if place.pending().get() {
+                                "결제 중…".to_string()
+                            } else if matches!(error(), Some(AppError::PaymentUnavailable { .. })) {
+                                "다시 결제하기".to_string()
+                            } else {
+                                format!("{} 결제하기", cart.0.with(|c| c.total()))
+                            }
+                        }}
+                    </button>
+                </section>
+            }
+            .into_any()
+        }).into_any()
+    }
+}

@@ -1,0 +1,224 @@
+//! The customer's orders (내 주문): the list (`/orders`, eager, like the home page) and one
+//! order (`/orders/:id`, a lazy route) with its progress, cancelling and confirming delivery.
+
+use super::id_param;
+use crate::api::{get_order, my_orders, CancelOrder, ConfirmDelivery};
+use crate::domain::{korea_clock, OrderDetail, Role};
+use crate::error::AppError;
+use crate::ui::auth::Gate;
+use crate::ui::cart::confirm;
+use crate::ui::layout::Loading;
+use crate::ui::live::{LiveBadge, LiveUpdates};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::{lazy_route, LazyRoute};
+
+fn order_view(
+    order: OrderDetail,
+    cancel: ServerAction<CancelOrder>,
+    confirm_received: ServerAction<ConfirmDelivery>,
+    live: LiveUpdates,
+) -> impl IntoView {
+    let order_id = order.id;
+    let can_cancel = order.status.customer_can_cancel();
+    let can_confirm = order.status.customer_can_confirm();
+    view! {
+        <Title text=format!("주문 #{}", order.id) />
+        <section class="page-head">
+            <A href="/orders">"← 내 주문"</A>
+            <h1 data-testid="order-number">{format!("주문 #{}", order.id)} " " <LiveBadge updates=live /></h1>
+            <p class="status-line" data-testid="order-status">
+                <span class="badge open">{order.payment.status_label.clone()}</span>
+                " "
+                <span class="badge status">{order.status.label()}</span>
+            </p>
+            {order.note.clone().map(|note| view! { <p class="form-error" data-testid="order-note">{note}</p> })}
+            {order.rider_name.clone().map(|rider| view! { <p class="muted" data-testid="order-rider">{format!("라이더: {rider}")}</p> })}
+        </section>
+        {can_confirm.then(|| view! {
+            <section class="panel confirm-panel">
+                <p>"음식을 받으셨나요? 배송확인을 누르면 주문이 완료됩니다."</p>
+                {move || confirm_received.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+                <button
+                    class="button primary"
+                    data-testid="confirm-delivery"
+                    disabled=move || confirm_received.pending().get()
+                    on:click=move |_| { confirm_received.dispatch(ConfirmDelivery { order_id }); }
+                >
+                    "배송확인"
+                </button>
+            </section>
+        })}
+        <section class="panel">
+            <h2>"진행 상황"</h2>
+            <ol class="timeline" data-testid="timeline">
+                {order
+                    .timeline
+                    .iter()
+                    .map(|entry| {
+                        view! {
+                            <li>
+                                <span class="time">{korea_clock(entry.at_ms)}</span>
+                                {entry.status.label()}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+        </section>
+        <section class="panel">
+            <h2>{order.store_name.clone()}</h2>
+            <table class="menu-table">
+                <tbody>
+                    {order
+                        .lines
+                        .into_iter()
+                        .map(|line| {
+                            view! {
+                                <tr>
+                                    <td>{line.name}</td>
+                                    <td class="num">{format!("{}개", line.quantity)}</td>
+                                    <td class="num">{line.subtotal.to_string()}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+            <p class="total" data-testid="order-total">"결제 금액 " <strong>{order.total.to_string()}</strong></p>
+            <p class="muted small">{format!("결제 수단: {}", order.payment.card_hint)}</p>
+        </section>
+        {can_cancel.then(|| view! {
+            <section class="panel">
+                <p class="muted small">"요리가 시작되기 전까지 주문을 취소할 수 있습니다. 취소하면 결제 금액이 환불됩니다."</p>
+                {move || cancel.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })}
+                <button
+                    class="button"
+                    data-testid="cancel-order"
+                    disabled=move || cancel.pending().get()
+                    on:click=move |_| {
+                        if confirm("이 주문을 취소할까요? 결제 금액은 환불됩니다.") {
+                            cancel.dispatch(CancelOrder { order_id });
+                        }
+                    }
+                >
+                    "주문 취소"
+                </button>
+            </section>
+        })}
+    }
+}
+
+/// The page, loaded lazily (`#[lazy_route]`): `data` (in the main module) makes its data,
+/// `view` comes in a chunk of its own, fetched when the page is first shown.
+pub struct OrderPage {
+    gate: Gate,
+    cancel: ServerAction<CancelOrder>,
+    confirm_received: ServerAction<ConfirmDelivery>,
+    live: LiveUpdates,
+    order: Resource<Result<OrderDetail, AppError>>,
+}
+
+#[lazy_route]
+impl LazyRoute for OrderPage {
+    fn data() -> Self {
+        let gate = Gate::for_role(Role::Customer);
+        let order_id = id_param();
+        let cancel = ServerAction::<CancelOrder>::new();
+        let confirm_received = ServerAction::<ConfirmDelivery>::new();
+        // The store, riders and the worker move the order along; the server pushes a hint at
+        // each step and the page re-reads the order.
+        let live = gate.live;
+        let order = Resource::new(
+            move || {
+                (
+                    order_id.get(),
+                    live.changes.get(),
+                    cancel.version().get() + confirm_received.version().get(),
+                )
+            },
+            move |(id, _, _)| async move {
+                gate.allowed()?;
+                get_order(id).await
+            },
+        );
+        OrderPage {
+            gate,
+            cancel,
+            confirm_received,
+            live,
+            order,
+        }
+    }
+
+    fn view(this: Self) -> AnyView {
+        let OrderPage {
+            gate,
+            cancel,
+            confirm_received,
+            live,
+            order,
+        } = this;
+        gate.render(move |_user| {
+            view! {
+                <Transition fallback=Loading>
+                    {move || Suspend::new(async move { order.await.map(|o| order_view(o, cancel, confirm_received, live)) })}
+                </Transition>
+            }
+            .into_any()
+        }).into_any()
+    }
+}
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let gate = Gate::for_role(Role::Customer);
+    let live = gate.live;
+    let orders = Resource::new(
+        move || live.changes.get(),
+        move |_| async move {
+            gate.allowed()?;
+            my_orders().await
+        },
+    );
+    gate.render(move |_user| {
+        view! {
+            <Title text="내 주문" />
+            <section class="page-head">
+                <h1>"내 주문"</h1>
+            </section>
+            <Transition fallback=Loading>
+                {move || Suspend::new(async move {
+                    orders.await.map(|orders| {
+                        if orders.is_empty() {
+                            return view! { <p class="empty">"아직 주문이 없습니다."</p> }.into_any();
+                        }
+                        view! {
+                            <ul class="card-list" data-testid="order-list">
+                                {orders
+                                    .into_iter()
+                                    .map(|order| {
+                                        view! {
+                                            <li class="card">
+                                                <a class="card-link" href=format!("/orders/{}", order.id)>
+                                                    <div class="card-title">
+                                                        <strong>{format!("#{} {}", order.id, order.store_name)}</strong>
+                                                        <span class="badge status">{order.status.label()}</span>
+                                                    </div>
+                                                    <p class="muted">{format!("{} · {}", order.items, order.total)}</p>
+                                                </a>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                            .into_any()
+                    })
+                })}
+            </Transition>
+        }
+        .into_any()
+    })
+}

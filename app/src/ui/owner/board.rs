@@ -1,0 +1,233 @@
+//! One store's panel of the owner's page: the open/closed switch, today's numbers, and the
+//! incoming orders by stage (tabs) with each order's actions.
+
+use super::menu::{menu_editor, stock_row};
+use super::{Actions, PageState};
+use crate::api::{OrderAction, SetStoreOpen};
+use crate::domain::{OrderStatus, StoreBoard, StoreId, StoreOrder, REJECT_REASONS};
+use leptos::prelude::*;
+
+/// The tabs of the incoming-orders board and which statuses each shows.
+const TABS: [(&str, &[OrderStatus]); 5] = [
+    ("신규", &[OrderStatus::Placed]),
+    ("접수", &[OrderStatus::Accepted]),
+    ("조리 중", &[OrderStatus::Cooking]),
+    ("조리 완료", &[OrderStatus::Cooked]),
+    (
+        "완료",
+        &[
+            OrderStatus::RiderAssigned,
+            OrderStatus::PickedUp,
+            OrderStatus::Delivered,
+            OrderStatus::Completed,
+            OrderStatus::Rejected,
+            OrderStatus::Cancelled,
+        ],
+    ),
+];
+
+fn minutes_ago(created_at_ms: i64, now_ms: i64) -> String {
+    let minutes = ((now_ms - created_at_ms) / 60_000).max(0);
+    if minutes == 0 {
+        "방금".into()
+    } else {
+        format!("{minutes}분 전")
+    }
+}
+
+fn now_ms() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys_now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn js_sys_now() -> i64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| (p.time_origin() + p.now()) as i64)
+        .unwrap_or_default()
+}
+
+pub(super) fn store_panel(board: StoreBoard, actions: Actions, state: PageState) -> impl IntoView {
+    let StoreBoard {
+        store,
+        orders,
+        today,
+    } = board;
+    let store_id = store.id;
+    let is_open = store.is_open;
+    // Shown at once when pressed; the next read confirms it.
+    let open = move || match (actions.open.input().get(), actions.open.pending().get()) {
+        (Some(pressed), true) if pressed.store_id == store_id => pressed.open,
+        _ => is_open,
+    };
+    let new_orders = orders
+        .iter()
+        .filter(|o| o.status == OrderStatus::Placed)
+        .count();
+    let peak = today
+        .orders_per_hour
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let counts: Vec<usize> = TABS
+        .iter()
+        .map(|(_, statuses)| {
+            orders
+                .iter()
+                .filter(|o| statuses.contains(&o.status))
+                .count()
+        })
+        .collect();
+    let now = now_ms();
+    let shown_orders = move || {
+        let statuses = TABS[state.tab(store_id)].1;
+        let shown: Vec<StoreOrder> = orders
+            .iter()
+            .filter(|o| statuses.contains(&o.status))
+            .cloned()
+            .collect();
+        if shown.is_empty() {
+            return view! { <p class="empty">"주문이 없습니다."</p> }.into_any();
+        }
+        view! {
+            <ul class="card-list store-orders" data-testid="store-orders">
+                {shown.into_iter().map(|order| order_card(order, now, store_id, actions, state)).collect_view()}
+            </ul>
+        }
+        .into_any()
+    };
+    let order_error = move || {
+        (state.order_acted_for.get() == Some(store_id))
+            .then(|| actions.order.value().get().and_then(Result::err))
+            .flatten()
+            .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
+    };
+    view! {
+        <section class="panel store-panel" data-testid="owned-store" data-store-id=store_id.get()>
+            <div class="card-title">
+                <h2>{store.name.clone()}</h2>
+                <button
+                    class=move || if open() { "badge open toggle" } else { "badge closed toggle" }
+                    data-testid="open-toggle"
+                    on:click=move |_| {
+                        actions.open.dispatch(SetStoreOpen { store_id, open: !open() });
+                    }
+                >
+                    {move || if open() { "영업 중 (눌러서 마감)" } else { "영업 종료 (눌러서 시작)" }}
+                </button>
+            </div>
+            <p class="muted">{format!("{} · {}", store.district, store.address)}</p>
+            <div class="dashboard" data-testid="dashboard">
+                <p>
+                    "오늘 주문 " <strong data-testid="orders-today">{format!("{}건", today.orders_today)}</strong>
+                    " · 매출 " <strong data-testid="sales-today">{today.sales_today.to_string()}</strong>
+                </p>
+                <div class="hour-chart" aria-label="시간대별 주문 수">
+                    {today.orders_per_hour.iter().enumerate().map(|(hour, count)| {
+                        let height = format!("height: {}%", count * 100 / peak);
+                        view! { <span class="bar" style=height title=format!("{hour}시 {count}건")></span> }
+                    }).collect_view()}
+                </div>
+                <div class="hour-axis"><span>"0시"</span><span>"12시"</span><span>"23시"</span></div>
+            </div>
+            {(new_orders > 0).then(|| view! {
+                <p class="new-order-alert" role="status" data-testid="new-order-alert">
+                    {format!("새 주문 {new_orders}건이 들어왔습니다! 수락하거나 거절해 주세요.")}
+                </p>
+            })}
+            <nav class="tabs" role="tablist">
+                {TABS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (label, _))| {
+                        let count = counts[i];
+                        view! {
+                            <button
+                                role="tab"
+                                class="tab"
+                                class:active=move || state.tab(store_id) == i
+                                on:click=move |_| state.tabs.update(|tabs| { tabs.insert(store_id, i); })
+                            >
+                                {*label} " " <span class="count">{count}</span>
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+            </nav>
+            {shown_orders}
+            {order_error}
+            <h3>"메뉴와 재고"</h3>
+            <table class="menu-table stock-table">
+                <thead>
+                    <tr>
+                        <th>"메뉴"</th>
+                        <th class="num">"재고"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {store.menu.iter().cloned().map(|item| stock_row(item, actions, state)).collect_view()}
+                </tbody>
+            </table>
+            {menu_editor(store_id, store.menu, actions, state)}
+        </section>
+    }
+}
+
+fn order_card(
+    order: StoreOrder,
+    now: i64,
+    store_id: StoreId,
+    actions: Actions,
+    state: PageState,
+) -> impl IntoView {
+    let id = order.id;
+    let send = move |action: &'static str, reason: String| {
+        state.order_acted_for.set(Some(store_id));
+        actions.order.dispatch(OrderAction {
+            order_id: id,
+            action: action.to_string(),
+            reason,
+        });
+    };
+    let buttons = match order.status {
+        OrderStatus::Placed => view! {
+            <button class="button small primary" on:click=move |_| send("accept", String::new())>"수락"</button>
+            <select class="reject-reason" aria-label="거절 사유" on:change=move |ev| {
+                let reason = event_target_value(&ev);
+                if !reason.is_empty() {
+                    send("reject", reason);
+                }
+            }>
+                <option value="">"거절…"</option>
+                {REJECT_REASONS.iter().map(|r| view! { <option value=*r>{*r}</option> }).collect_view()}
+            </select>
+        }
+        .into_any(),
+        OrderStatus::Accepted => view! { <button class="button small primary" on:click=move |_| send("start_cooking", String::new())>"요리 시작"</button> }.into_any(),
+        OrderStatus::Cooking => view! { <button class="button small primary" on:click=move |_| send("finish_cooking", String::new())>"요리 완료"</button> }.into_any(),
+        _ => ().into_any(),
+    };
+    view! {
+        <li class="card store-order" data-testid="store-order" data-order-id=id.get()>
+            <div class="card-title">
+                <strong>{format!("#{} · {}", order.id, order.status.label())}</strong>
+                <span class="muted small">{minutes_ago(order.created_at_ms, now)}</span>
+            </div>
+            <p>{order.lines.join(", ")}</p>
+            <p class="muted small">{format!("{} · 배달지 {}", order.total, order.delivery_district)}</p>
+            <div class="actions">{buttons}</div>
+        </li>
+    }
+}

@@ -1,0 +1,142 @@
+//! The menu part of a store's panel: every dish's stock (what can still be cooked today) and
+//! the form that adds or edits a dish.
+
+use super::{Actions, DishForm, PageState, StockDraft};
+use crate::api::{SaveFood, SetFoodStock};
+use crate::domain::{FoodId, MenuItem, StoreId};
+use leptos::prelude::*;
+
+/// Add a dish, or pick one to edit its name, description, price, or hide it from customers.
+pub(super) fn menu_editor(
+    store_id: StoreId,
+    menu: Vec<MenuItem>,
+    actions: Actions,
+    state: PageState,
+) -> impl IntoView {
+    let save = actions.food;
+    let ours = move || state.dish_saved_for.get() == Some(store_id);
+    let error = move |field: &'static str| {
+        ours()
+            .then(|| save.value().get().and_then(Result::err))
+            .flatten()
+            .and_then(|e| e.field(field))
+    };
+    let submit = move |_| {
+        let form = state.form(store_id);
+        state.dish_saved_for.set(Some(store_id));
+        save.dispatch(SaveFood {
+            store_id,
+            food_id: form.food_id.map_or(0, FoodId::get),
+            name: form.name,
+            description: form.description,
+            price: form.price,
+            hidden: form.hidden,
+        });
+    };
+    let field = move |read: fn(&DishForm) -> String| move || read(&state.form(store_id));
+    let options = menu
+        .iter()
+        .map(|m| {
+            let (id, label) = (m.id, format!("{}{}", m.name, if m.is_hidden { " (숨김)" } else { "" }));
+            view! { <option value=id.to_string() selected=move || state.form(store_id).food_id == Some(id)>{label}</option> }
+        })
+        .collect_view();
+    view! {
+        <details class="menu-editor">
+            <summary>"메뉴 추가 · 수정"</summary>
+            <div class="form">
+                <label>
+                    "수정할 메뉴"
+                    <select aria-label="수정할 메뉴" on:change=move |ev| {
+                        let chosen = event_target_value(&ev).parse::<FoodId>().ok();
+                        let form = menu.iter().find(|m| Some(m.id) == chosen).map(|item| DishForm {
+                            food_id: Some(item.id),
+                            name: item.name.clone(),
+                            description: item.description.clone(),
+                            price: item.price.0.to_string(),
+                            hidden: item.is_hidden,
+                        }).unwrap_or_default();
+                        state.edit_form(store_id, |current| *current = form);
+                    }>
+                        <option value="0">"새 메뉴"</option>
+                        {options}
+                    </select>
+                </label>
+                <label>"메뉴 이름" <input type="text" maxlength="40" prop:value=field(|f| f.name.clone()) on:input=move |ev| state.edit_form(store_id, |f| f.name = event_target_value(&ev)) /></label>
+                {move || error("name").map(|m| view! { <p class="field-error">{m}</p> })}
+                <label>"설명" <input type="text" maxlength="200" prop:value=field(|f| f.description.clone()) on:input=move |ev| state.edit_form(store_id, |f| f.description = event_target_value(&ev)) /></label>
+                {move || error("description").map(|m| view! { <p class="field-error">{m}</p> })}
+                <label>"가격 (원)" <input type="number" min="1" step="1" inputmode="numeric" prop:value=field(|f| f.price.clone()) on:input=move |ev| state.edit_form(store_id, |f| f.price = event_target_value(&ev)) /></label>
+                {move || error("price").map(|m| view! { <p class="field-error">{m}</p> })}
+                <label class="check"><input type="checkbox" prop:checked=move || state.form(store_id).hidden on:change=move |ev| state.edit_form(store_id, |f| f.hidden = event_target_checked(&ev)) /> "고객에게 숨기기"</label>
+                <button class="button primary" on:click=submit disabled=move || save.pending().get()>"메뉴 저장"</button>
+                {move || (ours() && matches!(save.value().get(), Some(Ok(_)))).then(|| view! { <p class="saved">"저장되었습니다."</p> })}
+            </div>
+        </details>
+    }
+}
+
+/// One dish's stock: the number as it is now (following orders live) until the owner types;
+/// saving then only succeeds if no order changed it meanwhile.
+pub(super) fn stock_row(item: MenuItem, actions: Actions, state: PageState) -> impl IntoView {
+    let MenuItem {
+        id: food_id,
+        name,
+        price,
+        stock,
+        ..
+    } = item;
+    let label = format!("{name} 재고");
+    let draft = move || state.drafts.with(|d| d.get(&food_id).cloned());
+    let text = move || draft().map(|d| d.text).unwrap_or_else(|| stock.to_string());
+    let save = move |_| {
+        let Some(draft) = draft() else {
+            return;
+        };
+        state.stock_saved_for.set(Some(food_id));
+        actions.stock.dispatch(SetFoodStock {
+            food_id,
+            stock: draft.text,
+            expected: draft.shown.to_string(),
+        });
+    };
+    let message = move || {
+        if state.stock_saved_for.get() != Some(food_id) || actions.stock.pending().get() {
+            return ().into_any();
+        }
+        match actions.stock.value().get() {
+            Some(Ok(())) => view! { <span class="saved stock-message">"저장됨"</span> }.into_any(),
+            Some(Err(e)) => view! {
+                <span class="field-error stock-message" role="alert">{e.field("stock").unwrap_or_else(|| e.to_string())}</span>
+            }
+            .into_any(),
+            None => ().into_any(),
+        }
+    };
+    view! {
+        <tr class:sold-out=move || text().trim() == "0" data-testid="stock-row" data-food-id=food_id.get()>
+            <td>{name} <span class="muted small price-note">{price.to_string()}</span></td>
+            <td class="num stock-cell">
+                <input
+                    class="stock-input"
+                    type="number"
+                    min="0"
+                    step="1"
+                    inputmode="numeric"
+                    aria-label=label
+                    value=stock.to_string()
+                    prop:value=text
+                    on:input=move |ev| {
+                        let typed = event_target_value(&ev);
+                        state.drafts.update(|drafts| {
+                            let shown = drafts.get(&food_id).map(|d| d.shown).unwrap_or(stock);
+                            drafts.insert(food_id, StockDraft { text: typed, shown });
+                        });
+                    }
+                />
+                <button class="button small" disabled=move || draft().is_none() on:click=save>"저장"</button>
+                {message}
+            </td>
+        </tr>
+    }
+}

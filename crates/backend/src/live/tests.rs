@@ -1,0 +1,137 @@
+//! The hub's routing: which keys hear which change, a slow stream resyncing, the limits on
+//! streams per session and per address.
+
+use super::*;
+
+fn change(status: OrderStatus, rider_id: Option<UserId>) -> Change {
+    Change::Order {
+        order_id: OrderId(9),
+        customer_id: UserId(1),
+        store_id: StoreId(5),
+        rider_id,
+        status,
+        district: Some("마포구".into()),
+    }
+}
+
+fn district(name: &str) -> District {
+    District::parse("d", name).unwrap()
+}
+
+fn rider(id: i64, area: &str) -> Vec<Key> {
+    let home = district(area);
+    rider_keys(UserId(id), RiderPosition::Area(home), Some(home), 3_000.0)
+}
+
+fn hears(keys: &[Key], change: &Change) -> bool {
+    change.keys().iter().any(|key| keys.contains(key))
+}
+
+#[test]
+fn each_page_hears_only_what_concerns_it() {
+    let placed = change(OrderStatus::Placed, None);
+    assert!(hears(&[Key::Customer(UserId(1))], &placed));
+    assert!(!hears(&[Key::Customer(UserId(2))], &placed));
+    assert!(hears(
+        &[Key::Store(StoreId(4)), Key::Store(StoreId(5))],
+        &placed
+    ));
+    assert!(!hears(&[Key::Store(StoreId(4))], &placed));
+    assert!(!hears(&rider(7, "마포구"), &placed));
+    let cooked = change(OrderStatus::Cooked, None);
+    assert!(hears(&rider(7, "마포구"), &cooked));
+    assert!(!hears(&rider(7, "서대문구"), &cooked), "3.4 km away");
+    assert!(!hears(&rider(7, "강남구"), &cooked), "far away");
+    // Between 마포구 and 서대문구: both are within the radius.
+    let between = RiderPosition::Located(GeoPoint {
+        lat: 37.572,
+        lng: 126.919,
+    });
+    let keys = rider_keys(UserId(7), between, Some(district("강남구")), 3_000.0);
+    assert!(keys.contains(&Key::Area(district("마포구"))));
+    assert!(keys.contains(&Key::Area(district("서대문구"))));
+    assert!(keys.contains(&Key::Area(district("강남구"))), "home area");
+    assert!(hears(&keys, &cooked));
+    let picked_up = change(OrderStatus::PickedUp, Some(UserId(7)));
+    assert!(hears(&rider(7, "강남구"), &picked_up));
+    assert!(!hears(&rider(8, "마포구"), &picked_up));
+}
+
+#[test]
+fn a_riders_areas_are_the_districts_their_list_can_show() {
+    let radius = 3_000.0;
+    for centre in District::all() {
+        let keys = rider_keys(UserId(1), RiderPosition::Area(centre), None, radius);
+        for dropoff in District::all() {
+            let shown = centre.center().distance_m(dropoff.center()) <= radius;
+            assert_eq!(
+                keys.contains(&Key::Area(dropoff)),
+                shown,
+                "{centre} → {dropoff}"
+            );
+        }
+    }
+}
+
+fn notices(slot: &Slot) -> Vec<LiveNotice> {
+    let mut out = Vec::new();
+    while let Taken::Notice(notice) = slot.take() {
+        out.push(notice);
+    }
+    out
+}
+
+#[test]
+fn a_change_wakes_only_its_streams_once_and_a_slow_stream_resyncs() {
+    let live = Live::default();
+    let customer = live
+        .subscribe(vec![Key::Customer(UserId(1))], "a".into(), None)
+        .unwrap();
+    let other = live
+        .subscribe(vec![Key::Customer(UserId(2))], "b".into(), None)
+        .unwrap();
+    let carrying = live
+        .subscribe(rider(7, "마포구"), "c".into(), None)
+        .unwrap();
+    live.deliver_locally(&change(OrderStatus::Cooked, Some(UserId(7))));
+    assert_eq!(live.wakeups(), 2);
+    assert_eq!(notices(&customer).len(), 1);
+    assert_eq!(notices(&carrying).len(), 1, "once, though on two keys");
+    assert!(notices(&other).is_empty());
+    for _ in 0..INBOX + 5 {
+        live.deliver_locally(&change(OrderStatus::Placed, None));
+    }
+    assert_eq!(notices(&customer), vec![LiveNotice::Ready]);
+    live.deliver_locally(&Change::SessionEnded {
+        session: "a".into(),
+    });
+    assert!(matches!(customer.take(), Taken::Ended));
+    assert!(matches!(other.take(), Taken::Nothing));
+    live.unsubscribe(&customer);
+    live.unsubscribe(&other);
+    live.unsubscribe(&carrying);
+    assert_eq!(live.streams(), 0);
+    assert!(live.hub.routes.lock().unwrap().by_key.is_empty());
+}
+
+#[test]
+fn limits_per_session_and_address() {
+    let live = Live::new(LiveLimits {
+        per_session: 2,
+        per_address: 3,
+    });
+    let here: IpAddr = [10, 0, 0, 1].into();
+    let a1 = live.subscribe(vec![], "a".into(), Some(here)).unwrap();
+    let _a2 = live.subscribe(vec![], "a".into(), Some(here)).unwrap();
+    assert_eq!(
+        live.subscribe(vec![], "a".into(), Some(here)).err(),
+        Some(Refused::Session)
+    );
+    let _b1 = live.subscribe(vec![], "b".into(), Some(here)).unwrap();
+    assert_eq!(
+        live.subscribe(vec![], "b".into(), Some(here)).err(),
+        Some(Refused::Address)
+    );
+    live.unsubscribe(&a1);
+    assert!(live.subscribe(vec![], "b".into(), Some(here)).is_ok());
+}
