@@ -21,7 +21,8 @@
 //! take. Nothing about money is decided in memory only.
 //!
 //! Here: pricing, `place_order` and the order's transaction; the claims (idempotency keys,
-//! giving up, reconciliation) are in `claims`.
+//! giving up, reconciliation) are in `claims`. The file stays whole (a little over 400 lines)
+//! so the money path reads top to bottom in the order the money moves.
 
 use super::claims::{claim, give_up, payment_id, release, request_hash, Claim, GivenUp};
 use super::{order_detail, CheckoutError};
