@@ -152,7 +152,7 @@ impl AppError {
     }
 }
 
-/// In the browser. On the server this impl is the door's (`door::arguments`): there the 400
+/// In the browser. On the server this impl is `api::arguments`'s: there the 400
 /// names the argument and the framework's answer gets the error's HTTP status, which takes the
 /// request, so this module (shared with the browser) stays free of HTTP.
 #[cfg(not(feature = "ssr"))]

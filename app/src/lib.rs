@@ -7,6 +7,7 @@
 //! database lives in the `backend` crate (re-exported as `app::backend`, behind `ssr`), which
 //! the server functions reach through `door`.
 
+pub mod access;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub use backend;

@@ -20,7 +20,7 @@
 //! without a type (a call without arguments).
 //!
 //! The body of a server-function call that passed is kept in the request
-//! (`app::door::arguments::ArgumentBody`): if Leptos cannot decode it, the 400 names the
+//! (`app::api::arguments::ArgumentBody`): if Leptos cannot decode it, the 400 names the
 //! argument to blame.
 
 use app::backend::limits::ClientAddress;
@@ -119,7 +119,7 @@ async fn keep_arguments(request: Request) -> Result<Request, Response> {
         Ok(bytes) => {
             parts
                 .extensions
-                .insert(app::door::arguments::ArgumentBody(bytes.clone()));
+                .insert(app::api::arguments::ArgumentBody(bytes.clone()));
             Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
         }
         Err(error) => {

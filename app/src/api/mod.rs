@@ -8,6 +8,8 @@
 //! module.
 
 mod account;
+#[cfg(feature = "ssr")]
+pub mod arguments;
 mod customer;
 mod notifications;
 mod owner;
@@ -43,11 +45,11 @@ pub type Explain = fn(&[u8]) -> Option<crate::domain::FieldError>;
 
 /// Every server function's path with its own argument type, decoded again (paths tracked) when
 /// Leptos could not decode a call's body, so that the 400 names the argument
-/// (`door::arguments`). Flattened arguments are decoded as their inner type. A unit test
+/// (`arguments`). Flattened arguments are decoded as their inner type. A unit test
 /// keeps this list equal to the declarations in the submodules.
 #[cfg(feature = "ssr")]
 pub const ARGUMENTS: &[(&str, Explain)] = {
-    use crate::door::arguments::{form, json};
+    use arguments::{form, json};
     &[
         ("/api/sign_up", form::<SignUpForm>),
         ("/api/sign_in", form::<SignIn>),

@@ -106,14 +106,14 @@ pub async fn resolve_session(
         },
     };
     let protected_page =
-        request.method() == axum::http::Method::GET && crate::ui::sign_in_required(path);
+        request.method() == axum::http::Method::GET && crate::access::sign_in_required(path);
     if user.is_none() && protected_page {
         let here = request
             .uri()
             .path_and_query()
             .map(|p| p.as_str())
             .unwrap_or("/");
-        let location = crate::ui::sign_in_location(here);
+        let location = crate::access::sign_in_location(here);
         return (
             StatusCode::SEE_OTHER,
             [(header::LOCATION, location)],

@@ -18,7 +18,7 @@ mod notifications;
 mod owner;
 mod rider;
 
-pub use auth::{sign_in_location, sign_in_required, Auth};
+pub use auth::Auth;
 #[cfg(feature = "hydrate")]
 pub use hydration::{hydrated, mark_hydrated};
 

@@ -71,38 +71,6 @@ fn signed_in_on_server() -> Option<CurrentUser> {
     }
 }
 
-/// Whether `path` is a page only signed-in people may open. The server redirects signed-out
-/// requests for these to sign in before rendering anything.
-pub fn sign_in_required(path: &str) -> bool {
-    let path = path
-        .strip_suffix('/')
-        .filter(|p| !p.is_empty())
-        .unwrap_or(path);
-    let numbered = |prefix: &str| {
-        path.strip_prefix(prefix)
-            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
-    };
-    matches!(
-        path,
-        "/" | "/checkout" | "/orders" | "/store" | "/rider" | "/notifications"
-    ) || numbered("/stores/")
-        || numbered("/orders/")
-}
-
-/// Where a signed-out visitor of `path_and_query` is sent: the sign-in page, which comes back
-/// here afterwards.
-pub fn sign_in_location(path_and_query: &str) -> String {
-    let mut next = String::with_capacity(path_and_query.len());
-    for byte in path_and_query.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
-            next.push(byte as char);
-        } else {
-            next.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    format!("/signin?next={next}")
-}
-
 /// What every signed-in page has besides its own data: the live connection and the bell.
 /// Made at the top of the page's body, before the page's own Resources (which use `live`).
 #[derive(Clone, Copy)]
@@ -179,53 +147,8 @@ impl Gate {
                     location.pathname.get_untracked(),
                     location.search.get_untracked()
                 );
-                view! { <Redirect path=sign_in_location(&here) /> }.into_any()
+                view! { <Redirect path=crate::access::sign_in_location(&here) /> }.into_any()
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_role_page_needs_sign_in_and_the_rest_do_not() {
-        for path in [
-            "/",
-            "/checkout",
-            "/orders",
-            "/orders/12",
-            "/orders/12/",
-            "/stores/3",
-            "/store",
-            "/store/",
-            "/rider",
-            "/notifications",
-        ] {
-            assert!(sign_in_required(path), "{path}");
-        }
-        for path in [
-            "/signin",
-            "/signup",
-            "/stores/",
-            "/stores/x",
-            "/orders/1/2",
-            "/pkg/baedal.js",
-            "/favicon.svg",
-            "/nope",
-            "/api/sign_in",
-        ] {
-            assert!(!sign_in_required(path), "{path}");
-        }
-    }
-
-    #[test]
-    fn the_way_back_after_sign_in_survives_as_one_query_value() {
-        assert_eq!(sign_in_location("/store"), "/signin?next=/store");
-        assert_eq!(
-            sign_in_location("/orders?from=a&b=c d"),
-            "/signin?next=/orders%3Ffrom%3Da%26b%3Dc%20d"
-        );
     }
 }

@@ -106,7 +106,7 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         let error = AppError::from_framework(value, bad_arguments);
-        super::http::set_error_status(&error);
+        crate::door::http::set_error_status(&error);
         error
     }
 }
@@ -117,7 +117,7 @@ pub fn bad_arguments(message: String) -> AppError {
     use axum::http::request::Parts;
     let located = leptos::prelude::use_context::<Parts>().and_then(|parts| {
         let body = parts.extensions.get::<ArgumentBody>()?;
-        let (_, explain) = crate::api::ARGUMENTS
+        let (_, explain) = super::ARGUMENTS
             .iter()
             .find(|(path, _)| *path == parts.uri.path())?;
         explain(&body.0)
