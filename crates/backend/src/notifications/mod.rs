@@ -235,15 +235,16 @@ async fn insert(
     );
     let mut query = sqlx::query(&sql).bind(now);
     for row in rows {
-        let (channel, state, template_code, params, phone) = match row.kakao {
+        // In the app a notification exists once written; a KakaoTalk message waits for the sender.
+        let (channel, sent, template_code, params, phone) = match row.kakao {
             Some((template, phone)) => (
                 "kakao",
-                "pending",
+                false,
                 Some(template.code),
                 Some(serde_json::to_string(&template.params).expect("params serialise")),
                 Some(phone.as_str().to_string()),
             ),
-            None => ("in_app", "sent", None, None, None),
+            None => ("in_app", true, None, None, None),
         };
         query = query
             .bind(row.event_id)
@@ -256,8 +257,8 @@ async fn insert(
             .bind(template_code)
             .bind(params)
             .bind(phone)
-            .bind(state)
-            .bind((state == "sent").then_some(now));
+            .bind(if sent { "sent" } else { "pending" })
+            .bind(sent.then_some(now));
     }
     query.execute(&mut **tx).await?;
     Ok(())

@@ -136,6 +136,11 @@ async fn send_one(
     };
     let result = kakao.send(&message).await;
     let now = now_ms();
+    let gives_up = match &result {
+        Err(SendError::Rejected(_)) => true,
+        Err(SendError::Retry(_)) => due.attempts >= config.max_attempts,
+        Ok(_) | Err(SendError::Deferred) => false,
+    };
     let outcome = match &result {
         Ok(_) => "sent",
         Err(SendError::Deferred) => "deferred",
@@ -177,7 +182,7 @@ async fn send_one(
                         locked_until = NULL
                  WHERE id = $4 AND state = 'pending' AND locked_until = $5",
             )
-            .bind(if outcome == "failed" { "failed" } else { "pending" })
+            .bind(if gives_up { "failed" } else { "pending" })
             .bind(error.to_string())
             .bind(retry_at)
             .bind(due.id)

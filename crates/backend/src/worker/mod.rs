@@ -318,6 +318,7 @@ async fn record(
     } else {
         config.max_attempts
     };
+    let applied = matches!(result, Ok(Handled::Applied));
     let outcome = match result {
         Ok(Handled::Applied) => "applied",
         Ok(Handled::AlreadyDone) => "duplicate",
@@ -353,7 +354,7 @@ async fn record(
         &[("type", delivery.event.name()), ("outcome", outcome)],
         1.0,
     );
-    if outcome == "applied" {
+    if applied {
         let lag = (now_ms() - delivery.created_at).max(0) as f64 / 1000.0;
         metrics::observe("baedal_outbox_lag_seconds", &[], lag);
     }
