@@ -18,6 +18,7 @@ use std::time::Duration;
 on_both_backends!(
     every_status_change_reaches_the_customer_in_the_app_and_by_kakaotalk,
     customers_are_not_told_of_their_own_cancel_or_confirmation,
+    opening_the_feed_marks_read_what_it_showed_and_nothing_newer,
     a_provider_error_is_retried_and_the_message_arrives_once,
     a_redelivered_event_sends_nothing_new,
     ordering_goes_on_while_kakaotalk_is_down_and_messages_catch_up,
@@ -261,6 +262,68 @@ async fn customers_are_not_told_of_their_own_cancel_or_confirmation(backend: Bac
     let sent = codes(&messages);
     assert_eq!(sent.iter().filter(|c| **c == "BD_COMPLETED").count(), 1);
     assert!(!sent.contains(&"BD_ORDER_CANCELLED"), "{sent:?}");
+    app.teardown().await;
+}
+
+/// What the notification page does when it opens: it reads the feed, then marks read up to the
+/// newest item it showed. Whatever arrived in between stays unread for the bell.
+async fn opening_the_feed_marks_read_what_it_showed_and_nothing_newer(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let owner = app.signed_in("owner@baedal.kr").await;
+    let (_, _, order_id) = app.order_first_food(&customer).await;
+    app.drained().await;
+    let shown = feed(&app, &customer).await;
+    assert_eq!(shown["unread"], 1);
+    let newest_shown = shown["items"][0]["id"].as_i64().unwrap();
+
+    // The store accepts while the page is still on its way.
+    move_order(&app, &owner, "order_action", order_id, "accept").await;
+    app.drained().await;
+    let (status, left) = app
+        .call(
+            &customer,
+            "mark_notifications_read",
+            &[("up_to_id", &newest_shown.to_string())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{left}");
+    assert_eq!(left, 1, "the newer one stays unread");
+    let (_, bell) = app.call(&customer, "unread_notifications", &[]).await;
+    assert_eq!(bell, 1);
+    let now = feed(&app, &customer).await;
+    assert_eq!(now["items"][0]["kind"], "order_accepted");
+    assert_eq!(now["items"][0]["read"], false);
+    assert_eq!(now["items"][1]["id"], newest_shown);
+    assert_eq!(now["items"][1]["read"], true);
+
+    // The next opening shows it and reads it; the bell is empty.
+    let newest = now["items"][0]["id"].as_i64().unwrap();
+    let (_, left) = app
+        .call(
+            &customer,
+            "mark_notifications_read",
+            &[("up_to_id", &newest.to_string())],
+        )
+        .await;
+    assert_eq!(left, 0);
+    let (_, bell) = app.call(&customer, "unread_notifications", &[]).await;
+    assert_eq!(bell, 0);
+    // Checks kept: signed out is 401, and a number that is not an id is refused naming it.
+    let (status, _) = app
+        .call(
+            &app.client(),
+            "mark_notifications_read",
+            &[("up_to_id", &newest.to_string())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = app
+        .call(&customer, "mark_notifications_read", &[("up_to_id", "x")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     app.teardown().await;
 }
 

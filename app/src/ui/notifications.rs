@@ -33,6 +33,32 @@ pub fn NotificationsPage() -> impl IntoView {
             my_notifications().await
         },
     );
+    // Opening the feed reads it: in the browser, once the page has its first list, everything
+    // up to the newest item shown is marked read — never one that arrived after the list was
+    // read, nor one that arrives while the page stays open (that one stays unread for the bell
+    // until the page is opened again or 모두 읽음으로 표시 is pressed). Effects run only in the
+    // browser. What was unread when the page opened stays marked new on this visit.
+    let opened = StoredValue::new(false);
+    let new_on_this_visit = StoredValue::new(Vec::<NotificationId>::new());
+    Effect::new(move |_| {
+        if opened.get_value() {
+            return;
+        }
+        let shown = feed.with(|feed| {
+            let items = &feed.as_ref()?.as_ref().ok()?.items;
+            let unread: Vec<NotificationId> =
+                items.iter().filter(|n| !n.read).map(|n| n.id).collect();
+            Some((items.first().map(|n| n.id), unread))
+        });
+        let Some((newest, unread)) = shown else {
+            return; // not read yet
+        };
+        opened.set_value(true);
+        if let (Some(newest), false) = (newest, unread.is_empty()) {
+            new_on_this_visit.set_value(unread);
+            mark.dispatch(MarkNotificationsRead { up_to_id: newest });
+        }
+    });
     // Only customers have KakaoTalk settings; other roles never ask for them.
     let save = ServerAction::<SaveKakaoSettings>::new();
     let kakao = Resource::new(
@@ -69,16 +95,19 @@ pub fn NotificationsPage() -> impl IntoView {
                             } else {
                                 view! {
                                     <ul class="card-list" data-testid="notification-list">
-                                        {feed.items.into_iter().map(|item| view! {
-                                            <li class="card notification" class:unread=!item.read data-testid="notification">
-                                                <a class="card-link" href=link(role, &item)>
-                                                    <div class="card-title">
-                                                        <strong>{item.title.clone()}</strong>
-                                                        <span class="muted small">{korea_date_time(item.at_ms)}</span>
-                                                    </div>
-                                                    <p>{item.body.clone()}</p>
-                                                </a>
-                                            </li>
+                                        {feed.items.into_iter().map(|item| {
+                                            let new = !item.read || new_on_this_visit.with_value(|ids| ids.contains(&item.id));
+                                            view! {
+                                                <li class="card notification" class:unread=new data-testid="notification">
+                                                    <a class="card-link" href=link(role, &item)>
+                                                        <div class="card-title">
+                                                            <strong>{item.title.clone()}</strong>
+                                                            <span class="muted small">{korea_date_time(item.at_ms)}</span>
+                                                        </div>
+                                                        <p>{item.body.clone()}</p>
+                                                    </a>
+                                                </li>
+                                            }
                                         }).collect_view()}
                                     </ul>
                                 }.into_any()
