@@ -33,6 +33,12 @@ test('the open order page follows the owner live and the bell counts the new not
   expect(await unread()).toBe(0);
   await expect(customer.getByTestId('kakao-settings')).toContainText('010-****-5678');
 
+  // This server has no KakaoTalk channel: the box says so and is not ticked.
+  const kakaoBox = customer.getByTestId('kakao-enabled');
+  await expect(kakaoBox).toBeDisabled();
+  await expect(kakaoBox).not.toBeChecked();
+  await expect(customer.getByTestId('kakao-off')).toContainText('카카오톡 발송이 설정되어 있지 않아 앱 알림만 보냅니다');
+
   // A bad number is refused with the reason, next to the field.
   await customer.getByLabel('휴대폰 번호 (바꿀 때만)').fill('02-123-4567');
   await customer.getByTestId('kakao-settings').getByRole('button', { name: '저장' }).click();

@@ -137,22 +137,37 @@ fn KakaoPanel(
                 {move || Suspend::new(async move {
                     settings.await.map(|current| current.map(|current| {
                         enabled.set(current.enabled);
+                        // With the channel off nothing is sent, whatever the customer chose: the
+                        // box shows that (unticked, disabled) and their choice is kept for when
+                        // the channel is on.
+                        let channel_on = current.channel_on;
                         view! {
                             <p class="muted small">
                                 {match &current.phone_masked {
                                     Some(masked) => format!("받는 번호: {masked}"),
                                     None => "등록된 휴대폰 번호가 없습니다.".to_string(),
                                 }}
-                                {(!current.channel_on).then_some(" · 지금은 카카오톡 발송이 설정되어 있지 않아 앱 알림만 보냅니다.")}
                             </p>
+                            <label class="check" class:off=!channel_on>
+                                <input
+                                    type="checkbox"
+                                    data-testid="kakao-enabled"
+                                    disabled=!channel_on
+                                    checked=channel_on && current.enabled
+                                    prop:checked=move || channel_on && enabled.get()
+                                    on:change=move |ev| enabled.set(event_target_checked(&ev))
+                                />
+                                " 주문 상태를 카카오톡으로 받기"
+                            </label>
+                            {(!channel_on).then(|| view! {
+                                <p class="muted small" data-testid="kakao-off">
+                                    "지금은 카카오톡 발송이 설정되어 있지 않아 앱 알림만 보냅니다."
+                                </p>
+                            })}
                         }
                     }))
                 })}
             </Transition>
-            <label class="check">
-                <input type="checkbox" prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev)) />
-                " 주문 상태를 카카오톡으로 받기"
-            </label>
             <label>
                 "휴대폰 번호 (바꿀 때만)"
                 <input type="tel" inputmode="numeric" placeholder="010-1234-5678" prop:value=move || phone.get() on:input=move |ev| phone.set(event_target_value(&ev)) />
