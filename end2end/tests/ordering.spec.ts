@@ -40,6 +40,9 @@ test('a customer adds two foods from one store, pays with the approve card and s
   await expect(page).toHaveURL('/checkout');
   await hydrated(page);
   await expect(page.getByTestId('cart-lines').locator('li')).toHaveCount(2);
+  // The sandbox takes the payments here: its test cards are listed, the approved one filled in.
+  await expect(page.getByTestId('test-cards')).toContainText('4242 4242 4242 4242 승인');
+  await expect(page.getByLabel('카드 번호')).toHaveValue('4242 4242 4242 4242');
   await page.getByLabel('카드 번호').fill('4242 4242 4242 4242');
   await page.getByTestId('pay').click();
 

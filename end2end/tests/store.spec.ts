@@ -62,3 +62,42 @@ test('the owner sets stock and closes the store; customers see both', async ({ b
   await store.getByTestId('open-toggle').click();
   await expect(store.getByTestId('open-toggle')).toContainText('영업 중');
 });
+
+test('a new store starts closed, cannot open without a dish in stock, and the dish form takes the first stock', async ({ browser }) => {
+  const context = await browser.newContext();
+  const owner = await context.newPage();
+  const email = `e2e-owner-${Date.now()}@example.com`;
+  const signUp = await owner.request.post('/api/sign_up', {
+    form: {
+      role: 'owner',
+      email,
+      password: 'correct horse',
+      display_name: '박셰프',
+      store_name: '성수 파스타',
+      store_district: '성동구',
+      store_address: '서울 성동구 성수이로 1',
+    },
+  });
+  expect(signUp.ok()).toBeTruthy();
+  await owner.goto('/store');
+  await hydrated(owner);
+  const store = owner.getByTestId('owned-store').filter({ hasText: '성수 파스타' });
+  const toggle = store.getByTestId('open-toggle');
+  await expect(toggle).toContainText('영업 종료');
+
+  await toggle.click();
+  await expect(store.getByTestId('open-error')).toContainText('재고가 있는 메뉴가 없어 영업을 시작할 수 없습니다');
+  await expect(toggle).toContainText('영업 종료');
+
+  await store.getByText('메뉴 추가 · 수정').click();
+  await store.getByLabel('메뉴 이름').fill('봉골레');
+  await store.getByLabel('가격 (원)').fill('13000');
+  await store.getByLabel('재고 (개)').fill('5');
+  await store.getByRole('button', { name: '메뉴 저장' }).click();
+  await expect(store.getByLabel('봉골레 재고')).toHaveValue('5');
+
+  await toggle.click();
+  await expect(toggle).toContainText('영업 중');
+  await expect(store.getByTestId('open-error')).toHaveCount(0);
+  await context.close();
+});

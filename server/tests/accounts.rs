@@ -114,7 +114,10 @@ async fn each_role_can_sign_up_and_is_signed_in_at_once(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(stores.as_array().unwrap().len(), 1);
     assert_eq!(stores[0]["name"], "성수 파스타");
-    assert_eq!(stores[0]["is_open"], true);
+    assert_eq!(
+        stores[0]["is_open"], false,
+        "closed until it has a dish in stock"
+    );
 
     let rider = app.client();
     let (status, _) = app

@@ -152,6 +152,7 @@ const PROTECTED: &[(&str, Option<Who>)] = &[
     ("nearby_stores", Some(Who::Customer)),
     ("set_delivery_district", Some(Who::Customer)),
     ("get_store_menu", Some(Who::Customer)),
+    ("checkout_options", Some(Who::Customer)),
     ("place_order", Some(Who::Customer)),
     ("my_orders", Some(Who::Customer)),
     ("get_order", Some(Who::Customer)),

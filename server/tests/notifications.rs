@@ -1,6 +1,7 @@
 //! Notifications over HTTP on both engines, with KakaoTalk sent to a fake of the AlimTalk API
-//! (a real HTTP server): every status change reaches the customer in the app and by 알림톡
-//! with its template's variables, owners and riders hear of what concerns them, a provider
+//! (a real HTTP server): every status change others make reaches the customer in the app and
+//! by 알림톡 with its template's variables (their own cancel and 배송확인 do not), owners and
+//! riders hear of what concerns them, a provider
 //! error is retried and delivered once, a redelivered event sends nothing new, ordering goes on
 //! while the provider is down and messages catch up, failures are parked for an operator, and
 //! customers can turn KakaoTalk off.
@@ -16,6 +17,8 @@ use std::time::Duration;
 
 on_both_backends!(
     every_status_change_reaches_the_customer_in_the_app_and_by_kakaotalk,
+    customers_are_not_told_of_their_own_cancel_or_confirmation,
+    opening_the_feed_marks_read_what_it_showed_and_nothing_newer,
     a_provider_error_is_retried_and_the_message_arrives_once,
     a_redelivered_event_sends_nothing_new,
     ordering_goes_on_while_kakaotalk_is_down_and_messages_catch_up,
@@ -109,7 +112,6 @@ async fn every_status_change_reaches_the_customer_in_the_app_and_by_kakaotalk(ba
         "BD_RIDER_ASSIGNED",
         "BD_PICKED_UP",
         "BD_DELIVERED",
-        "BD_COMPLETED",
     ];
     let messages = fake.wait_for(expected.len()).await;
     assert_eq!(codes(&messages), expected);
@@ -130,9 +132,9 @@ async fn every_status_change_reaches_the_customer_in_the_app_and_by_kakaotalk(ba
             "cooking_finished",
             "rider_assigned",
             "picked_up",
-            "delivered",
-            "completed"
-        ]
+            "delivered"
+        ],
+        "every step but the customer's own 배송확인"
     );
     assert_eq!(kinds(&feed(&app, &owner).await), ["new_order"]);
     assert_eq!(kinds(&feed(&app, &rider).await), ["delivery_nearby"]);
@@ -140,7 +142,7 @@ async fn every_status_change_reaches_the_customer_in_the_app_and_by_kakaotalk(ba
 
     // The bell's number, and reading them.
     let (_, unread) = app.call(&customer, "unread_notifications", &[]).await;
-    assert_eq!(unread, 8);
+    assert_eq!(unread, 7);
     let newest = feed(&app, &customer).await["items"][0]["id"]
         .as_i64()
         .unwrap();
@@ -162,6 +164,166 @@ async fn every_status_change_reaches_the_customer_in_the_app_and_by_kakaotalk(ba
     assert_eq!(owner_unread, 1, "reading one's own changes nobody else's");
     let (status, _) = app.call(&app.client(), "my_notifications", &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.teardown().await;
+}
+
+async fn customers_are_not_told_of_their_own_cancel_or_confirmation(backend: Backend) {
+    let fake = FakeAlimtalk::start().await;
+    let Some(app) = spawn(backend, &fake, &[]).await else {
+        return;
+    };
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let owner = app.signed_in("owner@baedal.kr").await;
+    let rider = app.signed_in("rider@baedal.kr").await;
+
+    // The customer cancels: the owner is told, the customer only of the refund.
+    let (_, _, cancelled) = app.order_first_food(&customer).await;
+    let (status, body) = app
+        .call(
+            &customer,
+            "cancel_order",
+            &[("order_id", &cancelled.to_string())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.drained().await;
+    assert_eq!(
+        codes(&fake.wait_for(2).await),
+        ["BD_ORDER_PLACED", "BD_REFUNDED"]
+    );
+    assert_eq!(
+        kinds(&feed(&app, &customer).await),
+        ["order_placed", "refunded"]
+    );
+    assert_eq!(
+        kinds(&feed(&app, &owner).await),
+        ["new_order", "order_cancelled"]
+    );
+
+    // The customer taps 배송확인: nobody is told; the rider and the owner were told what they
+    // were told before.
+    let deliver = |order_id: i64| {
+        let (app, owner, rider) = (&app, &owner, &rider);
+        async move {
+            for action in ["accept", "start_cooking", "finish_cooking"] {
+                move_order(app, owner, "order_action", order_id, action).await;
+            }
+            for action in ["claim", "pick_up", "deliver"] {
+                move_order(app, rider, "rider_action", order_id, action).await;
+            }
+        }
+    };
+    let (_, _, confirmed) = app.order_first_food(&customer).await;
+    deliver(confirmed).await;
+    let (status, body) = app
+        .call(
+            &customer,
+            "confirm_delivery",
+            &[("order_id", &confirmed.to_string())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.drained().await;
+    let steps = [
+        "order_placed",
+        "order_accepted",
+        "cooking_started",
+        "cooking_finished",
+        "rider_assigned",
+        "picked_up",
+        "delivered",
+    ];
+    let mut expected = vec!["order_placed", "refunded"];
+    expected.extend(steps);
+    assert_eq!(kinds(&feed(&app, &customer).await), expected);
+    assert_eq!(
+        kinds(&feed(&app, &owner).await),
+        ["new_order", "order_cancelled", "new_order"]
+    );
+    assert_eq!(kinds(&feed(&app, &rider).await), ["delivery_nearby"]);
+
+    // Completed by the system after a while: that the customer did not do, so they are told.
+    let (_, _, by_system) = app.order_first_food(&customer).await;
+    deliver(by_system).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let moved = app::backend::commands::auto_complete_delivered(&app.server.state, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(moved, 1);
+    app.drained().await;
+    let feed_now = kinds(&feed(&app, &customer).await);
+    assert_eq!(feed_now.last().map(String::as_str), Some("completed"));
+    assert_eq!(feed_now.iter().filter(|k| *k == "completed").count(), 1);
+
+    let all = 2 + steps.len() * 2 + 1;
+    let messages = fake.wait_for(all).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.delivered().len(), all, "nothing more by KakaoTalk");
+    let sent = codes(&messages);
+    assert_eq!(sent.iter().filter(|c| **c == "BD_COMPLETED").count(), 1);
+    assert!(!sent.contains(&"BD_ORDER_CANCELLED"), "{sent:?}");
+    app.teardown().await;
+}
+
+/// What the notification page does when it opens: it reads the feed, then marks read up to the
+/// newest item it showed. Whatever arrived in between stays unread for the bell.
+async fn opening_the_feed_marks_read_what_it_showed_and_nothing_newer(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let owner = app.signed_in("owner@baedal.kr").await;
+    let (_, _, order_id) = app.order_first_food(&customer).await;
+    app.drained().await;
+    let shown = feed(&app, &customer).await;
+    assert_eq!(shown["unread"], 1);
+    let newest_shown = shown["items"][0]["id"].as_i64().unwrap();
+
+    // The store accepts while the page is still on its way.
+    move_order(&app, &owner, "order_action", order_id, "accept").await;
+    app.drained().await;
+    let (status, left) = app
+        .call(
+            &customer,
+            "mark_notifications_read",
+            &[("up_to_id", &newest_shown.to_string())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{left}");
+    assert_eq!(left, 1, "the newer one stays unread");
+    let (_, bell) = app.call(&customer, "unread_notifications", &[]).await;
+    assert_eq!(bell, 1);
+    let now = feed(&app, &customer).await;
+    assert_eq!(now["items"][0]["kind"], "order_accepted");
+    assert_eq!(now["items"][0]["read"], false);
+    assert_eq!(now["items"][1]["id"], newest_shown);
+    assert_eq!(now["items"][1]["read"], true);
+
+    // The next opening shows it and reads it; the bell is empty.
+    let newest = now["items"][0]["id"].as_i64().unwrap();
+    let (_, left) = app
+        .call(
+            &customer,
+            "mark_notifications_read",
+            &[("up_to_id", &newest.to_string())],
+        )
+        .await;
+    assert_eq!(left, 0);
+    let (_, bell) = app.call(&customer, "unread_notifications", &[]).await;
+    assert_eq!(bell, 0);
+    // Checks kept: signed out is 401, and a number that is not an id is refused naming it.
+    let (status, _) = app
+        .call(
+            &app.client(),
+            "mark_notifications_read",
+            &[("up_to_id", &newest.to_string())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = app
+        .call(&customer, "mark_notifications_read", &[("up_to_id", "x")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     app.teardown().await;
 }
 

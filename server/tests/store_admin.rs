@@ -1,5 +1,6 @@
-//! Store owners over HTTP on both engines: stock entry, open/closed, the order state machine
-//! (accept, reject with compensation, cooking, cooked), auto-reject, and ownership checks.
+//! Store owners over HTTP on both engines: stock entry, open/closed (a new store opens only
+//! with a dish in stock), the order state machine (accept, reject with compensation, cooking,
+//! cooked), auto-reject, and ownership checks.
 
 mod common;
 
@@ -20,6 +21,7 @@ on_both_backends!(
     owners_add_edit_and_hide_dishes,
     the_owner_board_shows_every_store_in_one_read,
     a_stock_save_against_a_number_orders_changed_is_refused,
+    a_new_store_opens_only_once_it_has_a_dish_in_stock,
 );
 
 async fn act(
@@ -638,5 +640,179 @@ async fn a_stock_save_against_a_number_orders_changed_is_refused(backend: Backen
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(app.stock(food_id).await, 20);
+    app.teardown().await;
+}
+
+/// The signed-in owner's first store, as `my_stores` answers.
+async fn first_store(app: &TestApp, owner: &Client) -> Value {
+    let (_, stores) = app.call(owner, "my_stores", &[]).await;
+    stores[0].clone()
+}
+
+/// Whether customers see the store named `name` open.
+async fn listed_open(app: &TestApp, customer: &Client, name: &str) -> Value {
+    let (_, stores) = app.call(customer, "nearby_stores", &[]).await;
+    stores
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap()["is_open"]
+        .clone()
+}
+
+async fn set_open(
+    app: &TestApp,
+    owner: &Client,
+    store_id: &str,
+    open: &str,
+) -> (StatusCode, Value) {
+    app.call(
+        owner,
+        "set_store_open",
+        &[("store_id", store_id), ("open", open)],
+    )
+    .await
+}
+
+/// Opening is refused with the reason, and the store stays closed.
+async fn opening_is_refused(app: &TestApp, owner: &Client, store_id: &str) {
+    let (status, body) = set_open(app, owner, store_id, "true").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body.to_string().contains("재고가 있는 메뉴가 없어"),
+        "says why: {body}"
+    );
+    assert_eq!(
+        first_store(app, owner).await["is_open"],
+        false,
+        "still closed"
+    );
+}
+
+/// A new dish with its first stock; its id.
+async fn new_dish(
+    app: &TestApp,
+    owner: &Client,
+    store_id: &str,
+    name: &str,
+    stock: &str,
+    hidden: &str,
+) -> i64 {
+    let (status, id) = app
+        .call(
+            owner,
+            "save_food",
+            &[
+                ("store_id", store_id),
+                ("name", name),
+                ("price", "12000"),
+                ("stock", stock),
+                ("hidden", hidden),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{id}");
+    id.as_i64().unwrap()
+}
+
+async fn a_new_store_opens_only_once_it_has_a_dish_in_stock(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let owner = app.client();
+    let (status, user) = app
+        .call(
+            &owner,
+            "sign_up",
+            &[
+                ("role", "owner"),
+                ("email", "chef@example.com"),
+                ("password", "correct horse"),
+                ("display_name", "박셰프"),
+                ("store_name", "성수 파스타"),
+                ("store_district", "성동구"),
+                ("store_address", "서울 성동구 성수이로 1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let new_store = first_store(&app, &owner).await;
+    assert_eq!(new_store["is_open"], false, "a new store starts closed");
+    assert_eq!(
+        listed_open(&app, &customer, "성수 파스타").await,
+        false,
+        "customers see it closed"
+    );
+    let store_id = new_store["id"].as_i64().unwrap().to_string();
+    let store_id = store_id.as_str();
+    opening_is_refused(&app, &owner, store_id).await;
+
+    // The dish form takes a first stock; a bad one is refused, naming it, and writes nothing.
+    let foods_before = app.count("foods").await;
+    for bad in ["-1", "2.5", "많이", "100001"] {
+        let (status, body) = app
+            .call(
+                &owner,
+                "save_food",
+                &[
+                    ("store_id", store_id),
+                    ("name", "알리오 올리오"),
+                    ("price", "12000"),
+                    ("stock", bad),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+        assert_eq!(body["fields"][0]["field"], "stock", "{body}");
+    }
+    assert_eq!(app.count("foods").await, foods_before);
+
+    // Dishes with nothing to sell: sold out, or hidden from customers.
+    new_dish(&app, &owner, store_id, "알리오 올리오", "0", "false").await;
+    opening_is_refused(&app, &owner, store_id).await;
+    new_dish(&app, &owner, store_id, "까르보나라", "5", "true").await;
+    opening_is_refused(&app, &owner, store_id).await;
+
+    let dish = new_dish(&app, &owner, store_id, "봉골레", "12", "false").await;
+    let menu = first_store(&app, &owner).await["menu"].clone();
+    let saved = menu
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == dish)
+        .unwrap()
+        .clone();
+    assert_eq!(saved["stock"], 12, "the form's stock is the dish's");
+    // An edit does not touch the stock (the stock table does, against what the page showed).
+    let (status, body) = app
+        .call(
+            &owner,
+            "save_food",
+            &[
+                ("store_id", store_id),
+                ("food_id", &dish.to_string()),
+                ("name", "봉골레"),
+                ("price", "13000"),
+                ("stock", "99"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["fields"][0]["field"], "stock");
+    assert_eq!(
+        first_store(&app, &owner).await["menu"],
+        menu,
+        "the refused edit changed nothing"
+    );
+
+    let (status, body) = set_open(&app, &owner, store_id, "true").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(first_store(&app, &owner).await["is_open"], true);
+    assert_eq!(listed_open(&app, &customer, "성수 파스타").await, true);
+    let (status, _) = set_open(&app, &owner, store_id, "false").await;
+    assert_eq!(status, StatusCode::OK, "closing needs nothing");
+    assert_eq!(first_store(&app, &owner).await["is_open"], false);
     app.teardown().await;
 }

@@ -147,7 +147,48 @@ async fn start_fake_toss() -> (String, Shared) {
     (url, fake)
 }
 
-on_both_backends!(checkout_through_toss_confirms_declines_and_cancels);
+on_both_backends!(
+    checkout_through_toss_confirms_declines_and_cancels,
+    the_checkout_page_shows_test_cards_only_with_the_sandbox,
+);
+
+/// The sandbox's test cards are listed on the checkout page (and the approved one filled in by
+/// the page) only when the sandbox takes the payments; with Toss the page says nothing of them.
+/// The server's answer, and the server-rendered page.
+async fn the_checkout_page_shows_test_cards_only_with_the_sandbox(backend: Backend) {
+    let (toss_url, _fake) = start_fake_toss().await;
+    let toss = [
+        ("BAEDAL_PAYMENT_PROVIDER", "toss"),
+        ("TOSS_API_URL", toss_url.as_str()),
+        ("TOSS_SECRET_KEY", SECRET_KEY),
+    ];
+    for (settings, sandbox) in [(&toss[..0], true), (&toss[..], false)] {
+        let Some(app) = TestApp::spawn_with(backend, settings).await else {
+            return;
+        };
+        let customer = app.client();
+        app.sign_in(&customer, "customer@baedal.kr", DEMO_PASSWORD)
+            .await;
+        let (status, options) = app.call(&customer, "checkout_options", &[]).await;
+        assert_eq!(status, StatusCode::OK, "{options}");
+        assert_eq!(options, json!({ "sandbox": sandbox }));
+
+        let (status, _, html) = app.page(&customer, "/checkout").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("카드 번호"), "the card field is rendered");
+        assert_eq!(
+            html.contains("테스트 카드: 4242 4242 4242 4242 승인"),
+            sandbox,
+            "sandbox: {sandbox}"
+        );
+        assert_eq!(html.contains("data-testid=\"test-cards\""), sandbox);
+
+        let owner = app.signed_in("owner@baedal.kr").await;
+        let (status, _) = app.call(&owner, "checkout_options", &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a customer's page");
+        app.teardown().await;
+    }
+}
 
 async fn checkout_through_toss_confirms_declines_and_cancels(backend: Backend) {
     let (toss_url, fake) = start_fake_toss().await;

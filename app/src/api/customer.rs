@@ -2,8 +2,8 @@
 //! checkout, their orders, and KakaoTalk settings.
 
 use crate::domain::{
-    CheckoutInput, CurrentUser, KakaoSettings, OrderDetail, OrderStatus, OrderSummary, StoreMenu,
-    StoreSummary,
+    CheckoutInput, CheckoutOptions, CurrentUser, KakaoSettings, OrderDetail, OrderStatus,
+    OrderSummary, StoreMenu, StoreSummary,
 };
 use crate::domain::{OrderId, StoreId};
 use crate::error::AppError;
@@ -53,6 +53,19 @@ pub async fn get_store_menu(store_id: StoreId) -> Result<StoreMenu, AppError> {
     http::respond(async move {
         let (state, _user) = http::require(Role::Customer).await?;
         Ok(orders::store_menu(&state.db, store_id).await?)
+    })
+    .await
+}
+
+/// What the checkout page shows about paying: whether the sandbox provider takes the payments
+/// (then its test cards are listed and the approved one is filled in).
+#[server(endpoint = "checkout_options")]
+pub async fn get_checkout_options() -> Result<CheckoutOptions, AppError> {
+    http::respond(async move {
+        let (state, _user) = http::require(Role::Customer).await?;
+        Ok(CheckoutOptions {
+            sandbox: state.payments.is_sandbox(),
+        })
     })
     .await
 }

@@ -60,6 +60,7 @@ pub const ARGUMENTS: &[(&str, Explain)] = {
         ("/api/rider_profile", form::<RiderProfile>),
         ("/api/set_delivery_district", form::<SetDeliveryDistrict>),
         ("/api/get_store_menu", form::<GetStoreMenu>),
+        ("/api/checkout_options", form::<GetCheckoutOptions>),
         ("/api/place_order", json::<CheckoutInput>),
         ("/api/my_orders", form::<MyOrders>),
         ("/api/get_order", form::<GetOrder>),

@@ -60,7 +60,8 @@ pub async fn order_action(
     .await
 }
 
-/// Opens or closes one of the owner's stores.
+/// Opens or closes one of the owner's stores. Opening a store with no dish in stock (shown to
+/// customers) is refused with 409 and the reason.
 #[server(endpoint = "set_store_open")]
 pub async fn set_store_open(store_id: StoreId, open: bool) -> Result<(), AppError> {
     http::respond(async move {
@@ -107,7 +108,10 @@ pub async fn get_owner_board() -> Result<OwnerBoard, AppError> {
 }
 
 /// Adds (`food_id` 0) or edits a dish of one of the owner's stores: name (1–40), description
-/// (≤ 200), price in won (1–1,000,000), hidden from customers or not. Returns the dish's id.
+/// (≤ 200), price in won (1–1,000,000), hidden from customers or not, and for a new dish its
+/// stock (0–100,000; empty is 0). An edit leaves the stock alone (`set_food_stock` changes it,
+/// against the number the page showed), so a stock sent with an edit is refused. Returns the
+/// dish's id.
 #[server(endpoint = "save_food")]
 pub async fn save_food(
     store_id: StoreId,
@@ -116,12 +120,33 @@ pub async fn save_food(
     #[server(default)] description: String,
     price: String,
     #[server(default)] hidden: bool,
+    #[server(default)] stock: String,
 ) -> Result<FoodId, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
-        let food = crate::domain::FoodInput::parse(&name, &description, &price, hidden)?;
+        let mut errors = crate::domain::FieldErrors::default();
+        let food = match crate::domain::FoodInput::parse(&name, &description, &price, hidden) {
+            Ok(food) => Some(food),
+            Err(fields) => {
+                fields.into_iter().for_each(|field| errors.push(field));
+                None
+            }
+        };
         let food_id = (food_id != 0).then_some(FoodId(food_id));
-        Ok(stores::save_food(&state.db, user.id, store_id, food_id, &food).await?)
+        let stock = match (stock.trim(), food_id) {
+            ("", _) => Some(0),
+            (_, Some(_)) => {
+                errors.push(crate::domain::FieldError::new(
+                    "stock",
+                    "메뉴를 수정할 때는 재고를 재고 표에서 바꿔 주세요.",
+                ));
+                None
+            }
+            (raw, None) => errors.check(crate::domain::parse_stock("stock", raw)),
+        };
+        errors.into_result()?;
+        let (food, stock) = (food.expect("checked"), stock.expect("checked"));
+        Ok(stores::save_food(&state.db, user.id, store_id, food_id, &food, stock).await?)
     })
     .await
 }

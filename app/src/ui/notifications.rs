@@ -33,6 +33,32 @@ pub fn NotificationsPage() -> impl IntoView {
             my_notifications().await
         },
     );
+    // Opening the feed reads it: in the browser, once the page has its first list, everything
+    // up to the newest item shown is marked read — never one that arrived after the list was
+    // read, nor one that arrives while the page stays open (that one stays unread for the bell
+    // until the page is opened again or 모두 읽음으로 표시 is pressed). Effects run only in the
+    // browser. What was unread when the page opened stays marked new on this visit.
+    let opened = StoredValue::new(false);
+    let new_on_this_visit = StoredValue::new(Vec::<NotificationId>::new());
+    Effect::new(move |_| {
+        if opened.get_value() {
+            return;
+        }
+        let shown = feed.with(|feed| {
+            let items = &feed.as_ref()?.as_ref().ok()?.items;
+            let unread: Vec<NotificationId> =
+                items.iter().filter(|n| !n.read).map(|n| n.id).collect();
+            Some((items.first().map(|n| n.id), unread))
+        });
+        let Some((newest, unread)) = shown else {
+            return; // not read yet
+        };
+        opened.set_value(true);
+        if let (Some(newest), false) = (newest, unread.is_empty()) {
+            new_on_this_visit.set_value(unread);
+            mark.dispatch(MarkNotificationsRead { up_to_id: newest });
+        }
+    });
     // Only customers have KakaoTalk settings; other roles never ask for them.
     let save = ServerAction::<SaveKakaoSettings>::new();
     let kakao = Resource::new(
@@ -69,16 +95,19 @@ pub fn NotificationsPage() -> impl IntoView {
                             } else {
                                 view! {
                                     <ul class="card-list" data-testid="notification-list">
-                                        {feed.items.into_iter().map(|item| view! {
-                                            <li class="card notification" class:unread=!item.read data-testid="notification">
-                                                <a class="card-link" href=link(role, &item)>
-                                                    <div class="card-title">
-                                                        <strong>{item.title.clone()}</strong>
-                                                        <span class="muted small">{korea_date_time(item.at_ms)}</span>
-                                                    </div>
-                                                    <p>{item.body.clone()}</p>
-                                                </a>
-                                            </li>
+                                        {feed.items.into_iter().map(|item| {
+                                            let new = !item.read || new_on_this_visit.with_value(|ids| ids.contains(&item.id));
+                                            view! {
+                                                <li class="card notification" class:unread=new data-testid="notification">
+                                                    <a class="card-link" href=link(role, &item)>
+                                                        <div class="card-title">
+                                                            <strong>{item.title.clone()}</strong>
+                                                            <span class="muted small">{korea_date_time(item.at_ms)}</span>
+                                                        </div>
+                                                        <p>{item.body.clone()}</p>
+                                                    </a>
+                                                </li>
+                                            }
                                         }).collect_view()}
                                     </ul>
                                 }.into_any()
@@ -108,22 +137,37 @@ fn KakaoPanel(
                 {move || Suspend::new(async move {
                     settings.await.map(|current| current.map(|current| {
                         enabled.set(current.enabled);
+                        // With the channel off nothing is sent, whatever the customer chose: the
+                        // box shows that (unticked, disabled) and their choice is kept for when
+                        // the channel is on.
+                        let channel_on = current.channel_on;
                         view! {
                             <p class="muted small">
                                 {match &current.phone_masked {
                                     Some(masked) => format!("받는 번호: {masked}"),
                                     None => "등록된 휴대폰 번호가 없습니다.".to_string(),
                                 }}
-                                {(!current.channel_on).then_some(" · 지금은 카카오톡 발송이 설정되어 있지 않아 앱 알림만 보냅니다.")}
                             </p>
+                            <label class="check" class:off=!channel_on>
+                                <input
+                                    type="checkbox"
+                                    data-testid="kakao-enabled"
+                                    disabled=!channel_on
+                                    checked=channel_on && current.enabled
+                                    prop:checked=move || channel_on && enabled.get()
+                                    on:change=move |ev| enabled.set(event_target_checked(&ev))
+                                />
+                                " 주문 상태를 카카오톡으로 받기"
+                            </label>
+                            {(!channel_on).then(|| view! {
+                                <p class="muted small" data-testid="kakao-off">
+                                    "지금은 카카오톡 발송이 설정되어 있지 않아 앱 알림만 보냅니다."
+                                </p>
+                            })}
                         }
                     }))
                 })}
             </Transition>
-            <label class="check">
-                <input type="checkbox" prop:checked=move || enabled.get() on:change=move |ev| enabled.set(event_target_checked(&ev)) />
-                " 주문 상태를 카카오톡으로 받기"
-            </label>
             <label>
                 "휴대폰 번호 (바꿀 때만)"
                 <input type="tel" inputmode="numeric" placeholder="010-1234-5678" prop:value=move || phone.get() on:input=move |ev| phone.set(event_target_value(&ev)) />

@@ -77,7 +77,8 @@ pub async fn create(
         store_address,
     } = &account.details
     {
-        insert_store(tx, id, store_name, *store_district, store_address).await?;
+        // Closed until it has a dish in stock: the owner opens it (`stores::set_open`).
+        insert_store(tx, id, store_name, *store_district, store_address, false).await?;
     }
     Ok(CurrentUser {
         id,
@@ -88,17 +89,20 @@ pub async fn create(
     })
 }
 
+/// A new store of `owner_id`, open or closed. A new owner's store starts closed: a store with
+/// nothing to sell would only show customers an empty menu.
 pub async fn insert_store(
     tx: &mut Transaction<'static, Any>,
     owner_id: UserId,
     name: &str,
     district: District,
     address: &str,
+    open: bool,
 ) -> Result<StoreId, sqlx::Error> {
     let point = district.center();
     sqlx::query_scalar(
         "INSERT INTO stores (owner_id, name, district, address, lat, lng, is_open, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 1, $7) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(owner_id)
     .bind(name)
@@ -106,6 +110,7 @@ pub async fn insert_store(
     .bind(address)
     .bind(point.lat)
     .bind(point.lng)
+    .bind(i64::from(open))
     .bind(now_ms())
     .fetch_one(&mut **tx)
     .await

@@ -157,7 +157,10 @@ pub async fn transition(
         }
         OrderStatus::PickedUp => Event::OrderPickedUp { order_id },
         OrderStatus::Delivered => Event::OrderDelivered { order_id },
-        OrderStatus::Completed => Event::OrderCompleted { order_id },
+        OrderStatus::Completed => Event::OrderCompleted {
+            order_id,
+            by_customer: actor == Actor::Customer,
+        },
         OrderStatus::Placed => {
             return Err(TransitionError::Inconsistent(
                 "no action leads back to placed",

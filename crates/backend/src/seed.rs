@@ -193,14 +193,9 @@ pub async fn seed_demo_data(state: &AppState) -> Result<bool, crate::Error> {
             store.name,
             district(store.district),
             store.address,
+            store.open,
         )
         .await?;
-        if !store.open {
-            sqlx::query("UPDATE stores SET is_open = 0 WHERE id = $1")
-                .bind(store_id)
-                .execute(&mut *tx)
-                .await?;
-        }
         for (name, description, price, stock) in store.menu {
             sqlx::query(
                 "INSERT INTO foods (store_id, name, description, price_won, stock, is_hidden, created_at)

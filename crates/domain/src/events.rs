@@ -59,6 +59,10 @@ pub enum Event {
     /// The customer tapped 배송확인 (or nobody did in time): the order is complete.
     OrderCompleted {
         order_id: OrderId,
+        /// The customer's own tap (not the system's after a while). Events stored before this
+        /// field existed decode as `false`, and so keep telling the customer as they did.
+        #[serde(default)]
+        by_customer: bool,
     },
     /// Money must go back to the customer: the order was rejected or cancelled.
     RefundRequested {
@@ -119,7 +123,7 @@ impl Event {
             | Event::RiderAssigned { order_id, .. }
             | Event::OrderPickedUp { order_id }
             | Event::OrderDelivered { order_id }
-            | Event::OrderCompleted { order_id } => *order_id,
+            | Event::OrderCompleted { order_id, .. } => *order_id,
             Event::PaymentVoidRequested { .. } => NO_ORDER,
         }
     }

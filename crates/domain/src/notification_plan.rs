@@ -1,6 +1,10 @@
 //! Who hears what of an order event: `plan` is pure (the same event and facts always plan the
 //! same messages), so every status's wording, recipients and 알림톡 template are unit-tested
 //! here without a database.
+//!
+//! Nobody is told of their own action: a customer who cancels or taps 배송확인 sees the result
+//! on the page they tapped, so only the others concerned hear of it (the owner of a cancelled
+//! order). The refund that follows a cancel is money, and is told (환불 완료).
 
 use crate::events::Event;
 use crate::{OrderId, UserId, Won};
@@ -147,21 +151,21 @@ pub fn plan(event: &Event, facts: &OrderFacts) -> Vec<Planned> {
             "BD_DELIVERED",
             base(&[]),
         )),
-        Event::OrderCompleted { .. } => planned.push(customer(
-            "completed",
-            "배송 확인 완료",
-            format!("#{id} 주문이 완료되었습니다. 이용해 주셔서 감사합니다."),
-            "BD_COMPLETED",
-            base(&[]),
-        )),
+        // The customer's own 배송확인 tells them nothing; the system's, after a while, does.
+        Event::OrderCompleted { by_customer, .. } => {
+            if !by_customer {
+                planned.push(customer(
+                    "completed",
+                    "배송 확인 완료",
+                    format!("#{id} 주문이 완료되었습니다. 이용해 주셔서 감사합니다."),
+                    "BD_COMPLETED",
+                    base(&[]),
+                ));
+            }
+        }
+        // Only the customer cancels (before cooking): the owner hears of it, the customer of
+        // the refund (`RefundRequested`).
         Event::OrderCancelled { .. } => {
-            planned.push(customer(
-                "order_cancelled",
-                "주문 취소",
-                format!("#{id} 주문이 취소되었습니다. 결제는 환불됩니다."),
-                "BD_ORDER_CANCELLED",
-                base(&[]),
-            ));
             if facts.queued {
                 planned.push(owner(
                     "order_cancelled",
@@ -281,15 +285,9 @@ mod tests {
             (
                 Event::OrderCompleted {
                     order_id: OrderId(42),
+                    by_customer: false,
                 },
                 "BD_COMPLETED",
-                with(&[]),
-            ),
-            (
-                Event::OrderCancelled {
-                    order_id: OrderId(42),
-                },
-                "BD_ORDER_CANCELLED",
                 with(&[]),
             ),
             (
@@ -352,6 +350,7 @@ mod tests {
             },
             Event::OrderCompleted {
                 order_id: OrderId(42),
+                by_customer: false,
             },
             Event::OrderCancelled {
                 order_id: OrderId(42),
@@ -405,10 +404,18 @@ mod tests {
                 },
                 &facts()
             ),
-            [
-                (UserId(1), "order_cancelled"),
-                (UserId(2), "order_cancelled")
-            ]
+            [(UserId(2), "order_cancelled")],
+            "the owner hears of the customer's cancel"
+        );
+        assert_eq!(
+            to(
+                &Event::OrderCancelled {
+                    order_id: OrderId(42)
+                },
+                &unqueued
+            ),
+            Vec::<(UserId, &str)>::new(),
+            "an order the store never had: nobody to tell"
         );
         assert_eq!(
             to(
@@ -443,5 +450,85 @@ mod tests {
                 "only customers get 알림톡"
             );
         }
+    }
+
+    #[test]
+    fn customers_are_not_told_of_their_own_actions_but_of_everything_else() {
+        let to_customer = |event: Event| -> Vec<&'static str> {
+            plan(&event, &facts())
+                .iter()
+                .filter(|p| p.user_id == UserId(1))
+                .map(|p| p.kind)
+                .collect()
+        };
+        let id = OrderId(42);
+        // Their own: cancelling, and tapping 배송확인.
+        assert!(to_customer(Event::OrderCancelled { order_id: id }).is_empty());
+        assert!(to_customer(Event::OrderCompleted {
+            order_id: id,
+            by_customer: true
+        })
+        .is_empty());
+        // Others': the store, the rider, the system, and the money.
+        assert_eq!(
+            to_customer(Event::OrderCompleted {
+                order_id: id,
+                by_customer: false
+            }),
+            ["completed"],
+            "completed by the system after a while"
+        );
+        assert_eq!(
+            to_customer(Event::RefundRequested {
+                order_id: id,
+                reason: "고객이 주문을 취소했습니다.".into()
+            }),
+            ["refunded"],
+            "the refund after their cancel is money: told"
+        );
+        for (event, kind) in [
+            (Event::OrderAccepted { order_id: id }, "order_accepted"),
+            (
+                Event::OrderRejected {
+                    order_id: id,
+                    reason: "재료 소진".into(),
+                },
+                "order_rejected",
+            ),
+            (Event::CookingStarted { order_id: id }, "cooking_started"),
+            (Event::CookingFinished { order_id: id }, "cooking_finished"),
+            (
+                Event::RiderAssigned {
+                    order_id: id,
+                    rider_id: UserId(7),
+                    rider_name: "박배달".into(),
+                },
+                "rider_assigned",
+            ),
+            (Event::OrderPickedUp { order_id: id }, "picked_up"),
+            (Event::OrderDelivered { order_id: id }, "delivered"),
+        ] {
+            assert_eq!(to_customer(event), [kind]);
+        }
+    }
+
+    #[test]
+    fn a_completion_stored_before_it_said_who_acted_still_tells_the_customer() {
+        let old: Event =
+            serde_json::from_str(r#"{"type":"OrderCompleted","order_id":42}"#).unwrap();
+        assert_eq!(
+            old,
+            Event::OrderCompleted {
+                order_id: OrderId(42),
+                by_customer: false
+            }
+        );
+        assert_eq!(plan(&old, &facts()).len(), 1);
+        let new = Event::OrderCompleted {
+            order_id: OrderId(42),
+            by_customer: true,
+        };
+        let round: Event = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(round, new);
     }
 }

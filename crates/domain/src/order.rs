@@ -89,6 +89,15 @@ pub struct CartLineInput {
     pub quantity: i64,
 }
 
+/// What the checkout page needs to know about paying.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CheckoutOptions {
+    /// The sandbox provider takes the payments, so its test cards (and only they) work: the
+    /// page lists them and starts with the approved one. With a real provider (Toss) the card
+    /// field starts empty and no test card is mentioned.
+    pub sandbox: bool,
+}
+
 /// The checkout as the browser sends it (JSON). Fields are taken loosely (any JSON value,
 /// possibly missing) so that a wrong type or a missing field becomes a field error naming it,
 /// like every other bad input, instead of an anonymous decoding failure.

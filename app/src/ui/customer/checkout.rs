@@ -1,22 +1,31 @@
-//! Checkout (`/checkout`): the cart's lines, the card, and paying once per submission (the
-//! idempotency key). A lazy route: its view is a chunk of its own.
+//! Checkout (`/checkout`): the cart's lines, the card (the sandbox's test cards are listed and
+//! the approved one filled in only when the sandbox takes the payments), and paying once per
+//! submission (the idempotency key). A lazy route: its view is a chunk of its own.
 
-use crate::api::PlaceOrder;
-use crate::domain::{CheckoutInput, Role, Won};
+use crate::api::{get_checkout_options, PlaceOrder};
+use crate::domain::{CheckoutInput, CheckoutOptions, Role, Won};
 use crate::error::AppError;
 use crate::ui::auth::Gate;
 use crate::ui::cart::{new_idempotency_key, use_cart, Cart};
+use crate::ui::layout::Loading;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use leptos_router::{lazy_route, LazyRoute};
 
+/// The sandbox provider's card that is approved; filled in only when the sandbox takes the
+/// payments.
+const APPROVED_TEST_CARD: &str = "4242 4242 4242 4242";
+
 /// The page, loaded lazily (`#[lazy_route]`): `data` (in the main module) makes its data,
 /// `view` comes in a chunk of its own, fetched when the page is first shown.
 pub struct CheckoutPage {
     gate: Gate,
     cart: Cart,
+    /// Which provider takes the payment (the sandbox's test cards are shown only for it). Read
+    /// during the server render, so the page never shows them and then takes them away.
+    options: Resource<Result<CheckoutOptions, AppError>>,
     place: ServerAction<PlaceOrder>,
     card: RwSignal<String>,
     key: RwSignal<Option<String>>,
@@ -27,14 +36,22 @@ impl LazyRoute for CheckoutPage {
     fn data() -> Self {
         let gate = Gate::for_role(Role::Customer);
         let cart = use_cart();
+        let options = Resource::new(
+            || (),
+            move |_| async move {
+                gate.allowed()?;
+                get_checkout_options().await
+            },
+        );
         let place = ServerAction::<PlaceOrder>::new();
-        let card = RwSignal::new("4242 4242 4242 4242".to_string());
+        let card = RwSignal::new(String::new());
         // One key per submission: kept while the outcome is unknown or the provider was busy
         // (paying again is the same submission), replaced after a decline or a cart change.
         let key = RwSignal::new(None::<String>);
         CheckoutPage {
             gate,
             cart,
+            options,
             place,
             card,
             key,
@@ -45,6 +62,7 @@ impl LazyRoute for CheckoutPage {
         let CheckoutPage {
             gate,
             cart,
+            options,
             place,
             card,
             key,
@@ -66,7 +84,7 @@ impl LazyRoute for CheckoutPage {
             _ => {}
         });
         gate.render(move |_user| {
-            let pay = move |_| {
+            let pay = move |_: leptos::ev::MouseEvent| {
                 let state = cart.0.get_untracked();
                 let Some(store_id) = state.store_id else {
                     return;
@@ -127,44 +145,61 @@ impl LazyRoute for CheckoutPage {
                         .into_any()
                 }}
                 <section class="panel form">
-                    <label>
-                        "카드 번호"
-                        <input
-                            type="text"
-                            inputmode="numeric"
-                            name="card_number"
-                            autocomplete="cc-number"
-                            prop:value=move || card.get()
-                            on:input=move |ev| card.set(event_target_value(&ev))
-                        />
-                    </label>
-                    <p class="muted small">
-                        "테스트 카드: 4242 4242 4242 4242 승인 · 4000 0000 0000 0002 거절 · 4000 0000 0000 3000 지연 · 4000 0000 0000 5000 오류"
-                    </p>
-                    {move || error().map(|e| {
-                        let busy = matches!(e, AppError::PaymentUnavailable { .. });
-                        let message = match &e {
-                            AppError::Invalid { fields } => fields.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join(" "),
-                            other => other.to_string(),
-                        };
-                        view! { <p class="form-error" class:busy=busy role="alert">{message}</p> }
-                    })}
-                    <button
-                        class="button primary"
-                        data-testid="pay"
-                        disabled=move || place.pending().get() || cart.0.with(|c| c.items.is_empty())
-                        on:click=pay
-                    >
-                        {move || {
-                            if place.pending().get() {
-                                "결제 중…".to_string()
-                            } else if matches!(error(), Some(AppError::PaymentUnavailable { .. })) {
-                                "다시 결제하기".to_string()
-                            } else {
-                                format!("{} 결제하기", cart.0.with(|c| c.total()))
+                    <Transition fallback=Loading>
+                        {move || Suspend::new(async move {
+                            let sandbox = options.await.map(|o| o.sandbox).unwrap_or(false);
+                            if sandbox {
+                                // The approved test card, unless the customer typed something.
+                                card.update(|c| {
+                                    if c.is_empty() {
+                                        *c = APPROVED_TEST_CARD.to_string();
+                                    }
+                                });
                             }
-                        }}
-                    </button>
+                            view! {
+                                <label>
+                                    "카드 번호"
+                                    <input
+                                        type="text"
+                                        inputmode="numeric"
+                                        name="card_number"
+                                        autocomplete="cc-number"
+                                        prop:value=move || card.get()
+                                        on:input=move |ev| card.set(event_target_value(&ev))
+                                    />
+                                </label>
+                                {sandbox.then(|| view! {
+                                    <p class="muted small" data-testid="test-cards">
+                                        "테스트 카드: 4242 4242 4242 4242 승인 · 4000 0000 0000 0002 거절 · 4000 0000 0000 3000 지연 · 4000 0000 0000 5000 오류"
+                                    </p>
+                                })}
+                                {move || error().map(|e| {
+                                    let busy = matches!(e, AppError::PaymentUnavailable { .. });
+                                    let message = match &e {
+                                        AppError::Invalid { fields } => fields.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join(" "),
+                                        other => other.to_string(),
+                                    };
+                                    view! { <p class="form-error" class:busy=busy role="alert">{message}</p> }
+                                })}
+                                <button
+                                    class="button primary"
+                                    data-testid="pay"
+                                    disabled=move || place.pending().get() || cart.0.with(|c| c.items.is_empty())
+                                    on:click=pay
+                                >
+                                    {move || {
+                                        if place.pending().get() {
+                                            "결제 중…".to_string()
+                                        } else if matches!(error(), Some(AppError::PaymentUnavailable { .. })) {
+                                            "다시 결제하기".to_string()
+                                        } else {
+                                            format!("{} 결제하기", cart.0.with(|c| c.total()))
+                                        }
+                                    }}
+                                </button>
+                            }
+                        })}
+                    </Transition>
                 </section>
             }
             .into_any()

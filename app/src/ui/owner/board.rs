@@ -108,6 +108,13 @@ pub(super) fn store_panel(board: StoreBoard, actions: Actions, state: PageState)
         }
         .into_any()
     };
+    // A refused opening (nothing in stock) says why, under the switch.
+    let open_error = move || {
+        (state.opened_for.get() == Some(store_id))
+            .then(|| actions.open.value().get().and_then(Result::err))
+            .flatten()
+            .map(|e| view! { <p class="form-error" role="alert" data-testid="open-error">{e.to_string()}</p> })
+    };
     let order_error = move || {
         (state.order_acted_for.get() == Some(store_id))
             .then(|| actions.order.value().get().and_then(Result::err))
@@ -122,12 +129,14 @@ pub(super) fn store_panel(board: StoreBoard, actions: Actions, state: PageState)
                     class=move || if open() { "badge open toggle" } else { "badge closed toggle" }
                     data-testid="open-toggle"
                     on:click=move |_| {
+                        state.opened_for.set(Some(store_id));
                         actions.open.dispatch(SetStoreOpen { store_id, open: !open() });
                     }
                 >
                     {move || if open() { "영업 중 (눌러서 마감)" } else { "영업 종료 (눌러서 시작)" }}
                 </button>
             </div>
+            {open_error}
             <p class="muted">{format!("{} · {}", store.district, store.address)}</p>
             <div class="dashboard" data-testid="dashboard">
                 <p>

@@ -6,7 +6,8 @@ use crate::api::{SaveFood, SetFoodStock};
 use crate::domain::{FoodId, MenuItem, StoreId};
 use leptos::prelude::*;
 
-/// Add a dish, or pick one to edit its name, description, price, or hide it from customers.
+/// Add a dish with its first stock, or pick one to edit its name, description, price, or hide
+/// it from customers (its stock is changed in the stock table).
 pub(super) fn menu_editor(
     store_id: StoreId,
     menu: Vec<MenuItem>,
@@ -31,6 +32,11 @@ pub(super) fn menu_editor(
             description: form.description,
             price: form.price,
             hidden: form.hidden,
+            stock: if form.food_id.is_none() {
+                form.stock
+            } else {
+                String::new()
+            },
         });
     };
     let field = move |read: fn(&DishForm) -> String| move || read(&state.form(store_id));
@@ -55,6 +61,7 @@ pub(super) fn menu_editor(
                             description: item.description.clone(),
                             price: item.price.0.to_string(),
                             hidden: item.is_hidden,
+                            stock: String::new(),
                         }).unwrap_or_default();
                         state.edit_form(store_id, |current| *current = form);
                     }>
@@ -68,6 +75,10 @@ pub(super) fn menu_editor(
                 {move || error("description").map(|m| view! { <p class="field-error">{m}</p> })}
                 <label>"가격 (원)" <input type="number" min="1" step="1" inputmode="numeric" prop:value=field(|f| f.price.clone()) on:input=move |ev| state.edit_form(store_id, |f| f.price = event_target_value(&ev)) /></label>
                 {move || error("price").map(|m| view! { <p class="field-error">{m}</p> })}
+                {move || state.form(store_id).food_id.is_none().then(|| view! {
+                    <label>"재고 (개)" <input type="number" min="0" step="1" inputmode="numeric" placeholder="0" prop:value=field(|f| f.stock.clone()) on:input=move |ev| state.edit_form(store_id, |f| f.stock = event_target_value(&ev)) /></label>
+                })}
+                {move || error("stock").map(|m| view! { <p class="field-error">{m}</p> })}
                 <label class="check"><input type="checkbox" prop:checked=move || state.form(store_id).hidden on:change=move |ev| state.edit_form(store_id, |f| f.hidden = event_target_checked(&ev)) /> "고객에게 숨기기"</label>
                 <button class="button primary" on:click=submit disabled=move || save.pending().get()>"메뉴 저장"</button>
                 {move || (ours() && matches!(save.value().get(), Some(Ok(_)))).then(|| view! { <p class="saved">"저장되었습니다."</p> })}

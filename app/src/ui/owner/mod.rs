@@ -52,6 +52,8 @@ struct DishForm {
     description: String,
     price: String,
     hidden: bool,
+    /// A new dish's first stock (an existing dish's is changed in the stock table).
+    stock: String,
 }
 
 /// What the owner is doing on the page, kept across re-reads of the board.
@@ -64,6 +66,8 @@ struct PageState {
     stock_saved_for: RwSignal<Option<FoodId>>,
     order_acted_for: RwSignal<Option<StoreId>>,
     dish_saved_for: RwSignal<Option<StoreId>>,
+    /// The store whose open/closed switch was pressed last.
+    opened_for: RwSignal<Option<StoreId>>,
 }
 
 impl PageState {
@@ -75,6 +79,7 @@ impl PageState {
             stock_saved_for: RwSignal::new(None),
             order_acted_for: RwSignal::new(None),
             dish_saved_for: RwSignal::new(None),
+            opened_for: RwSignal::new(None),
         }
     }
 

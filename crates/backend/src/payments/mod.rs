@@ -127,6 +127,11 @@ impl Payments {
         self.gateway.name()
     }
 
+    /// Whether the sandbox provider takes the payments (its test cards are the only cards).
+    pub fn is_sandbox(&self) -> bool {
+        matches!(self.gateway, PaymentGateway::Sandbox(_))
+    }
+
     pub fn breaker(&self) -> &CircuitBreaker {
         &self.breaker
     }

@@ -263,7 +263,7 @@ async fn apply_in(
         | Event::RiderAssigned { order_id, .. }
         | Event::OrderPickedUp { order_id }
         | Event::OrderDelivered { order_id }
-        | Event::OrderCompleted { order_id } => {
+        | Event::OrderCompleted { order_id, .. } => {
             project(tx, delivery, *order_id).await?;
             notifications::record(state, tx, delivery, *order_id).await?;
             Ok(AfterCommit::default())

@@ -5,7 +5,12 @@ use super::owned;
 use crate::{Db, Error};
 use domain::{FoodId, FoodInput, StoreId, UserId};
 
-/// Opens or closes the store: a closed store takes no orders.
+/// Why a store cannot open (409).
+pub const NOTHING_TO_SELL: &str =
+    "재고가 있는 메뉴가 없어 영업을 시작할 수 없습니다. 메뉴를 추가하고 재고를 입력해 주세요.";
+
+/// Opens or closes the store: a closed store takes no orders. Opening needs something to sell
+/// — a dish shown to customers with stock — else 409 and nothing changes.
 pub async fn set_open(
     db: &Db,
     owner_id: UserId,
@@ -14,11 +19,20 @@ pub async fn set_open(
 ) -> Result<(), Error> {
     owned(db, owner_id, store_id).await?;
     let mut tx = db.begin().await?;
-    sqlx::query("UPDATE stores SET is_open = $1 WHERE id = $2")
-        .bind(i64::from(open))
-        .bind(store_id)
-        .execute(&mut *tx)
-        .await?;
+    let changed = sqlx::query(
+        "UPDATE stores SET is_open = $1 WHERE id = $2
+           AND ($1 = 0 OR EXISTS (SELECT 1 FROM foods f
+                                  WHERE f.store_id = $2 AND f.is_hidden = 0 AND f.stock > 0))",
+    )
+    .bind(i64::from(open))
+    .bind(store_id)
+    .execute(&mut *tx)
+    .await?;
+    if changed.rows_affected() != 1 {
+        return Err(Error::Conflict {
+            message: NOTHING_TO_SELL.into(),
+        });
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -79,26 +93,29 @@ pub async fn set_stock(
     Ok(())
 }
 
-/// Adds a dish to one of the owner's stores (`food_id` None, stock 0) or edits one of its
-/// dishes; returns the dish's id.
+/// Adds a dish to one of the owner's stores (`food_id` None) with its first `stock`, or edits
+/// one of its dishes (its stock is left alone: it is set with [`set_stock`], against the number
+/// the owner saw); returns the dish's id.
 pub async fn save_food(
     db: &Db,
     owner_id: UserId,
     store_id: StoreId,
     food_id: Option<FoodId>,
     food: &FoodInput,
+    stock: i64,
 ) -> Result<FoodId, Error> {
     owned(db, owner_id, store_id).await?;
     let mut tx = db.begin().await?;
     let id = match food_id {
         None => sqlx::query_scalar(
             "INSERT INTO foods (store_id, name, description, price_won, stock, is_hidden, created_at)
-             VALUES ($1, $2, $3, $4, 0, $5, $6) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(store_id)
         .bind(&food.name)
         .bind(&food.description)
         .bind(food.price.0)
+        .bind(stock)
         .bind(i64::from(food.hidden))
         .bind(crate::now_ms())
         .fetch_one(&mut *tx)
