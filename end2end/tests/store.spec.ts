@@ -101,3 +101,18 @@ test('a new store starts closed, cannot open without a dish in stock, and the di
   await expect(store.getByTestId('open-error')).toHaveCount(0);
   await context.close();
 });
+
+test('all five order tabs fit on a 390 px phone, none scrolled out of sight', async ({ browser }) => {
+  const owner = await signedIn(browser, 'owner@baedal.kr', '/store');
+  const store = owner.getByTestId('owned-store').filter({ hasText: '마포 즉석떡볶이' });
+  const tabs = store.getByRole('tab');
+  await expect(tabs).toHaveCount(5);
+  // The tab bar scrolls sideways when its tabs do not fit: every tab must lie within it.
+  const bar = (await store.getByRole('tablist').boundingBox())!;
+  for (const tab of await tabs.all()) {
+    const box = (await tab.boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(bar.x);
+    expect(box.x + box.width).toBeLessThanOrEqual(bar.x + bar.width + 0.5);
+  }
+  await expect(store.getByRole('tab', { name: /^완료/ })).toBeInViewport({ ratio: 1 });
+});
