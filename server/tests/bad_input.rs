@@ -1025,6 +1025,44 @@ fn catalog(f: &Fixture) -> Vec<Case> {
         Some("idempotency_key"),
     );
 
+    // The notes at checkout (요청사항): optional text of at most 100 characters, no control
+    // characters; anything else is 422 naming the note.
+    for (category, key, value) in [
+        ("wrong type", "store_note", json!(1)),
+        ("wrong type", "rider_note", json!(true)),
+        ("wrong type", "store_note", json!(["덜 맵게"])),
+        ("wrong type", "rider_note", json!({"text": "문 앞"})),
+        ("boundary value", "store_note", json!("맵".repeat(101))),
+        ("boundary value", "rider_note", json!("a".repeat(101))),
+        (
+            "control or invalid UTF-8",
+            "store_note",
+            json!("덜\u{0}맵게"),
+        ),
+        (
+            "control or invalid UTF-8",
+            "rider_note",
+            json!("벨\u{1b}[31m"),
+        ),
+        (
+            "control or invalid UTF-8",
+            "store_note",
+            json!("가\u{FFFD}나"),
+        ),
+        ("control or invalid UTF-8", "rider_note", json!("문\n앞")),
+    ] {
+        let mut body = checkout_json(f);
+        body[key] = value;
+        add!(
+            category,
+            Who::Customer,
+            "place_order",
+            Body::Json(body.to_string()),
+            422,
+            Some(key),
+        );
+    }
+
     // Every function: too large a body (413), the wrong body type (415), cross-site (403).
     for function in all_functions() {
         let (who, body) = valid(function, f);

@@ -72,8 +72,10 @@ pub async fn get_checkout_options() -> Result<CheckoutOptions, AppError> {
 
 /// Checkout: prices the cart from the server's own prices, charges the card synchronously and,
 /// only if the payment is approved, records the order. JSON body:
-/// `{"store_id", "lines": [{"food_id", "quantity"}], "idempotency_key", "card_number"}`.
-/// Repeating a request with the same `idempotency_key` returns the same order, charged once.
+/// `{"store_id", "lines": [{"food_id", "quantity"}], "idempotency_key", "card_number",
+/// "store_note", "rider_note"}` (the notes optional, at most 100 characters each).
+/// Repeating a request with the same `idempotency_key` returns the same order, charged once;
+/// the same key with another cart or other notes is a conflict (409).
 #[server(endpoint = "place_order", input = Json)]
 pub async fn place_order(
     #[server(flatten)] checkout: CheckoutInput,

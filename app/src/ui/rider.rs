@@ -212,6 +212,7 @@ fn board_view(
                                     <p>{d.items}</p>
                                     <p class="muted small">{format!("픽업: {}", d.pickup_address)}</p>
                                     <p class="muted small">{format!("배달: {} · 배달비 {}", d.dropoff, d.fee)}</p>
+                                    {d.rider_note.map(|note| view! { <p class="order-note" data-testid="rider-note">{format!("배달 요청: {note}")}</p> })}
                                     {button.map(|(action, label)| view! {
                                         <button class="button primary" disabled=busy on:click=move |_| send(id, action)>{label}</button>
                                     })}

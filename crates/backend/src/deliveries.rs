@@ -30,8 +30,10 @@ pub async fn board(
     ))
     .fetch_all(state.db.reader())
     .await?;
-    let carried = sqlx::query_as::<_, TripRow>(&format!(
-        "SELECT {columns} WHERE o.rider_id = $1 AND o.status IN ('rider_assigned', 'picked_up')
+    // Only the rider's own deliveries read the customer's note to the rider; offers, which
+    // every rider nearby sees, never select it.
+    let carried = sqlx::query_as::<_, CarriedRow>(&format!(
+        "SELECT o.rider_note, {columns} WHERE o.rider_id = $1 AND o.status IN ('rider_assigned', 'picked_up')
          ORDER BY o.id"
     ))
     .bind(rider.id)
@@ -47,7 +49,7 @@ pub async fn board(
     }
     let mine: Vec<RiderDelivery> = carried
         .into_iter()
-        .map(|row| Trip::from(row).delivery())
+        .map(|row| Trip::from(row.trip).delivery(row.rider_note))
         .collect();
     let ids: Vec<OrderId> = offers
         .iter()
@@ -103,6 +105,14 @@ struct TripRow {
     lng: f64,
 }
 
+/// One of the rider's own deliveries: the trip and the customer's note to its rider.
+#[derive(FromRow)]
+struct CarriedRow {
+    #[sqlx(flatten)]
+    trip: TripRow,
+    rider_note: Option<String>,
+}
+
 impl From<TripRow> for Trip {
     fn from(row: TripRow) -> Trip {
         let known = District::parse("district", &row.district).ok();
@@ -141,7 +151,7 @@ impl Trip {
         }
     }
 
-    fn delivery(self) -> RiderDelivery {
+    fn delivery(self, rider_note: Option<String>) -> RiderDelivery {
         RiderDelivery {
             order_id: self.order_id,
             status: self.status,
@@ -150,6 +160,7 @@ impl Trip {
             dropoff: self.district,
             fee: delivery_fee(self.trip_m),
             items: String::new(),
+            rider_note,
         }
     }
 }

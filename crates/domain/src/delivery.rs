@@ -115,6 +115,11 @@ pub struct RiderDelivery {
     pub dropoff: String,
     pub fee: Won,
     pub items: String,
+    /// The customer's 배달 요청사항, if they left one. Only the rider carrying the order sees
+    /// it: offers (`DeliveryOffer`), which every rider nearby browses, have no note. (Default:
+    /// a list kept in the browser before notes existed still reads.)
+    #[serde(default)]
+    pub rider_note: Option<String>,
 }
 
 /// The rider's screen: nearby offers, the rider's own deliveries, and the rules in force.

@@ -111,6 +111,12 @@ pub struct CheckoutInput {
     pub idempotency_key: serde_json::Value,
     #[serde(default)]
     pub card_number: serde_json::Value,
+    /// 가게 요청사항 (for the store, e.g. "덜 맵게 해 주세요"); missing, null or blank: none.
+    #[serde(default)]
+    pub store_note: serde_json::Value,
+    /// 배달 요청사항 (for the rider who carries it); missing, null or blank: none.
+    #[serde(default)]
+    pub rider_note: serde_json::Value,
 }
 
 impl CheckoutInput {
@@ -125,6 +131,18 @@ impl CheckoutInput {
             lines: serde_json::to_value(lines).expect("lines serialise"),
             idempotency_key: idempotency_key.into(),
             card_number: card_number.into(),
+            store_note: serde_json::Value::Null,
+            rider_note: serde_json::Value::Null,
+        }
+    }
+
+    /// The same checkout with the customer's notes to the store and to the rider (as typed;
+    /// parsing trims them, and blank means none).
+    pub fn with_notes(self, store_note: &str, rider_note: &str) -> Self {
+        CheckoutInput {
+            store_note: store_note.into(),
+            rider_note: rider_note.into(),
+            ..self
         }
     }
 }
@@ -159,6 +177,24 @@ fn text<'a>(field: &str, value: &'a serde_json::Value, what: &str) -> Result<&'a
     }
 }
 
+/// An optional note: missing or null is none, anything but a string names the field, and the
+/// text is free text (trimmed, at most `CheckoutInput::MAX_NOTE_CHARS` characters, no control
+/// characters or U+FFFD); blank is none.
+fn note(field: &str, value: &serde_json::Value, what: &str) -> Result<Option<String>, FieldError> {
+    let raw = match value {
+        serde_json::Value::Null => return Ok(None),
+        serde_json::Value::String(raw) => raw,
+        _ => {
+            return Err(FieldError::new(
+                field,
+                format!("{what}{} 문자열이어야 합니다.", josa(what, "은", "는")),
+            ))
+        }
+    };
+    let text = super::free_text(field, raw, what, CheckoutInput::MAX_NOTE_CHARS, false)?;
+    Ok((!text.is_empty()).then_some(text))
+}
+
 /// A checkout whose shape is valid (whether its foods exist is the database's to say).
 #[derive(Debug, Clone)]
 pub struct Checkout {
@@ -166,10 +202,16 @@ pub struct Checkout {
     pub lines: Vec<(super::FoodId, Quantity)>,
     pub idempotency_key: IdempotencyKey,
     pub payment_token: PaymentToken,
+    /// 가게 요청사항: shown to the order's store (and to the customer).
+    pub store_note: Option<String>,
+    /// 배달 요청사항: shown to the rider who claimed the delivery (and to the customer).
+    pub rider_note: Option<String>,
 }
 
 impl CheckoutInput {
     pub const MAX_LINES: usize = 50;
+    /// The longest note to the store or to the rider, in characters.
+    pub const MAX_NOTE_CHARS: usize = 100;
 
     pub fn parse(&self) -> Result<Checkout, Vec<FieldError>> {
         let mut errors = FieldErrors::default();
@@ -234,12 +276,16 @@ impl CheckoutInput {
             text("card_number", &self.card_number, "카드 번호")
                 .and_then(|raw| PaymentToken::parse("card_number", raw)),
         );
+        let store_note = errors.check(note("store_note", &self.store_note, "가게 요청사항"));
+        let rider_note = errors.check(note("rider_note", &self.rider_note, "배달 요청사항"));
         errors.into_result()?;
         Ok(Checkout {
             store_id: super::StoreId(store_id.expect("checked")),
             lines,
             idempotency_key: key.expect("checked"),
             payment_token: token.expect("checked"),
+            store_note: store_note.expect("checked"),
+            rider_note: rider_note.expect("checked"),
         })
     }
 }
@@ -351,6 +397,12 @@ pub struct OrderDetail {
     pub note: Option<String>,
     /// The rider carrying it, once one claimed it.
     pub rider_name: Option<String>,
+    /// The customer's 가게 요청사항, as they wrote it (trimmed).
+    #[serde(default)]
+    pub store_note: Option<String>,
+    /// The customer's 배달 요청사항, as they wrote it (trimmed).
+    #[serde(default)]
+    pub rider_note: Option<String>,
 }
 
 impl OrderStatus {
@@ -497,6 +549,107 @@ mod tests {
                 "card_number"
             ]
         );
+    }
+
+    fn fields(errors: Vec<FieldError>) -> Vec<String> {
+        errors.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn notes_are_optional_trimmed_and_blank_is_none() {
+        let checkout = input().parse().unwrap();
+        assert_eq!((checkout.store_note, checkout.rider_note), (None, None));
+        let checkout = input()
+            .with_notes(
+                "  덜 맵게 해 주세요 ",
+                "\u{3000}문 앞에 두고 벨 누르지 말아 주세요\n",
+            )
+            .parse()
+            .unwrap();
+        assert_eq!(checkout.store_note.as_deref(), Some("덜 맵게 해 주세요"));
+        assert_eq!(
+            checkout.rider_note.as_deref(),
+            Some("문 앞에 두고 벨 누르지 말아 주세요")
+        );
+        let checkout = input().with_notes("   ", "").parse().unwrap();
+        assert_eq!((checkout.store_note, checkout.rider_note), (None, None));
+    }
+
+    #[test]
+    fn notes_hold_at_most_100_characters_not_bytes() {
+        // 100 Korean syllables are 300 bytes and fit; the 101st character does not, wherever
+        // the spaces around it are.
+        let hundred = "맵".repeat(100);
+        let checkout = input()
+            .with_notes(&hundred, &format!("  {hundred}  "))
+            .parse()
+            .unwrap();
+        assert_eq!(checkout.store_note.unwrap().chars().count(), 100);
+        assert_eq!(checkout.rider_note.unwrap().chars().count(), 100);
+        let long = "맵".repeat(101);
+        let errors = input().with_notes(&long, &hundred).parse().unwrap_err();
+        assert_eq!(
+            errors,
+            [FieldError::new(
+                "store_note",
+                "가게 요청사항은 100자 이하로 입력해 주세요. (현재 101자)"
+            )]
+        );
+        let errors = input()
+            .with_notes("", &"a".repeat(101))
+            .parse()
+            .unwrap_err();
+        assert_eq!(fields(errors), ["rider_note"]);
+    }
+
+    #[test]
+    fn notes_with_control_characters_or_lost_bytes_name_their_field() {
+        for bad in [
+            "덜\u{0}맵게",
+            "덜\n맵게",
+            "벨\t누르지 마세요",
+            "\u{1b}[31m빨강",
+            "가\u{FFFD}나",
+            "a\u{85}b",
+            "지우기\u{7f}",
+        ] {
+            let errors = input().with_notes(bad, "").parse().unwrap_err();
+            assert_eq!(
+                errors,
+                [FieldError::new(
+                    "store_note",
+                    "가게 요청사항에 사용할 수 없는 글자가 있습니다."
+                )],
+                "{bad:?}"
+            );
+            let errors = input().with_notes("", bad).parse().unwrap_err();
+            assert_eq!(fields(errors), ["rider_note"], "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn notes_of_another_type_name_their_field_and_missing_is_none() {
+        let mut body = serde_json::to_value(input()).unwrap();
+        body.as_object_mut().unwrap().remove("store_note");
+        body.as_object_mut().unwrap().remove("rider_note");
+        let form: CheckoutInput = serde_json::from_value(body.clone()).unwrap();
+        let checkout = form.parse().unwrap();
+        assert_eq!((checkout.store_note, checkout.rider_note), (None, None));
+
+        body["store_note"] = serde_json::json!(3);
+        body["rider_note"] = serde_json::json!(["문 앞"]);
+        let form: CheckoutInput = serde_json::from_value(body.clone()).unwrap();
+        let errors = form.parse().unwrap_err();
+        assert_eq!(
+            errors[0],
+            FieldError::new("store_note", "가게 요청사항은 문자열이어야 합니다.")
+        );
+        assert_eq!(fields(errors), ["store_note", "rider_note"]);
+
+        body["store_note"] = serde_json::json!(null);
+        body["rider_note"] = serde_json::json!({"text": "문 앞"});
+        let form: CheckoutInput = serde_json::from_value(body).unwrap();
+        assert_eq!(fields(form.parse().unwrap_err()), ["rider_note"]);
     }
 
     #[test]

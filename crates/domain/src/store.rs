@@ -67,6 +67,9 @@ pub struct StoreOrder {
     pub total: Won,
     pub created_at_ms: i64,
     pub delivery_district: String,
+    /// The customer's 가게 요청사항, if they left one.
+    #[serde(default)]
+    pub store_note: Option<String>,
 }
 
 /// Today's numbers for a store (Korea time): orders and sales that were not rejected or

@@ -1,6 +1,7 @@
-//! Checkout (`/checkout`): the cart's lines, the card (the sandbox's test cards are listed and
-//! the approved one filled in only when the sandbox takes the payments), and paying once per
-//! submission (the idempotency key). A lazy route: its view is a chunk of its own.
+//! Checkout (`/checkout`): the cart's lines, the customer's optional notes to the store and to
+//! the rider (요청사항), the card (the sandbox's test cards are listed and the approved one
+//! filled in only when the sandbox takes the payments), and paying once per submission (the
+//! idempotency key). A lazy route: its view is a chunk of its own.
 
 use crate::api::{get_checkout_options, PlaceOrder};
 use crate::domain::{CheckoutInput, CheckoutOptions, Role, Won};
@@ -18,6 +19,44 @@ use leptos_router::{lazy_route, LazyRoute};
 /// payments.
 const APPROVED_TEST_CARD: &str = "4242 4242 4242 4242";
 
+/// The fields whose errors are shown under their own input rather than above the pay button.
+const NOTE_FIELDS: [&str; 2] = ["store_note", "rider_note"];
+
+/// One optional note (요청사항): a text input limited to `CheckoutInput::MAX_NOTE_CHARS`
+/// characters, how many are used, and its field error under it.
+fn note_input(
+    field: &'static str,
+    label: &'static str,
+    placeholder: &'static str,
+    value: RwSignal<String>,
+    error: impl Fn() -> Option<AppError> + Send + Sync + 'static,
+) -> impl IntoView {
+    let max = CheckoutInput::MAX_NOTE_CHARS;
+    view! {
+        <label>
+            {label}
+            <input
+                type="text"
+                name=field
+                data-testid=field.replace('_', "-")
+                maxlength=max
+                placeholder=placeholder
+                autocomplete="off"
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+        </label>
+        <span class="muted small note-count">
+            {move || format!("{}/{max}자", value.with(|v| v.chars().count()))}
+        </span>
+        {move || {
+            error()
+                .and_then(|e| e.field(field))
+                .map(|message| view! { <p class="field-error" data-field=field role="alert">{message}</p> })
+        }}
+    }
+}
+
 /// The page, loaded lazily (`#[lazy_route]`): `data` (in the main module) makes its data,
 /// `view` comes in a chunk of its own, fetched when the page is first shown.
 pub struct CheckoutPage {
@@ -28,6 +67,9 @@ pub struct CheckoutPage {
     options: Resource<Result<CheckoutOptions, AppError>>,
     place: ServerAction<PlaceOrder>,
     card: RwSignal<String>,
+    /// 가게 요청사항 and 배달 요청사항, as typed.
+    store_note: RwSignal<String>,
+    rider_note: RwSignal<String>,
     key: RwSignal<Option<String>>,
 }
 
@@ -45,8 +87,11 @@ impl LazyRoute for CheckoutPage {
         );
         let place = ServerAction::<PlaceOrder>::new();
         let card = RwSignal::new(String::new());
+        let store_note = RwSignal::new(String::new());
+        let rider_note = RwSignal::new(String::new());
         // One key per submission: kept while the outcome is unknown or the provider was busy
-        // (paying again is the same submission), replaced after a decline or a cart change.
+        // (paying again is the same submission), replaced after a decline or a change to the
+        // cart or the notes (the server takes the same key with other notes for another cart).
         let key = RwSignal::new(None::<String>);
         CheckoutPage {
             gate,
@@ -54,6 +99,8 @@ impl LazyRoute for CheckoutPage {
             options,
             place,
             card,
+            store_note,
+            rider_note,
             key,
         }
     }
@@ -65,10 +112,14 @@ impl LazyRoute for CheckoutPage {
             options,
             place,
             card,
+            store_note,
+            rider_note,
             key,
         } = this;
         Effect::new(move |_| {
             cart.0.track();
+            store_note.track();
+            rider_note.track();
             key.set(None);
         });
         let navigate = use_navigate();
@@ -97,7 +148,8 @@ impl LazyRoute for CheckoutPage {
                         &state.lines(),
                         &submission,
                         &card.get_untracked(),
-                    ),
+                    )
+                    .with_notes(&store_note.get_untracked(), &rider_note.get_untracked()),
                 });
             };
             let error = move || place.value().get().and_then(Result::err);
@@ -144,6 +196,10 @@ impl LazyRoute for CheckoutPage {
                     }
                         .into_any()
                 }}
+                <section class="panel form" data-testid="notes">
+                    {note_input("store_note", "가게 요청사항 (선택)", "예: 덜 맵게 해 주세요", store_note, error)}
+                    {note_input("rider_note", "배달 요청사항 (선택)", "예: 문 앞에 두고 벨 누르지 말아 주세요", rider_note, error)}
+                </section>
                 <section class="panel form">
                     <Transition fallback=Loading>
                         {move || Suspend::new(async move {
@@ -173,13 +229,19 @@ impl LazyRoute for CheckoutPage {
                                         "테스트 카드: 4242 4242 4242 4242 승인 · 4000 0000 0000 0002 거절 · 4000 0000 0000 3000 지연 · 4000 0000 0000 5000 오류"
                                     </p>
                                 })}
-                                {move || error().map(|e| {
+                                {move || error().and_then(|e| {
                                     let busy = matches!(e, AppError::PaymentUnavailable { .. });
+                                    // The notes' errors are shown under the notes.
                                     let message = match &e {
-                                        AppError::Invalid { fields } => fields.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join(" "),
+                                        AppError::Invalid { fields } => fields
+                                            .iter()
+                                            .filter(|f| !NOTE_FIELDS.contains(&f.field.as_str()))
+                                            .map(|f| f.message.clone())
+                                            .collect::<Vec<_>>()
+                                            .join(" "),
                                         other => other.to_string(),
                                     };
-                                    view! { <p class="form-error" class:busy=busy role="alert">{message}</p> }
+                                    (!message.is_empty()).then(|| view! { <p class="form-error" class:busy=busy role="alert">{message}</p> })
                                 })}
                                 <button
                                     class="button primary"

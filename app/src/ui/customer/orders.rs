@@ -88,6 +88,8 @@ fn order_view(
             </table>
             <p class="total" data-testid="order-total">"결제 금액 " <strong>{order.total.to_string()}</strong></p>
             <p class="muted small">{format!("결제 수단: {}", order.payment.card_hint)}</p>
+            {order.store_note.map(|note| view! { <p class="order-note" data-testid="store-note">{format!("가게 요청사항: {note}")}</p> })}
+            {order.rider_note.map(|note| view! { <p class="order-note" data-testid="rider-note">{format!("배달 요청사항: {note}")}</p> })}
         </section>
         {can_cancel.then(|| view! {
             <section class="panel">

@@ -235,6 +235,7 @@ fn order_card(
                 <span class="muted small">{minutes_ago(order.created_at_ms, now)}</span>
             </div>
             <p>{order.lines.join(", ")}</p>
+            {order.store_note.map(|note| view! { <p class="order-note" data-testid="store-note">{format!("요청사항: {note}")}</p> })}
             <p class="muted small">{format!("{} · 배달지 {}", order.total, order.delivery_district)}</p>
             <div class="actions">{buttons}</div>
         </li>

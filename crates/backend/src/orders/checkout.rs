@@ -5,8 +5,9 @@
 //! 2. claim the idempotency key (`checkouts` row, `in_progress`) — a repeat of the same
 //!    submission waits for and returns the first one's result, so it is charged once;
 //! 3. charge the provider synchronously (timeout + circuit breaker), outside any transaction;
-//! 4. only if approved, in ONE transaction: the order, its lines, the payment record, the
-//!    `OrderPlaced` outbox event, and the checkout marked completed.
+//! 4. only if approved, in ONE transaction: the order (with the customer's notes to the store
+//!    and the rider), its lines, the payment record, the `OrderPlaced` outbox event, and the
+//!    checkout marked completed.
 //!
 //! No money without an order, even across crashes and outages: every claim carries a token,
 //! and a claim is settled exactly once — by the order's commit (step 4, which requires the
@@ -291,8 +292,9 @@ async fn record_order(
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     let order_id: OrderId = sqlx::query_scalar(
-        "INSERT INTO orders (customer_id, store_id, status, total_won, district, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        "INSERT INTO orders (customer_id, store_id, status, total_won, district, created_at, updated_at,
+                             store_note, rider_note)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id",
     )
     .bind(customer.id)
     .bind(checkout.store_id)
@@ -300,6 +302,8 @@ async fn record_order(
     .bind(cart.total)
     .bind(customer.district.clone().unwrap_or_default())
     .bind(now)
+    .bind(checkout.store_note.clone())
+    .bind(checkout.rider_note.clone())
     .fetch_one(&mut *tx)
     .await?;
     for line in &cart.lines {
@@ -419,5 +423,7 @@ fn placed_order(
         }],
         note: None,
         rider_name: None,
+        store_note: checkout.store_note.clone(),
+        rider_note: checkout.rider_note.clone(),
     }
 }

@@ -48,7 +48,11 @@ struct Existing {
     updated_at: i64,
 }
 
-/// What makes two submissions "the same cart": the store and the food/quantity pairs.
+/// What makes two submissions "the same cart": the store, the food/quantity pairs and the
+/// notes to the store and the rider. A retry with other notes is another cart (409): the first
+/// submission's order keeps the notes it was placed with, so answering the retry with that
+/// order would silently drop what the customer wrote the second time. (The checkout page makes
+/// a new key when the notes change, as when the cart changes.)
 pub(super) fn request_hash(checkout: &Checkout) -> String {
     // Plain numbers: the hash of a cart must not change with how ids are typed in Rust.
     let mut lines: Vec<_> = checkout
@@ -57,7 +61,13 @@ pub(super) fn request_hash(checkout: &Checkout) -> String {
         .map(|(f, q)| (f.get(), q.get()))
         .collect();
     lines.sort_unstable();
-    let text = format!("{}|{lines:?}", checkout.store_id);
+    let mut text = format!("{}|{lines:?}", checkout.store_id);
+    // Without notes the text is what it was before notes existed, so a claim made just before
+    // an upgrade still matches its retry. Debug quoting keeps the two notes apart whatever
+    // they hold (`|` or quotes inside a note cannot make two pairs of notes read the same).
+    if checkout.store_note.is_some() || checkout.rider_note.is_some() {
+        text = format!("{text}|{:?}|{:?}", checkout.store_note, checkout.rider_note);
+    }
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
@@ -397,6 +407,34 @@ mod tests {
             request_hash(&checkout(&[(1, 2)])),
             request_hash(&checkout(&[(1, 3)]))
         );
+    }
+
+    #[test]
+    fn notes_are_part_of_the_cart() {
+        let noted = |store: &str, rider: &str| {
+            let mut cart = checkout(&[(1, 2)]);
+            cart.store_note = (!store.is_empty()).then(|| store.to_string());
+            cart.rider_note = (!rider.is_empty()).then(|| rider.to_string());
+            request_hash(&cart)
+        };
+        // No notes: the same hash as before notes existed (claims made before the upgrade).
+        let text = format!("7|{:?}", [(1i64, 2i64)]);
+        assert_eq!(noted("", ""), hex::encode(Sha256::digest(text.as_bytes())));
+        assert_eq!(noted("덜 맵게", "문 앞"), noted("덜 맵게", "문 앞"));
+        let hashes = [
+            noted("", ""),
+            noted("덜 맵게", ""),
+            noted("", "덜 맵게"),
+            noted("덜 맵게", "문 앞"),
+            noted("덜 맵게", "문 앞에"),
+            noted("a\"|\"b", ""),
+            noted("a", "|b"),
+        ];
+        for (i, a) in hashes.iter().enumerate() {
+            for b in &hashes[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub async fn order_detail(
         timeline: Option<String>,
         note: Option<String>,
         rider_name: Option<String>,
+        store_note: Option<String>,
+        rider_note: Option<String>,
     }
     #[derive(FromRow)]
     struct Line {
@@ -52,7 +54,8 @@ pub async fn order_detail(
     }
     let order: Order = sqlx::query_as(
         "SELECT o.id, o.store_id, s.name AS store_name, o.total_won, o.created_at, p.provider, p.card_hint,
-                v.status AS view_status, v.payment AS view_payment, v.timeline, v.note, v.rider_name
+                v.status AS view_status, v.payment AS view_payment, v.timeline, v.note, v.rider_name,
+                o.store_note, o.rider_note
          FROM orders o
          JOIN stores s ON s.id = o.store_id
          JOIN payments p ON p.order_id = o.id
@@ -106,6 +109,8 @@ pub async fn order_detail(
         timeline,
         note: order.note,
         rider_name: order.rider_name,
+        store_note: order.store_note,
+        rider_note: order.rider_note,
     })
 }
 

@@ -28,11 +28,12 @@ pub async fn board(db: &Db, owner_id: UserId) -> Result<OwnerBoard, Error> {
         total_won: Won,
         created_at: i64,
         district: String,
+        store_note: Option<String>,
         line_name: Option<String>,
         quantity: Option<i64>,
     }
     let orders = sqlx::query_as::<_, BoardLine>(
-        "SELECT q.store_id, o.id, o.status, o.total_won, o.created_at, o.district,
+        "SELECT q.store_id, o.id, o.status, o.total_won, o.created_at, o.district, o.store_note,
                 l.name AS line_name, l.quantity
          FROM stores s JOIN store_queue q ON q.store_id = s.id JOIN orders o ON o.id = q.order_id
               LEFT JOIN order_lines l ON l.order_id = o.id
@@ -64,6 +65,7 @@ pub async fn board(db: &Db, owner_id: UserId) -> Result<OwnerBoard, Error> {
             total_won: total,
             created_at: created_at_ms,
             district,
+            store_note,
             line_name,
             quantity,
         } = row;
@@ -104,6 +106,7 @@ pub async fn board(db: &Db, owner_id: UserId) -> Result<OwnerBoard, Error> {
             total,
             created_at_ms,
             delivery_district: district,
+            store_note,
         });
     }
     Ok(OwnerBoard { stores: boards })
@@ -128,6 +131,7 @@ pub async fn store_orders(
         total_won: Won,
         created_at: i64,
         district: String,
+        store_note: Option<String>,
     }
     #[derive(FromRow)]
     struct Line {
@@ -136,7 +140,7 @@ pub async fn store_orders(
         quantity: i64,
     }
     let rows: Vec<Queued> = sqlx::query_as(
-        "SELECT o.id, o.status, o.total_won, o.created_at, o.district
+        "SELECT o.id, o.status, o.total_won, o.created_at, o.district, o.store_note
          FROM store_queue q JOIN orders o ON o.id = q.order_id
          WHERE q.store_id = $1 AND o.created_at >= $2 ORDER BY o.id DESC LIMIT 200",
     )
@@ -170,6 +174,7 @@ pub async fn store_orders(
             total: row.total_won,
             created_at_ms: row.created_at,
             delivery_district: row.district,
+            store_note: row.store_note,
         })
         .collect())
 }
