@@ -1,5 +1,5 @@
 import { Page } from '@playwright/test';
-import { test, expect, hydrated, signIn } from './helpers';
+import { test, expect, hydrated, orderOne, signIn, signedIn } from './helpers';
 
 async function openStore(page: Page, name: string) {
   await page.getByTestId('store-list').getByText(name).click();
@@ -108,4 +108,16 @@ test('the customer cancels before cooking: the order page follows to 주문 취�
   await expect(page.getByTestId('order-status')).toContainText('환불 완료');
   await expect(page.getByTestId('timeline')).toContainText('주문 취소');
   await expect(page.getByTestId('cancel-order')).toHaveCount(0);
+});
+
+test('재주문 shows the order as it is sold today, then fills the cart and opens checkout', async ({ browser }) => {
+  const customer = await signedIn(browser, 'customer@baedal.kr', '/');
+  await orderOne(customer, '모둠튀김');
+  await customer.getByTestId('reorder').click();
+  const plan = customer.getByTestId('reorder-plan');
+  await expect(plan).toContainText('모둠튀김 ×1');
+  await expect(plan.getByTestId('reorder-total')).toContainText('원');
+  await plan.getByTestId('reorder-to-cart').click();
+  await expect(customer).toHaveURL('/checkout');
+  await expect(customer.getByTestId('cart-lines')).toContainText('모둠튀김');
 });

@@ -152,6 +152,7 @@ const PROTECTED: &[(&str, Option<Who>)] = &[
     ("nearby_stores", Some(Who::Customer)),
     ("set_delivery_district", Some(Who::Customer)),
     ("get_store_menu", Some(Who::Customer)),
+    ("reorder", Some(Who::Customer)),
     ("checkout_options", Some(Who::Customer)),
     ("place_order", Some(Who::Customer)),
     ("my_orders", Some(Who::Customer)),
@@ -213,7 +214,7 @@ fn valid(function: &str, f: &Fixture) -> (Who, Body) {
         "set_delivery_district" => (Who::Customer, form(pairs(&[("district", "강남구")]))),
         "get_store_menu" => (Who::Customer, form(format!("store_id={s}"))),
         "place_order" => (Who::Customer, Body::Json(checkout_json(f).to_string())),
-        "get_order" | "cancel_order" | "confirm_delivery" => {
+        "get_order" | "reorder" | "cancel_order" | "confirm_delivery" => {
             (Who::Customer, form(format!("order_id={o}")))
         }
         "save_kakao_settings" => (Who::Customer, form("phone=010-1234-5678&enabled=true")),
@@ -261,6 +262,13 @@ fn typed_arguments(f: &Fixture) -> Vec<(Who, &'static str, &'static str, bool, S
         (
             Who::Customer,
             "get_order",
+            "order_id",
+            false,
+            "order_id={}".into(),
+        ),
+        (
+            Who::Customer,
+            "reorder",
             "order_id",
             false,
             "order_id={}".into(),
@@ -436,6 +444,7 @@ fn catalog(f: &Fixture) -> Vec<Case> {
         for (who, function, body) in [
             (Who::Customer, "get_store_menu", format!("store_id={id}")),
             (Who::Customer, "get_order", format!("order_id={id}")),
+            (Who::Customer, "reorder", format!("order_id={id}")),
             (Who::Customer, "cancel_order", format!("order_id={id}")),
             (Who::Customer, "confirm_delivery", format!("order_id={id}")),
             (Who::Owner, "store_orders", format!("store_id={id}")),
@@ -684,6 +693,7 @@ fn catalog(f: &Fixture) -> Vec<Case> {
         ),
         (Who::Customer, "get_store_menu", "store_id", String::new()),
         (Who::Customer, "get_order", "order_id", String::new()),
+        (Who::Customer, "reorder", "order_id", String::new()),
         (Who::Customer, "cancel_order", "order_id", "reason=x".into()),
         (Who::Customer, "confirm_delivery", "order_id", String::new()),
         (
@@ -1166,6 +1176,7 @@ fn catalog(f: &Fixture) -> Vec<Case> {
     let (s, fd, o, c) = (f.store, f.food, f.order, f.claimed);
     let others: Vec<(Who, &str, String)> = vec![
         (Who::Customer2, "get_order", format!("order_id={o}")),
+        (Who::Customer2, "reorder", format!("order_id={o}")),
         (Who::Customer2, "cancel_order", format!("order_id={o}")),
         (Who::Customer2, "confirm_delivery", format!("order_id={o}")),
         (Who::Customer2, "get_order", format!("order_id={c}")),

@@ -3,7 +3,7 @@
 
 use crate::domain::{
     CheckoutInput, CheckoutOptions, CurrentUser, KakaoSettings, OrderDetail, OrderStatus,
-    OrderSummary, StoreMenu, StoreSummary,
+    OrderSummary, ReorderPlan, StoreMenu, StoreSummary,
 };
 use crate::domain::{OrderId, StoreId};
 use crate::error::AppError;
@@ -105,6 +105,19 @@ pub async fn get_order(order_id: OrderId) -> Result<OrderDetail, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
         Ok(orders::order_detail(&state.db, &user, order_id).await?)
+    })
+    .await
+}
+
+/// 재주문: one of the customer's orders again, at today's prices and within today's stock,
+/// with what changed since (nothing is put in a cart or charged here).
+#[server(endpoint = "reorder")]
+pub async fn reorder(order_id: OrderId) -> Result<ReorderPlan, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Customer).await?;
+        let before = orders::order_detail(&state.db, &user, order_id).await?;
+        let now = orders::store_menu(&state.db, before.store_id).await?;
+        Ok(crate::domain::plan_reorder(&before, &now))
     })
     .await
 }

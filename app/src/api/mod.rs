@@ -64,6 +64,7 @@ pub const ARGUMENTS: &[(&str, Explain)] = {
         ("/api/place_order", json::<CheckoutInput>),
         ("/api/my_orders", form::<MyOrders>),
         ("/api/get_order", form::<GetOrder>),
+        ("/api/reorder", form::<Reorder>),
         ("/api/cancel_order", form::<CancelOrder>),
         ("/api/confirm_delivery", form::<ConfirmDelivery>),
         ("/api/rider_board", form::<GetRiderBoard>),

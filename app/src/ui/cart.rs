@@ -68,6 +68,19 @@ impl CartState {
         true
     }
 
+    /// Replaces the cart with `items` of one store (재주문), quantities kept within 1–99.
+    pub fn refill(&mut self, store_id: StoreId, store_name: &str, items: Vec<CartItem>) {
+        self.store_id = Some(store_id);
+        self.store_name = store_name.to_string();
+        self.items = items
+            .into_iter()
+            .map(|item| CartItem {
+                quantity: item.quantity.clamp(1, Quantity::MAX),
+                ..item
+            })
+            .collect();
+    }
+
     /// Sets a line's quantity, kept within 1–99; 0 removes the line.
     pub fn set_quantity(&mut self, food_id: FoodId, quantity: i64) {
         if quantity <= 0 {

@@ -15,6 +15,7 @@ mod live;
 mod notification;
 pub mod notification_plan;
 mod order;
+mod reorder;
 #[cfg(feature = "sqlx")]
 mod sql;
 mod store;
@@ -27,6 +28,7 @@ pub use lifecycle::*;
 pub use live::*;
 pub use notification::*;
 pub use order::*;
+pub use reorder::*;
 pub use store::*;
 
 use serde::{Deserialize, Serialize};

@@ -1,23 +1,26 @@
 //! The customer's orders (내 주문): the list (`/orders`, eager, like the home page) and one
-//! order (`/orders/:id`, a lazy route) with its progress, cancelling and confirming delivery.
+//! order (`/orders/:id`, a lazy route) with its progress, cancelling, confirming delivery and
+//! ordering it again (재주문: today's prices and stock, what changed shown before the cart).
 
 use super::id_param;
-use crate::api::{get_order, my_orders, CancelOrder, ConfirmDelivery};
-use crate::domain::{korea_clock, OrderDetail, Role};
+use crate::api::{get_order, my_orders, CancelOrder, ConfirmDelivery, Reorder};
+use crate::domain::{korea_clock, OrderDetail, OrderId, ReorderPlan, Role};
 use crate::error::AppError;
 use crate::ui::auth::Gate;
-use crate::ui::cart::confirm;
+use crate::ui::cart::{confirm, use_cart, CartItem};
 use crate::ui::layout::Loading;
 use crate::ui::live::{LiveBadge, LiveUpdates};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
 use leptos_router::{lazy_route, LazyRoute};
 
 fn order_view(
     order: OrderDetail,
     cancel: ServerAction<CancelOrder>,
     confirm_received: ServerAction<ConfirmDelivery>,
+    again: ServerAction<Reorder>,
     live: LiveUpdates,
 ) -> impl IntoView {
     let order_id = order.id;
@@ -109,6 +112,80 @@ fn order_view(
                 </button>
             </section>
         })}
+        {reorder_panel(order_id, again)}
+    }
+}
+
+/// 재주문: asks the server for today's version of this order, shows what changed, and only then
+/// puts it in the cart (replacing what was there) and opens checkout.
+fn reorder_panel(order_id: OrderId, again: ServerAction<Reorder>) -> impl IntoView {
+    let cart = use_cart();
+    let navigate = use_navigate();
+    let planned = move |plan: ReorderPlan| {
+        let total = plan.total().to_string();
+        let orderable = plan.store_open && !plan.lines.is_empty();
+        let lines = plan
+            .lines
+            .iter()
+            .map(|l| view! { <li>{format!("{} ×{} · {}", l.name, l.quantity, l.unit_price)}</li> })
+            .collect_view();
+        let changes = plan
+            .changes
+            .iter()
+            .map(|c| view! { <li>{c.clone()}</li> })
+            .collect_view();
+        let unchanged = plan.changes.is_empty();
+        let navigate = navigate.clone();
+        view! {
+            <div data-testid="reorder-plan">
+                {unchanged.then(|| view! { <p class="muted small">"지난번과 같은 메뉴, 같은 가격입니다."</p> })}
+                {(!unchanged).then(|| view! {
+                    <p class="small"><strong>"지난 주문과 달라진 점"</strong></p>
+                    <ul class="small" data-testid="reorder-changes">{changes}</ul>
+                })}
+                <ul class="small">{lines}</ul>
+                <p class="total">"예상 금액 " <strong data-testid="reorder-total">{total}</strong></p>
+                <button
+                    class="button primary"
+                    data-testid="reorder-to-cart"
+                    disabled=!orderable
+                    on:click=move |_| {
+                        let items = plan
+                            .lines
+                            .iter()
+                            .map(|l| CartItem {
+                                food_id: l.food_id,
+                                name: l.name.clone(),
+                                price: l.unit_price,
+                                quantity: l.quantity,
+                            })
+                            .collect();
+                        cart.0.update(|c| c.refill(plan.store_id, &plan.store_name, items));
+                        navigate("/checkout", Default::default());
+                    }
+                >
+                    "장바구니에 담고 결제하기"
+                </button>
+            </div>
+        }
+    };
+    view! {
+        <section class="panel">
+            <button
+                class="button"
+                data-testid="reorder"
+                disabled=move || again.pending().get()
+                on:click=move |_| {
+                    again.dispatch(Reorder { order_id });
+                }
+            >
+                "재주문"
+            </button>
+            {move || again.value().get().map(|answer| match answer {
+                Ok(plan) => planned(plan).into_any(),
+                Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </section>
     }
 }
 
@@ -118,6 +195,7 @@ pub struct OrderPage {
     gate: Gate,
     cancel: ServerAction<CancelOrder>,
     confirm_received: ServerAction<ConfirmDelivery>,
+    again: ServerAction<Reorder>,
     live: LiveUpdates,
     order: Resource<Result<OrderDetail, AppError>>,
 }
@@ -129,6 +207,7 @@ impl LazyRoute for OrderPage {
         let order_id = id_param();
         let cancel = ServerAction::<CancelOrder>::new();
         let confirm_received = ServerAction::<ConfirmDelivery>::new();
+        let again = ServerAction::<Reorder>::new();
         // The store, riders and the worker move the order along; the server pushes a hint at
         // each step and the page re-reads the order.
         let live = gate.live;
@@ -149,6 +228,7 @@ impl LazyRoute for OrderPage {
             gate,
             cancel,
             confirm_received,
+            again,
             live,
             order,
         }
@@ -159,13 +239,14 @@ impl LazyRoute for OrderPage {
             gate,
             cancel,
             confirm_received,
+            again,
             live,
             order,
         } = this;
         gate.render(move |_user| {
             view! {
                 <Transition fallback=Loading>
-                    {move || Suspend::new(async move { order.await.map(|o| order_view(o, cancel, confirm_received, live)) })}
+                    {move || Suspend::new(async move { order.await.map(|o| order_view(o, cancel, confirm_received, again, live)) })}
                 </Transition>
             }
             .into_any()
