@@ -6,6 +6,7 @@
 //! wants to see all of them, not one per submission.
 
 mod account;
+mod checkout;
 mod delivery;
 mod district;
 pub mod events;
@@ -21,6 +22,7 @@ mod sql;
 mod store;
 
 pub use account::*;
+pub use checkout::*;
 pub use delivery::*;
 pub use district::*;
 pub use ids::*;
