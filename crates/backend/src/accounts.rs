@@ -1,6 +1,5 @@
 //! Accounts in the database: creating one (with an owner's first store), finding one.
 
-use super::users::USER_COLUMNS;
 use super::{now_ms, passwords, sessions, AppState};
 use crate::Error;
 use domain::{
@@ -9,6 +8,9 @@ use domain::{
 use domain::{StoreId, UserId};
 use sqlx::{Any, FromRow, Transaction};
 use std::net::IpAddr;
+
+/// The columns of `users` a `CurrentUser` is read from (it derives its row mapping).
+const USER_COLUMNS: &str = "id, email, display_name, role, district";
 
 /// The user and password hash for an e-mail, for sign-in.
 async fn find_credentials(

@@ -25,7 +25,6 @@ pub mod seed;
 pub mod session_cache;
 pub mod sessions;
 pub mod stores;
-pub mod users;
 pub mod views;
 pub mod worker;
 

@@ -182,16 +182,10 @@ fn text<'a>(field: &str, value: &'a serde_json::Value, what: &str) -> Result<&'a
 /// text is free text (trimmed, at most `CheckoutInput::MAX_NOTE_CHARS` characters, no control
 /// characters or U+FFFD); blank is none.
 fn note(field: &str, value: &serde_json::Value, what: &str) -> Result<Option<String>, FieldError> {
-    let raw = match value {
-        serde_json::Value::Null => return Ok(None),
-        serde_json::Value::String(raw) => raw,
-        _ => {
-            return Err(FieldError::new(
-                field,
-                format!("{what}{} 문자열이어야 합니다.", josa(what, "은", "는")),
-            ))
-        }
-    };
+    if value.is_null() {
+        return Ok(None);
+    }
+    let raw = text(field, value, what)?;
     let text = super::free_text(field, raw, what, CheckoutInput::MAX_NOTE_CHARS, false)?;
     Ok((!text.is_empty()).then_some(text))
 }
