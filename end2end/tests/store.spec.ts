@@ -74,7 +74,6 @@ test('a new store starts closed, cannot open without a dish in stock, and the di
       password: 'correct horse',
       display_name: '박셰프',
       store_name: '성수 파스타',
-      store_district: '성동구',
       store_address: '서울 성동구 성수이로 1',
     },
   });

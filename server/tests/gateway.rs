@@ -218,7 +218,7 @@ async fn new_customer(url: &str, email: &str) -> Client {
             ("email", email),
             ("password", "correct horse battery"),
             ("display_name", "손님"),
-            ("district", "마포구"),
+            ("address", "서울 마포구 양화로 45"),
         ],
     )
     .await;

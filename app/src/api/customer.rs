@@ -1,4 +1,4 @@
-//! The customer's server functions: nearby stores and their menus, the delivery district,
+//! The customer's server functions: nearby stores and their menus, the delivery address,
 //! checkout, their orders, and KakaoTalk settings.
 
 use crate::domain::{
@@ -13,46 +13,58 @@ use leptos::server_fn::codec::Json;
 #[cfg(feature = "ssr")]
 use crate::backend::{accounts, orders, stores};
 #[cfg(feature = "ssr")]
-use crate::domain::{District, Role};
+use crate::domain::{AddressInput, Role};
 #[cfg(feature = "ssr")]
 use crate::door::http;
 
-/// Stores sorted by distance from the customer's delivery district.
+/// Stores sorted by distance from the customer's delivery address, those that deliver there
+/// first, each with its 최소주문금액 and the 배달팁 to that address.
 #[server(endpoint = "nearby_stores")]
 pub async fn nearby_stores() -> Result<Vec<StoreSummary>, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
-        let district = user
-            .district
-            .as_deref()
-            .and_then(|name| District::parse("district", name).ok())
-            .ok_or_else(|| AppError::invalid("district", "배달 주소(구)를 먼저 설정해 주세요."))?;
-        Ok(stores::nearby(&state.db, district.center()).await?)
+        let from = accounts::delivery_point(&state.db, user.id)
+            .await?
+            .ok_or_else(|| AppError::invalid("address", "배달 받을 주소를 먼저 입력해 주세요."))?;
+        Ok(stores::nearby(&state.db, from).await?)
     })
     .await
 }
 
-/// Changes the customer's delivery district (stores are then sorted from there).
-#[server(endpoint = "set_delivery_district")]
-pub async fn set_delivery_district(district: String) -> Result<CurrentUser, AppError> {
+/// Changes the customer's delivery address: 도로명 주소 (placed on the map by the address
+/// search) and 상세주소. An address that cannot be found is a field error and nothing changes.
+#[server(endpoint = "set_delivery_address")]
+pub async fn set_delivery_address(
+    address: String,
+    #[server(default)] address_detail: String,
+) -> Result<CurrentUser, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
-        let district = District::parse("district", &district)?;
-        accounts::set_district(&state, user.id, district).await?;
+        let input = AddressInput::parse("address", &address, "address_detail", &address_detail)?;
+        let located = state
+            .geocoder
+            .locate("address", &input)
+            .await
+            .map_err(crate::backend::Error::from)?;
+        accounts::set_address(&state, user.id, &located).await?;
         Ok(CurrentUser {
-            district: Some(district.name().to_string()),
+            district: Some(located.district.name().to_string()),
+            address: Some(located.road),
+            address_detail: Some(located.detail),
             ..user
         })
     })
     .await
 }
 
-/// A store's page: its visible menu with prices and remaining stock.
+/// A store's page: its visible menu with prices and remaining stock, its delivery terms and
+/// what they come to at the customer's address.
 #[server(endpoint = "get_store_menu")]
 pub async fn get_store_menu(store_id: StoreId) -> Result<StoreMenu, AppError> {
     http::respond(async move {
-        let (state, _user) = http::require(Role::Customer).await?;
-        Ok(orders::store_menu(&state.db, store_id).await?)
+        let (state, user) = http::require(Role::Customer).await?;
+        let from = accounts::delivery_point(&state.db, user.id).await?;
+        Ok(orders::store_menu(&state.db, store_id, from).await?)
     })
     .await
 }
@@ -116,7 +128,7 @@ pub async fn reorder(order_id: OrderId) -> Result<ReorderPlan, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
         let before = orders::order_detail(&state.db, &user, order_id).await?;
-        let now = orders::store_menu(&state.db, before.store_id).await?;
+        let now = orders::store_menu(&state.db, before.store_id, None).await?;
         Ok(crate::domain::plan_reorder(&before, &now))
     })
     .await

@@ -2,7 +2,8 @@
 //! what to do with them, today's numbers.
 
 use crate::domain::{
-    FoodId, OrderId, OrderStatus, OwnedStore, OwnerBoard, StoreDashboard, StoreId, StoreOrder,
+    DeliveryTerms, FoodId, OrderId, OrderStatus, OwnedStore, OwnerBoard, StoreDashboard, StoreId,
+    StoreOrder,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -20,6 +21,25 @@ pub async fn my_stores() -> Result<Vec<OwnedStore>, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Owner).await?;
         Ok(stores::owned_by(&state.db, user.id).await?)
+    })
+    .await
+}
+
+/// Sets one of the owner's stores' delivery terms: 최소주문금액, 배달팁 (within the first
+/// kilometre), the tip added per started kilometre beyond it, and the delivery radius in km.
+#[server(endpoint = "save_delivery_terms")]
+pub async fn save_delivery_terms(
+    store_id: StoreId,
+    #[server(default)] min_order: String,
+    #[server(default)] tip: String,
+    #[server(default)] tip_per_km: String,
+    #[server(default)] radius_km: String,
+) -> Result<DeliveryTerms, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Owner).await?;
+        let terms = DeliveryTerms::parse(&min_order, &tip, &tip_per_km, &radius_km)?;
+        stores::save_terms(&state.db, user.id, store_id, terms).await?;
+        Ok(terms)
     })
     .await
 }

@@ -6,6 +6,7 @@
 //! wants to see all of them, not one per submission.
 
 mod account;
+mod address;
 mod checkout;
 mod delivery;
 mod district;
@@ -16,12 +17,14 @@ mod live;
 mod notification;
 pub mod notification_plan;
 mod order;
+mod pricing;
 mod reorder;
 #[cfg(feature = "sqlx")]
 mod sql;
 mod store;
 
 pub use account::*;
+pub use address::*;
 pub use checkout::*;
 pub use delivery::*;
 pub use district::*;
@@ -30,6 +33,7 @@ pub use lifecycle::*;
 pub use live::*;
 pub use notification::*;
 pub use order::*;
+pub use pricing::*;
 pub use reorder::*;
 pub use store::*;
 

@@ -102,7 +102,14 @@ pub struct OrderDetail {
     pub store_name: String,
     pub status: OrderStatus,
     pub lines: Vec<OrderLineView>,
+    /// What was paid: the dishes plus `delivery_tip`.
     pub total: Won,
+    /// 배달팁 charged with the order.
+    #[serde(default = "no_tip")]
+    pub delivery_tip: Won,
+    /// Where it is delivered (도로명, 상세주소), when the order has an address.
+    #[serde(default)]
+    pub delivery_address: Option<String>,
     pub payment: PaymentView,
     pub created_at_ms: i64,
     /// Every status so far with its time (from the order-status view).
@@ -156,6 +163,13 @@ pub struct StoreMenu {
     pub address: String,
     pub is_open: bool,
     pub menu: Vec<super::MenuItem>,
+    pub terms: super::DeliveryTerms,
+    /// The terms at the viewer's delivery address, when they have one.
+    pub delivery: Option<super::DeliveryQuote>,
+}
+
+fn no_tip() -> Won {
+    Won(0)
 }
 
 /// "A 외 N건" for a list of item names.

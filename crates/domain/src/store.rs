@@ -33,6 +33,9 @@ pub struct StoreSummary {
     pub is_open: bool,
     pub distance_m: f64,
     pub menu_count: i64,
+    pub terms: super::DeliveryTerms,
+    /// The terms at this customer's address: 배달팁 and whether the store delivers there.
+    pub delivery: super::DeliveryQuote,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +57,7 @@ pub struct OwnedStore {
     pub district: String,
     pub address: String,
     pub is_open: bool,
+    pub terms: super::DeliveryTerms,
     pub menu: Vec<MenuItem>,
 }
 

@@ -89,7 +89,13 @@ fn order_view(
                         .collect_view()}
                 </tbody>
             </table>
+            {(order.delivery_tip.0 > 0).then(|| view! {
+                <p class="muted" data-testid="order-tip">{format!("배달팁 {}", order.delivery_tip)}</p>
+            })}
             <p class="total" data-testid="order-total">"결제 금액 " <strong>{order.total.to_string()}</strong></p>
+            {order.delivery_address.clone().map(|address| view! {
+                <p class="muted small" data-testid="order-address">{format!("배달 주소: {address}")}</p>
+            })}
             <p class="muted small">{format!("결제 수단: {}", order.payment.card_hint)}</p>
             {order.store_note.map(|note| view! { <p class="order-note" data-testid="store-note">{format!("가게 요청사항: {note}")}</p> })}
             {order.rider_note.map(|note| view! { <p class="order-note" data-testid="rider-note">{format!("배달 요청사항: {note}")}</p> })}

@@ -1,7 +1,7 @@
 //! One store's panel of the owner's page: the open/closed switch, today's numbers, and the
 //! incoming orders by stage (tabs) with each order's actions.
 
-use super::menu::{menu_editor, stock_row};
+use super::menu::{menu_editor, stock_row, terms_editor};
 use super::{Actions, PageState};
 use crate::api::{OrderAction, SetStoreOpen};
 use crate::domain::{OrderStatus, StoreBoard, StoreId, StoreOrder, REJECT_REASONS};
@@ -190,6 +190,7 @@ pub(super) fn store_panel(board: StoreBoard, actions: Actions, state: PageState)
                 </tbody>
             </table>
             {menu_editor(store_id, store.menu, actions, state)}
+            {terms_editor(store_id, store.terms, actions, state)}
         </section>
     }
 }

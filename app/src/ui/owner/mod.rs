@@ -17,7 +17,9 @@ mod menu;
 use super::auth::Gate;
 use super::layout::Loading;
 use super::live::LiveBadge;
-use crate::api::{get_owner_board, OrderAction, SaveFood, SetFoodStock, SetStoreOpen};
+use crate::api::{
+    get_owner_board, OrderAction, SaveDeliveryTerms, SaveFood, SetFoodStock, SetStoreOpen,
+};
 use crate::domain::{FoodId, OrderId, OrderStatus, OwnerBoard, Role, StoreId};
 use crate::error::AppError;
 use board::store_panel;
@@ -33,6 +35,7 @@ struct Actions {
     open: ServerAction<SetStoreOpen>,
     stock: ServerAction<SetFoodStock>,
     food: ServerAction<SaveFood>,
+    terms: ServerAction<SaveDeliveryTerms>,
 }
 
 /// A stock number being typed, and the stock shown when typing began (what the save expects
@@ -68,6 +71,8 @@ struct PageState {
     dish_saved_for: RwSignal<Option<StoreId>>,
     /// The store whose open/closed switch was pressed last.
     opened_for: RwSignal<Option<StoreId>>,
+    /// The store whose delivery terms were saved last.
+    terms_saved_for: RwSignal<Option<StoreId>>,
 }
 
 impl PageState {
@@ -80,6 +85,7 @@ impl PageState {
             order_acted_for: RwSignal::new(None),
             dish_saved_for: RwSignal::new(None),
             opened_for: RwSignal::new(None),
+            terms_saved_for: RwSignal::new(None),
         }
     }
 
@@ -120,6 +126,7 @@ impl LazyRoute for StoreHome {
             open: ServerAction::new(),
             stock: ServerAction::new(),
             food: ServerAction::new(),
+            terms: ServerAction::new(),
         };
         // New orders arrive through the outbox worker, which pushes a hint (`/live`) once the
         // order is in the store's queue (and its stock taken); the board re-reads then and
@@ -132,6 +139,7 @@ impl LazyRoute for StoreHome {
                     actions.open.version().get(),
                     actions.stock.version().get(),
                     actions.food.version().get(),
+                    actions.terms.version().get(),
                 )
             },
             move |_| async move {
