@@ -120,6 +120,8 @@ mod tests {
             status: OrderStatus::Completed,
             lines,
             total: Won(0),
+            delivery_tip: Won(0),
+            delivery_address: None,
             payment: PaymentView {
                 provider: "sandbox".into(),
                 card_hint: String::new(),
@@ -142,6 +144,8 @@ mod tests {
             address: String::new(),
             is_open: open,
             menu,
+            terms: crate::DeliveryTerms::default(),
+            delivery: None,
         }
     }
 

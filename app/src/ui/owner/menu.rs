@@ -188,7 +188,7 @@ pub(super) fn terms_editor(
     .collect::<Vec<_>>()
     .join(" · ");
     view! {
-        <details class="terms-editor" data-testid="terms-editor">
+        <details class="terms-editor" data-testid="terms-editor" open=ours>
             <summary>"배달 조건: " <span data-testid="terms-summary">{summary}</span></summary>
             <ActionForm action=save attr:class="form" on:submit=move |_| state.terms_saved_for.set(Some(store_id))>
                 <input type="hidden" name="store_id" value=store_id.to_string() />

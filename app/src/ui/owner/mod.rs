@@ -139,7 +139,8 @@ impl LazyRoute for StoreHome {
                     actions.open.version().get(),
                     actions.stock.version().get(),
                     actions.food.version().get(),
-                    actions.terms.version().get(),
+                    // Only a saved change re-reads the board: refused terms stay as typed.
+                    actions.terms.value().get().and_then(Result::ok),
                 )
             },
             move |_| async move {

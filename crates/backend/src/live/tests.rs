@@ -76,8 +76,8 @@ fn a_riders_cells_cover_every_dropoff_their_list_can_show() {
         let keys = rider_keys(UserId(1), RiderPosition::Located(rider), None, radius);
         assert!(keys.len() <= 1 + 49, "{} keys", keys.len());
         let mut shown = 0;
-        for i in 0..220 {
-            for j in 0..330 {
+        for i in 0..290 {
+            for j in 0..440 {
                 let dropoff = GeoPoint {
                     lat: 37.42 + 0.001 * i as f64,
                     lng: 126.76 + 0.001 * j as f64,
