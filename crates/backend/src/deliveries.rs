@@ -115,25 +115,41 @@ struct CarriedRow {
 
 impl From<TripRow> for Trip {
     fn from(row: TripRow) -> Trip {
-        let known = District::parse("district", &row.district).ok();
-        let dropoff = known
-            .map(District::center)
-            .unwrap_or(GeoPoint { lat: 0.0, lng: 0.0 });
         let store = GeoPoint {
             lat: row.lat,
             lng: row.lng,
         };
+        let measured = measure_trip(store, &row.district);
         Trip {
             order_id: row.id,
             status: row.status,
             store_name: row.store_name,
             pickup_address: row.address,
             district: row.district,
-            dropoff,
-            trip_m: store.distance_m(dropoff),
-            routable: known.is_some(),
+            dropoff: measured.map_or(GeoPoint { lat: 0.0, lng: 0.0 }, |t| t.dropoff),
+            trip_m: measured.map_or(0.0, |t| t.trip_m),
+            routable: measured.is_some(),
         }
     }
+}
+
+/// Where an order is dropped off, and how far that is from its store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MeasuredTrip {
+    pub dropoff: GeoPoint,
+    /// Straight-line metres from the store to the drop-off.
+    pub trip_m: f64,
+}
+
+/// The one place a trip is measured — the rider's distance and fee and the customer's ETA all
+/// come from here. The drop-off is the centre of the order's delivery district (orders carry
+/// no finer address); `None` when the district is not one we know.
+pub(crate) fn measure_trip(store: GeoPoint, district: &str) -> Option<MeasuredTrip> {
+    let dropoff = District::parse("district", district).ok()?.center();
+    Some(MeasuredTrip {
+        dropoff,
+        trip_m: store.distance_m(dropoff),
+    })
 }
 
 impl Trip {

@@ -131,6 +131,7 @@ mod tests {
             rider_name: None,
             store_note: None,
             rider_note: None,
+            eta_ms: None,
         }
     }
 
