@@ -1,7 +1,8 @@
 //! ETA (도착 예정 시각) over HTTP on both engines: the owner promises a cooking time when
 //! accepting; the customer's order then carries its expected arrival, worked out again when
-//! the food is cooked and when it is picked up; a bad cooking time is refused naming
-//! `cook_minutes` with nothing changed; the owner's board flags orders running late.
+//! the food is cooked and when it is picked up, and the acceptance's notification tells the
+//! promise; a bad cooking time is refused naming `cook_minutes` with nothing changed; the
+//! owner's board flags orders running late.
 
 mod common;
 
@@ -178,6 +179,21 @@ async fn the_eta_is_set_at_acceptance_and_updated_when_cooked_and_picked_up(back
     assert_eq!(eta(&app, &customer, order_id).await, Some(promised));
     let order = app.order(&customer, order_id).await;
     assert_eq!(order["status"], "accepted");
+    // The customer is told the promise with the acceptance.
+    let feed = ok(&app, &customer, "my_notifications", &[]).await;
+    let told = feed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["kind"] == "order_accepted" && item["order_id"] == order_id)
+        .unwrap_or_else(|| panic!("told of the acceptance: {feed}"));
+    assert!(
+        told["body"]
+            .as_str()
+            .unwrap()
+            .ends_with("예상 조리 시간은 20분입니다."),
+        "{told}"
+    );
     // The owner sees the same promise and ETA, and nothing late yet.
     let board_order = on_board(&app, &owner, order_id).await;
     assert_eq!(board_order["cook_by_ms"], accepted_at + 20 * MINUTE_MS);

@@ -53,10 +53,11 @@ async fn facts(
         phone: Option<String>,
         kakao_enabled: i64,
         queued: i64,
+        cook_minutes: Option<i64>,
     }
     let row: Facts = sqlx::query_as(
         "SELECT v.customer_id, v.total_won, v.store_name, v.items, o.district, s.owner_id,
-                u.phone, u.kakao_enabled,
+                u.phone, u.kakao_enabled, o.cook_minutes,
                 (SELECT COUNT(*) FROM store_queue q WHERE q.order_id = o.id) AS queued
          FROM order_views v JOIN orders o ON o.id = v.order_id JOIN stores s ON s.id = o.store_id
          JOIN users u ON u.id = o.customer_id
@@ -79,6 +80,7 @@ async fn facts(
         district: row.district,
         queued: row.queued > 0,
         nearby_riders,
+        cook_minutes: row.cook_minutes,
     };
     Ok((facts, row.phone, row.kakao_enabled == 1))
 }
