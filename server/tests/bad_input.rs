@@ -223,7 +223,10 @@ fn valid(function: &str, f: &Fixture) -> (Who, Body) {
         }
         "save_kakao_settings" => (Who::Customer, form("phone=010-1234-5678&enabled=true")),
         "store_orders" | "get_store_dashboard" => (Who::Owner, form(format!("store_id={s}"))),
-        "order_action" => (Who::Owner, form(format!("order_id={o}&action=accept"))),
+        "order_action" => (
+            Who::Owner,
+            form(format!("order_id={o}&action=accept&cook_minutes=20")),
+        ),
         "set_store_open" => (Who::Owner, form(format!("store_id={s}&open=false"))),
         "set_food_stock" => (Who::Owner, form(format!("food_id={fd}&stock=5"))),
         "save_food" => (
@@ -330,7 +333,7 @@ fn typed_arguments(f: &Fixture) -> Vec<(Who, &'static str, &'static str, bool, S
             "order_action",
             "order_id",
             false,
-            "order_id={}&action=accept".into(),
+            "order_id={}&action=accept&cook_minutes=20".into(),
         ),
         (
             Who::Owner,
@@ -468,7 +471,7 @@ fn catalog(f: &Fixture) -> Vec<Case> {
             (
                 Who::Owner,
                 "order_action",
-                format!("order_id={id}&action=accept"),
+                format!("order_id={id}&action=accept&cook_minutes=20"),
             ),
             (
                 Who::Owner,
@@ -518,6 +521,37 @@ fn catalog(f: &Fixture) -> Vec<Case> {
             Some("expected"),
         );
     }
+    // The cooking time an acceptance promises: whole minutes, 10 to 60, and not left out.
+    let o = f.order;
+    for minutes in [
+        "0",
+        "9",
+        "61",
+        "-20",
+        "20.5",
+        "abc",
+        "",
+        max.as_str(),
+        "1e1",
+    ] {
+        let body = format!("order_id={o}&action=accept&cook_minutes={}", enc(minutes));
+        add!(
+            "boundary value",
+            Who::Owner,
+            "order_action",
+            form(body),
+            422,
+            Some("cook_minutes"),
+        );
+    }
+    add!(
+        "boundary value",
+        Who::Owner,
+        "order_action",
+        form(format!("order_id={o}&action=accept")),
+        422,
+        Some("cook_minutes"),
+    );
     let s = f.store;
     for price in ["0", "-5", "1000001", max.as_str(), "", "1.5", "abc"] {
         let body = format!("store_id={s}&name=abc&price={}", enc(price));
@@ -786,7 +820,7 @@ fn catalog(f: &Fixture) -> Vec<Case> {
             Who::Owner,
             "order_action",
             "order_id",
-            "action=accept".into(),
+            "action=accept&cook_minutes=20".into(),
         ),
         (
             Who::Owner,
@@ -1041,9 +1075,17 @@ fn catalog(f: &Fixture) -> Vec<Case> {
             "control or invalid UTF-8",
             Who::Owner,
             "order_action",
-            form(format!("order_id={o}&action=accept{value}")),
+            form(format!("order_id={o}&action=accept{value}&cook_minutes=20")),
             422,
             Some("action"),
+        );
+        add!(
+            "control or invalid UTF-8",
+            Who::Owner,
+            "order_action",
+            form(format!("order_id={o}&action=accept&cook_minutes=20{value}")),
+            422,
+            Some("cook_minutes"),
         );
         add!(
             "control or invalid UTF-8",
@@ -1291,7 +1333,7 @@ fn catalog(f: &Fixture) -> Vec<Case> {
         (
             Who::Owner2,
             "order_action",
-            format!("order_id={o}&action=accept"),
+            format!("order_id={o}&action=accept&cook_minutes=20"),
         ),
         (
             Who::Owner2,
@@ -1424,7 +1466,11 @@ async fn bad_input_changes_nothing(backend: Backend) {
             .call(
                 owner,
                 "order_action",
-                &[("order_id", &claimed.to_string()), ("action", action)],
+                &[
+                    ("order_id", &claimed.to_string()),
+                    ("action", action),
+                    ("cook_minutes", "20"),
+                ],
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{action}: {body}");

@@ -38,6 +38,7 @@ async fn act(
             ("order_id", &order_id.to_string()),
             ("action", action),
             ("reason", reason),
+            ("cook_minutes", "20"),
         ],
     )
     .await

@@ -148,7 +148,7 @@ pub async fn cancel_order(order_id: OrderId) -> Result<(), AppError> {
 #[server(endpoint = "confirm_delivery")]
 pub async fn confirm_delivery(order_id: OrderId) -> Result<OrderStatus, AppError> {
     http::respond(async move {
-        use crate::backend::commands::{transition, Scope};
+        use crate::backend::commands::{transition, ActionDetails, Scope};
         use crate::domain::{Actor, OrderAction};
         let (state, user) = http::require(Role::Customer).await?;
         Ok(transition(
@@ -157,7 +157,7 @@ pub async fn confirm_delivery(order_id: OrderId) -> Result<OrderStatus, AppError
             Actor::Customer,
             OrderAction::ConfirmDelivery,
             Scope::Customer(user.id),
-            None,
+            ActionDetails::default(),
         )
         .await?)
     })

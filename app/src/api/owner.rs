@@ -54,26 +54,32 @@ pub async fn store_orders(store_id: StoreId) -> Result<Vec<StoreOrder>, AppError
     .await
 }
 
-/// An owner moves one of their store's orders: `accept`, `reject` (with one of
+/// An owner moves one of their store's orders: `accept` (with the promised `cook_minutes`,
+/// 10–60, from which the customer's ETA is worked out), `reject` (with one of
 /// `REJECT_REASONS`), `start_cooking`, `finish_cooking`. Illegal moves are 409.
 #[server(endpoint = "order_action")]
 pub async fn order_action(
     order_id: OrderId,
     action: String,
     #[server(default)] reason: String,
+    #[server(default)] cook_minutes: String,
 ) -> Result<OrderStatus, AppError> {
     http::respond(async move {
-        use crate::backend::commands::{transition, Scope};
+        use crate::backend::commands::{transition, ActionDetails, Scope};
         use crate::domain::{Actor, OwnerCommand};
         let (state, user) = http::require(Role::Owner).await?;
-        let command = OwnerCommand::parse(&action, &reason)?;
+        let command = OwnerCommand::parse(&action, &reason, &cook_minutes)?;
+        let details = ActionDetails {
+            reason: command.reason,
+            cook_minutes: command.cook_minutes,
+        };
         Ok(transition(
             &state,
             order_id,
             Actor::Owner,
             command.action,
             Scope::Owner(user.id),
-            command.reason,
+            details,
         )
         .await?)
     })

@@ -121,29 +121,53 @@ struct CarriedRow {
 
 impl From<TripRow> for Trip {
     fn from(row: TripRow) -> Trip {
-        let known = District::parse("district", &row.district).ok();
-        let saved = match (row.delivery_lat, row.delivery_lng) {
-            (Some(lat), Some(lng)) => Some(GeoPoint { lat, lng }),
-            _ => None,
-        };
-        let dropoff = saved
-            .or(known.map(District::center))
-            .unwrap_or(GeoPoint { lat: 0.0, lng: 0.0 });
         let store = GeoPoint {
             lat: row.lat,
             lng: row.lng,
         };
+        let saved = match (row.delivery_lat, row.delivery_lng) {
+            (Some(lat), Some(lng)) => Some(GeoPoint { lat, lng }),
+            _ => None,
+        };
+        let measured = measure_trip(store, saved, &row.district);
         Trip {
             order_id: row.id,
             status: row.status,
             store_name: row.store_name,
             pickup_address: full_address(&row.address, &row.address_detail),
             district: row.district,
-            dropoff,
-            trip_m: store.distance_m(dropoff),
-            routable: saved.is_some() || known.is_some(),
+            dropoff: measured.map_or(GeoPoint { lat: 0.0, lng: 0.0 }, |t| t.dropoff),
+            trip_m: measured.map_or(0.0, |t| t.trip_m),
+            routable: measured.is_some(),
         }
     }
+}
+
+/// Where an order is dropped off, and how far that is from its store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MeasuredTrip {
+    pub dropoff: GeoPoint,
+    /// Straight-line metres from the store to the drop-off.
+    pub trip_m: f64,
+}
+
+/// The one place a trip is measured — the rider's distance and fee and the customer's ETA all
+/// come from here. The drop-off is the address's coordinates saved with the order (`saved`);
+/// an order from before addresses has only its district, whose centre stands in. `None` when
+/// neither is known.
+pub(crate) fn measure_trip(
+    store: GeoPoint,
+    saved: Option<GeoPoint>,
+    district: &str,
+) -> Option<MeasuredTrip> {
+    let dropoff = match saved {
+        Some(point) => point,
+        None => District::parse("district", district).ok()?.center(),
+    };
+    Some(MeasuredTrip {
+        dropoff,
+        trip_m: store.distance_m(dropoff),
+    })
 }
 
 impl Trip {

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod db;
 pub mod deliveries;
 pub mod error;
+mod eta;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
 pub mod geocoding;

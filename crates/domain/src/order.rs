@@ -124,6 +124,11 @@ pub struct OrderDetail {
     /// The customer's 배달 요청사항, as they wrote it (trimmed).
     #[serde(default)]
     pub rider_note: Option<String>,
+    /// 도착 예정 시각 (Unix ms) from the accepted order's cooking time, then from when it was
+    /// cooked and picked up (`OrderClock::expected_arrival_ms`); `None` before the store
+    /// accepted and once the food arrived.
+    #[serde(default)]
+    pub eta_ms: Option<i64>,
 }
 
 impl OrderStatus {

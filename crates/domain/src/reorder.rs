@@ -133,6 +133,7 @@ mod tests {
             rider_name: None,
             store_note: None,
             rider_note: None,
+            eta_ms: None,
         }
     }
 

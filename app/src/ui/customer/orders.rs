@@ -1,5 +1,6 @@
 //! The customer's orders (내 주문): the list (`/orders`, eager, like the home page) and one
-//! order (`/orders/:id`, a lazy route) with its progress, cancelling, confirming delivery and
+//! order (`/orders/:id`, a lazy route) with its progress and 도착 예정 시각 (from the store's
+//! acceptance on, re-read with the order at every step), cancelling, confirming delivery and
 //! ordering it again (재주문: today's prices and stock, what changed shown before the cart).
 
 use super::id_param;
@@ -36,6 +37,9 @@ fn order_view(
                 " "
                 <span class="badge status">{order.status.label()}</span>
             </p>
+            {order.eta_ms.map(|eta| view! {
+                <p class="eta" data-testid="eta">"도착 예정 시각 " <strong>{korea_clock(eta)}</strong></p>
+            })}
             {order.note.clone().map(|note| view! { <p class="form-error" data-testid="order-note">{note}</p> })}
             {order.rider_name.clone().map(|rider| view! { <p class="muted" data-testid="order-rider">{format!("라이더: {rider}")}</p> })}
         </section>

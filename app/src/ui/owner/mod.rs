@@ -8,6 +8,10 @@
 //! middle of — the tab they look at, a stock number being typed, the dish form — lives in the
 //! page, not in the rendered board, so a new order arriving does not wipe it.
 //!
+//! A new order is accepted with the cooking time the owner picks beside 수락 (the customer's
+//! 도착 예정 시각 counts from it); accepted orders show that promise and the ETA, and a "지연"
+//! badge once the order runs late (worked out by the server at each read).
+//!
 //! The page's state and its lazy route are here; a store's panel is in `board`, its menu and
 //! stock in `menu`.
 
@@ -20,7 +24,9 @@ use super::live::LiveBadge;
 use crate::api::{
     get_owner_board, OrderAction, SaveDeliveryTerms, SaveFood, SetFoodStock, SetStoreOpen,
 };
-use crate::domain::{FoodId, OrderId, OrderStatus, OwnerBoard, Role, StoreId};
+use crate::domain::{
+    FoodId, OrderId, OrderStatus, OwnerBoard, Role, StoreId, DEFAULT_COOK_MINUTES,
+};
 use crate::error::AppError;
 use board::store_panel;
 use leptos::prelude::*;
@@ -73,6 +79,8 @@ struct PageState {
     opened_for: RwSignal<Option<StoreId>>,
     /// The store whose delivery terms were saved last.
     terms_saved_for: RwSignal<Option<StoreId>>,
+    /// The cooking time picked for a new order, until it is accepted (else the default).
+    cook_minutes: RwSignal<HashMap<OrderId, i64>>,
 }
 
 impl PageState {
@@ -86,7 +94,14 @@ impl PageState {
             dish_saved_for: RwSignal::new(None),
             opened_for: RwSignal::new(None),
             terms_saved_for: RwSignal::new(None),
+            cook_minutes: RwSignal::new(HashMap::new()),
         }
+    }
+
+    fn cook_minutes(&self, order_id: OrderId) -> i64 {
+        self.cook_minutes
+            .with(|picked| picked.get(&order_id).copied())
+            .unwrap_or(DEFAULT_COOK_MINUTES)
     }
 
     fn tab(&self, store_id: StoreId) -> usize {

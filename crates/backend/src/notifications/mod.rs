@@ -55,11 +55,11 @@ async fn facts(
         phone: Option<String>,
         kakao_enabled: i64,
         queued: i64,
+        cook_minutes: Option<i64>,
     }
     let row: Facts = sqlx::query_as(
         "SELECT v.customer_id, v.total_won, v.store_name, v.items, o.district, o.delivery_lat,
-                o.delivery_lng, s.owner_id,
-                u.phone, u.kakao_enabled,
+                o.delivery_lng, s.owner_id, u.phone, u.kakao_enabled, o.cook_minutes,
                 (SELECT COUNT(*) FROM store_queue q WHERE q.order_id = o.id) AS queued
          FROM order_views v JOIN orders o ON o.id = v.order_id JOIN stores s ON s.id = o.store_id
          JOIN users u ON u.id = o.customer_id
@@ -93,6 +93,7 @@ async fn facts(
         district: row.district,
         queued: row.queued > 0,
         nearby_riders,
+        cook_minutes: row.cook_minutes,
     };
     Ok((facts, row.phone, row.kakao_enabled == 1))
 }

@@ -495,5 +495,6 @@ fn placed_order(
         rider_name: None,
         store_note: checkout.store_note.clone(),
         rider_note: checkout.rider_note.clone(),
+        eta_ms: None,
     }
 }

@@ -11,6 +11,7 @@ pub use checkout::place_order;
 pub use claims::{purge_old_checkouts, reconcile_checkouts, CHECKOUT_KEY_RETENTION};
 pub use error::CheckoutError;
 
+use crate::eta::{ClockRow, CLOCK_COLUMNS};
 use crate::stores::{DishRow, StoreRow, STORE_COLUMNS};
 use crate::{AppState, Db, Error};
 use domain::{
@@ -46,6 +47,8 @@ pub async fn order_detail(
         rider_note: Option<String>,
         delivery_tip_won: Won,
         delivery_address: Option<String>,
+        #[sqlx(flatten)]
+        clock: ClockRow,
     }
     #[derive(FromRow)]
     struct Line {
@@ -54,16 +57,16 @@ pub async fn order_detail(
         unit_price_won: Won,
         quantity: i64,
     }
-    let order: Order = sqlx::query_as(
+    let order: Order = sqlx::query_as(&format!(
         "SELECT o.id, o.store_id, s.name AS store_name, o.total_won, o.created_at, p.provider, p.card_hint,
                 v.status AS view_status, v.payment AS view_payment, v.timeline, v.note, v.rider_name,
-                o.store_note, o.rider_note, o.delivery_tip_won, o.delivery_address
+                o.store_note, o.rider_note, o.delivery_tip_won, o.delivery_address, {CLOCK_COLUMNS}
          FROM orders o
          JOIN stores s ON s.id = o.store_id
          JOIN payments p ON p.order_id = o.id
          LEFT JOIN order_views v ON v.order_id = o.id
-         WHERE o.id = $1 AND o.customer_id = $2",
-    )
+         WHERE o.id = $1 AND o.customer_id = $2"
+    ))
     .bind(order_id)
     .bind(customer.id)
     .fetch_optional(db.reader())
@@ -95,11 +98,14 @@ pub async fn order_detail(
                 at_ms: order.created_at,
             }]
         });
+    // The ETA follows the status the page shows (the view's, which never runs ahead of the
+    // order's own times), so the page never says "accepted" with a cooked order's ETA.
+    let status = order.view_status.unwrap_or(OrderStatus::Placed);
     Ok(OrderDetail {
         id: order.id,
         store_id: order.store_id,
         store_name: order.store_name,
-        status: order.view_status.unwrap_or(OrderStatus::Placed),
+        status,
         lines,
         total: order.total_won,
         delivery_tip: order.delivery_tip_won,
@@ -115,6 +121,7 @@ pub async fn order_detail(
         rider_name: order.rider_name,
         store_note: order.store_note,
         rider_note: order.rider_note,
+        eta_ms: order.clock.clock(status).expected_arrival_ms(),
     })
 }
 
@@ -172,7 +179,7 @@ pub async fn cancel_order(
     customer: &CurrentUser,
     order_id: OrderId,
 ) -> Result<(), super::commands::TransitionError> {
-    use super::commands::{transition, Scope};
+    use super::commands::{transition, ActionDetails, Scope};
     use domain::{Actor, OrderAction};
     transition(
         state,
@@ -180,7 +187,7 @@ pub async fn cancel_order(
         Actor::Customer,
         OrderAction::Cancel,
         Scope::Customer(customer.id),
-        None,
+        ActionDetails::default(),
     )
     .await?;
     Ok(())
