@@ -31,8 +31,8 @@ test('an order goes from the customer to the owner and back, live on both screen
   await expect(store.getByRole('status')).toContainText('새 주문');
 
   // Accepted with 20분 of cooking: the customer's page shows 도착 예정 시각 at once — 20 minutes
-  // of cooking, 5 for a rider to take it, the ride (none: the demo store stands at its
-  // district's reference point) and 3 to hand it over.
+  // of cooking, 5 for a rider to take it, the ride (0.5 km from 와우산로 45 to the demo
+  // customer's 양화로 45: 2 minutes at 250 m/min) and 3 to hand it over.
   await expect(customer.getByTestId('eta')).toHaveCount(0);
   const picker = card.getByLabel('조리 시간');
   await picker.selectOption({ label: '20분' });
@@ -41,7 +41,7 @@ test('an order goes from the customer to the owner and back, live on both screen
   await expect(customer.getByTestId('order-status')).toContainText('주문 수락', { timeout: 15_000 });
   const eta = customer.getByTestId('eta');
   await expect(eta).toHaveText(/^도착 예정 시각 \d{2}:\d{2}$/, { timeout: 15_000 });
-  expectMinutesFromNow(await eta.textContent(), 28);
+  expectMinutesFromNow(await eta.textContent(), 30);
   await store.getByRole('tab', { name: /접수/ }).click();
   const accepted = store.locator(`[data-order-id="${orderId}"]`);
   await expect(accepted.getByTestId('promise')).toContainText(/조리 \d{2}:\d{2}까지 · 도착 예정 \d{2}:\d{2}/);
@@ -53,7 +53,7 @@ test('an order goes from the customer to the owner and back, live on both screen
   await store.locator(`[data-order-id="${orderId}"]`).getByRole('button', { name: '요리 완료' }).click();
   await expect(customer.getByTestId('order-status')).toContainText('요리 완료', { timeout: 15_000 });
   // Cooked well before the promise: the ETA now counts from the cooked time.
-  expectMinutesFromNow(await eta.textContent(), 8);
+  expectMinutesFromNow(await eta.textContent(), 10);
 
   // A second order is rejected: the customer sees why, is refunded, and the stock is back.
   await customer.goto('/');
