@@ -192,7 +192,8 @@ async fn prices_and_totals_from_the_client_are_ignored(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let client = customer(&app).await;
+    // customer2 lives 0.5 km from 강남 바삭치킨 (배달팁 3,000원 there).
+    let client = app.signed_in("customer2@baedal.kr").await;
     let (store_id, foods) = store(&app, &client, "강남 바삭치킨").await;
     let body = json!({
         "store_id": store_id,
@@ -201,12 +202,13 @@ async fn prices_and_totals_from_the_client_are_ignored(backend: Backend) {
         "card_number": APPROVE_CARD,
         "total": 1,
         "amount": 1,
+        "delivery_tip": 0,
         "customer_id": 999,
     });
     let (status, order) = app.call_json(&client, "place_order", &body).await;
     assert_eq!(status, StatusCode::OK, "{order}");
-    assert_eq!(order["total"], foods[0].2);
-    assert_eq!(app.charges().await[0].amount, foods[0].2);
+    assert_eq!(order["total"], foods[0].2 + 3_000);
+    assert_eq!(app.charges().await[0].amount, foods[0].2 + 3_000);
     let (_, mine) = app.call(&client, "my_orders", &[]).await;
     assert_eq!(
         mine.as_array().unwrap().len(),

@@ -19,8 +19,8 @@ on_both_backends!(
     delivered_orders_nobody_confirms_complete_by_themselves,
 );
 
-/// 마포구's reference point (customer@baedal.kr's delivery district).
-const MAPO: (f64, f64) = (37.5663, 126.9019);
+/// customer@baedal.kr's delivery address (서울 마포구 양화로 45), where their orders drop off.
+const MAPO: (f64, f64) = (37.5518, 126.9175);
 
 async fn owner_moves(app: &TestApp, owner: &Client, order_id: i64, actions: &[&str]) {
     for action in actions {
@@ -168,7 +168,7 @@ async fn riders_see_cooking_and_cooked_orders_near_the_customer(backend: Backend
     let accepted = order_taken_to(&app, &["accept"]).await;
 
     let at = |lat: f64, lng: f64| (lat.to_string(), lng.to_string());
-    // At the customer's district: both nearby, the cooked one first and claimable.
+    // At the customer's address: both nearby, the cooked one first and claimable.
     let (lat, lng) = at(MAPO.0, MAPO.1);
     let here = board(&app, &rider, &[("lat", &lat), ("lng", &lng)]).await;
     assert_eq!(here["origin"], "현재 위치");
@@ -176,7 +176,7 @@ async fn riders_see_cooking_and_cooked_orders_near_the_customer(backend: Backend
     assert_eq!(offer["status"], "cooked");
     assert_eq!(offer["distance_m"], 0.0);
     assert_eq!(offer["store_name"], "마포 즉석떡볶이");
-    assert_eq!(offer["pickup_address"], "서울 마포구 와우산로 45");
+    assert_eq!(offer["pickup_address"], "서울 마포구 와우산로 45, 1층");
     assert_eq!(offer["dropoff"], "마포구");
     assert!(offer["fee"].as_i64().unwrap() >= 3_000);
     assert_eq!(offered(&here, cooking).unwrap()["status"], "cooking");
