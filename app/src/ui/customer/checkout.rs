@@ -66,9 +66,11 @@ pub struct CheckoutPage {
     /// during the server render, so the page never shows them and then takes them away.
     options: Resource<Result<CheckoutOptions, AppError>>,
     place: ServerAction<PlaceOrder>,
-    /// The cart's store with its delivery terms at the customer's address (read in the
-    /// browser: the cart itself only exists there).
-    store: LocalResource<Option<StoreMenu>>,
+    /// The cart's store with its delivery terms at the customer's address, read in the browser
+    /// once the cart is (it only exists there). A signal set by an effect, not a resource: a
+    /// resource read under the payment section's `<Transition>` would hold the server's render
+    /// on something the server never loads.
+    store: RwSignal<Option<StoreMenu>>,
     card: RwSignal<String>,
     /// 가게 요청사항 and 배달 요청사항, as typed.
     store_note: RwSignal<String>,
@@ -89,13 +91,19 @@ impl LazyRoute for CheckoutPage {
             },
         );
         let place = ServerAction::<PlaceOrder>::new();
-        let store = LocalResource::new(move || {
+        let store = RwSignal::new(None::<StoreMenu>);
+        Effect::new(move |_| {
             let store_id = cart.0.with(|c| c.store_id);
-            async move {
-                match store_id {
-                    Some(id) => get_store_menu(id).await.ok(),
-                    None => None,
-                }
+            if store.with_untracked(|s| s.as_ref().map(|s| s.id)) == store_id {
+                return;
+            }
+            store.set(None);
+            if let Some(id) = store_id {
+                leptos::task::spawn_local(async move {
+                    if let Ok(menu) = get_store_menu(id).await {
+                        store.set(Some(menu));
+                    }
+                });
             }
         });
         let card = RwSignal::new(String::new());
@@ -133,7 +141,7 @@ impl LazyRoute for CheckoutPage {
         // What paying needs from the store's terms: the tip to add, and whether the minimum and
         // the radius allow it (None until the terms are read).
         let priced = move || {
-            let menu = store.get().flatten()?;
+            let menu = store.get()?;
             let dishes = cart.0.with(|c| c.total());
             let quote = menu.delivery?;
             Some((menu.terms, quote, dishes))
@@ -235,7 +243,7 @@ impl LazyRoute for CheckoutPage {
                                 </dd>
                             </dl>
                             {move || {
-                                let menu = store.get().flatten()?;
+                                let menu = store.get()?;
                                 let Some(quote) = menu.delivery else {
                                     return Some(view! {
                                         <p class="form-error" data-testid="address-needed">
