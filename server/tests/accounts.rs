@@ -423,7 +423,7 @@ async fn pages_redirect_to_sign_in_or_show_403(backend: Backend) {
         return;
     };
     let anonymous = app.client();
-    for path in ["/", "/store", "/rider"] {
+    for path in ["/checkout", "/orders", "/store", "/rider"] {
         let (status, location, _) = app.page(&anonymous, path).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
         assert_eq!(
@@ -434,6 +434,9 @@ async fn pages_redirect_to_sign_in_or_show_403(backend: Backend) {
     let (status, _, html) = app.page(&anonymous, "/signin").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("로그인"));
+    // The home page is open to visitors (browse.rs).
+    let (status, location, _) = app.page(&anonymous, "/").await;
+    assert_eq!((status, location), (StatusCode::OK, None));
 
     let customer = app.client();
     app.sign_in(&customer, "customer@baedal.kr", DEMO_PASSWORD)

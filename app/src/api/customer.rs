@@ -17,16 +17,25 @@ use crate::domain::{District, Role};
 #[cfg(feature = "ssr")]
 use crate::door::http;
 
-/// Stores sorted by distance from the customer's delivery district.
+/// Stores sorted by distance from where the caller wants their food: a signed-in customer's
+/// saved district; for anyone else (signed out, or an owner or rider looking around) the
+/// district `area`, else the one their browser remembers (`area::COOKIE_NAME`). Open to
+/// anyone: a visitor browses before signing in.
 #[server(endpoint = "nearby_stores")]
-pub async fn nearby_stores() -> Result<Vec<StoreSummary>, AppError> {
+pub async fn nearby_stores(#[server(default)] area: String) -> Result<Vec<StoreSummary>, AppError> {
     http::respond(async move {
-        let (state, user) = http::require(Role::Customer).await?;
-        let district = user
-            .district
-            .as_deref()
-            .and_then(|name| District::parse("district", name).ok())
-            .ok_or_else(|| AppError::invalid("district", "배달 주소(구)를 먼저 설정해 주세요."))?;
+        let state = http::state()?;
+        let saved = http::current_user(&state)
+            .await?
+            .filter(|user| user.role == Role::Customer)
+            .and_then(|user| user.district)
+            .and_then(|name| District::parse("district", &name).ok());
+        let district = match saved {
+            Some(district) => district,
+            None if area.trim().is_empty() => http::remembered_area()
+                .ok_or_else(|| AppError::invalid("area", "배달 받을 지역을 선택해 주세요."))?,
+            None => District::parse("area", &area)?,
+        };
         Ok(stores::nearby(&state.db, district.center()).await?)
     })
     .await
@@ -47,11 +56,12 @@ pub async fn set_delivery_district(district: String) -> Result<CurrentUser, AppE
     .await
 }
 
-/// A store's page: its visible menu with prices and remaining stock.
+/// A store's page: its visible menu with prices and remaining stock. Open to anyone (a shared
+/// store link shows the store).
 #[server(endpoint = "get_store_menu")]
 pub async fn get_store_menu(store_id: StoreId) -> Result<StoreMenu, AppError> {
     http::respond(async move {
-        let (state, _user) = http::require(Role::Customer).await?;
+        let state = http::state()?;
         Ok(orders::store_menu(&state.db, store_id).await?)
     })
     .await
