@@ -36,6 +36,10 @@ async function payAtCheckout(page: Page) {
   await expect(lines).toContainText('즉석떡볶이 (2인)');
   await expect(lines).toContainText('순대');
   await expect(page.getByLabel('카드 번호')).toHaveValue('4242 4242 4242 4242');
+  // The money before paying: dishes, the store's 배달팁 (free at 마포 즉석떡볶이), the total.
+  await expect(page.getByTestId('dishes-total')).toHaveText('19,000원');
+  await expect(page.getByTestId('delivery-tip')).toHaveText('0원');
+  await expect(page.getByTestId('bill-total')).toHaveText('19,000원');
   await page.getByTestId('pay').click();
   await expect(page).toHaveURL(/\/orders\/\d+$/);
   await expect(page.getByTestId('order-status')).toContainText('결제 완료');
@@ -65,7 +69,7 @@ test('a signed-out visitor browses a store, signs in at checkout and pays', asyn
 
 test('a visitor asked to sign in at checkout signs up instead and comes back to the cart', async ({ page }) => {
   const errors = watchErrors(page);
-  await fillCartSignedOut(page, '종로구');
+  await fillCartSignedOut(page, '마포구');
   await page.getByTestId('cart-bar').click();
   await expect(page).toHaveURL('/signin?next=/checkout');
   await hydrated(page);
@@ -74,8 +78,9 @@ test('a visitor asked to sign in at checkout signs up instead and comes back to 
   await page.getByLabel('이름', { exact: true }).fill('둘러본 손님');
   await page.getByLabel('이메일').fill(`browse-${Date.now()}@example.com`);
   await page.getByLabel('비밀번호 (8자 이상)').fill('correct horse');
-  // The area picked while browsing is where they live.
-  await expect(page.getByLabel('배달 받을 지역')).toHaveValue('종로구');
+  // Where they live: the road-name address the store delivers to.
+  await page.getByLabel('배달 받을 도로명 주소').fill('서울 마포구 양화로 45');
+  await page.getByLabel('상세주소 (선택)').fill('2층');
   await page.getByRole('button', { name: '가입하기' }).click();
   await payAtCheckout(page);
   expect(errors).toEqual([]);

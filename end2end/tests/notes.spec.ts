@@ -48,7 +48,7 @@ test('notes at checkout reach the store, and the rider once they claim the deliv
   await expect(onBoard.getByTestId('store-note')).toHaveText(`요청사항: ${STORE_NOTE}`);
   await expect(onBoard).not.toContainText(RIDER_NOTE);
   for (const action of ['accept', 'start_cooking', 'finish_cooking']) {
-    const answer = await owner.request.post('/api/order_action', { form: { order_id: orderId, action } });
+    const answer = await owner.request.post('/api/order_action', { form: { order_id: orderId, action, cook_minutes: '20' } });
     expect(answer.status(), action).toBe(200);
   }
 

@@ -64,7 +64,7 @@ test('the rider app is installable and shows its last list offline, refusing act
   const owner = await signedIn(browser, 'owner@baedal.kr', '/store');
   const orderId = await orderOne(customer, '모둠튀김');
   for (const action of ['accept', 'start_cooking', 'finish_cooking']) {
-    const answer = await owner.request.post('/api/order_action', { form: { order_id: orderId, action } });
+    const answer = await owner.request.post('/api/order_action', { form: { order_id: orderId, action, cook_minutes: '20' } });
     expect(answer.status(), action).toBe(200);
   }
   const rider = await signedIn(browser, 'rider@baedal.kr', '/rider', riderBrowser);

@@ -1,4 +1,22 @@
 import { test, expect, hydrated, live, orderOne, signedIn } from './helpers';
+import type { Locator } from '@playwright/test';
+
+/** "도착 예정 시각 19:42" is `minutes` from now (Korea time), give or take a minute. */
+function expectMinutesFromNow(text: string | null, minutes: number) {
+  const [, hh, mm] = text!.match(/(\d{2}):(\d{2})$/)!;
+  const shown = Number(hh) * 60 + Number(mm);
+  const now = new Date(Date.now() + 9 * 3_600_000);
+  const expected = (now.getUTCHours() * 60 + now.getUTCMinutes() + minutes) % (24 * 60);
+  const off = Math.abs(shown - expected);
+  expect(Math.min(off, 24 * 60 - off), `${text} is ${minutes} minutes from now`).toBeLessThanOrEqual(1);
+}
+
+/** `inner` lies within `outer` horizontally (nothing cut off on a 390 px phone). */
+async function expectWithinCard(inner: Locator, outer: Locator) {
+  const [a, b] = [(await inner.boundingBox())!, (await outer.boundingBox())!];
+  expect(a.x).toBeGreaterThanOrEqual(b.x);
+  expect(a.x + a.width).toBeLessThanOrEqual(b.x + b.width + 0.5);
+}
 
 test('an order goes from the customer to the owner and back, live on both screens', async ({ browser }) => {
   const owner = await signedIn(browser, 'owner@baedal.kr', '/store');
@@ -12,15 +30,30 @@ test('an order goes from the customer to the owner and back, live on both screen
   await expect(card).toBeVisible({ timeout: 15_000 }); // appears without a reload
   await expect(store.getByRole('status')).toContainText('새 주문');
 
+  // Accepted with 20분 of cooking: the customer's page shows 도착 예정 시각 at once — 20 minutes
+  // of cooking, 5 for a rider to take it, the ride (0.5 km from 와우산로 45 to the demo
+  // customer's 양화로 45: 2 minutes at 250 m/min) and 3 to hand it over.
+  await expect(customer.getByTestId('eta')).toHaveCount(0);
+  const picker = card.getByLabel('조리 시간');
+  await picker.selectOption({ label: '20분' });
+  await expectWithinCard(picker, card);
   await card.getByRole('button', { name: '수락' }).click();
   await expect(customer.getByTestId('order-status')).toContainText('주문 수락', { timeout: 15_000 });
+  const eta = customer.getByTestId('eta');
+  await expect(eta).toHaveText(/^도착 예정 시각 \d{2}:\d{2}$/, { timeout: 15_000 });
+  expectMinutesFromNow(await eta.textContent(), 30);
   await store.getByRole('tab', { name: /접수/ }).click();
-  await store.locator(`[data-order-id="${orderId}"]`).getByRole('button', { name: '요리 시작' }).click();
+  const accepted = store.locator(`[data-order-id="${orderId}"]`);
+  await expect(accepted.getByTestId('promise')).toContainText(/조리 \d{2}:\d{2}까지 · 도착 예정 \d{2}:\d{2}/);
+  await expect(accepted.getByTestId('late')).toHaveCount(0);
+  await accepted.getByRole('button', { name: '요리 시작' }).click();
   await expect(customer.getByTestId('order-status')).toContainText('요리 중', { timeout: 15_000 });
   await expect(customer.getByTestId('cancel-order')).toHaveCount(0);
   await store.getByRole('tab', { name: /조리 중/ }).click();
   await store.locator(`[data-order-id="${orderId}"]`).getByRole('button', { name: '요리 완료' }).click();
   await expect(customer.getByTestId('order-status')).toContainText('요리 완료', { timeout: 15_000 });
+  // Cooked well before the promise: the ETA now counts from the cooked time.
+  expectMinutesFromNow(await eta.textContent(), 10);
 
   // A second order is rejected: the customer sees why, is refunded, and the stock is back.
   await customer.goto('/');
@@ -74,7 +107,6 @@ test('a new store starts closed, cannot open without a dish in stock, and the di
       password: 'correct horse',
       display_name: '박셰프',
       store_name: '성수 파스타',
-      store_district: '성동구',
       store_address: '서울 성동구 성수이로 1',
     },
   });

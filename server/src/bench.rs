@@ -78,7 +78,7 @@ pub fn postgres_admin_url() -> String {
 }
 
 /// The server on `scratch` with the sandbox provider answering at once, every food stocked
-/// without limit, and `customers` signed-up customers (one cookie jar each, district 마포구).
+/// without limit, and `customers` signed-up customers (one cookie jar each, address in 마포구).
 pub struct Bench {
     pub server: RunningServer,
     pub url: String,
@@ -145,7 +145,7 @@ pub async fn start_with(scratch: &Scratch, customers: usize, settings: &[(&str, 
                 ("email", email.as_str()),
                 ("password", "bench-password"),
                 ("display_name", "벤치"),
-                ("district", "마포구"),
+                ("address", "서울 마포구 양화로 45"),
             ])
             .send()
             .await

@@ -218,7 +218,16 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
         app::backend::live::Live::new(config.live_limits),
         config.kakao.clone().map(Alimtalk::new),
         app::backend::limits::RateLimits::new(config.limits),
+        config::GeocoderConfig::geocoder(config.geocoder.as_ref()),
     );
+    match &state.geocoder {
+        app::backend::geocoding::Geocoder::KakaoLocal(_) => {
+            tracing::info!(geocoder = %state.geocoder.describe(), "address search on")
+        }
+        app::backend::geocoding::Geocoder::DistrictCentres => {
+            tracing::warn!(geocoder = %state.geocoder.describe(), "address search OFF")
+        }
+    }
     match &config.kakao {
         Some(kakao) => tracing::info!(url = %kakao.base_url, timeout_ms = kakao.timeout.as_millis() as u64,
             "KakaoTalk (알림톡) channel on"),

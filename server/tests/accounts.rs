@@ -42,7 +42,8 @@ fn customer_form(email: &str) -> Vec<(&'static str, &str)> {
         ("password", "correct horse"),
         ("display_name", "새 고객"),
         ("phone", "010-9999-0000"),
-        ("district", "서초구"),
+        ("address", "서울 서초구 서초대로 77"),
+        ("address_detail", "3층"),
     ]
 }
 
@@ -104,7 +105,6 @@ async fn each_role_can_sign_up_and_is_signed_in_at_once(backend: Backend) {
                 ("password", "correct horse"),
                 ("display_name", "박셰프"),
                 ("store_name", "성수 파스타"),
-                ("store_district", "성동구"),
                 ("store_address", "서울 성동구 성수이로 1"),
             ],
         )
@@ -187,9 +187,9 @@ async fn bad_sign_up_fields_are_each_named_and_change_nothing(backend: Backend) 
                 ("email", "not-an-email"),
                 ("password", "short"),
                 ("display_name", &long_name),
-                ("district", "해운대구"),
+                ("address", "  "),
             ],
-            vec!["email", "password", "display_name", "district"],
+            vec!["email", "password", "display_name", "address"],
         ),
         (
             vec![
@@ -199,7 +199,7 @@ async fn bad_sign_up_fields_are_each_named_and_change_nothing(backend: Backend) 
                 ("display_name", "사장"),
                 ("phone", "02-123-4567"),
             ],
-            vec!["phone", "store_name", "store_district", "store_address"],
+            vec!["phone", "store_name", "store_address"],
         ),
         (
             vec![
@@ -566,7 +566,6 @@ async fn owners_and_riders_sign_up_one_after_another(backend: Backend) {
             ("password", "correct horse"),
             ("display_name", "사장"),
             ("store_name", "새 가게"),
-            ("store_district", "중구"),
             ("store_address", "서울 중구 세종대로 1"),
         ];
         let (status, body) = app.call(&app.client(), "sign_up", &owner).await;
@@ -616,9 +615,9 @@ async fn another_instance_forgets_a_changed_district_and_a_signed_out_session_po
     );
 
     let changed = raw
-        .post(format!("{}/api/set_delivery_district", app.url))
+        .post(format!("{}/api/set_delivery_address", app.url))
         .header("cookie", cookie.clone())
-        .form(&[("district", "송파구")])
+        .form(&[("address", "서울 송파구 올림픽로 300")])
         .send()
         .await
         .unwrap();

@@ -149,7 +149,7 @@ struct Fixture {
 
 /// Which role each protected function needs (`None`: any signed-in person).
 const PROTECTED: &[(&str, Option<Who>)] = &[
-    ("set_delivery_district", Some(Who::Customer)),
+    ("set_delivery_address", Some(Who::Customer)),
     ("reorder", Some(Who::Customer)),
     ("checkout_options", Some(Who::Customer)),
     ("place_order", Some(Who::Customer)),
@@ -166,6 +166,7 @@ const PROTECTED: &[(&str, Option<Who>)] = &[
     ("set_food_stock", Some(Who::Owner)),
     ("owner_board", Some(Who::Owner)),
     ("save_food", Some(Who::Owner)),
+    ("save_delivery_terms", Some(Who::Owner)),
     ("get_store_dashboard", Some(Who::Owner)),
     ("rider_profile", Some(Who::Rider)),
     ("rider_board", Some(Who::Rider)),
@@ -207,7 +208,7 @@ fn valid(function: &str, f: &Fixture) -> (Who, Body) {
                 ("email", "new-customer@example.com"),
                 ("password", "correct horse"),
                 ("display_name", "새 손님"),
-                ("district", "마포구"),
+                ("address", "서울 마포구 양화로 45"),
             ])),
         ),
         "sign_in" => (
@@ -218,7 +219,10 @@ fn valid(function: &str, f: &Fixture) -> (Who, Body) {
             ])),
         ),
         "sign_out" | "who_am_i" => (Who::Customer, form("")),
-        "set_delivery_district" => (Who::Customer, form(pairs(&[("district", "강남구")]))),
+        "set_delivery_address" => (
+            Who::Customer,
+            form(pairs(&[("address", "서울 강남구 테헤란로 152")])),
+        ),
         "nearby_stores" => (Who::Anonymous, form(pairs(&[("area", "송파구")]))),
         "get_store_menu" => (Who::Anonymous, form(format!("store_id={s}"))),
         "place_order" => (Who::Customer, Body::Json(checkout_json(f).to_string())),
@@ -227,12 +231,21 @@ fn valid(function: &str, f: &Fixture) -> (Who, Body) {
         }
         "save_kakao_settings" => (Who::Customer, form("phone=010-1234-5678&enabled=true")),
         "store_orders" | "get_store_dashboard" => (Who::Owner, form(format!("store_id={s}"))),
-        "order_action" => (Who::Owner, form(format!("order_id={o}&action=accept"))),
+        "order_action" => (
+            Who::Owner,
+            form(format!("order_id={o}&action=accept&cook_minutes=20")),
+        ),
         "set_store_open" => (Who::Owner, form(format!("store_id={s}&open=false"))),
         "set_food_stock" => (Who::Owner, form(format!("food_id={fd}&stock=5"))),
         "save_food" => (
             Who::Owner,
             form(format!("store_id={s}&name=abc&price=1000")),
+        ),
+        "save_delivery_terms" => (
+            Who::Owner,
+            form(format!(
+                "store_id={s}&min_order=0&tip=0&tip_per_km=0&radius_km=5"
+            )),
         ),
         "rider_action" => (Who::Rider, form(format!("order_id={c}&action=pick_up"))),
         "mark_notifications_read" => (Who::Customer, form(format!("up_to_id={}", i64::MAX))),
@@ -328,7 +341,7 @@ fn typed_arguments(f: &Fixture) -> Vec<(Who, &'static str, &'static str, bool, S
             "order_action",
             "order_id",
             false,
-            "order_id={}&action=accept".into(),
+            "order_id={}&action=accept&cook_minutes=20".into(),
         ),
         (
             Who::Owner,
@@ -378,6 +391,13 @@ fn typed_arguments(f: &Fixture) -> Vec<(Who, &'static str, &'static str, bool, S
             "store_id",
             false,
             "store_id={}".into(),
+        ),
+        (
+            Who::Owner,
+            "save_delivery_terms",
+            "store_id",
+            false,
+            "store_id={}&min_order=0&tip=0&tip_per_km=0&radius_km=5".into(),
         ),
         (
             Who::Rider,
@@ -459,7 +479,7 @@ fn catalog(f: &Fixture) -> Vec<Case> {
             (
                 Who::Owner,
                 "order_action",
-                format!("order_id={id}&action=accept"),
+                format!("order_id={id}&action=accept&cook_minutes=20"),
             ),
             (
                 Who::Owner,
@@ -509,6 +529,37 @@ fn catalog(f: &Fixture) -> Vec<Case> {
             Some("expected"),
         );
     }
+    // The cooking time an acceptance promises: whole minutes, 10 to 60, and not left out.
+    let o = f.order;
+    for minutes in [
+        "0",
+        "9",
+        "61",
+        "-20",
+        "20.5",
+        "abc",
+        "",
+        max.as_str(),
+        "1e1",
+    ] {
+        let body = format!("order_id={o}&action=accept&cook_minutes={}", enc(minutes));
+        add!(
+            "boundary value",
+            Who::Owner,
+            "order_action",
+            form(body),
+            422,
+            Some("cook_minutes"),
+        );
+    }
+    add!(
+        "boundary value",
+        Who::Owner,
+        "order_action",
+        form(format!("order_id={o}&action=accept")),
+        422,
+        Some("cook_minutes"),
+    );
     let s = f.store;
     for price in ["0", "-5", "1000001", max.as_str(), "", "1.5", "abc"] {
         let body = format!("store_id={s}&name=abc&price={}", enc(price));
@@ -521,6 +572,62 @@ fn catalog(f: &Fixture) -> Vec<Case> {
             Some("price"),
         );
     }
+    for (field, terms) in [
+        ("min_order", "min_order=-1&tip=0&tip_per_km=0&radius_km=5"),
+        (
+            "min_order",
+            "min_order=100001&tip=0&tip_per_km=0&radius_km=5",
+        ),
+        ("min_order", "min_order=1.5&tip=0&tip_per_km=0&radius_km=5"),
+        ("min_order", "tip=0&tip_per_km=0&radius_km=5"),
+        ("tip", "min_order=0&tip=20001&tip_per_km=0&radius_km=5"),
+        ("tip", "min_order=0&tip=abc&tip_per_km=0&radius_km=5"),
+        (
+            "tip_per_km",
+            "min_order=0&tip=0&tip_per_km=5001&radius_km=5",
+        ),
+        ("radius_km", "min_order=0&tip=0&tip_per_km=0&radius_km=0.4"),
+        ("radius_km", "min_order=0&tip=0&tip_per_km=0&radius_km=10.1"),
+        ("radius_km", "min_order=0&tip=0&tip_per_km=0&radius_km=NaN"),
+        ("radius_km", "min_order=0&tip=0&tip_per_km=0&radius_km=inf"),
+        ("radius_km", "min_order=0&tip=0&tip_per_km=0"),
+    ] {
+        add!(
+            "boundary value",
+            Who::Owner,
+            "save_delivery_terms",
+            form(format!("store_id={s}&{terms}")),
+            422,
+            Some(field),
+        );
+    }
+    for (field, address) in [
+        ("address", String::new()),
+        ("address", enc(&"가".repeat(121))),
+        ("address", enc("부산 해운대구 해운대로 1")),
+        ("address", enc("올림픽로 300")),
+    ] {
+        add!(
+            "boundary value",
+            Who::Customer,
+            "set_delivery_address",
+            form(format!("address={address}")),
+            422,
+            Some(field),
+        );
+    }
+    add!(
+        "boundary value",
+        Who::Customer,
+        "set_delivery_address",
+        form(format!(
+            "address={}&address_detail={}",
+            enc("서울 송파구 올림픽로 300"),
+            enc(&"나".repeat(61))
+        )),
+        422,
+        Some("address_detail"),
+    );
     let long_name = "가".repeat(41);
     let huge = "x".repeat(30_000);
     for (field, body) in [
@@ -695,8 +802,8 @@ fn catalog(f: &Fixture) -> Vec<Case> {
         ),
         (
             Who::Customer,
-            "set_delivery_district",
-            "district",
+            "set_delivery_address",
+            "address",
             String::new(),
         ),
         (Who::Anonymous, "get_store_menu", "store_id", String::new()),
@@ -721,7 +828,7 @@ fn catalog(f: &Fixture) -> Vec<Case> {
             Who::Owner,
             "order_action",
             "order_id",
-            "action=accept".into(),
+            "action=accept&cook_minutes=20".into(),
         ),
         (
             Who::Owner,
@@ -977,18 +1084,29 @@ fn catalog(f: &Fixture) -> Vec<Case> {
             422,
             Some("description"),
         );
-        add!("control or invalid UTF-8", Who::Anonymous, "sign_up", form(format!("role=customer&email=ctl%40example.com&password=correct+horse&district=%EB%A7%88%ED%8F%AC%EA%B5%AC&display_name={value}")), 422, Some("display_name"));
+        add!("control or invalid UTF-8", Who::Anonymous, "sign_up", form(format!("role=customer&email=ctl%40example.com&password=correct+horse&address=%EC%84%9C%EC%9A%B8+%EB%A7%88%ED%8F%AC%EA%B5%AC+%EC%96%91%ED%99%94%EB%A1%9C+45&display_name={value}")), 422, Some("display_name"));
     }
     for value in ["a%00", "%FF", "a%0Ab", "a%1Bb"] {
-        add!("control or invalid UTF-8", Who::Anonymous, "sign_up", form(format!("role=owner&email=own%40example.com&password=correct+horse&display_name=abc&store_name=abc&store_district=%EB%A7%88%ED%8F%AC%EA%B5%AC&store_address={value}")), 422, Some("store_address"));
-        add!("control or invalid UTF-8", Who::Anonymous, "sign_up", form(format!("role=owner&email=own%40example.com&password=correct+horse&display_name=abc&store_address=abc&store_district=%EB%A7%88%ED%8F%AC%EA%B5%AC&store_name={value}")), 422, Some("store_name"));
+        add!("control or invalid UTF-8", Who::Anonymous, "sign_up", form(format!("role=owner&email=own%40example.com&password=correct+horse&display_name=abc&store_name=abc&store_address={value}")), 422, Some("store_address"));
+        add!("control or invalid UTF-8", Who::Anonymous, "sign_up", form(format!("role=owner&email=own%40example.com&password=correct+horse&display_name=abc&store_address=abc&store_name={value}")), 422, Some("store_name"));
         add!(
             "control or invalid UTF-8",
             Who::Customer,
-            "set_delivery_district",
-            form(format!("district={value}")),
+            "set_delivery_address",
+            form(format!("address={value}")),
             422,
-            Some("district"),
+            Some("address"),
+        );
+        add!(
+            "control or invalid UTF-8",
+            Who::Customer,
+            "set_delivery_address",
+            form(format!(
+                "address={}&address_detail=1{value}",
+                enc("서울 송파구 올림픽로 300")
+            )),
+            422,
+            Some("address_detail"),
         );
         add!(
             "control or invalid UTF-8",
@@ -1018,9 +1136,17 @@ fn catalog(f: &Fixture) -> Vec<Case> {
             "control or invalid UTF-8",
             Who::Owner,
             "order_action",
-            form(format!("order_id={o}&action=accept{value}")),
+            form(format!("order_id={o}&action=accept{value}&cook_minutes=20")),
             422,
             Some("action"),
+        );
+        add!(
+            "control or invalid UTF-8",
+            Who::Owner,
+            "order_action",
+            form(format!("order_id={o}&action=accept&cook_minutes=20{value}")),
+            422,
+            Some("cook_minutes"),
         );
         add!(
             "control or invalid UTF-8",
@@ -1061,9 +1187,9 @@ fn catalog(f: &Fixture) -> Vec<Case> {
         ),
         (
             Who::Customer,
-            "set_delivery_district",
-            "district",
-            [b"district=".to_vec(), vec![0xed, 0xa0, 0x80]].concat(),
+            "set_delivery_address",
+            "address",
+            [b"address=".to_vec(), vec![0xed, 0xa0, 0x80]].concat(),
         ),
         (
             Who::Anonymous,
@@ -1274,7 +1400,7 @@ fn catalog(f: &Fixture) -> Vec<Case> {
         (
             Who::Owner2,
             "order_action",
-            format!("order_id={o}&action=accept"),
+            format!("order_id={o}&action=accept&cook_minutes=20"),
         ),
         (
             Who::Owner2,
@@ -1407,7 +1533,11 @@ async fn bad_input_changes_nothing(backend: Backend) {
             .call(
                 owner,
                 "order_action",
-                &[("order_id", &claimed.to_string()), ("action", action)],
+                &[
+                    ("order_id", &claimed.to_string()),
+                    ("action", action),
+                    ("cook_minutes", "20"),
+                ],
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{action}: {body}");

@@ -218,7 +218,7 @@ async fn new_customer(url: &str, email: &str) -> Client {
             ("email", email),
             ("password", "correct horse battery"),
             ("display_name", "손님"),
-            ("district", "마포구"),
+            ("address", "서울 마포구 양화로 45"),
         ],
     )
     .await;
@@ -439,7 +439,11 @@ async fn an_order_placed_through_one_instance_reaches_the_owner_on_another_and_t
             &owner,
             &url,
             "order_action",
-            &[("order_id", &order_id.to_string()), ("action", action)],
+            &[
+                ("order_id", &order_id.to_string()),
+                ("action", action),
+                ("cook_minutes", "20"),
+            ],
         )
         .await;
         assert_eq!(code, StatusCode::OK, "{action}: {body}");
@@ -742,7 +746,11 @@ async fn a_rolling_restart_under_load_fails_no_request_and_live_streams_reconnec
         &owner,
         &url,
         "order_action",
-        &[("order_id", &order_id.to_string()), ("action", "accept")],
+        &[
+            ("order_id", &order_id.to_string()),
+            ("action", "accept"),
+            ("cook_minutes", "20"),
+        ],
     )
     .await;
     assert_eq!(code, StatusCode::OK, "{body}");

@@ -46,7 +46,11 @@ async fn the_owner_hears_of_a_new_order_and_the_customer_of_every_step(backend: 
             .call(
                 &owner,
                 "order_action",
-                &[("order_id", &order_id.to_string()), ("action", action)],
+                &[
+                    ("order_id", &order_id.to_string()),
+                    ("action", action),
+                    ("cook_minutes", "20"),
+                ],
             )
             .await;
         assert_eq!(code, StatusCode::OK, "{action}: {body}");
@@ -187,7 +191,11 @@ async fn an_unrelated_customers_streams_are_not_even_woken(backend: Backend) {
         .call(
             &owner,
             "order_action",
-            &[("order_id", &order_id.to_string()), ("action", "accept")],
+            &[
+                ("order_id", &order_id.to_string()),
+                ("action", "accept"),
+                ("cook_minutes", "20"),
+            ],
         )
         .await;
     assert_eq!(code, StatusCode::OK, "{body}");
@@ -377,7 +385,11 @@ async fn a_rider_whose_area_covers_a_cooked_order_hears_it_and_a_far_rider_does_
             .call(
                 &owner,
                 "order_action",
-                &[("order_id", &order_id.to_string()), ("action", action)],
+                &[
+                    ("order_id", &order_id.to_string()),
+                    ("action", action),
+                    ("cook_minutes", "20"),
+                ],
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{action}: {body}");

@@ -273,7 +273,7 @@ async fn a_server_killed_under_load_leaves_no_charge_without_its_order(backend: 
                 ("email", format!("load{n}@example.com").as_str()),
                 ("password", "correct horse"),
                 ("display_name", "손님"),
-                ("district", "마포구"),
+                ("address", "서울 마포구 양화로 45"),
             ])
             .send()
             .await
@@ -499,7 +499,7 @@ async fn a_database_outage_under_load_leaves_the_ledger_and_the_orders_in_agreem
                     ("email", &format!("outage{n}@example.com")),
                     ("password", "correct horse"),
                     ("display_name", "손님"),
-                    ("district", "마포구"),
+                    ("address", "서울 마포구 양화로 45"),
                 ],
             )
             .await;

@@ -170,7 +170,11 @@ async fn notes_reach_the_orders_store_and_rider_and_nobody_else(backend: Backend
             &app,
             &owner,
             "order_action",
-            &[("order_id", &order_id.to_string()), ("action", action)],
+            &[
+                ("order_id", &order_id.to_string()),
+                ("action", action),
+                ("cook_minutes", "20"),
+            ],
         )
         .await;
     }

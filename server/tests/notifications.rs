@@ -37,13 +37,12 @@ async fn spawn(backend: Backend, fake: &FakeAlimtalk, extra: &[(&str, &str)]) ->
 }
 
 async fn move_order(app: &TestApp, who: &Client, function: &str, order_id: i64, action: &str) {
-    let (status, body) = app
-        .call(
-            who,
-            function,
-            &[("order_id", &order_id.to_string()), ("action", action)],
-        )
-        .await;
+    let order = order_id.to_string();
+    let mut form = vec![("order_id", order.as_str()), ("action", action)];
+    if action == "accept" {
+        form.push(("cook_minutes", "20"));
+    }
+    let (status, body) = app.call(who, function, &form).await;
     assert_eq!(status, StatusCode::OK, "{action}: {body}");
 }
 

@@ -670,31 +670,60 @@ async fn the_delivery_address_can_be_changed_and_reorders_stores(backend: Backen
     assert_eq!(nearest(&stores), "마포 즉석떡볶이");
 
     let (status, user) = app
-        .call(&client, "set_delivery_district", &[("district", "송파구")])
+        .call(
+            &client,
+            "set_delivery_address",
+            &[
+                ("address", "서울 송파구 올림픽로 300"),
+                ("address_detail", "101호"),
+            ],
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{user}");
     assert_eq!(user["district"], "송파구");
+    assert_eq!(user["address"], "서울 송파구 올림픽로 300");
+    assert_eq!(user["address_detail"], "101호");
     let (_, stores) = app.call(&client, "nearby_stores", &[]).await;
     assert_eq!(nearest(&stores), "송파 화덕피자");
     let (_, me) = app.call(&client, "who_am_i", &[]).await;
     assert_eq!(me["district"], "송파구");
 
-    let (status, error) = app
-        .call(
-            &client,
-            "set_delivery_district",
-            &[("district", "해운대구")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(error["fields"][0]["field"], "district");
+    // Outside Seoul, no district named, bad text: a field error each, nothing changes.
+    for (address, detail, field) in [
+        ("부산 해운대구 해운대로 1", "", "address"),
+        ("올림픽로 300", "", "address"),
+        ("", "", "address"),
+        ("서울 송파구 올림픽로 300", "1\u{7}호", "address_detail"),
+    ] {
+        let (status, error) = app
+            .call(
+                &client,
+                "set_delivery_address",
+                &[("address", address), ("address_detail", detail)],
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{address}: {error}"
+        );
+        assert_eq!(error["fields"][0]["field"], field, "{address}: {error}");
+    }
     let owner = app.client();
     app.sign_in(&owner, "owner@baedal.kr", DEMO_PASSWORD).await;
     let (status, _) = app
-        .call(&owner, "set_delivery_district", &[("district", "마포구")])
+        .call(
+            &owner,
+            "set_delivery_address",
+            &[("address", "서울 마포구 양화로 45")],
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (_, me) = app.call(&client, "who_am_i", &[]).await;
     assert_eq!(me["district"], "송파구", "refused changes change nothing");
+    assert_eq!(
+        me["address_detail"], "101호",
+        "refused changes change nothing"
+    );
     app.teardown().await;
 }

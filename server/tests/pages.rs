@@ -97,7 +97,6 @@ async fn every_page_of_every_role_answers_under_concurrent_loads(backend: Backen
                 ("password", "correct horse"),
                 ("display_name", "한가게"),
                 ("store_name", "성수 파스타"),
-                ("store_district", "성동구"),
                 ("store_address", "서울 성동구 성수이로 1"),
             ],
         )

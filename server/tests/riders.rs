@@ -28,7 +28,11 @@ async fn owner_moves(app: &TestApp, owner: &Client, order_id: i64, actions: &[&s
             .call(
                 owner,
                 "order_action",
-                &[("order_id", &order_id.to_string()), ("action", action)],
+                &[
+                    ("order_id", &order_id.to_string()),
+                    ("action", action),
+                    ("cook_minutes", "20"),
+                ],
             )
             .await;
         assert_eq!(status, StatusCode::OK, "{action}: {body}");

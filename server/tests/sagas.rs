@@ -612,7 +612,7 @@ async fn crowd(app: &TestApp, count: usize) -> Vec<Client> {
             ("email", email.as_str()),
             ("password", "correct horse"),
             ("display_name", "손님"),
-            ("district", "마포구"),
+            ("address", "서울 마포구 양화로 45"),
         ];
         let (status, body) = app.call(&client, "sign_up", &form).await;
         assert_eq!(status, StatusCode::OK, "{body}");

@@ -248,11 +248,14 @@ async fn server_functions_take_only_their_declared_body_type(backend: Backend) {
 
     // A form function refuses JSON and text/plain; nothing changes.
     for (content_type, body) in [
-        ("application/json", r#"{"district":"강남구"}"#),
-        ("text/plain", "district=강남구"),
+        (
+            "application/json",
+            r#"{"address":"서울 강남구 테헤란로 152"}"#,
+        ),
+        ("text/plain", "address=서울 강남구 테헤란로 152"),
     ] {
         let response = customer
-            .post(format!("{}/api/set_delivery_district", app.url))
+            .post(format!("{}/api/set_delivery_address", app.url))
             .header(header::CONTENT_TYPE, content_type)
             .body(body)
             .send()
@@ -275,8 +278,8 @@ async fn server_functions_take_only_their_declared_body_type(backend: Backend) {
     let (status, me) = app
         .call(
             &customer,
-            "set_delivery_district",
-            &[("district", "강남구")],
+            "set_delivery_address",
+            &[("address", "서울 강남구 테헤란로 152")],
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{me}");
@@ -715,7 +718,7 @@ fn customer_form(email: &str) -> Vec<(&'static str, String)> {
         ("email", email.into()),
         ("password", "correct horse".into()),
         ("display_name", "손님".into()),
-        ("district", "마포구".into()),
+        ("address", "서울 마포구 양화로 45".into()),
     ]
 }
 

@@ -38,6 +38,7 @@ async fn act(
             ("order_id", &order_id.to_string()),
             ("action", action),
             ("reason", reason),
+            ("cook_minutes", "20"),
         ],
     )
     .await
@@ -731,7 +732,6 @@ async fn a_new_store_opens_only_once_it_has_a_dish_in_stock(backend: Backend) {
                 ("password", "correct horse"),
                 ("display_name", "박셰프"),
                 ("store_name", "성수 파스타"),
-                ("store_district", "성동구"),
                 ("store_address", "서울 성동구 성수이로 1"),
             ],
         )

@@ -1,4 +1,4 @@
-//! The customer's server functions: nearby stores and their menus, the delivery district,
+//! The customer's server functions: nearby stores and their menus, the delivery address,
 //! checkout, their orders, and KakaoTalk settings.
 
 use crate::domain::{
@@ -13,56 +13,88 @@ use leptos::server_fn::codec::Json;
 #[cfg(feature = "ssr")]
 use crate::backend::{accounts, orders, stores};
 #[cfg(feature = "ssr")]
-use crate::domain::{District, Role};
+use crate::domain::{AddressInput, District, Role};
 #[cfg(feature = "ssr")]
 use crate::door::http;
 
-/// Stores sorted by distance from where the caller wants their food: a signed-in customer's
-/// saved district; for anyone else (signed out, or an owner or rider looking around) the
-/// district `area`, else the one their browser remembers (`area::COOKIE_NAME`). Open to
-/// anyone: a visitor browses before signing in.
+/// Stores sorted by distance from where the caller wants their food — a signed-in customer's
+/// delivery address; for anyone else (signed out, or an owner or rider looking around) the
+/// district `area`, else the one their browser remembers (`area::COOKIE_NAME`) — those that
+/// deliver there first, each with its 최소주문금액 and the 배달팁 there. Open to anyone: a visitor
+/// browses before signing in.
 #[server(endpoint = "nearby_stores")]
 pub async fn nearby_stores(#[server(default)] area: String) -> Result<Vec<StoreSummary>, AppError> {
     http::respond(async move {
         let state = http::state()?;
-        let saved = http::current_user(&state)
+        let customer = http::current_user(&state)
             .await?
-            .filter(|user| user.role == Role::Customer)
-            .and_then(|user| user.district)
-            .and_then(|name| District::parse("district", &name).ok());
-        let district = match saved {
-            Some(district) => district,
-            None if area.trim().is_empty() => http::remembered_area()
-                .ok_or_else(|| AppError::invalid("area", "배달 받을 지역을 선택해 주세요."))?,
-            None => District::parse("area", &area)?,
+            .filter(|user| user.role == Role::Customer);
+        let saved = match &customer {
+            Some(user) => accounts::delivery_point(&state.db, user.id).await?,
+            None => None,
         };
-        Ok(stores::nearby(&state.db, district.center()).await?)
+        let from = match saved {
+            Some(point) => point,
+            None if area.trim().is_empty() => match http::remembered_area() {
+                Some(district) => district.center(),
+                None if customer.is_some() => {
+                    return Err(AppError::invalid(
+                        "address",
+                        "배달 받을 주소를 먼저 입력해 주세요.",
+                    ))
+                }
+                None => {
+                    return Err(AppError::invalid("area", "배달 받을 지역을 선택해 주세요."))
+                }
+            },
+            None => District::parse("area", &area)?.center(),
+        };
+        Ok(stores::nearby(&state.db, from).await?)
     })
     .await
 }
 
-/// Changes the customer's delivery district (stores are then sorted from there).
-#[server(endpoint = "set_delivery_district")]
-pub async fn set_delivery_district(district: String) -> Result<CurrentUser, AppError> {
+/// Changes the customer's delivery address: 도로명 주소 (placed on the map by the address
+/// search) and 상세주소. An address that cannot be found is a field error and nothing changes.
+#[server(endpoint = "set_delivery_address")]
+pub async fn set_delivery_address(
+    address: String,
+    #[server(default)] address_detail: String,
+) -> Result<CurrentUser, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
-        let district = District::parse("district", &district)?;
-        accounts::set_district(&state, user.id, district).await?;
+        let input = AddressInput::parse("address", &address, "address_detail", &address_detail)?;
+        let located = state
+            .geocoder
+            .locate("address", &input)
+            .await
+            .map_err(crate::backend::Error::from)?;
+        accounts::set_address(&state, user.id, &located).await?;
         Ok(CurrentUser {
-            district: Some(district.name().to_string()),
+            district: Some(located.district.name().to_string()),
+            address: Some(located.road),
+            address_detail: Some(located.detail),
             ..user
         })
     })
     .await
 }
 
-/// A store's page: its visible menu with prices and remaining stock. Open to anyone (a shared
-/// store link shows the store).
+/// A store's page: its visible menu with prices and remaining stock, and its delivery terms
+/// with what they come to where the caller wants their food (a customer's address, else the
+/// remembered area's centre). Open to anyone (a shared store link shows the store).
 #[server(endpoint = "get_store_menu")]
 pub async fn get_store_menu(store_id: StoreId) -> Result<StoreMenu, AppError> {
     http::respond(async move {
         let state = http::state()?;
-        Ok(orders::store_menu(&state.db, store_id).await?)
+        let customer = http::current_user(&state)
+            .await?
+            .filter(|user| user.role == Role::Customer);
+        let from = match customer {
+            Some(user) => accounts::delivery_point(&state.db, user.id).await?,
+            None => http::remembered_area().map(District::center),
+        };
+        Ok(orders::store_menu(&state.db, store_id, from).await?)
     })
     .await
 }
@@ -126,7 +158,7 @@ pub async fn reorder(order_id: OrderId) -> Result<ReorderPlan, AppError> {
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
         let before = orders::order_detail(&state.db, &user, order_id).await?;
-        let now = orders::store_menu(&state.db, before.store_id).await?;
+        let now = orders::store_menu(&state.db, before.store_id, None).await?;
         Ok(crate::domain::plan_reorder(&before, &now))
     })
     .await
@@ -146,7 +178,7 @@ pub async fn cancel_order(order_id: OrderId) -> Result<(), AppError> {
 #[server(endpoint = "confirm_delivery")]
 pub async fn confirm_delivery(order_id: OrderId) -> Result<OrderStatus, AppError> {
     http::respond(async move {
-        use crate::backend::commands::{transition, Scope};
+        use crate::backend::commands::{transition, ActionDetails, Scope};
         use crate::domain::{Actor, OrderAction};
         let (state, user) = http::require(Role::Customer).await?;
         Ok(transition(
@@ -155,7 +187,7 @@ pub async fn confirm_delivery(order_id: OrderId) -> Result<OrderStatus, AppError
             Actor::Customer,
             OrderAction::ConfirmDelivery,
             Scope::Customer(user.id),
-            None,
+            ActionDetails::default(),
         )
         .await?)
     })

@@ -2,7 +2,8 @@
 //! what to do with them, today's numbers.
 
 use crate::domain::{
-    FoodId, OrderId, OrderStatus, OwnedStore, OwnerBoard, StoreDashboard, StoreId, StoreOrder,
+    DeliveryTerms, FoodId, OrderId, OrderStatus, OwnedStore, OwnerBoard, StoreDashboard, StoreId,
+    StoreOrder,
 };
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -24,6 +25,25 @@ pub async fn my_stores() -> Result<Vec<OwnedStore>, AppError> {
     .await
 }
 
+/// Sets one of the owner's stores' delivery terms: 최소주문금액, 배달팁 (within the first
+/// kilometre), the tip added per started kilometre beyond it, and the delivery radius in km.
+#[server(endpoint = "save_delivery_terms")]
+pub async fn save_delivery_terms(
+    store_id: StoreId,
+    #[server(default)] min_order: String,
+    #[server(default)] tip: String,
+    #[server(default)] tip_per_km: String,
+    #[server(default)] radius_km: String,
+) -> Result<DeliveryTerms, AppError> {
+    http::respond(async move {
+        let (state, user) = http::require(Role::Owner).await?;
+        let terms = DeliveryTerms::parse(&min_order, &tip, &tip_per_km, &radius_km)?;
+        stores::save_terms(&state.db, user.id, store_id, terms).await?;
+        Ok(terms)
+    })
+    .await
+}
+
 /// The orders a store has received (last 24 hours), for its owner.
 #[server(endpoint = "store_orders")]
 pub async fn store_orders(store_id: StoreId) -> Result<Vec<StoreOrder>, AppError> {
@@ -34,26 +54,32 @@ pub async fn store_orders(store_id: StoreId) -> Result<Vec<StoreOrder>, AppError
     .await
 }
 
-/// An owner moves one of their store's orders: `accept`, `reject` (with one of
+/// An owner moves one of their store's orders: `accept` (with the promised `cook_minutes`,
+/// 10–60, from which the customer's ETA is worked out), `reject` (with one of
 /// `REJECT_REASONS`), `start_cooking`, `finish_cooking`. Illegal moves are 409.
 #[server(endpoint = "order_action")]
 pub async fn order_action(
     order_id: OrderId,
     action: String,
     #[server(default)] reason: String,
+    #[server(default)] cook_minutes: String,
 ) -> Result<OrderStatus, AppError> {
     http::respond(async move {
-        use crate::backend::commands::{transition, Scope};
+        use crate::backend::commands::{transition, ActionDetails, Scope};
         use crate::domain::{Actor, OwnerCommand};
         let (state, user) = http::require(Role::Owner).await?;
-        let command = OwnerCommand::parse(&action, &reason)?;
+        let command = OwnerCommand::parse(&action, &reason, &cook_minutes)?;
+        let details = ActionDetails {
+            reason: command.reason,
+            cook_minutes: command.cook_minutes,
+        };
         Ok(transition(
             &state,
             order_id,
             Actor::Owner,
             command.action,
             Scope::Owner(user.id),
-            command.reason,
+            details,
         )
         .await?)
     })

@@ -45,7 +45,7 @@ pub async fn get_rider_board(
 #[server(endpoint = "rider_action")]
 pub async fn rider_action(order_id: OrderId, action: String) -> Result<OrderStatus, AppError> {
     http::respond(async move {
-        use crate::backend::commands::{transition, Scope};
+        use crate::backend::commands::{transition, ActionDetails, Scope};
         use crate::domain::{parse_rider_action, Actor};
         let (state, user) = http::require(Role::Rider).await?;
         let action = parse_rider_action(&action)?;
@@ -55,7 +55,7 @@ pub async fn rider_action(order_id: OrderId, action: String) -> Result<OrderStat
             Actor::Rider,
             action,
             Scope::Rider(user.id),
-            None,
+            ActionDetails::default(),
         )
         .await?)
     })

@@ -3,14 +3,15 @@
 use super::{now_ms, passwords, sessions, AppState};
 use crate::Error;
 use domain::{
-    CurrentUser, District, Email, KakaoSettings, NewAccount, Password, PhoneNumber, RoleDetails,
+    CurrentUser, DeliveryTerms, District, Email, GeoPoint, KakaoSettings, Located, NewAccount,
+    Password, PhoneNumber, RoleDetails,
 };
 use domain::{StoreId, UserId};
 use sqlx::{Any, FromRow, Transaction};
 use std::net::IpAddr;
 
 /// The columns of `users` a `CurrentUser` is read from (it derives its row mapping).
-const USER_COLUMNS: &str = "id, email, display_name, role, district";
+const USER_COLUMNS: &str = "id, email, display_name, role, district, address, address_detail";
 
 /// The user and password hash for an e-mail, for sign-in.
 async fn find_credentials(
@@ -34,27 +35,33 @@ async fn find_credentials(
 
 /// Creates the account (and an owner's first store) inside `tx`. A taken e-mail is a field
 /// error; the unique index is the arbiter, so two simultaneous sign-ups cannot both win.
+/// `located` is where the customer's address or the owner's store is (see [`locate`]).
 pub async fn create(
     tx: &mut Transaction<'static, Any>,
     account: &NewAccount,
     password_hash: &str,
+    located: Option<&Located>,
 ) -> Result<CurrentUser, Error> {
-    let (district, point) = match &account.details {
-        RoleDetails::Customer { district } | RoleDetails::Rider { district } => {
-            (Some(district.name()), Some(district.center()))
-        }
-        RoleDetails::Owner { .. } => (None, None),
+    let customer_address = match &account.details {
+        RoleDetails::Customer { .. } => located,
+        _ => None,
+    };
+    let (district, point) = match (&account.details, customer_address) {
+        (RoleDetails::Rider { district }, _) => (Some(*district), Some(district.center())),
+        (_, Some(located)) => (Some(located.district), Some(located.point)),
+        _ => (None, None),
     };
     // Coordinates are bound only when there are some: sqlx 0.8's `Any` driver sends a NULL
     // f64 as a float4 NULL, and PostgreSQL then keeps that type for the cached statement.
     let (coordinates, placeholders) = if point.is_some() {
-        (", lat, lng", ", $8, $9")
+        (", lat, lng", ", $10, $11")
     } else {
         ("", "")
     };
     let sql = format!(
-        "INSERT INTO users (email, password_hash, display_name, role, phone, district, created_at{coordinates})
-         VALUES ($1, $2, $3, $4, $5, $6, $7{placeholders})
+        "INSERT INTO users (email, password_hash, display_name, role, phone, district, created_at,
+                            address, address_detail{coordinates})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9{placeholders})
          ON CONFLICT (email) DO NOTHING
          RETURNING id"
     );
@@ -64,8 +71,10 @@ pub async fn create(
         .bind(&account.display_name)
         .bind(account.role().as_str())
         .bind(account.phone.as_ref().map(|p| p.as_str().to_string()))
-        .bind(district)
-        .bind(now_ms());
+        .bind(district.map(District::name))
+        .bind(now_ms())
+        .bind(customer_address.map(|l| l.road.clone()))
+        .bind(customer_address.map(|l| l.detail.clone()));
     if let Some(point) = point {
         query = query.bind(point.lat).bind(point.lng);
     }
@@ -73,47 +82,65 @@ pub async fn create(
     let Some(id): Option<UserId> = inserted else {
         return Err(Error::invalid("email", "이미 가입된 이메일입니다."));
     };
-    if let RoleDetails::Owner {
-        store_name,
-        store_district,
-        store_address,
-    } = &account.details
-    {
+    if let (RoleDetails::Owner { store_name, .. }, Some(located)) = (&account.details, located) {
         // Closed until it has a dish in stock: the owner opens it (`stores::set_open`).
-        insert_store(tx, id, store_name, *store_district, store_address, false).await?;
+        insert_store(tx, id, store_name, located, DeliveryTerms::default(), false).await?;
     }
     Ok(CurrentUser {
         id,
         email: account.email.as_str().to_string(),
         display_name: account.display_name.clone(),
         role: account.role(),
-        district: district.map(str::to_string),
+        district: district.map(|d| d.name().to_string()),
+        address: customer_address.map(|l| l.road.clone()),
+        address_detail: customer_address.map(|l| l.detail.clone()),
     })
 }
 
-/// A new store of `owner_id`, open or closed. A new owner's store starts closed: a store with
-/// nothing to sell would only show customers an empty menu.
+/// Places the address a new account brings (a customer's delivery address, an owner's first
+/// store); riders have none. Done before the account's transaction: a geocoder is a network
+/// call, and nothing is written when the address cannot be placed.
+pub async fn locate(state: &AppState, account: &NewAccount) -> Result<Option<Located>, Error> {
+    Ok(match &account.details {
+        RoleDetails::Customer { address } => Some(state.geocoder.locate("address", address).await?),
+        RoleDetails::Owner { store_address, .. } => Some(
+            state
+                .geocoder
+                .locate("store_address", store_address)
+                .await?,
+        ),
+        RoleDetails::Rider { .. } => None,
+    })
+}
+
+/// A new store of `owner_id` at `located`, open or closed. A new owner's store starts closed:
+/// a store with nothing to sell would only show customers an empty menu.
 pub async fn insert_store(
     tx: &mut Transaction<'static, Any>,
     owner_id: UserId,
     name: &str,
-    district: District,
-    address: &str,
+    located: &Located,
+    terms: DeliveryTerms,
     open: bool,
 ) -> Result<StoreId, sqlx::Error> {
-    let point = district.center();
     sqlx::query_scalar(
-        "INSERT INTO stores (owner_id, name, district, address, lat, lng, is_open, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO stores (owner_id, name, district, address, address_detail, lat, lng, is_open,
+                             created_at, min_order_won, tip_won, tip_per_km_won, radius_m)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(owner_id)
     .bind(name)
-    .bind(district.name())
-    .bind(address)
-    .bind(point.lat)
-    .bind(point.lng)
+    .bind(located.district.name())
+    .bind(&located.road)
+    .bind(&located.detail)
+    .bind(located.point.lat)
+    .bind(located.point.lng)
     .bind(i64::from(open))
     .bind(now_ms())
+    .bind(terms.min_order)
+    .bind(terms.tip)
+    .bind(terms.tip_per_km)
+    .bind(terms.radius_m)
     .fetch_one(&mut **tx)
     .await
 }
@@ -125,9 +152,10 @@ pub async fn sign_up(
     account: &NewAccount,
     previous: Option<&str>,
 ) -> Result<(CurrentUser, String), Error> {
+    let located = locate(state, account).await?;
     let password_hash = passwords::hash(&account.password).await;
     let mut tx = state.db.begin().await?;
-    let user = create(&mut tx, account, &password_hash).await?;
+    let user = create(&mut tx, account, &password_hash, located.as_ref()).await?;
     let token = sessions::rotate(&mut tx, state, user.id, previous).await?;
     tx.commit().await?;
     sessions::ended(state, previous).await;
@@ -161,23 +189,44 @@ pub async fn sign_in(
     Ok((user, token))
 }
 
-pub async fn set_district(
+/// Saves the customer's delivery address where `located` placed it.
+pub async fn set_address(
     state: &AppState,
     user_id: UserId,
-    district: District,
+    located: &Located,
 ) -> Result<(), sqlx::Error> {
-    let point = district.center();
     let mut tx = state.db.begin().await?;
-    sqlx::query("UPDATE users SET district = $1, lat = $2, lng = $3 WHERE id = $4")
-        .bind(district.name())
-        .bind(point.lat)
-        .bind(point.lng)
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE users SET district = $1, lat = $2, lng = $3, address = $4, address_detail = $5
+         WHERE id = $6",
+    )
+    .bind(located.district.name())
+    .bind(located.point.lat)
+    .bind(located.point.lng)
+    .bind(&located.road)
+    .bind(&located.detail)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     super::live::user_changed(state, user_id).await;
     Ok(())
+}
+
+/// Where the customer's deliveries go: the address and its coordinates (None before one is set).
+pub async fn delivery_point(
+    db: &crate::Db,
+    user_id: UserId,
+) -> Result<Option<GeoPoint>, sqlx::Error> {
+    let row: Option<(Option<f64>, Option<f64>)> =
+        sqlx::query_as("SELECT lat, lng FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(db.reader())
+            .await?;
+    Ok(match row {
+        Some((Some(lat), Some(lng))) => Some(GeoPoint { lat, lng }),
+        _ => None,
+    })
 }
 
 /// The customer's KakaoTalk settings, the number masked.

@@ -5,7 +5,7 @@
 use super::db::Engine;
 use super::outbox::{self, Event};
 use super::{now_ms, AppState};
-use domain::{next_status, Actor, OrderAction, OrderStatus, Refusal};
+use domain::{next_status, Actor, CookMinutes, OrderAction, OrderStatus, Refusal};
 use domain::{OrderId, UserId};
 use sqlx::{Any, FromRow, Transaction};
 
@@ -18,6 +18,23 @@ pub enum Scope {
     /// Any rider may claim a cooked order; only its rider may move it further.
     Rider(UserId),
     System,
+}
+
+/// What an action carries besides itself: a rejection's reason, the cooking time an
+/// acceptance promises. Recorded on the order only when the move happens.
+#[derive(Debug, Clone, Default)]
+pub struct ActionDetails {
+    pub reason: Option<String>,
+    pub cook_minutes: Option<CookMinutes>,
+}
+
+impl ActionDetails {
+    pub fn reason(reason: Option<String>) -> Self {
+        ActionDetails {
+            reason,
+            ..ActionDetails::default()
+        }
+    }
 }
 
 /// What riders are told when someone else was faster.
@@ -68,15 +85,20 @@ impl TransitionError {
 /// Moves the order by `action`; returns the new status. Someone else's order is 404 for
 /// customers and owners (ids cannot be probed) and 403 for a rider acting on another rider's
 /// delivery; a move the state machine does not allow is 409 with the reason. A claim also
-/// checks the rider's limit of active deliveries.
+/// checks the rider's limit of active deliveries. The order keeps when it was accepted,
+/// cooked, claimed, picked up and delivered (the ETA is worked out from them).
 pub async fn transition(
     state: &AppState,
     order_id: OrderId,
     actor: Actor,
     action: OrderAction,
     scope: Scope,
-    reason: Option<String>,
+    details: ActionDetails,
 ) -> Result<OrderStatus, TransitionError> {
+    let ActionDetails {
+        reason,
+        cook_minutes,
+    } = details;
     let mut tx = state.db.begin().await?;
     /// Who the order belongs to, and where it is.
     #[derive(FromRow)]
@@ -116,6 +138,9 @@ pub async fn transition(
     let changed = sqlx::query(
         "UPDATE orders SET status = $1, updated_at = $2, reject_reason = COALESCE($3, reject_reason),
                 rider_id = COALESCE($6, rider_id),
+                cook_minutes = COALESCE($7, cook_minutes),
+                accepted_at = CASE WHEN $1 = 'accepted' THEN $2 ELSE accepted_at END,
+                cooked_at = CASE WHEN $1 = 'cooked' THEN $2 ELSE cooked_at END,
                 claimed_at = CASE WHEN $1 = 'rider_assigned' THEN $2 ELSE claimed_at END,
                 picked_up_at = CASE WHEN $1 = 'picked_up' THEN $2 ELSE picked_up_at END,
                 delivered_at = CASE WHEN $1 = 'delivered' THEN $2 ELSE delivered_at END
@@ -127,6 +152,7 @@ pub async fn transition(
     .bind(order_id)
     .bind(from.as_str())
     .bind(rider.as_ref().map(|(id, _)| *id))
+    .bind(cook_minutes.map(CookMinutes::get))
     .execute(&mut *tx)
     .await?;
     if changed.rows_affected() != 1 {
@@ -260,14 +286,14 @@ async fn move_stale(
         .await?;
     let mut moved = 0;
     for order_id in stale {
-        let reason = reason.map(str::to_string);
+        let details = ActionDetails::reason(reason.map(str::to_string));
         match transition(
             state,
             order_id,
             Actor::System,
             action,
             Scope::System,
-            reason,
+            details,
         )
         .await
         {

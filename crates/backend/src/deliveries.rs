@@ -7,8 +7,8 @@ use super::AppState;
 use crate::Error;
 use domain::OrderId;
 use domain::{
-    delivery_fee, items_summary, CurrentUser, DeliveryOffer, District, GeoPoint, OrderStatus,
-    RiderBoard, RiderDelivery, RiderPosition,
+    delivery_fee, full_address, items_summary, CurrentUser, DeliveryOffer, District, GeoPoint,
+    OrderStatus, RiderBoard, RiderDelivery, RiderPosition,
 };
 use sqlx::FromRow;
 use std::collections::HashMap;
@@ -22,7 +22,8 @@ pub async fn board(
 ) -> Result<RiderBoard, Error> {
     let here = position.point();
     let radius_m = state.settings.rider_radius_m;
-    let columns = "o.id, o.status, o.district, s.name AS store_name, s.address, s.lat, s.lng
+    let columns = "o.id, o.status, o.district, o.delivery_lat, o.delivery_lng,
+                s.name AS store_name, s.address, s.address_detail, s.lat, s.lng
          FROM orders o JOIN stores s ON s.id = o.store_id";
     // The newest waiting orders city-wide (filtered by distance below), and all of the rider's own.
     let waiting = sqlx::query_as::<_, TripRow>(&format!(
@@ -30,10 +31,10 @@ pub async fn board(
     ))
     .fetch_all(state.db.reader())
     .await?;
-    // Only the rider's own deliveries read the customer's note to the rider; offers, which
-    // every rider nearby sees, never select it.
+    // Only the rider's own deliveries read the customer's note to the rider and the full
+    // address; offers, which every rider nearby sees, name only the district.
     let carried = sqlx::query_as::<_, CarriedRow>(&format!(
-        "SELECT o.rider_note, {columns} WHERE o.rider_id = $1 AND o.status IN ('rider_assigned', 'picked_up')
+        "SELECT o.rider_note, o.delivery_address, {columns} WHERE o.rider_id = $1 AND o.status IN ('rider_assigned', 'picked_up')
          ORDER BY o.id"
     ))
     .bind(rider.id)
@@ -49,7 +50,7 @@ pub async fn board(
     }
     let mine: Vec<RiderDelivery> = carried
         .into_iter()
-        .map(|row| Trip::from(row.trip).delivery(row.rider_note))
+        .map(|row| Trip::from(row.trip).delivery(row.rider_note, row.delivery_address))
         .collect();
     let ids: Vec<OrderId> = offers
         .iter()
@@ -80,7 +81,8 @@ pub async fn board(
     })
 }
 
-/// One order as a trip from its store to its customer's district.
+/// One order as a trip from its store to where the customer is: the address's coordinates
+/// saved with the order, or (orders from before addresses) its district's centre.
 struct Trip {
     order_id: OrderId,
     status: OrderStatus,
@@ -99,8 +101,11 @@ struct TripRow {
     id: OrderId,
     status: OrderStatus,
     district: String,
+    delivery_lat: Option<f64>,
+    delivery_lng: Option<f64>,
     store_name: String,
     address: String,
+    address_detail: String,
     lat: f64,
     lng: f64,
 }
@@ -111,29 +116,58 @@ struct CarriedRow {
     #[sqlx(flatten)]
     trip: TripRow,
     rider_note: Option<String>,
+    delivery_address: Option<String>,
 }
 
 impl From<TripRow> for Trip {
     fn from(row: TripRow) -> Trip {
-        let known = District::parse("district", &row.district).ok();
-        let dropoff = known
-            .map(District::center)
-            .unwrap_or(GeoPoint { lat: 0.0, lng: 0.0 });
         let store = GeoPoint {
             lat: row.lat,
             lng: row.lng,
         };
+        let saved = match (row.delivery_lat, row.delivery_lng) {
+            (Some(lat), Some(lng)) => Some(GeoPoint { lat, lng }),
+            _ => None,
+        };
+        let measured = measure_trip(store, saved, &row.district);
         Trip {
             order_id: row.id,
             status: row.status,
             store_name: row.store_name,
-            pickup_address: row.address,
+            pickup_address: full_address(&row.address, &row.address_detail),
             district: row.district,
-            dropoff,
-            trip_m: store.distance_m(dropoff),
-            routable: known.is_some(),
+            dropoff: measured.map_or(GeoPoint { lat: 0.0, lng: 0.0 }, |t| t.dropoff),
+            trip_m: measured.map_or(0.0, |t| t.trip_m),
+            routable: measured.is_some(),
         }
     }
+}
+
+/// Where an order is dropped off, and how far that is from its store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MeasuredTrip {
+    pub dropoff: GeoPoint,
+    /// Straight-line metres from the store to the drop-off.
+    pub trip_m: f64,
+}
+
+/// The one place a trip is measured — the rider's distance and fee and the customer's ETA all
+/// come from here. The drop-off is the address's coordinates saved with the order (`saved`);
+/// an order from before addresses has only its district, whose centre stands in. `None` when
+/// neither is known.
+pub(crate) fn measure_trip(
+    store: GeoPoint,
+    saved: Option<GeoPoint>,
+    district: &str,
+) -> Option<MeasuredTrip> {
+    let dropoff = match saved {
+        Some(point) => point,
+        None => District::parse("district", district).ok()?.center(),
+    };
+    Some(MeasuredTrip {
+        dropoff,
+        trip_m: store.distance_m(dropoff),
+    })
 }
 
 impl Trip {
@@ -151,13 +185,13 @@ impl Trip {
         }
     }
 
-    fn delivery(self, rider_note: Option<String>) -> RiderDelivery {
+    fn delivery(self, rider_note: Option<String>, address: Option<String>) -> RiderDelivery {
         RiderDelivery {
             order_id: self.order_id,
             status: self.status,
             store_name: self.store_name,
             pickup_address: self.pickup_address,
-            dropoff: self.district,
+            dropoff: address.unwrap_or(self.district),
             fee: delivery_fee(self.trip_m),
             items: String::new(),
             rider_note,

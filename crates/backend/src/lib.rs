@@ -9,8 +9,10 @@ pub mod commands;
 pub mod db;
 pub mod deliveries;
 pub mod error;
+mod eta;
 #[cfg(feature = "fault-injection")]
 pub mod faults;
+pub mod geocoding;
 pub mod jobs;
 pub mod limits;
 pub mod live;
@@ -56,6 +58,8 @@ pub struct AppState {
     pub notification_wakeup: Arc<tokio::sync::Notify>,
     /// Sign-in, sign-up and checkout rate limits (in memory, this instance).
     pub limits: Arc<limits::RateLimits>,
+    /// Places addresses on the map (Kakao Local, or district centres when none is configured).
+    pub geocoder: geocoding::Geocoder,
 }
 
 impl AppState {
@@ -69,6 +73,7 @@ impl AppState {
         live: live::Live,
         kakao: Option<notifications::alimtalk::Alimtalk>,
         limits: limits::RateLimits,
+        geocoder: geocoding::Geocoder,
     ) -> AppState {
         AppState {
             db,
@@ -81,6 +86,7 @@ impl AppState {
             kakao,
             notification_wakeup: Arc::new(tokio::sync::Notify::new()),
             limits: Arc::new(limits),
+            geocoder,
         }
     }
 }

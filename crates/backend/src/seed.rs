@@ -3,7 +3,10 @@
 //! written in the same transaction makes it safe when several instances start together.
 
 use super::{accounts, now_ms, passwords, AppState};
-use domain::{District, Email, NewAccount, Password, PhoneNumber, RoleDetails};
+use domain::{
+    AddressInput, DeliveryTerms, District, Email, GeoPoint, Located, NewAccount, Password,
+    PhoneNumber, RoleDetails, Won,
+};
 use sqlx::{Any, Transaction};
 
 pub const DEMO_PASSWORD: &str = "baedal1234";
@@ -11,8 +14,9 @@ pub const DEMO_PASSWORD: &str = "baedal1234";
 struct DemoStore {
     owner: &'static str,
     name: &'static str,
-    district: &'static str,
-    address: &'static str,
+    place: DemoPlace,
+    /// 최소주문금액, 배달팁, 1km마다 추가 배달팁, 배달 가능 거리 (m).
+    terms: (i64, i64, i64, i64),
     open: bool,
     menu: &'static [(&'static str, &'static str, i64, i64)],
 }
@@ -21,8 +25,14 @@ const STORES: &[DemoStore] = &[
     DemoStore {
         owner: "owner@baedal.kr",
         name: "마포 즉석떡볶이",
-        district: "마포구",
-        address: "서울 마포구 와우산로 45",
+        place: DemoPlace {
+            road: "서울 마포구 와우산로 45",
+            detail: "1층",
+            district: "마포구",
+            lat: 37.5493,
+            lng: 126.9222,
+        },
+        terms: (0, 0, 0, 5_000),
         open: true,
         menu: &[
             (
@@ -39,8 +49,14 @@ const STORES: &[DemoStore] = &[
     DemoStore {
         owner: "owner@baedal.kr",
         name: "강남 바삭치킨",
-        district: "강남구",
-        address: "서울 강남구 테헤란로 123",
+        place: DemoPlace {
+            road: "서울 강남구 테헤란로 123",
+            detail: "",
+            district: "강남구",
+            lat: 37.4999,
+            lng: 127.0310,
+        },
+        terms: (15_000, 3_000, 500, 4_000),
         open: true,
         menu: &[
             ("후라이드치킨", "두 번 튀겨 바삭한 한 마리", 19_000, 25),
@@ -52,8 +68,14 @@ const STORES: &[DemoStore] = &[
     DemoStore {
         owner: "owner@baedal.kr",
         name: "종로 할매국밥",
-        district: "종로구",
-        address: "서울 종로구 종로 77",
+        place: DemoPlace {
+            road: "서울 종로구 종로 77",
+            detail: "",
+            district: "종로구",
+            lat: 37.5704,
+            lng: 126.9895,
+        },
+        terms: (9_000, 2_000, 0, 8_000),
         open: true,
         menu: &[
             ("돼지국밥", "사골 육수에 수육 듬뿍", 9_000, 50),
@@ -64,8 +86,14 @@ const STORES: &[DemoStore] = &[
     DemoStore {
         owner: "owner2@baedal.kr",
         name: "송파 화덕피자",
-        district: "송파구",
-        address: "서울 송파구 올림픽로 300",
+        place: DemoPlace {
+            road: "서울 송파구 올림픽로 300",
+            detail: "B1",
+            district: "송파구",
+            lat: 37.5126,
+            lng: 127.1026,
+        },
+        terms: (17_000, 2_500, 500, 5_000),
         open: true,
         menu: &[
             ("마르게리타", "토마토, 모차렐라, 바질", 17_000, 12),
@@ -76,8 +104,14 @@ const STORES: &[DemoStore] = &[
     DemoStore {
         owner: "owner2@baedal.kr",
         name: "용산 김밥나라",
-        district: "용산구",
-        address: "서울 용산구 한강대로 100",
+        place: DemoPlace {
+            road: "서울 용산구 한강대로 100",
+            detail: "",
+            district: "용산구",
+            lat: 37.5298,
+            lng: 126.9706,
+        },
+        terms: (0, 1_000, 0, 3_000),
         open: false,
         menu: &[
             ("참치김밥", "참치마요 듬뿍", 4_500, 30),
@@ -85,6 +119,54 @@ const STORES: &[DemoStore] = &[
         ],
     },
 ];
+
+/// A demo address with its coordinates (real places, rounded), so demo distances are real
+/// without a geocoder.
+struct DemoPlace {
+    road: &'static str,
+    detail: &'static str,
+    district: &'static str,
+    lat: f64,
+    lng: f64,
+}
+
+impl DemoPlace {
+    fn located(&self) -> Located {
+        Located {
+            road: self.road.into(),
+            detail: self.detail.into(),
+            district: district(self.district),
+            point: GeoPoint {
+                lat: self.lat,
+                lng: self.lng,
+            },
+            approximate: false,
+        }
+    }
+
+    fn input(&self) -> AddressInput {
+        AddressInput {
+            road: self.road.into(),
+            detail: self.detail.into(),
+        }
+    }
+}
+
+const CUSTOMER_HOME: DemoPlace = DemoPlace {
+    road: "서울 마포구 양화로 45",
+    detail: "101동 1203호",
+    district: "마포구",
+    lat: 37.5518,
+    lng: 126.9175,
+};
+
+const CUSTOMER2_HOME: DemoPlace = DemoPlace {
+    road: "서울 강남구 테헤란로 152",
+    detail: "12층",
+    district: "강남구",
+    lat: 37.5002,
+    lng: 127.0364,
+};
 
 struct DemoAccount {
     email: &'static str,
@@ -103,7 +185,7 @@ const ACCOUNTS: &[DemoAccount] = &[
         name: "홍길동",
         phone: "010-1234-5678",
         details: || RoleDetails::Customer {
-            district: district("마포구"),
+            address: CUSTOMER_HOME.input(),
         },
     },
     DemoAccount {
@@ -111,7 +193,7 @@ const ACCOUNTS: &[DemoAccount] = &[
         name: "김영희",
         phone: "010-2345-6789",
         details: || RoleDetails::Customer {
-            district: district("강남구"),
+            address: CUSTOMER2_HOME.input(),
         },
     },
     DemoAccount {
@@ -120,8 +202,10 @@ const ACCOUNTS: &[DemoAccount] = &[
         phone: "010-3456-7890",
         details: || RoleDetails::Owner {
             store_name: String::new(),
-            store_district: district("마포구"),
-            store_address: String::new(),
+            store_address: AddressInput {
+                road: String::new(),
+                detail: String::new(),
+            },
         },
     },
     DemoAccount {
@@ -130,8 +214,10 @@ const ACCOUNTS: &[DemoAccount] = &[
         phone: "010-4567-8901",
         details: || RoleDetails::Owner {
             store_name: String::new(),
-            store_district: district("송파구"),
-            store_address: String::new(),
+            store_address: AddressInput {
+                road: String::new(),
+                detail: String::new(),
+            },
         },
     },
     DemoAccount {
@@ -187,12 +273,19 @@ pub async fn seed_demo_data(state: &AppState) -> Result<bool, crate::Error> {
             .find(|(email, _)| *email == store.owner)
             .map(|(_, id)| *id)
             .expect("demo stores belong to demo owners");
+        let (min_order, tip, tip_per_km, radius_m) = store.terms;
+        let terms = DeliveryTerms {
+            min_order: Won(min_order),
+            tip: Won(tip),
+            tip_per_km: Won(tip_per_km),
+            radius_m,
+        };
         let store_id = accounts::insert_store(
             &mut tx,
             owner_id,
             store.name,
-            district(store.district),
-            store.address,
+            &store.place.located(),
+            terms,
             store.open,
         )
         .await?;
@@ -247,6 +340,18 @@ async fn insert_demo_account(
             .await?;
             Ok(id)
         }
-        _ => Ok(accounts::create(tx, account, password_hash).await?.id),
+        RoleDetails::Customer { address } => {
+            let home = [&CUSTOMER_HOME, &CUSTOMER2_HOME]
+                .into_iter()
+                .find(|home| home.road == address.road)
+                .expect("demo customers live at demo addresses");
+            let located = home.located();
+            Ok(accounts::create(tx, account, password_hash, Some(&located))
+                .await?
+                .id)
+        }
+        RoleDetails::Rider { .. } => {
+            Ok(accounts::create(tx, account, password_hash, None).await?.id)
+        }
     }
 }

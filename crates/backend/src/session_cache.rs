@@ -161,6 +161,8 @@ mod tests {
             display_name: "손님".into(),
             role: Role::Customer,
             district: Some("마포구".into()),
+            address: None,
+            address_detail: None,
         }
     }
 

@@ -137,7 +137,8 @@ pub async fn user_until(
                 expires_at: i64,
             }
             let row: Option<Signed> = sqlx::query_as(
-                "SELECT u.id, u.email, u.display_name, u.role, u.district, s.last_seen_at, s.expires_at
+                "SELECT u.id, u.email, u.display_name, u.role, u.district, u.address, u.address_detail,
+                        s.last_seen_at, s.expires_at
                  FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3",
             )

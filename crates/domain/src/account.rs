@@ -1,6 +1,6 @@
 //! Accounts: the three roles and the values a person types to sign up or sign in.
 
-use super::{bounded_text, District, FieldError, FieldErrors};
+use super::{bounded_text, AddressInput, District, FieldError, FieldErrors};
 use serde::{Deserialize, Serialize};
 
 /// Who a signed-in person is to Baedal. Each role has its own home page and its own server
@@ -190,13 +190,13 @@ pub struct NewAccount {
 
 #[derive(Debug, Clone)]
 pub enum RoleDetails {
-    /// The delivery address district; stores are sorted by distance from it.
-    Customer { district: District },
-    /// The first store of the owner (more can be added later).
+    /// The delivery address (geocoded when the account is created); stores are sorted by
+    /// distance from it and deliver to it within their radius.
+    Customer { address: AddressInput },
+    /// The first store of the owner (more can be added later), at its address.
     Owner {
         store_name: String,
-        store_district: District,
-        store_address: String,
+        store_address: AddressInput,
     },
     /// The rider's home area, used when the browser gives no position.
     Rider { district: District },
@@ -221,20 +221,26 @@ pub struct SignUpForm {
     pub display_name: String,
     #[serde(default)]
     pub phone: String,
+    /// Riders: their home area (a Seoul 구).
     #[serde(default)]
     pub district: String,
+    /// Customers: the delivery address (도로명) and its 상세주소.
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub address_detail: String,
     #[serde(default)]
     pub store_name: String,
-    #[serde(default)]
-    pub store_district: String,
+    /// Owners: the first store's address (도로명) and its 상세주소.
     #[serde(default)]
     pub store_address: String,
+    #[serde(default)]
+    pub store_address_detail: String,
 }
 
 impl SignUpForm {
     pub const NAME_MAX: usize = 40;
     pub const STORE_NAME_MAX: usize = 60;
-    pub const ADDRESS_MAX: usize = 120;
 
     /// Parses every field; on failure returns all field errors at once.
     pub fn parse(&self) -> Result<NewAccount, Vec<FieldError>> {
@@ -256,9 +262,18 @@ impl SignUpForm {
                 .map(Some)
         };
         let details = match role {
-            Some(Role::Customer) => errors
-                .check(District::parse("district", &self.district))
-                .map(|district| RoleDetails::Customer { district }),
+            Some(Role::Customer) => match AddressInput::parse(
+                "address",
+                &self.address,
+                "address_detail",
+                &self.address_detail,
+            ) {
+                Ok(address) => Some(RoleDetails::Customer { address }),
+                Err(problems) => {
+                    problems.into_iter().for_each(|p| errors.push(p));
+                    None
+                }
+            },
             Some(Role::Rider) => errors
                 .check(District::parse("district", &self.district))
                 .map(|district| RoleDetails::Rider { district }),
@@ -269,22 +284,23 @@ impl SignUpForm {
                     "상점 이름",
                     Self::STORE_NAME_MAX,
                 ));
-                let store_district =
-                    errors.check(District::parse("store_district", &self.store_district));
-                let store_address = errors.check(bounded_text(
+                let store_address = match AddressInput::parse(
                     "store_address",
                     &self.store_address,
-                    "상점 주소",
-                    Self::ADDRESS_MAX,
-                ));
-                match (store_name, store_district, store_address) {
-                    (Some(store_name), Some(store_district), Some(store_address)) => {
-                        Some(RoleDetails::Owner {
-                            store_name,
-                            store_district,
-                            store_address,
-                        })
+                    "store_address_detail",
+                    &self.store_address_detail,
+                ) {
+                    Ok(address) => Some(address),
+                    Err(problems) => {
+                        problems.into_iter().for_each(|p| errors.push(p));
+                        None
                     }
+                };
+                match (store_name, store_address) {
+                    (Some(store_name), Some(store_address)) => Some(RoleDetails::Owner {
+                        store_name,
+                        store_address,
+                    }),
                     _ => None,
                 }
             }
@@ -310,8 +326,13 @@ pub struct CurrentUser {
     pub email: String,
     pub display_name: String,
     pub role: Role,
-    /// Customer: delivery district. Rider: home area. Owner: none.
+    /// Customer: the delivery address's district. Rider: home area. Owner: none.
     pub district: Option<String>,
+    /// Customer: the delivery address (도로명) and its 상세주소, as placed by the geocoder.
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub address_detail: Option<String>,
 }
 
 #[cfg(test)]
@@ -324,7 +345,7 @@ mod tests {
             email: " Hong@Example.COM ".into(),
             password: "correct horse".into(),
             display_name: "홍길동".into(),
-            district: "마포구".into(),
+            address: "서울 마포구 양화로 45".into(),
             ..Default::default()
         }
     }
@@ -360,7 +381,6 @@ mod tests {
                 "display_name",
                 "phone",
                 "store_name",
-                "store_district",
                 "store_address"
             ]
         );

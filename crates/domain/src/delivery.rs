@@ -75,7 +75,11 @@ fn coordinate(field: &str, raw: &str, limit: f64, label: &str) -> Result<f64, Fi
 }
 
 /// What a delivery pays the rider: 3,000원, plus 500원 for every started kilometre of the
-/// trip from the store to the customer beyond the first.
+/// trip from the store to the customer beyond the first. The trip is measured between the
+/// coordinates the customer's 배달팁 was priced on (the store's and the address saved with the
+/// order), so the rider's fee and the customer's tip come from the same distance; the fee is
+/// the platform's rule, the same at every store, while each store sets its own tip
+/// (`DeliveryTerms`).
 pub fn delivery_fee(trip_m: f64) -> Won {
     let extra_km = ((trip_m.max(0.0) - 1000.0) / 1000.0).ceil().max(0.0) as i64;
     Won(3_000 + 500 * extra_km)
@@ -88,7 +92,8 @@ pub struct DeliveryOffer {
     pub status: OrderStatus,
     pub store_name: String,
     pub pickup_address: String,
-    /// The customer's district (addresses are district-level in Baedal).
+    /// The customer's district only: every rider nearby sees offers, and the full address is
+    /// shown to the rider who claims it (`RiderDelivery::dropoff`).
     pub dropoff: String,
     /// From the rider to the customer.
     pub distance_m: f64,
@@ -112,6 +117,7 @@ pub struct RiderDelivery {
     pub status: OrderStatus,
     pub store_name: String,
     pub pickup_address: String,
+    /// The customer's address (도로명, 상세주소); the district for orders from before addresses.
     pub dropoff: String,
     pub fee: Won,
     pub items: String,

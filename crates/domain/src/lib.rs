@@ -6,9 +6,11 @@
 //! wants to see all of them, not one per submission.
 
 mod account;
+mod address;
 mod checkout;
 mod delivery;
 mod district;
+mod eta;
 pub mod events;
 mod ids;
 mod lifecycle;
@@ -16,20 +18,24 @@ mod live;
 mod notification;
 pub mod notification_plan;
 mod order;
+mod pricing;
 mod reorder;
 #[cfg(feature = "sqlx")]
 mod sql;
 mod store;
 
 pub use account::*;
+pub use address::*;
 pub use checkout::*;
 pub use delivery::*;
 pub use district::*;
+pub use eta::*;
 pub use ids::*;
 pub use lifecycle::*;
 pub use live::*;
 pub use notification::*;
 pub use order::*;
+pub use pricing::*;
 pub use reorder::*;
 pub use store::*;
 

@@ -5,7 +5,7 @@
 //! Anything not listed here is refused with a message saying why (HTTP 409), so the rules live
 //! in code that tests can enumerate, not scattered across handlers.
 
-use super::{FieldError, OrderStatus, REJECT_REASONS};
+use super::{CookMinutes, FieldError, OrderStatus, REJECT_REASONS};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -59,16 +59,23 @@ impl OrderAction {
     }
 }
 
-/// What an owner asks of an order, parsed from the board's form: the action, and for a
-/// rejection the reason picked from the list the customer will be told.
+/// What an owner asks of an order, parsed from the board's form: the action, for a rejection
+/// the reason picked from the list the customer will be told, and for an acceptance the
+/// cooking time the owner promises (the customer's ETA counts from it). Each is read only for
+/// its own action; the others ignore it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnerCommand {
     pub action: OrderAction,
     pub reason: Option<String>,
+    pub cook_minutes: Option<CookMinutes>,
 }
 
 impl OwnerCommand {
-    pub fn parse(action: &str, reason: &str) -> Result<OwnerCommand, FieldError> {
+    pub fn parse(
+        action: &str,
+        reason: &str,
+        cook_minutes: &str,
+    ) -> Result<OwnerCommand, FieldError> {
         let action = match OrderAction::parse(action) {
             Some(
                 a @ (OrderAction::Accept
@@ -93,7 +100,15 @@ impl OwnerCommand {
             }
             _ => None,
         };
-        Ok(OwnerCommand { action, reason })
+        let cook_minutes = match action {
+            OrderAction::Accept => Some(CookMinutes::parse(cook_minutes)?),
+            _ => None,
+        };
+        Ok(OwnerCommand {
+            action,
+            reason,
+            cook_minutes,
+        })
     }
 }
 
@@ -198,27 +213,41 @@ mod tests {
     #[test]
     fn owners_and_riders_may_ask_only_their_actions() {
         assert_eq!(
-            OwnerCommand::parse("accept", ""),
+            OwnerCommand::parse("accept", "", "20"),
             Ok(OwnerCommand {
                 action: OrderAction::Accept,
-                reason: None
+                reason: None,
+                cook_minutes: CookMinutes::parse("20").ok(),
             })
         );
+        for missing in ["", "9", "61"] {
+            assert_eq!(
+                OwnerCommand::parse("accept", "", missing)
+                    .unwrap_err()
+                    .field,
+                "cook_minutes"
+            );
+        }
         let reason = REJECT_REASONS[0];
+        let rejected = OwnerCommand::parse("reject", reason, "").unwrap();
+        assert_eq!(rejected.reason.as_deref(), Some(reason));
+        assert_eq!(rejected.cook_minutes, None);
         assert_eq!(
-            OwnerCommand::parse("reject", reason)
-                .unwrap()
-                .reason
-                .as_deref(),
-            Some(reason)
-        );
-        assert_eq!(
-            OwnerCommand::parse("reject", "그냥").unwrap_err().field,
+            OwnerCommand::parse("reject", "그냥", "").unwrap_err().field,
             "reason"
+        );
+        // Other actions ignore a cooking time, as they ignore a reason.
+        assert_eq!(
+            OwnerCommand::parse("start_cooking", "x", "abc"),
+            Ok(OwnerCommand {
+                action: OrderAction::StartCooking,
+                reason: None,
+                cook_minutes: None,
+            })
         );
         for foreign in ["claim", "cancel", "confirm_delivery", "", "ACCEPT"] {
             assert_eq!(
-                OwnerCommand::parse(foreign, "").unwrap_err().field,
+                OwnerCommand::parse(foreign, "", "20").unwrap_err().field,
                 "action"
             );
         }

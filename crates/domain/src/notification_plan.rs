@@ -41,6 +41,8 @@ pub struct OrderFacts {
     pub queued: bool,
     /// Riders near the customer, told of a new delivery when the food is cooked.
     pub nearby_riders: Vec<UserId>,
+    /// The cooking time the owner promised when accepting, in minutes.
+    pub cook_minutes: Option<i64>,
 }
 
 /// Who hears what of `event`. Pure: the same event and facts always plan the same messages.
@@ -94,7 +96,12 @@ pub fn plan(event: &Event, facts: &OrderFacts) -> Vec<Planned> {
         Event::OrderAccepted { .. } => planned.push(customer(
             "order_accepted",
             "주문 수락",
-            format!("{store}에서 #{id} 주문을 수락했습니다."),
+            match facts.cook_minutes {
+                Some(minutes) => format!(
+                    "{store}에서 #{id} 주문을 수락했습니다. 예상 조리 시간은 {minutes}분입니다."
+                ),
+                None => format!("{store}에서 #{id} 주문을 수락했습니다."),
+            },
             "BD_ORDER_ACCEPTED",
             base(&[]),
         )),
@@ -203,7 +210,27 @@ mod tests {
             district: "마포구".into(),
             queued: true,
             nearby_riders: vec![UserId(7), UserId(8)],
+            cook_minutes: Some(20),
         }
+    }
+
+    #[test]
+    fn the_acceptance_tells_the_promised_cooking_time() {
+        let accepted = Event::OrderAccepted {
+            order_id: OrderId(42),
+        };
+        assert_eq!(
+            plan(&accepted, &facts())[0].body,
+            "마포 즉석떡볶이에서 #42 주문을 수락했습니다. 예상 조리 시간은 20분입니다."
+        );
+        let unpromised = OrderFacts {
+            cook_minutes: None,
+            ..facts()
+        };
+        assert_eq!(
+            plan(&accepted, &unpromised)[0].body,
+            "마포 즉석떡볶이에서 #42 주문을 수락했습니다."
+        );
     }
 
     fn params(pairs: &[(&'static str, &str)]) -> BTreeMap<&'static str, String> {

@@ -102,7 +102,14 @@ pub struct OrderDetail {
     pub store_name: String,
     pub status: OrderStatus,
     pub lines: Vec<OrderLineView>,
+    /// What was paid: the dishes plus `delivery_tip`.
     pub total: Won,
+    /// 배달팁 charged with the order.
+    #[serde(default = "no_tip")]
+    pub delivery_tip: Won,
+    /// Where it is delivered (도로명, 상세주소), when the order has an address.
+    #[serde(default)]
+    pub delivery_address: Option<String>,
     pub payment: PaymentView,
     pub created_at_ms: i64,
     /// Every status so far with its time (from the order-status view).
@@ -117,6 +124,11 @@ pub struct OrderDetail {
     /// The customer's 배달 요청사항, as they wrote it (trimmed).
     #[serde(default)]
     pub rider_note: Option<String>,
+    /// 도착 예정 시각 (Unix ms) from the accepted order's cooking time, then from when it was
+    /// cooked and picked up (`OrderClock::expected_arrival_ms`); `None` before the store
+    /// accepted and once the food arrived.
+    #[serde(default)]
+    pub eta_ms: Option<i64>,
 }
 
 impl OrderStatus {
@@ -156,6 +168,13 @@ pub struct StoreMenu {
     pub address: String,
     pub is_open: bool,
     pub menu: Vec<super::MenuItem>,
+    pub terms: super::DeliveryTerms,
+    /// The terms at the viewer's delivery address, when they have one.
+    pub delivery: Option<super::DeliveryQuote>,
+}
+
+fn no_tip() -> Won {
+    Won(0)
 }
 
 /// "A 외 N건" for a list of item names.

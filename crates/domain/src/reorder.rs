@@ -120,6 +120,8 @@ mod tests {
             status: OrderStatus::Completed,
             lines,
             total: Won(0),
+            delivery_tip: Won(0),
+            delivery_address: None,
             payment: PaymentView {
                 provider: "sandbox".into(),
                 card_hint: String::new(),
@@ -131,6 +133,7 @@ mod tests {
             rider_name: None,
             store_note: None,
             rider_note: None,
+            eta_ms: None,
         }
     }
 
@@ -142,6 +145,8 @@ mod tests {
             address: String::new(),
             is_open: open,
             menu,
+            terms: crate::DeliveryTerms::default(),
+            delivery: None,
         }
     }
 

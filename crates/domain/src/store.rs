@@ -33,6 +33,9 @@ pub struct StoreSummary {
     pub is_open: bool,
     pub distance_m: f64,
     pub menu_count: i64,
+    pub terms: super::DeliveryTerms,
+    /// The terms at this customer's address: 배달팁 and whether the store delivers there.
+    pub delivery: super::DeliveryQuote,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +57,7 @@ pub struct OwnedStore {
     pub district: String,
     pub address: String,
     pub is_open: bool,
+    pub terms: super::DeliveryTerms,
     pub menu: Vec<MenuItem>,
 }
 
@@ -70,6 +74,16 @@ pub struct StoreOrder {
     /// The customer's 가게 요청사항, if they left one.
     #[serde(default)]
     pub store_note: Option<String>,
+    /// When the owner promised the food cooked (accepted + the cooking time they picked).
+    #[serde(default)]
+    pub cook_by_ms: Option<i64>,
+    /// The customer's 도착 예정 시각, as their order page shows it.
+    #[serde(default)]
+    pub eta_ms: Option<i64>,
+    /// Running late at the time of the read: cooking past the promise, or not delivered by
+    /// the ETA (`OrderClock::is_late`).
+    #[serde(default)]
+    pub late: bool,
 }
 
 /// Today's numbers for a store (Korea time): orders and sales that were not rejected or

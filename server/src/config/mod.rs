@@ -17,6 +17,7 @@ mod worker;
 pub use gateway::GatewaySettings;
 pub use payments::PaymentProvider;
 
+use app::backend::geocoding::{Geocoder, KakaoLocal};
 use app::backend::limits::LimitConfig;
 use app::backend::notifications::alimtalk::AlimtalkConfig;
 use app::backend::notifications::SenderConfig;
@@ -84,6 +85,11 @@ pub struct Config {
     /// (all or none), `KAKAO_ALIMTALK_URL`, `BAEDAL_KAKAO_TIMEOUT_MS`,
     /// `BAEDAL_KAKAO_BREAKER_OPEN_MS`. `None`: the channel is off.
     pub kakao: Option<AlimtalkConfig>,
+    /// Address search (Kakao Local): `BAEDAL_KAKAO_LOCAL_KEY` (its REST API key),
+    /// `BAEDAL_KAKAO_LOCAL_URL` (default `https://dapi.kakao.com`),
+    /// `BAEDAL_GEOCODER_TIMEOUT_MS` (default 3000). `None` (no key): addresses are placed at
+    /// their district's centre, announced at start-up.
+    pub geocoder: Option<GeocoderConfig>,
     /// Retries of KakaoTalk messages: `BAEDAL_KAKAO_MAX_ATTEMPTS`, `BAEDAL_KAKAO_BACKOFF_MS`,
     /// `BAEDAL_KAKAO_POLL_MS`.
     pub notification_sender: SenderConfig,
@@ -107,6 +113,25 @@ pub struct Config {
     /// The nginx gateway's settings (`BAEDAL_GATEWAY_*`), read here so that the gateway's
     /// configuration is generated from the same environment as the app's.
     pub gateway: GatewaySettings,
+}
+
+/// Kakao Local's address search (see `app::backend::geocoding`).
+#[derive(Clone)]
+pub struct GeocoderConfig {
+    pub base_url: String,
+    pub rest_api_key: String,
+    pub timeout: Duration,
+}
+
+impl GeocoderConfig {
+    pub fn geocoder(config: Option<&GeocoderConfig>) -> Geocoder {
+        match config {
+            Some(c) => {
+                Geocoder::KakaoLocal(KakaoLocal::new(&c.base_url, &c.rest_api_key, c.timeout))
+            }
+            None => Geocoder::DistrictCentres,
+        }
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -135,6 +160,10 @@ impl std::fmt::Debug for Config {
             .field("run_worker", &self.run_worker)
             .field("worker", &self.worker)
             .field("kakao", &self.kakao)
+            .field(
+                "geocoder",
+                &self.geocoder.as_ref().map(|g| (&g.base_url, g.timeout)),
+            )
             .field("notification_sender", &self.notification_sender)
             .field("allowed_origins", &self.allowed_origins)
             .field(
@@ -234,6 +263,20 @@ impl Config {
             run_worker: flag(&get, "BAEDAL_WORKER", true)?,
             worker: worker_config(&get)?,
             kakao: kakao_config(&get)?,
+            geocoder: get("BAEDAL_KAKAO_LOCAL_KEY")
+                .map(|key| key.trim().to_string())
+                .filter(|key| !key.is_empty())
+                .map(|rest_api_key| -> Result<GeocoderConfig, ConfigError> {
+                    Ok(GeocoderConfig {
+                        base_url: get("BAEDAL_KAKAO_LOCAL_URL")
+                            .unwrap_or_else(|| KakaoLocal::BASE_URL.into()),
+                        rest_api_key,
+                        timeout: Duration::from_millis(
+                            number(&get, "BAEDAL_GEOCODER_TIMEOUT_MS", 3_000)?.max(1),
+                        ),
+                    })
+                })
+                .transpose()?,
             notification_sender: sender_config(&get)?,
             allowed_origins: allowed_origins(&get)?,
             metrics_token: get("BAEDAL_METRICS_TOKEN").map(|t| t.trim().to_string()),

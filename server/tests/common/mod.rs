@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod alimtalk;
+pub mod kakao_local;
 
 use app::backend::db::Engine;
 use reqwest::{header, redirect, Client, StatusCode};

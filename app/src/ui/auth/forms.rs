@@ -222,24 +222,37 @@ impl LazyRoute for SignUpPage {
                         </label>
                         {move || field_message(error(), "store_name")}
                         <label>
-                            "상점 지역"
-                            <select name="store_district">
-                                <option value="">"구 선택"</option>
-                                {district_options(false)}
-                            </select>
-                        </label>
-                        {move || field_message(error(), "store_district")}
-                        <label>
-                            "상점 주소"
-                            <input type="text" name="store_address" maxlength="120" />
+                            "상점 도로명 주소"
+                            <input type="text" name="store_address" maxlength="120" placeholder="예: 서울 송파구 올림픽로 300" />
                         </label>
                         {move || field_message(error(), "store_address")}
-                    </div>
-                    <div hidden=move || role.get() == Role::Owner>
                         <label>
-                            {move || {
-                                if role.get() == Role::Rider { "활동 지역" } else { "배달 받을 지역" }
-                            }}
+                            "상점 상세주소 (선택)"
+                            <input type="text" name="store_address_detail" maxlength="60" placeholder="층, 호수" />
+                        </label>
+                        {move || field_message(error(), "store_address_detail")}
+                    </div>
+                    <div hidden=move || role.get() != Role::Customer>
+                        <label>
+                            "배달 받을 도로명 주소"
+                            <input
+                                type="text"
+                                name="address"
+                                maxlength="120"
+                                autocomplete="street-address"
+                                placeholder="예: 서울 송파구 올림픽로 300"
+                            />
+                        </label>
+                        {move || field_message(error(), "address")}
+                        <label>
+                            "상세주소 (선택)"
+                            <input type="text" name="address_detail" maxlength="60" placeholder="동·호수, 층" />
+                        </label>
+                        {move || field_message(error(), "address_detail")}
+                    </div>
+                    <div hidden=move || role.get() != Role::Rider>
+                        <label>
+                            "활동 지역"
                             <select name="district">
                                 <option value="">"구 선택"</option>
                                 {district_options(true)}

@@ -3,8 +3,8 @@
 //! filled in only when the sandbox takes the payments), and paying once per submission (the
 //! idempotency key). A lazy route: its view is a chunk of its own.
 
-use crate::api::{get_checkout_options, PlaceOrder};
-use crate::domain::{CheckoutInput, CheckoutOptions, Role, Won};
+use crate::api::{get_checkout_options, get_store_menu, PlaceOrder};
+use crate::domain::{CheckoutInput, CheckoutOptions, Role, StoreMenu, Won};
 use crate::error::AppError;
 use crate::ui::auth::Gate;
 use crate::ui::cart::{new_idempotency_key, use_cart, Cart};
@@ -66,6 +66,9 @@ pub struct CheckoutPage {
     /// during the server render, so the page never shows them and then takes them away.
     options: Resource<Result<CheckoutOptions, AppError>>,
     place: ServerAction<PlaceOrder>,
+    /// The cart's store with its delivery terms at the customer's address (read in the
+    /// browser: the cart itself only exists there).
+    store: LocalResource<Option<StoreMenu>>,
     card: RwSignal<String>,
     /// 가게 요청사항 and 배달 요청사항, as typed.
     store_note: RwSignal<String>,
@@ -86,6 +89,15 @@ impl LazyRoute for CheckoutPage {
             },
         );
         let place = ServerAction::<PlaceOrder>::new();
+        let store = LocalResource::new(move || {
+            let store_id = cart.0.with(|c| c.store_id);
+            async move {
+                match store_id {
+                    Some(id) => get_store_menu(id).await.ok(),
+                    None => None,
+                }
+            }
+        });
         let card = RwSignal::new(String::new());
         let store_note = RwSignal::new(String::new());
         let rider_note = RwSignal::new(String::new());
@@ -98,6 +110,7 @@ impl LazyRoute for CheckoutPage {
             cart,
             options,
             place,
+            store,
             card,
             store_note,
             rider_note,
@@ -111,11 +124,25 @@ impl LazyRoute for CheckoutPage {
             cart,
             options,
             place,
+            store,
             card,
             store_note,
             rider_note,
             key,
         } = this;
+        // What paying needs from the store's terms: the tip to add, and whether the minimum and
+        // the radius allow it (None until the terms are read).
+        let priced = move || {
+            let menu = store.get().flatten()?;
+            let dishes = cart.0.with(|c| c.total());
+            let quote = menu.delivery?;
+            Some((menu.terms, quote, dishes))
+        };
+        let payable = move || {
+            priced().is_some_and(|(terms, quote, dishes)| {
+                quote.deliverable && terms.check_minimum(dishes).is_ok()
+            })
+        };
         Effect::new(move |_| {
             cart.0.track();
             store_note.track();
@@ -190,7 +217,48 @@ impl LazyRoute for CheckoutPage {
                                     })
                                     .collect_view()}
                             </ul>
-                            <p class="total">"예상 결제 금액 " <strong>{state.total().to_string()}</strong></p>
+                            <dl class="bill" data-testid="bill">
+                                <dt>"주문금액"</dt>
+                                <dd data-testid="dishes-total">{state.total().to_string()}</dd>
+                                {move || priced().map(|(_, quote, _)| view! {
+                                    <dt>{format!("배달팁 ({})", crate::domain::format_distance(quote.distance_m))}</dt>
+                                    <dd data-testid="delivery-tip">{quote.tip.to_string()}</dd>
+                                })}
+                                <dt>"결제 예정 금액"</dt>
+                                <dd class="total" data-testid="bill-total">
+                                    <strong>
+                                        {move || {
+                                            let tip = priced().map(|(_, q, _)| q.tip.0).unwrap_or(0);
+                                            Won(cart.0.with(|c| c.total()).0 + tip).to_string()
+                                        }}
+                                    </strong>
+                                </dd>
+                            </dl>
+                            {move || {
+                                let menu = store.get().flatten()?;
+                                let Some(quote) = menu.delivery else {
+                                    return Some(view! {
+                                        <p class="form-error" data-testid="address-needed">
+                                            "배달 받을 주소를 먼저 입력해 주세요. " <A href="/">"주소 입력"</A>
+                                        </p>
+                                    }.into_any());
+                                };
+                                if !quote.deliverable {
+                                    return Some(view! {
+                                        <p class="form-error" data-testid="not-deliverable">
+                                            {format!(
+                                                "배달 불가 지역입니다: {}에서 {} 떨어져 있습니다. (배달 가능 거리 {})",
+                                                menu.name,
+                                                crate::domain::format_distance(quote.distance_m),
+                                                crate::domain::km(menu.terms.radius_m),
+                                            )}
+                                        </p>
+                                    }.into_any());
+                                }
+                                menu.terms.check_minimum(cart.0.with(|c| c.total())).err().map(|e| view! {
+                                    <p class="form-error" data-testid="below-minimum">{e.message}</p>
+                                }.into_any())
+                            }}
                             <p class="muted small">"최종 금액은 주문 시 가게의 현재 가격으로 계산됩니다."</p>
                         </section>
                     }
@@ -246,7 +314,7 @@ impl LazyRoute for CheckoutPage {
                                 <button
                                     class="button primary"
                                     data-testid="pay"
-                                    disabled=move || place.pending().get() || cart.0.with(|c| c.items.is_empty())
+                                    disabled=move || place.pending().get() || cart.0.with(|c| c.items.is_empty()) || !payable()
                                     on:click=pay
                                 >
                                     {move || {
@@ -255,7 +323,8 @@ impl LazyRoute for CheckoutPage {
                                         } else if matches!(error(), Some(AppError::PaymentUnavailable { .. })) {
                                             "다시 결제하기".to_string()
                                         } else {
-                                            format!("{} 결제하기", cart.0.with(|c| c.total()))
+                                            let tip = priced().map(|(_, q, _)| q.tip.0).unwrap_or(0);
+                                            format!("{} 결제하기", Won(cart.0.with(|c| c.total()).0 + tip))
                                         }
                                     }}
                                 </button>

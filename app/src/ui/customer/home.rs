@@ -1,11 +1,12 @@
 //! The home page (`/`), open to anyone: the stores that deliver to an address. A signed-in
-//! customer's list starts from their saved 동네 (changed here, saved to their account); a
+//! customer's list starts from their delivery address (changed here: 도로명 + 상세주소); a
 //! visitor's from the district they pick here, remembered in a cookie (`crate::area`), so that
 //! a visitor coming back, a search engine and a link preview all get the list in the server's
 //! HTML. An eager page (in the main wasm module, see `ui`): a customer's first load is this page.
 
-use crate::api::{nearby_stores, SetDeliveryDistrict};
-use crate::domain::{format_distance, CurrentUser, District, Role, StoreSummary};
+use crate::api::{nearby_stores, SetDeliveryAddress};
+use crate::domain::{format_distance, full_address, CurrentUser, District, Role, StoreSummary};
+use crate::error::AppError;
 use crate::ui::area::{use_area, DeliveryArea};
 use crate::ui::auth::{Auth, Gate};
 use crate::ui::layout::Loading;
@@ -39,7 +40,7 @@ pub fn CustomerHome() -> impl IntoView {
                 Some(error.message)
             }
         });
-    let change = ServerAction::<SetDeliveryDistrict>::new();
+    let change = ServerAction::<SetDeliveryAddress>::new();
     let stores = Resource::new(
         move || (change.version().get(), area.get()),
         move |(_, chosen)| async move {
@@ -83,31 +84,63 @@ pub fn CustomerHome() -> impl IntoView {
     })
 }
 
-/// The signed-in customer's 동네, saved to their account when changed.
-fn customer_address(change: ServerAction<SetDeliveryDistrict>, user: CurrentUser) -> impl IntoView {
-    let current = user.district.clone().unwrap_or_default();
+/// The signed-in customer's delivery address (도로명 + 상세주소), changed here: the address
+/// search places it, and a field error says what it could not find.
+fn customer_address(change: ServerAction<SetDeliveryAddress>, user: CurrentUser) -> impl IntoView {
+    let error = move || change.value().get().and_then(Result::err);
+    let field = move |name: &'static str| {
+        move || {
+            error()
+                .and_then(|e: AppError| e.field(name))
+                .map(|message| {
+                    view! { <p class="field-error" data-field=name role="alert">{message}</p> }
+                })
+        }
+    };
+    let road = user.address.clone().unwrap_or_default();
+    let detail = user.address_detail.clone().unwrap_or_default();
+    let shown = match &user.address {
+        Some(road) => full_address(road, &detail),
+        None => "미설정: 도로명 주소를 입력해 주세요".into(),
+    };
     view! {
-        <ActionForm action=change attr:class="address-form">
-            <label>
-                "배달 주소"
-                <select name="district" data-testid="delivery-district-select">
-                    {District::all()
-                        .map(|d| {
-                            view! {
-                                <option value=d.name() selected=d.name() == current>
-                                    {d.name()}
-                                </option>
-                            }
-                        })
-                        .collect_view()}
-                </select>
-            </label>
-            <button type="submit" class="button small">"변경"</button>
-        </ActionForm>
-        <p class="muted" data-testid="delivery-district">
-            "배달 주소: "
-            {user.district.unwrap_or_else(|| "미설정".into())}
-        </p>
+        <p class="muted" data-testid="delivery-address">"배달 주소: " {shown}</p>
+        <details class="address-change" open=user.address.is_none()>
+            <summary>"배달 주소 변경"</summary>
+            <ActionForm action=change attr:class="address-form">
+                <label>
+                    "도로명 주소"
+                    <input
+                        type="text"
+                        name="address"
+                        data-testid="address-road"
+                        maxlength="120"
+                        placeholder="예: 서울 송파구 올림픽로 300"
+                        value=road
+                        autocomplete="street-address"
+                    />
+                </label>
+                {field("address")}
+                <label>
+                    "상세주소"
+                    <input
+                        type="text"
+                        name="address_detail"
+                        data-testid="address-detail"
+                        maxlength="60"
+                        placeholder="동·호수, 층 (선택)"
+                        value=detail
+                    />
+                </label>
+                {field("address_detail")}
+                <button type="submit" class="button small" data-testid="address-save">"저장"</button>
+                {move || {
+                    error()
+                        .filter(|e| e.field("address").is_none() && e.field("address_detail").is_none())
+                        .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
+                }}
+            </ActionForm>
+        </details>
     }
 }
 
@@ -160,14 +193,29 @@ fn AreaPicker(area: DeliveryArea, bad_area: Option<String>) -> impl IntoView {
     }
 }
 
+/// The stores, each with its 최소주문금액 and the 배달팁 where the list is for (or its radius
+/// when it does not deliver there).
 fn store_list(stores: Vec<StoreSummary>) -> impl IntoView {
     view! {
         <ul class="card-list" data-testid="store-list">
             {stores
                 .into_iter()
                 .map(|store| {
+                    let deliverable = store.delivery.deliverable;
+                    let terms = [
+                        store.terms.min_order_label(),
+                        Some(if deliverable {
+                            format!("배달팁 {}", store.delivery.tip)
+                        } else {
+                            store.terms.radius_label()
+                        }),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" · ");
                     view! {
-                        <li class="card store-card" class:closed=!store.is_open>
+                        <li class="card store-card" class:closed=!store.is_open || !deliverable data-testid="store-card">
                             <a class="card-link" href=format!("/stores/{}", store.id)>
                                 <div class="card-title">
                                     <strong>{store.name}</strong>
@@ -176,6 +224,9 @@ fn store_list(stores: Vec<StoreSummary>) -> impl IntoView {
                                     } else {
                                         "badge closed"
                                     }>{if store.is_open { "영업 중" } else { "준비 중" }}</span>
+                                    {(!deliverable).then(|| view! {
+                                        <span class="badge closed" data-testid="not-deliverable">"배달 불가 지역"</span>
+                                    })}
                                 </div>
                                 <p class="muted">
                                     {format!(
@@ -185,6 +236,7 @@ fn store_list(stores: Vec<StoreSummary>) -> impl IntoView {
                                         store.menu_count,
                                     )}
                                 </p>
+                                <p class="muted small" data-testid="store-terms">{terms}</p>
                             </a>
                         </li>
                     }

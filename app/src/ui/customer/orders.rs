@@ -1,5 +1,6 @@
 //! The customer's orders (내 주문): the list (`/orders`, eager, like the home page) and one
-//! order (`/orders/:id`, a lazy route) with its progress, cancelling, confirming delivery and
+//! order (`/orders/:id`, a lazy route) with its progress and 도착 예정 시각 (from the store's
+//! acceptance on, re-read with the order at every step), cancelling, confirming delivery and
 //! ordering it again (재주문: today's prices and stock, what changed shown before the cart).
 
 use super::id_param;
@@ -36,6 +37,9 @@ fn order_view(
                 " "
                 <span class="badge status">{order.status.label()}</span>
             </p>
+            {order.eta_ms.map(|eta| view! {
+                <p class="eta" data-testid="eta">"도착 예정 시각 " <strong>{korea_clock(eta)}</strong></p>
+            })}
             {order.note.clone().map(|note| view! { <p class="form-error" data-testid="order-note">{note}</p> })}
             {order.rider_name.clone().map(|rider| view! { <p class="muted" data-testid="order-rider">{format!("라이더: {rider}")}</p> })}
         </section>
@@ -89,7 +93,13 @@ fn order_view(
                         .collect_view()}
                 </tbody>
             </table>
+            {(order.delivery_tip.0 > 0).then(|| view! {
+                <p class="muted" data-testid="order-tip">{format!("배달팁 {}", order.delivery_tip)}</p>
+            })}
             <p class="total" data-testid="order-total">"결제 금액 " <strong>{order.total.to_string()}</strong></p>
+            {order.delivery_address.clone().map(|address| view! {
+                <p class="muted small" data-testid="order-address">{format!("배달 주소: {address}")}</p>
+            })}
             <p class="muted small">{format!("결제 수단: {}", order.payment.card_hint)}</p>
             {order.store_note.map(|note| view! { <p class="order-note" data-testid="store-note">{format!("가게 요청사항: {note}")}</p> })}
             {order.rider_note.map(|note| view! { <p class="order-note" data-testid="rider-note">{format!("배달 요청사항: {note}")}</p> })}

@@ -65,8 +65,16 @@ impl LazyRoute for StorePage {
                                         <A href="/">"← 가게 목록"</A>
                                         <h1>{store.name.clone()}</h1>
                                         <p class="muted">{format!("{} · {}", store.district, store.address)}</p>
+                                        <p class="store-terms" data-testid="store-terms">
+                                            {delivery_terms_line(&store)}
+                                        </p>
                                         {(!store.is_open)
                                             .then(|| view! { <p class="form-error">"지금은 주문을 받지 않는 가게입니다."</p> })}
+                                        {store.delivery.filter(|d| !d.deliverable).map(|_| view! {
+                                            <p class="form-error" data-testid="not-deliverable">
+                                                {format!("배달 불가 지역입니다: 이 가게는 {} 이내로 배달합니다.", crate::domain::km(store.terms.radius_m))}
+                                            </p>
+                                        })}
                                     </section>
                                     <ul class="menu-list" data-testid="menu">
                                         {store
@@ -159,6 +167,24 @@ fn StoreNotFound() -> impl IntoView {
             <A href="/" attr:class="button">"가게 목록으로"</A>
         </div>
     }
+}
+
+/// "최소주문 15,000원 · 배달팁 3,500원 (1.2km)": the terms at the customer's address, or the
+/// store's rules when the address is not known.
+fn delivery_terms_line(store: &StoreMenu) -> String {
+    let tip = match store.delivery {
+        Some(quote) => format!(
+            "배달팁 {} ({})",
+            quote.tip,
+            crate::domain::format_distance(quote.distance_m)
+        ),
+        None => store.terms.tip_label(),
+    };
+    [store.terms.min_order_label(), Some(tip)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// The way from the cart to paying; a visitor is asked to sign in first, and comes back to

@@ -1,10 +1,12 @@
 //! One store's panel of the owner's page: the open/closed switch, today's numbers, and the
 //! incoming orders by stage (tabs) with each order's actions.
 
-use super::menu::{menu_editor, stock_row};
+use super::menu::{menu_editor, stock_row, terms_editor};
 use super::{Actions, PageState};
 use crate::api::{OrderAction, SetStoreOpen};
-use crate::domain::{OrderStatus, StoreBoard, StoreId, StoreOrder, REJECT_REASONS};
+use crate::domain::{
+    korea_clock, OrderStatus, StoreBoard, StoreId, StoreOrder, COOK_MINUTE_CHOICES, REJECT_REASONS,
+};
 use leptos::prelude::*;
 
 /// The tabs of the incoming-orders board and which statuses each shows.
@@ -190,6 +192,7 @@ pub(super) fn store_panel(board: StoreBoard, actions: Actions, state: PageState)
                 </tbody>
             </table>
             {menu_editor(store_id, store.menu, actions, state)}
+            {terms_editor(store_id, store.terms, actions, state)}
         </section>
     }
 }
@@ -202,16 +205,38 @@ fn order_card(
     state: PageState,
 ) -> impl IntoView {
     let id = order.id;
+    let promised = promise(&order);
     let send = move |action: &'static str, reason: String| {
         state.order_acted_for.set(Some(store_id));
+        let cook_minutes = match action {
+            "accept" => state.cook_minutes(id).to_string(),
+            _ => String::new(),
+        };
         actions.order.dispatch(OrderAction {
             order_id: id,
             action: action.to_string(),
             reason,
+            cook_minutes,
         });
     };
     let buttons = match order.status {
         OrderStatus::Placed => view! {
+            <select
+                class="cook-minutes"
+                aria-label="조리 시간"
+                data-testid="cook-minutes"
+                prop:value=move || state.cook_minutes(id).to_string()
+                on:change=move |ev| {
+                    if let Ok(minutes) = event_target_value(&ev).parse::<i64>() {
+                        state.cook_minutes.update(|picked| { picked.insert(id, minutes); });
+                    }
+                }
+            >
+                {COOK_MINUTE_CHOICES
+                    .iter()
+                    .map(|m| view! { <option value=m.to_string() selected=*m == state.cook_minutes(id)>{format!("{m}분")}</option> })
+                    .collect_view()}
+            </select>
             <button class="button small primary" on:click=move |_| send("accept", String::new())>"수락"</button>
             <select class="reject-reason" aria-label="거절 사유" on:change=move |ev| {
                 let reason = event_target_value(&ev);
@@ -232,12 +257,33 @@ fn order_card(
         <li class="card store-order" data-testid="store-order" data-order-id=id.get()>
             <div class="card-title">
                 <strong>{format!("#{} · {}", order.id, order.status.label())}</strong>
+                {order.late.then(|| view! { <span class="badge late" data-testid="late">"지연"</span> })}
                 <span class="muted small">{minutes_ago(order.created_at_ms, now)}</span>
             </div>
             <p>{order.lines.join(", ")}</p>
             {order.store_note.map(|note| view! { <p class="order-note" data-testid="store-note">{format!("요청사항: {note}")}</p> })}
             <p class="muted small">{format!("{} · 배달지 {}", order.total, order.delivery_district)}</p>
+            {promised}
             <div class="actions">{buttons}</div>
         </li>
     }
+}
+
+/// "조리 19:20까지 · 도착 예정 19:42": the cooking time promised while it is being cooked,
+/// then the customer's ETA.
+fn promise(order: &StoreOrder) -> Option<impl IntoView> {
+    let cooking = matches!(order.status, OrderStatus::Accepted | OrderStatus::Cooking);
+    let cook_by = order
+        .cook_by_ms
+        .filter(|_| cooking)
+        .map(|at| format!("조리 {}까지", korea_clock(at)));
+    let eta = order
+        .eta_ms
+        .map(|at| format!("도착 예정 {}", korea_clock(at)));
+    let text = cook_by
+        .into_iter()
+        .chain(eta)
+        .collect::<Vec<_>>()
+        .join(" · ");
+    (!text.is_empty()).then(|| view! { <p class="small promise" data-testid="promise">{text}</p> })
 }

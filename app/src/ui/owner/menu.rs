@@ -3,7 +3,7 @@
 
 use super::{Actions, DishForm, PageState, StockDraft};
 use crate::api::{SaveFood, SetFoodStock};
-use crate::domain::{FoodId, MenuItem, StoreId};
+use crate::domain::{km, DeliveryTerms, FoodId, MenuItem, StoreId};
 use leptos::prelude::*;
 
 /// Add a dish with its first stock, or pick one to edit its name, description, price, or hide
@@ -149,5 +149,60 @@ pub(super) fn stock_row(item: MenuItem, actions: Actions, state: PageState) -> i
                 {message}
             </td>
         </tr>
+    }
+}
+
+/// The store's delivery terms: 최소주문금액, 배달팁 (and what it adds per kilometre), and how
+/// far it delivers. Customers see them on the store list, the menu and the cart.
+pub(super) fn terms_editor(
+    store_id: StoreId,
+    terms: DeliveryTerms,
+    actions: Actions,
+    state: PageState,
+) -> impl IntoView {
+    let save = actions.terms;
+    let ours = move || state.terms_saved_for.get() == Some(store_id);
+    let error = move |field: &'static str| {
+        move || {
+            ours()
+                .then(|| save.value().get().and_then(Result::err))
+                .flatten()
+                .and_then(|e| e.field(field))
+                .map(|m| view! { <p class="field-error" data-field=field>{m}</p> })
+        }
+    };
+    let saved = move || ours() && matches!(save.value().get(), Some(Ok(_)));
+    let radius = km(terms.radius_m);
+    let radius = radius.trim_end_matches("km").to_string();
+    let summary = [
+        Some(
+            terms
+                .min_order_label()
+                .unwrap_or_else(|| "최소주문금액 없음".into()),
+        ),
+        Some(terms.tip_label()),
+        Some(terms.radius_label()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    view! {
+        <details class="terms-editor" data-testid="terms-editor" open=ours>
+            <summary>"배달 조건: " <span data-testid="terms-summary">{summary}</span></summary>
+            <ActionForm action=save attr:class="form" on:submit=move |_| state.terms_saved_for.set(Some(store_id))>
+                <input type="hidden" name="store_id" value=store_id.to_string() />
+                <label>"최소주문금액 (원)" <input type="number" name="min_order" min="0" step="100" inputmode="numeric" value=terms.min_order.0.to_string() /></label>
+                {error("min_order")}
+                <label>"배달팁 (원, 1km까지)" <input type="number" name="tip" min="0" step="100" inputmode="numeric" value=terms.tip.0.to_string() /></label>
+                {error("tip")}
+                <label>"1km마다 추가 배달팁 (원, 0이면 고정)" <input type="number" name="tip_per_km" min="0" step="100" inputmode="numeric" value=terms.tip_per_km.0.to_string() /></label>
+                {error("tip_per_km")}
+                <label>"배달 가능 거리 (km)" <input type="number" name="radius_km" min="0.5" max="10" step="0.1" inputmode="decimal" value=radius /></label>
+                {error("radius_km")}
+                <button type="submit" class="button small" data-testid="terms-save">"배달 조건 저장"</button>
+                {move || saved().then(|| view! { <p class="muted small" role="status">"저장했습니다."</p> })}
+            </ActionForm>
+        </details>
     }
 }

@@ -8,6 +8,10 @@
 //! middle of — the tab they look at, a stock number being typed, the dish form — lives in the
 //! page, not in the rendered board, so a new order arriving does not wipe it.
 //!
+//! A new order is accepted with the cooking time the owner picks beside 수락 (the customer's
+//! 도착 예정 시각 counts from it); accepted orders show that promise and the ETA, and a "지연"
+//! badge once the order runs late (worked out by the server at each read).
+//!
 //! The page's state and its lazy route are here; a store's panel is in `board`, its menu and
 //! stock in `menu`.
 
@@ -17,8 +21,12 @@ mod menu;
 use super::auth::Gate;
 use super::layout::Loading;
 use super::live::LiveBadge;
-use crate::api::{get_owner_board, OrderAction, SaveFood, SetFoodStock, SetStoreOpen};
-use crate::domain::{FoodId, OrderId, OrderStatus, OwnerBoard, Role, StoreId};
+use crate::api::{
+    get_owner_board, OrderAction, SaveDeliveryTerms, SaveFood, SetFoodStock, SetStoreOpen,
+};
+use crate::domain::{
+    FoodId, OrderId, OrderStatus, OwnerBoard, Role, StoreId, DEFAULT_COOK_MINUTES,
+};
 use crate::error::AppError;
 use board::store_panel;
 use leptos::prelude::*;
@@ -33,6 +41,7 @@ struct Actions {
     open: ServerAction<SetStoreOpen>,
     stock: ServerAction<SetFoodStock>,
     food: ServerAction<SaveFood>,
+    terms: ServerAction<SaveDeliveryTerms>,
 }
 
 /// A stock number being typed, and the stock shown when typing began (what the save expects
@@ -68,6 +77,10 @@ struct PageState {
     dish_saved_for: RwSignal<Option<StoreId>>,
     /// The store whose open/closed switch was pressed last.
     opened_for: RwSignal<Option<StoreId>>,
+    /// The store whose delivery terms were saved last.
+    terms_saved_for: RwSignal<Option<StoreId>>,
+    /// The cooking time picked for a new order, until it is accepted (else the default).
+    cook_minutes: RwSignal<HashMap<OrderId, i64>>,
 }
 
 impl PageState {
@@ -80,7 +93,15 @@ impl PageState {
             order_acted_for: RwSignal::new(None),
             dish_saved_for: RwSignal::new(None),
             opened_for: RwSignal::new(None),
+            terms_saved_for: RwSignal::new(None),
+            cook_minutes: RwSignal::new(HashMap::new()),
         }
+    }
+
+    fn cook_minutes(&self, order_id: OrderId) -> i64 {
+        self.cook_minutes
+            .with(|picked| picked.get(&order_id).copied())
+            .unwrap_or(DEFAULT_COOK_MINUTES)
     }
 
     fn tab(&self, store_id: StoreId) -> usize {
@@ -120,6 +141,7 @@ impl LazyRoute for StoreHome {
             open: ServerAction::new(),
             stock: ServerAction::new(),
             food: ServerAction::new(),
+            terms: ServerAction::new(),
         };
         // New orders arrive through the outbox worker, which pushes a hint (`/live`) once the
         // order is in the store's queue (and its stock taken); the board re-reads then and
@@ -132,6 +154,8 @@ impl LazyRoute for StoreHome {
                     actions.open.version().get(),
                     actions.stock.version().get(),
                     actions.food.version().get(),
+                    // Only a saved change re-reads the board: refused terms stay as typed.
+                    actions.terms.value().get().and_then(Result::ok),
                 )
             },
             move |_| async move {

@@ -21,14 +21,15 @@
 //! stream has a small inbox (16 hints); a stream too slow to empty it is told to re-read
 //! everything (`ready`) instead of holding up the publisher.
 //!
-//! Rider areas: a rider's list shows cooking and cooked orders whose delivery district's
-//! reference point is within `BAEDAL_RIDER_RADIUS_M` of the rider (`deliveries::board`). Drop-off
-//! points are district reference points, so the area key of an order is its delivery district,
-//! and a rider's stream listens on exactly the districts whose reference point is within the
-//! radius of the position the page shows the list for (sent as `/live?lat=&lng=` or
-//! `?area=`), plus those near the rider's home area (the "new delivery nearby" notifications
-//! the bell counts). Same distance function, same comparison: a rider hears of every order
-//! their list can show, and of no other.
+//! Rider areas: a rider's list shows cooking and cooked orders whose drop-off — the address's
+//! coordinates saved with the order — is within `BAEDAL_RIDER_RADIUS_M` of the rider
+//! (`deliveries::board`). Drop-offs are anywhere in the city, so the area key of an order is the
+//! grid cell (about 1.1 km square) its drop-off is in, and a rider's stream listens on every cell
+//! that has a point within the radius of the position the page shows the list for (sent as
+//! `/live?lat=&lng=` or `?area=`), plus those around the rider's home area (the "new delivery
+//! nearby" notifications the bell counts, addressed by the same distance). A rider hears of
+//! every order their list can show; the only others are drop-offs in a border cell just beyond
+//! the radius (a few dozen cells per rider, not the city).
 //!
 //! Sessions: every stream is registered under its session (the token's hash). Signing out
 //! ends that session's streams at once, on every instance (`Change::SessionEnded` goes through
@@ -82,6 +83,9 @@ pub enum Change {
         /// The delivery district (riders' area key).
         #[serde(default)]
         district: Option<String>,
+        /// Where it is delivered (orders from before addresses: None, their district's centre).
+        #[serde(default)]
+        dropoff: Option<GeoPoint>,
     },
     /// Hints may have been missed (the PostgreSQL listener reconnected): every page re-reads.
     Resync,
@@ -98,8 +102,8 @@ pub enum Key {
     Customer(UserId),
     Store(StoreId),
     Rider(UserId),
-    /// Riders whose list covers deliveries to this district.
-    Area(District),
+    /// Riders whose list covers deliveries to this grid cell ([`cell_of`]).
+    Cell(i32, i32),
 }
 
 /// The statuses at which an order enters or leaves riders' lists.
@@ -123,6 +127,7 @@ impl Change {
             rider_id,
             status,
             district,
+            dropoff,
             ..
         } = self
         else {
@@ -133,20 +138,57 @@ impl Change {
             keys.push(Key::Rider(*rider));
         }
         if riders_list_changes(*status) {
-            if let Some(area) = district
-                .as_deref()
-                .and_then(|d| District::parse("district", d).ok())
-            {
-                keys.push(Key::Area(area));
+            let centre = || {
+                district
+                    .as_deref()
+                    .and_then(|d| District::parse("district", d).ok())
+                    .map(District::center)
+            };
+            if let Some(point) = dropoff.or_else(centre) {
+                keys.push(cell_of(point));
             }
         }
         keys
     }
 }
 
-/// The districts whose deliveries a rider at `point` sees (the same test as the board's).
-pub fn areas_near(point: GeoPoint, radius_m: f64) -> impl Iterator<Item = District> {
-    District::all().filter(move |district| point.distance_m(district.center()) <= radius_m)
+/// A cell is 0.01° of latitude by 0.0125° of longitude: about 1.1 km by 1.1 km in Seoul.
+const CELL_LAT: f64 = 0.01;
+const CELL_LNG: f64 = 0.0125;
+
+/// The grid cell a point is in.
+pub fn cell_of(point: GeoPoint) -> Key {
+    Key::Cell(
+        (point.lat / CELL_LAT).floor() as i32,
+        (point.lng / CELL_LNG).floor() as i32,
+    )
+}
+
+/// Every cell with a point within `radius_m` of `point`: where the deliveries a rider at
+/// `point` sees can be (the board's test is the same distance). A cell counts when its point
+/// nearest to `point` (clamping to the cell's sides) is within the radius plus 10 m, which
+/// covers the difference between that and the true nearest point on the sphere.
+pub fn cells_near(point: GeoPoint, radius_m: f64) -> impl Iterator<Item = Key> {
+    // A degree of latitude is at least 110.5 km; of longitude, that times cos(latitude).
+    let d_lat = radius_m / 110_000.0;
+    let d_lng = radius_m / (110_000.0 * point.lat.to_radians().cos().max(0.01));
+    let rows = ((point.lat - d_lat) / CELL_LAT).floor() as i32
+        ..=((point.lat + d_lat) / CELL_LAT).floor() as i32;
+    let cols = ((point.lng - d_lng) / CELL_LNG).floor() as i32
+        ..=((point.lng + d_lng) / CELL_LNG).floor() as i32;
+    rows.flat_map(move |i| cols.clone().map(move |j| (i, j)))
+        .filter(move |&(i, j)| {
+            let nearest = GeoPoint {
+                lat: point
+                    .lat
+                    .clamp(i as f64 * CELL_LAT, (i + 1) as f64 * CELL_LAT),
+                lng: point
+                    .lng
+                    .clamp(j as f64 * CELL_LNG, (j + 1) as f64 * CELL_LNG),
+            };
+            point.distance_m(nearest) <= radius_m + 10.0
+        })
+        .map(|(i, j)| Key::Cell(i, j))
 }
 
 /// Limits on concurrent streams (`BAEDAL_LIVE_MAX_PER_SESSION`, `BAEDAL_LIVE_MAX_PER_ADDRESS`).

@@ -78,10 +78,12 @@ async fn order_change(state: &AppState, order_id: OrderId) -> Result<Option<Chan
         store_id: StoreId,
         rider_id: Option<UserId>,
         district: Option<String>,
+        delivery_lat: Option<f64>,
+        delivery_lng: Option<f64>,
         status: OrderStatus,
     }
     let Some(row) = sqlx::query_as::<_, Audience>(
-        "SELECT o.customer_id, o.store_id, o.rider_id, o.district,
+        "SELECT o.customer_id, o.store_id, o.rider_id, o.district, o.delivery_lat, o.delivery_lng,
                 COALESCE(v.status, o.status) AS status
          FROM orders o LEFT JOIN order_views v ON v.order_id = o.id WHERE o.id = $1",
     )
@@ -98,6 +100,10 @@ async fn order_change(state: &AppState, order_id: OrderId) -> Result<Option<Chan
         rider_id: row.rider_id,
         status: row.status,
         district: row.district,
+        dropoff: match (row.delivery_lat, row.delivery_lng) {
+            (Some(lat), Some(lng)) => Some(domain::GeoPoint { lat, lng }),
+            _ => None,
+        },
     }))
 }
 

@@ -43,8 +43,8 @@ async fn keys_for(
     })
 }
 
-/// A rider's keys: their own deliveries, the districts their list at `position` covers, and
-/// those near their home area (the bell's "new delivery nearby").
+/// A rider's keys: their own deliveries, the cells their list at `position` covers, and those
+/// around their home area (the bell's "new delivery nearby").
 pub fn rider_keys(
     rider_id: UserId,
     position: RiderPosition,
@@ -54,9 +54,9 @@ pub fn rider_keys(
     let mut keys = vec![Key::Rider(rider_id)];
     let centres = std::iter::once(position.point()).chain(home.map(District::center));
     for centre in centres {
-        for area in areas_near(centre, radius_m) {
-            if !keys.contains(&Key::Area(area)) {
-                keys.push(Key::Area(area));
+        for cell in cells_near(centre, radius_m) {
+            if !keys.contains(&cell) {
+                keys.push(cell);
             }
         }
     }

@@ -11,6 +11,7 @@ fn change(status: OrderStatus, rider_id: Option<UserId>) -> Change {
         rider_id,
         status,
         district: Some("마포구".into()),
+        dropoff: None,
     }
 }
 
@@ -40,7 +41,6 @@ fn each_page_hears_only_what_concerns_it() {
     assert!(!hears(&rider(7, "마포구"), &placed));
     let cooked = change(OrderStatus::Cooked, None);
     assert!(hears(&rider(7, "마포구"), &cooked));
-    assert!(!hears(&rider(7, "서대문구"), &cooked), "3.4 km away");
     assert!(!hears(&rider(7, "강남구"), &cooked), "far away");
     // Between 마포구 and 서대문구: both are within the radius.
     let between = RiderPosition::Located(GeoPoint {
@@ -48,29 +48,66 @@ fn each_page_hears_only_what_concerns_it() {
         lng: 126.919,
     });
     let keys = rider_keys(UserId(7), between, Some(district("강남구")), 3_000.0);
-    assert!(keys.contains(&Key::Area(district("마포구"))));
-    assert!(keys.contains(&Key::Area(district("서대문구"))));
-    assert!(keys.contains(&Key::Area(district("강남구"))), "home area");
+    assert!(keys.contains(&cell_of(district("마포구").center())));
+    assert!(keys.contains(&cell_of(district("서대문구").center())));
+    assert!(
+        keys.contains(&cell_of(district("강남구").center())),
+        "home area"
+    );
     assert!(hears(&keys, &cooked));
     let picked_up = change(OrderStatus::PickedUp, Some(UserId(7)));
     assert!(hears(&rider(7, "강남구"), &picked_up));
     assert!(!hears(&rider(8, "마포구"), &picked_up));
 }
 
+/// Every drop-off a rider's list can show is in one of the rider's cells, and the cells stay
+/// few: checked for riders at every district's centre and at points between them, against
+/// drop-offs every ~100 m across Seoul.
 #[test]
-fn a_riders_areas_are_the_districts_their_list_can_show() {
+fn a_riders_cells_cover_every_dropoff_their_list_can_show() {
     let radius = 3_000.0;
-    for centre in District::all() {
-        let keys = rider_keys(UserId(1), RiderPosition::Area(centre), None, radius);
-        for dropoff in District::all() {
-            let shown = centre.center().distance_m(dropoff.center()) <= radius;
-            assert_eq!(
-                keys.contains(&Key::Area(dropoff)),
-                shown,
-                "{centre} → {dropoff}"
-            );
+    let riders = District::all()
+        .map(|d| d.center())
+        .chain((0..40).map(|k| GeoPoint {
+            lat: 37.45 + 0.005 * k as f64,
+            lng: 126.85 + 0.007 * k as f64,
+        }));
+    for rider in riders {
+        let keys = rider_keys(UserId(1), RiderPosition::Located(rider), None, radius);
+        assert!(keys.len() <= 1 + 49, "{} keys", keys.len());
+        let mut shown = 0;
+        for i in 0..290 {
+            for j in 0..440 {
+                let dropoff = GeoPoint {
+                    lat: 37.42 + 0.001 * i as f64,
+                    lng: 126.76 + 0.001 * j as f64,
+                };
+                if rider.distance_m(dropoff) <= radius {
+                    shown += 1;
+                    assert!(keys.contains(&cell_of(dropoff)), "{rider:?} → {dropoff:?}");
+                }
+            }
         }
+        assert!(shown > 0);
     }
+}
+
+#[test]
+fn an_orders_cell_is_its_dropoff_or_its_districts_centre() {
+    let here = GeoPoint {
+        lat: 37.5518,
+        lng: 126.9175,
+    };
+    let Change::Order { .. } = change(OrderStatus::Cooked, None) else {
+        unreachable!()
+    };
+    let mut located = change(OrderStatus::Cooked, None);
+    if let Change::Order { dropoff, .. } = &mut located {
+        *dropoff = Some(here);
+    }
+    assert!(located.keys().contains(&cell_of(here)));
+    let old = change(OrderStatus::Cooked, None);
+    assert!(old.keys().contains(&cell_of(district("마포구").center())));
 }
 
 fn notices(slot: &Slot) -> Vec<LiveNotice> {

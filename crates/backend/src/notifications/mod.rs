@@ -49,14 +49,17 @@ async fn facts(
         store_name: String,
         items: String,
         district: String,
+        delivery_lat: Option<f64>,
+        delivery_lng: Option<f64>,
         owner_id: UserId,
         phone: Option<String>,
         kakao_enabled: i64,
         queued: i64,
+        cook_minutes: Option<i64>,
     }
     let row: Facts = sqlx::query_as(
-        "SELECT v.customer_id, v.total_won, v.store_name, v.items, o.district, s.owner_id,
-                u.phone, u.kakao_enabled,
+        "SELECT v.customer_id, v.total_won, v.store_name, v.items, o.district, o.delivery_lat,
+                o.delivery_lng, s.owner_id, u.phone, u.kakao_enabled, o.cook_minutes,
                 (SELECT COUNT(*) FROM store_queue q WHERE q.order_id = o.id) AS queued
          FROM order_views v JOIN orders o ON o.id = v.order_id JOIN stores s ON s.id = o.store_id
          JOIN users u ON u.id = o.customer_id
@@ -66,7 +69,18 @@ async fn facts(
     .fetch_one(&mut **tx)
     .await?;
     let nearby_riders = match event {
-        Event::CookingFinished { .. } => riders_near(state, tx, &row.district).await?,
+        Event::CookingFinished { .. } => {
+            let dropoff = match (row.delivery_lat, row.delivery_lng) {
+                (Some(lat), Some(lng)) => Some(GeoPoint { lat, lng }),
+                _ => District::parse("district", &row.district)
+                    .ok()
+                    .map(District::center),
+            };
+            match dropoff {
+                Some(dropoff) => riders_near(state, tx, dropoff).await?,
+                None => Vec::new(),
+            }
+        }
         _ => Vec::new(),
     };
     let facts = OrderFacts {
@@ -79,19 +93,18 @@ async fn facts(
         district: row.district,
         queued: row.queued > 0,
         nearby_riders,
+        cook_minutes: row.cook_minutes,
     };
     Ok((facts, row.phone, row.kakao_enabled == 1))
 }
 
-/// Riders whose home area is within the riders' radius of the customer's district.
+/// Riders whose home area is within the riders' radius of the drop-off (the address saved with
+/// the order; its district's centre for orders from before addresses).
 async fn riders_near(
     state: &AppState,
     tx: &mut Transaction<'static, Any>,
-    district: &str,
+    dropoff: GeoPoint,
 ) -> Result<Vec<UserId>, sqlx::Error> {
-    let Ok(dropoff) = District::parse("district", district) else {
-        return Ok(Vec::new());
-    };
     let rows: Vec<(UserId, f64, f64)> = sqlx::query_as(
         "SELECT id, lat, lng FROM users WHERE role = 'rider' AND lat IS NOT NULL AND lng IS NOT NULL",
     )
@@ -104,7 +117,7 @@ async fn riders_near(
                 lat: *lat,
                 lng: *lng,
             };
-            home.distance_m(dropoff.center()) <= state.settings.rider_radius_m
+            home.distance_m(dropoff) <= state.settings.rider_radius_m
         })
         .map(|(id, _, _)| id)
         .collect())

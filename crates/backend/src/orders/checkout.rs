@@ -31,8 +31,8 @@ use crate::outbox::{self, Event, PlacedLine};
 use crate::payments::{ChargeRequest, PaymentError};
 use crate::{now_ms, AppState};
 use domain::{
-    items_summary, josa, Checkout, CurrentUser, FieldError, OrderDetail, OrderLineView,
-    OrderStatus, PaymentView, Won,
+    full_address, items_summary, josa, Checkout, CurrentUser, DeliveryTerms, FieldError, GeoPoint,
+    OrderDetail, OrderLineView, OrderStatus, PaymentView, Won,
 };
 use domain::{FoodId, OrderId, StoreId, UserId};
 use sqlx::FromRow;
@@ -49,23 +49,51 @@ struct PricedLine {
 struct PricedCart {
     store_name: String,
     lines: Vec<PricedLine>,
+    /// What is charged: the dishes plus `tip`.
     total: i64,
+    tip: Won,
+    /// Where it goes: the customer's address (도로명, 상세주소), its district and coordinates.
+    address: String,
+    district: String,
+    to: GeoPoint,
 }
 
-/// Checks the cart against the store and its menu and prices it. Every bad line is reported.
-async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, CheckoutError> {
-    // The store and all the cart's foods in one round trip (checkout is latency-critical).
+/// Checks the cart against the store, its menu and its delivery terms at the customer's
+/// address, and prices it (dishes plus 배달팁). Every bad line is reported; the address and
+/// the minimum are checked once the lines are good.
+async fn price(
+    state: &AppState,
+    customer: &CurrentUser,
+    checkout: &Checkout,
+) -> Result<PricedCart, CheckoutError> {
+    // The store, the customer's address and all the cart's foods in one round trip (checkout
+    // is latency-critical).
     let sql = format!(
-        "SELECT s.name AS store_name, s.is_open, f.id, f.store_id, f.name, f.price_won, f.stock, f.is_hidden
-         FROM stores s LEFT JOIN foods f ON f.id IN ({})
+        "SELECT s.name AS store_name, s.is_open, s.lat, s.lng, s.min_order_won, s.tip_won,
+                s.tip_per_km_won, s.radius_m,
+                u.address AS to_road, u.address_detail AS to_detail, u.district AS to_district,
+                u.lat AS to_lat, u.lng AS to_lng,
+                f.id, f.store_id, f.name, f.price_won, f.stock, f.is_hidden
+         FROM stores s JOIN users u ON u.id = $2 LEFT JOIN foods f ON f.id IN ({})
          WHERE s.id = $1",
-        crate::db::placeholders(2, checkout.lines.len())
+        crate::db::placeholders(3, checkout.lines.len())
     );
     /// The store, once per asked food (the food's columns NULL when it does not exist).
     #[derive(FromRow)]
     struct Offered {
         store_name: String,
         is_open: i64,
+        lat: f64,
+        lng: f64,
+        min_order_won: Won,
+        tip_won: Won,
+        tip_per_km_won: Won,
+        radius_m: i64,
+        to_road: Option<String>,
+        to_detail: Option<String>,
+        to_district: Option<String>,
+        to_lat: Option<f64>,
+        to_lng: Option<f64>,
         id: Option<FoodId>,
         store_id: Option<StoreId>,
         name: Option<String>,
@@ -73,7 +101,9 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Chec
         stock: Option<i64>,
         is_hidden: Option<i64>,
     }
-    let mut query = sqlx::query_as::<_, Offered>(&sql).bind(checkout.store_id);
+    let mut query = sqlx::query_as::<_, Offered>(&sql)
+        .bind(checkout.store_id)
+        .bind(customer.id);
     for (food_id, _) in &checkout.lines {
         query = query.bind(*food_id);
     }
@@ -146,11 +176,44 @@ async fn price(state: &AppState, checkout: &Checkout) -> Result<PricedCart, Chec
     if !problems.is_empty() {
         return Err(CheckoutError::Cart(problems));
     }
-    let total = lines.iter().map(|l| l.unit_price * l.quantity).sum();
+    let terms = DeliveryTerms {
+        min_order: store.min_order_won,
+        tip: store.tip_won,
+        tip_per_km: store.tip_per_km_won,
+        radius_m: store.radius_m,
+    };
+    let (Some(road), Some(to_lat), Some(to_lng)) = (&store.to_road, store.to_lat, store.to_lng)
+    else {
+        return Err(CheckoutError::Cart(vec![FieldError::new(
+            "address",
+            "배달 받을 주소(도로명)를 먼저 입력해 주세요.",
+        )]));
+    };
+    let to = GeoPoint {
+        lat: to_lat,
+        lng: to_lng,
+    };
+    let address = full_address(road, store.to_detail.as_deref().unwrap_or_default());
+    let distance_m = to.distance_m(GeoPoint {
+        lat: store.lat,
+        lng: store.lng,
+    });
+    terms
+        .check_reach(distance_m, &address)
+        .map_err(|error| CheckoutError::Cart(vec![error]))?;
+    let dishes: i64 = lines.iter().map(|l| l.unit_price * l.quantity).sum();
+    terms
+        .check_minimum(Won(dishes))
+        .map_err(|error| CheckoutError::Cart(vec![error]))?;
+    let tip = terms.tip_for(distance_m);
     Ok(PricedCart {
         store_name,
         lines,
-        total,
+        total: dishes + tip.0,
+        tip,
+        address,
+        district: store.to_district.clone().unwrap_or_default(),
+        to,
     })
 }
 
@@ -160,7 +223,7 @@ pub async fn place_order(
     customer: &CurrentUser,
     checkout: Checkout,
 ) -> Result<OrderDetail, CheckoutError> {
-    let cart = price(state, &checkout).await?;
+    let cart = price(state, customer, &checkout).await?;
     let hash = request_hash(&checkout);
     let key = checkout.idempotency_key.as_str();
     let (claimed_at, token) = match claim(state, customer, &checkout, &hash).await? {
@@ -293,17 +356,22 @@ async fn record_order(
     let mut tx = state.db.begin().await?;
     let order_id: OrderId = sqlx::query_scalar(
         "INSERT INTO orders (customer_id, store_id, status, total_won, district, created_at, updated_at,
-                             store_note, rider_note)
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id",
+                             store_note, rider_note, delivery_tip_won, delivery_address,
+                             delivery_lat, delivery_lng)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(customer.id)
     .bind(checkout.store_id)
     .bind(OrderStatus::Placed)
     .bind(cart.total)
-    .bind(customer.district.clone().unwrap_or_default())
+    .bind(&cart.district)
     .bind(now)
     .bind(checkout.store_note.clone())
     .bind(checkout.rider_note.clone())
+    .bind(cart.tip)
+    .bind(&cart.address)
+    .bind(cart.to.lat)
+    .bind(cart.to.lng)
     .fetch_one(&mut *tx)
     .await?;
     for line in &cart.lines {
@@ -411,6 +479,8 @@ fn placed_order(
         status: OrderStatus::Placed,
         lines,
         total: Won(cart.total),
+        delivery_tip: cart.tip,
+        delivery_address: Some(cart.address),
         payment: PaymentView {
             provider: state.payments.provider().to_string(),
             card_hint: approval.card_hint,
@@ -425,5 +495,6 @@ fn placed_order(
         rider_name: None,
         store_note: checkout.store_note.clone(),
         rider_note: checkout.rider_note.clone(),
+        eta_ms: None,
     }
 }

@@ -11,11 +11,12 @@ pub use checkout::place_order;
 pub use claims::{purge_old_checkouts, reconcile_checkouts, CHECKOUT_KEY_RETENTION};
 pub use error::CheckoutError;
 
-use crate::stores::{DishRow, StoreRow};
+use crate::eta::{ClockRow, CLOCK_COLUMNS};
+use crate::stores::{DishRow, StoreRow, STORE_COLUMNS};
 use crate::{AppState, Db, Error};
 use domain::{
-    items_summary, CurrentUser, FoodId, OrderDetail, OrderLineView, OrderStatus, OrderSummary,
-    PaymentView, StoreMenu, TimelineEntry, Won,
+    full_address, items_summary, CurrentUser, FoodId, GeoPoint, OrderDetail, OrderLineView,
+    OrderStatus, OrderSummary, PaymentView, StoreMenu, TimelineEntry, Won,
 };
 use sqlx::FromRow;
 
@@ -44,6 +45,10 @@ pub async fn order_detail(
         rider_name: Option<String>,
         store_note: Option<String>,
         rider_note: Option<String>,
+        delivery_tip_won: Won,
+        delivery_address: Option<String>,
+        #[sqlx(flatten)]
+        clock: ClockRow,
     }
     #[derive(FromRow)]
     struct Line {
@@ -52,16 +57,16 @@ pub async fn order_detail(
         unit_price_won: Won,
         quantity: i64,
     }
-    let order: Order = sqlx::query_as(
+    let order: Order = sqlx::query_as(&format!(
         "SELECT o.id, o.store_id, s.name AS store_name, o.total_won, o.created_at, p.provider, p.card_hint,
                 v.status AS view_status, v.payment AS view_payment, v.timeline, v.note, v.rider_name,
-                o.store_note, o.rider_note
+                o.store_note, o.rider_note, o.delivery_tip_won, o.delivery_address, {CLOCK_COLUMNS}
          FROM orders o
          JOIN stores s ON s.id = o.store_id
          JOIN payments p ON p.order_id = o.id
          LEFT JOIN order_views v ON v.order_id = o.id
-         WHERE o.id = $1 AND o.customer_id = $2",
-    )
+         WHERE o.id = $1 AND o.customer_id = $2"
+    ))
     .bind(order_id)
     .bind(customer.id)
     .fetch_optional(db.reader())
@@ -93,13 +98,18 @@ pub async fn order_detail(
                 at_ms: order.created_at,
             }]
         });
+    // The ETA follows the status the page shows (the view's, which never runs ahead of the
+    // order's own times), so the page never says "accepted" with a cooked order's ETA.
+    let status = order.view_status.unwrap_or(OrderStatus::Placed);
     Ok(OrderDetail {
         id: order.id,
         store_id: order.store_id,
         store_name: order.store_name,
-        status: order.view_status.unwrap_or(OrderStatus::Placed),
+        status,
         lines,
         total: order.total_won,
+        delivery_tip: order.delivery_tip_won,
+        delivery_address: order.delivery_address,
         payment: PaymentView {
             provider: order.provider,
             card_hint: order.card_hint,
@@ -111,6 +121,7 @@ pub async fn order_detail(
         rider_name: order.rider_name,
         store_note: order.store_note,
         rider_note: order.rider_note,
+        eta_ms: order.clock.clock(status).expected_arrival_ms(),
     })
 }
 
@@ -168,7 +179,7 @@ pub async fn cancel_order(
     customer: &CurrentUser,
     order_id: OrderId,
 ) -> Result<(), super::commands::TransitionError> {
-    use super::commands::{transition, Scope};
+    use super::commands::{transition, ActionDetails, Scope};
     use domain::{Actor, OrderAction};
     transition(
         state,
@@ -176,20 +187,26 @@ pub async fn cancel_order(
         Actor::Customer,
         OrderAction::Cancel,
         Scope::Customer(customer.id),
-        None,
+        ActionDetails::default(),
     )
     .await?;
     Ok(())
 }
 
-/// A store's page for customers: visible dishes with their remaining stock.
-pub async fn store_menu(db: &Db, store_id: StoreId) -> Result<StoreMenu, Error> {
-    let store: StoreRow =
-        sqlx::query_as("SELECT id, name, district, address, is_open FROM stores WHERE id = $1")
-            .bind(store_id)
-            .fetch_optional(db.reader())
-            .await?
-            .ok_or(Error::NotFound)?;
+/// A store's page for customers: visible dishes with their remaining stock, and the store's
+/// delivery terms (at `from`, the viewer's delivery address, when there is one).
+pub async fn store_menu(
+    db: &Db,
+    store_id: StoreId,
+    from: Option<GeoPoint>,
+) -> Result<StoreMenu, Error> {
+    let store: StoreRow = sqlx::query_as(&format!(
+        "SELECT {STORE_COLUMNS} FROM stores s WHERE s.id = $1"
+    ))
+    .bind(store_id)
+    .fetch_optional(db.reader())
+    .await?
+    .ok_or(Error::NotFound)?;
     let menu: Vec<DishRow> = sqlx::query_as(
         "SELECT id, name, description, price_won, stock, is_hidden FROM foods
          WHERE store_id = $1 AND is_hidden = 0 ORDER BY id",
@@ -198,10 +215,12 @@ pub async fn store_menu(db: &Db, store_id: StoreId) -> Result<StoreMenu, Error> 
     .fetch_all(db.reader())
     .await?;
     Ok(StoreMenu {
+        terms: store.terms(),
+        delivery: from.map(|from| store.terms().quote(from.distance_m(store.point()))),
         id: store.id,
         name: store.name,
         district: store.district,
-        address: store.address,
+        address: full_address(&store.address, &store.address_detail),
         is_open: store.is_open == 1,
         menu: menu.into_iter().map(Into::into).collect(),
     })

@@ -179,6 +179,7 @@ async fn read<'a>(
                 district: row.district.clone(),
                 queued: false,
                 nearby_riders: Vec::new(),
+                cook_minutes: None,
             },
             recipient: Recipient {
                 phone: row.phone.clone(),

@@ -1,6 +1,7 @@
 //! The owner's board: each store's orders of the last 24 hours and today's numbers.
 
 use super::{owned, owned_by};
+use crate::eta::{ClockRow, CLOCK_COLUMNS};
 use crate::{Db, Error};
 use domain::{
     korea_day_start, korea_hour, OrderId, OrderStatus, OwnerBoard, StoreBoard, StoreDashboard,
@@ -31,17 +32,20 @@ pub async fn board(db: &Db, owner_id: UserId) -> Result<OwnerBoard, Error> {
         store_note: Option<String>,
         line_name: Option<String>,
         quantity: Option<i64>,
+        #[sqlx(flatten)]
+        clock: ClockRow,
     }
-    let orders = sqlx::query_as::<_, BoardLine>(
+    let sql = format!(
         "SELECT q.store_id, o.id, o.status, o.total_won, o.created_at, o.district, o.store_note,
-                l.name AS line_name, l.quantity
+                l.name AS line_name, l.quantity, {CLOCK_COLUMNS}
          FROM stores s JOIN store_queue q ON q.store_id = s.id JOIN orders o ON o.id = q.order_id
               LEFT JOIN order_lines l ON l.order_id = o.id
-         WHERE s.owner_id = $1 AND o.created_at >= $2 ORDER BY o.id DESC, l.food_id",
-    )
-    .bind(owner_id)
-    .bind(since)
-    .fetch_all(db.reader());
+         WHERE s.owner_id = $1 AND o.created_at >= $2 ORDER BY o.id DESC, l.food_id"
+    );
+    let orders = sqlx::query_as::<_, BoardLine>(&sql)
+        .bind(owner_id)
+        .bind(since)
+        .fetch_all(db.reader());
     let (stores, rows) = futures::try_join!(owned_by(db, owner_id), orders)?;
 
     let mut boards: Vec<StoreBoard> = stores
@@ -68,6 +72,7 @@ pub async fn board(db: &Db, owner_id: UserId) -> Result<OwnerBoard, Error> {
             store_note,
             line_name,
             quantity,
+            clock,
         } = row;
         let line = line_name.map(|name| format!("{name} ×{}", quantity.unwrap_or_default()));
         let Some(board) = board_of(&mut boards, store_id) else {
@@ -99,6 +104,7 @@ pub async fn board(db: &Db, owner_id: UserId) -> Result<OwnerBoard, Error> {
         if board.orders.len() == BOARD_ORDERS_PER_STORE {
             continue;
         }
+        let clock = clock.clock(status);
         board.orders.push(StoreOrder {
             id,
             status,
@@ -107,6 +113,9 @@ pub async fn board(db: &Db, owner_id: UserId) -> Result<OwnerBoard, Error> {
             created_at_ms,
             delivery_district: district,
             store_note,
+            cook_by_ms: clock.cook_by_ms(),
+            eta_ms: clock.expected_arrival_ms(),
+            late: clock.is_late(now),
         });
     }
     Ok(OwnerBoard { stores: boards })
@@ -123,7 +132,8 @@ pub async fn store_orders(
     store_id: StoreId,
 ) -> Result<Vec<StoreOrder>, Error> {
     owned(db, owner_id, store_id).await?;
-    let since = crate::now_ms() - 24 * 60 * 60 * 1000;
+    let now = crate::now_ms();
+    let since = now - 24 * 60 * 60 * 1000;
     #[derive(FromRow)]
     struct Queued {
         id: OrderId,
@@ -132,6 +142,8 @@ pub async fn store_orders(
         created_at: i64,
         district: String,
         store_note: Option<String>,
+        #[sqlx(flatten)]
+        clock: ClockRow,
     }
     #[derive(FromRow)]
     struct Line {
@@ -139,11 +151,11 @@ pub async fn store_orders(
         name: String,
         quantity: i64,
     }
-    let rows: Vec<Queued> = sqlx::query_as(
-        "SELECT o.id, o.status, o.total_won, o.created_at, o.district, o.store_note
-         FROM store_queue q JOIN orders o ON o.id = q.order_id
-         WHERE q.store_id = $1 AND o.created_at >= $2 ORDER BY o.id DESC LIMIT 200",
-    )
+    let rows: Vec<Queued> = sqlx::query_as(&format!(
+        "SELECT o.id, o.status, o.total_won, o.created_at, o.district, o.store_note, {CLOCK_COLUMNS}
+         FROM store_queue q JOIN orders o ON o.id = q.order_id JOIN stores s ON s.id = o.store_id
+         WHERE q.store_id = $1 AND o.created_at >= $2 ORDER BY o.id DESC LIMIT 200"
+    ))
     .bind(store_id)
     .bind(since)
     .fetch_all(db.reader())
@@ -167,14 +179,20 @@ pub async fn store_orders(
     }
     Ok(rows
         .into_iter()
-        .map(|row| StoreOrder {
-            id: row.id,
-            status: row.status,
-            lines: lines_by_order.remove(&row.id).unwrap_or_default(),
-            total: row.total_won,
-            created_at_ms: row.created_at,
-            delivery_district: row.district,
-            store_note: row.store_note,
+        .map(|row| {
+            let clock = row.clock.clock(row.status);
+            StoreOrder {
+                id: row.id,
+                status: row.status,
+                lines: lines_by_order.remove(&row.id).unwrap_or_default(),
+                total: row.total_won,
+                created_at_ms: row.created_at,
+                delivery_district: row.district,
+                store_note: row.store_note,
+                cook_by_ms: clock.cook_by_ms(),
+                eta_ms: clock.expected_arrival_ms(),
+                late: clock.is_late(now),
+            }
         })
         .collect())
 }

@@ -3,7 +3,7 @@
 
 use super::owned;
 use crate::{Db, Error};
-use domain::{FoodId, FoodInput, StoreId, UserId};
+use domain::{DeliveryTerms, FoodId, FoodInput, StoreId, UserId};
 
 /// Why a store cannot open (409).
 pub const NOTHING_TO_SELL: &str =
@@ -141,4 +141,29 @@ pub async fn save_food(
     };
     tx.commit().await?;
     Ok(id)
+}
+
+/// Sets the store's delivery terms (최소주문금액, 배달팁, radius). Orders already placed keep
+/// the tip they were charged; the next checkout prices with these.
+pub async fn save_terms(
+    db: &Db,
+    owner_id: UserId,
+    store_id: StoreId,
+    terms: DeliveryTerms,
+) -> Result<(), Error> {
+    owned(db, owner_id, store_id).await?;
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE stores SET min_order_won = $1, tip_won = $2, tip_per_km_won = $3, radius_m = $4
+         WHERE id = $5",
+    )
+    .bind(terms.min_order)
+    .bind(terms.tip)
+    .bind(terms.tip_per_km)
+    .bind(terms.radius_m)
+    .bind(store_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

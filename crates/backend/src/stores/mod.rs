@@ -3,66 +3,99 @@
 
 use crate::Db;
 use crate::Error;
+use domain::{full_address, DeliveryTerms, GeoPoint, MenuItem, OwnedStore, StoreSummary, Won};
 use domain::{FoodId, StoreId, UserId};
-use domain::{GeoPoint, MenuItem, OwnedStore, StoreSummary, Won};
 use sqlx::FromRow;
 
 mod board;
 mod edit;
 
 pub use board::{board, dashboard, store_orders};
-pub use edit::{save_food, set_open, set_stock};
+pub use edit::{save_food, save_terms, set_open, set_stock};
 
-/// Every store with its distance from `from`, nearest first; open stores before closed ones
-/// at equal distance. Hidden dishes do not count towards the menu size.
+/// Every store with its distance from `from` and its terms there, nearest first: stores that
+/// deliver to `from` before those that do not, and open before closed at equal distance.
+/// Hidden dishes do not count towards the menu size.
 pub async fn nearby(db: &Db, from: GeoPoint) -> Result<Vec<StoreSummary>, sqlx::Error> {
     #[derive(FromRow)]
     struct Nearby {
         #[sqlx(flatten)]
         store: StoreRow,
-        lat: f64,
-        lng: f64,
         menu_count: i64,
     }
-    let rows: Vec<Nearby> = sqlx::query_as(
-        "SELECT s.id, s.name, s.district, s.address, s.is_open, s.lat, s.lng,
+    let rows: Vec<Nearby> = sqlx::query_as(&format!(
+        "SELECT {STORE_COLUMNS},
                 (SELECT COUNT(*) FROM foods f WHERE f.store_id = s.id AND f.is_hidden = 0) AS menu_count
-         FROM stores s",
-    )
+         FROM stores s"
+    ))
     .fetch_all(db.reader())
     .await?;
     let mut stores: Vec<StoreSummary> = rows
         .into_iter()
-        .map(|row| StoreSummary {
-            id: row.store.id,
-            name: row.store.name,
-            district: row.store.district,
-            address: row.store.address,
-            is_open: row.store.is_open == 1,
-            distance_m: from.distance_m(GeoPoint {
-                lat: row.lat,
-                lng: row.lng,
-            }),
-            menu_count: row.menu_count,
+        .map(|row| {
+            let distance_m = from.distance_m(row.store.point());
+            let terms = row.store.terms();
+            StoreSummary {
+                id: row.store.id,
+                name: row.store.name,
+                district: row.store.district,
+                address: full_address(&row.store.address, &row.store.address_detail),
+                is_open: row.store.is_open == 1,
+                distance_m,
+                menu_count: row.menu_count,
+                terms,
+                delivery: terms.quote(distance_m),
+            }
         })
         .collect();
     stores.sort_by(|a, b| {
-        a.distance_m
-            .total_cmp(&b.distance_m)
+        b.delivery
+            .deliverable
+            .cmp(&a.delivery.deliverable)
+            .then(a.distance_m.total_cmp(&b.distance_m))
             .then(b.is_open.cmp(&a.is_open))
     });
     Ok(stores)
 }
 
-/// A store's row as the pages read it (`stores`: id, name, district, address, is_open).
+/// The columns a [`StoreRow`] is read from, `stores` aliased `s`.
+pub(crate) const STORE_COLUMNS: &str = "s.id, s.name, s.district, s.address, s.address_detail, \
+     s.is_open, s.lat, s.lng, s.min_order_won, s.tip_won, s.tip_per_km_won, s.radius_m";
+
+/// A store's row as the pages read it: where it is, whether it is open, its delivery terms.
 #[derive(FromRow)]
 pub(crate) struct StoreRow {
     pub id: StoreId,
     pub name: String,
     pub district: String,
     pub address: String,
+    pub address_detail: String,
     /// 0 or 1 (a BIGINT on both engines).
     pub is_open: i64,
+    pub lat: f64,
+    pub lng: f64,
+    pub min_order_won: Won,
+    pub tip_won: Won,
+    pub tip_per_km_won: Won,
+    pub radius_m: i64,
+}
+
+impl StoreRow {
+    pub fn point(&self) -> GeoPoint {
+        GeoPoint {
+            lat: self.lat,
+            lng: self.lng,
+        }
+    }
+
+    pub fn terms(&self) -> DeliveryTerms {
+        DeliveryTerms {
+            min_order: self.min_order_won,
+            tip: self.tip_won,
+            tip_per_km: self.tip_per_km_won,
+            radius_m: self.radius_m,
+        }
+    }
 }
 
 /// A dish's row as the menus read it (`foods`: id, name, description, price_won, stock,
@@ -100,11 +133,17 @@ pub async fn owned_by(db: &Db, owner_id: UserId) -> Result<Vec<OwnedStore>, sqlx
         store_name: String,
         district: String,
         address: String,
+        address_detail: String,
         is_open: i64,
+        min_order_won: Won,
+        tip_won: Won,
+        tip_per_km_won: Won,
+        radius_m: i64,
         food_id: Option<FoodId>,
     }
     let rows = sqlx::query(
-        "SELECT s.id AS store_id, s.name AS store_name, s.district, s.address, s.is_open,
+        "SELECT s.id AS store_id, s.name AS store_name, s.district, s.address, s.address_detail,
+                s.is_open, s.min_order_won, s.tip_won, s.tip_per_km_won, s.radius_m,
                 f.id AS food_id, f.id, f.name, f.description, f.price_won, f.stock, f.is_hidden
          FROM stores s LEFT JOIN foods f ON f.store_id = s.id
          WHERE s.owner_id = $1 ORDER BY s.id, f.id",
@@ -120,8 +159,14 @@ pub async fn owned_by(db: &Db, owner_id: UserId) -> Result<Vec<OwnedStore>, sqlx
                 id: owned.store_id,
                 name: owned.store_name,
                 district: owned.district,
-                address: owned.address,
+                address: full_address(&owned.address, &owned.address_detail),
                 is_open: owned.is_open == 1,
+                terms: DeliveryTerms {
+                    min_order: owned.min_order_won,
+                    tip: owned.tip_won,
+                    tip_per_km: owned.tip_per_km_won,
+                    radius_m: owned.radius_m,
+                },
                 menu: Vec::new(),
             });
         }

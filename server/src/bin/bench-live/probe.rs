@@ -41,7 +41,7 @@ pub async fn sign_up(http: &reqwest::Client, url: &str, email: &str) -> String {
             ("email", email),
             ("password", "bench-password"),
             ("display_name", "벤치"),
-            ("district", "마포구"),
+            ("address", "서울 마포구 양화로 45"),
         ])
         .send()
         .await
