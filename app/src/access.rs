@@ -1,6 +1,10 @@
 //! Which pages only signed-in people may open, and where a signed-out visitor is sent: one
 //! answer shared by the pages (`ui::auth`, which redirects in the browser) and by the server's
 //! guard (`door::http`, which answers 303 before rendering), so neither has to ask the other.
+//!
+//! The home page (`/`) and a store's page (`/stores/N`) are open to anyone: a shared store
+//! link must show the store to the person, the search engine and the link preview that open
+//! it. Sign-in is asked where it is needed — at checkout, which then comes back to the cart.
 
 /// Whether `path` is a page only signed-in people may open. The server redirects signed-out
 /// requests for these to sign in before rendering anything.
@@ -15,14 +19,23 @@ pub fn sign_in_required(path: &str) -> bool {
     };
     matches!(
         path,
-        "/" | "/checkout" | "/orders" | "/store" | "/rider" | "/notifications"
-    ) || numbered("/stores/")
-        || numbered("/orders/")
+        "/checkout" | "/orders" | "/store" | "/rider" | "/notifications"
+    ) || numbered("/orders/")
 }
 
 /// Where a signed-out visitor of `path_and_query` is sent: the sign-in page, which comes back
 /// here afterwards.
 pub fn sign_in_location(path_and_query: &str) -> String {
+    format!("/signin?next={}", next_value(path_and_query))
+}
+
+/// The sign-up page, which also comes back to `path_and_query` afterwards.
+pub fn sign_up_location(path_and_query: &str) -> String {
+    format!("/signup?next={}", next_value(path_and_query))
+}
+
+/// `path_and_query` as one query value (slashes kept readable).
+fn next_value(path_and_query: &str) -> String {
     let mut next = String::with_capacity(path_and_query.len());
     for byte in path_and_query.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
@@ -31,7 +44,7 @@ pub fn sign_in_location(path_and_query: &str) -> String {
             next.push_str(&format!("%{byte:02X}"));
         }
     }
-    format!("/signin?next={next}")
+    next
 }
 
 #[cfg(test)]
@@ -41,12 +54,11 @@ mod tests {
     #[test]
     fn every_role_page_needs_sign_in_and_the_rest_do_not() {
         for path in [
-            "/",
             "/checkout",
+            "/checkout/",
             "/orders",
             "/orders/12",
             "/orders/12/",
-            "/stores/3",
             "/store",
             "/store/",
             "/rider",
@@ -55,6 +67,9 @@ mod tests {
             assert!(sign_in_required(path), "{path}");
         }
         for path in [
+            "/",
+            "/stores/3",
+            "/stores/3/",
             "/signin",
             "/signup",
             "/stores/",
@@ -76,5 +91,6 @@ mod tests {
             sign_in_location("/orders?from=a&b=c d"),
             "/signin?next=/orders%3Ffrom%3Da%26b%3Dc%20d"
         );
+        assert_eq!(sign_up_location("/checkout"), "/signup?next=/checkout");
     }
 }

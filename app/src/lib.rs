@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod api;
+pub mod area;
 #[cfg(feature = "ssr")]
 pub use backend;
 #[cfg(feature = "ssr")]

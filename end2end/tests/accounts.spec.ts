@@ -29,8 +29,8 @@ test('a wrong password shows one generic error and stays signed out', async ({ p
   await signIn(page, 'customer@baedal.kr', 'not-the-password');
   await expect(page.getByRole('alert')).toHaveText('이메일 또는 비밀번호가 올바르지 않습니다.');
   await expect(page).toHaveURL(/\/signin/);
-  await page.goto('/');
-  await expect(page).toHaveURL(/\/signin\?next=\//);
+  await page.goto('/orders');
+  await expect(page).toHaveURL('/signin?next=/orders');
 });
 
 test('a signed-out visitor is sent to sign in and back to the page they wanted', async ({ page }) => {
@@ -74,5 +74,9 @@ test('a new customer signs up, sees field errors first, then lands home; sign-ou
   await page.getByRole('button', { name: '로그아웃' }).click();
   await expect(page).toHaveURL('/signin');
   await page.goto('/');
+  await hydrated(page);
+  await expect(page.getByTestId('sign-in-link')).toBeVisible(); // a visitor again
+  await expect(page.getByTestId('who')).toHaveCount(0);
+  await page.goto('/orders');
   await expect(page).toHaveURL(/\/signin/);
 });

@@ -380,8 +380,9 @@ async fn protected_functions_need_a_session_and_the_right_role(backend: Backend)
     app.sign_in(&owner, "owner@baedal.kr", DEMO_PASSWORD).await;
     app.sign_in(&rider, "rider@baedal.kr", DEMO_PASSWORD).await;
 
+    // (The stores and their menus are open to anyone: browse.rs.)
     for (function, allowed) in [
-        ("nearby_stores", &customer),
+        ("my_orders", &customer),
         ("my_stores", &owner),
         ("rider_profile", &rider),
     ] {
@@ -423,7 +424,7 @@ async fn pages_redirect_to_sign_in_or_show_403(backend: Backend) {
         return;
     };
     let anonymous = app.client();
-    for path in ["/", "/store", "/rider"] {
+    for path in ["/checkout", "/orders", "/store", "/rider"] {
         let (status, location, _) = app.page(&anonymous, path).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
         assert_eq!(
@@ -434,6 +435,9 @@ async fn pages_redirect_to_sign_in_or_show_403(backend: Backend) {
     let (status, _, html) = app.page(&anonymous, "/signin").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("로그인"));
+    // The home page is open to visitors (browse.rs).
+    let (status, location, _) = app.page(&anonymous, "/").await;
+    assert_eq!((status, location), (StatusCode::OK, None));
 
     let customer = app.client();
     app.sign_in(&customer, "customer@baedal.kr", DEMO_PASSWORD)

@@ -113,6 +113,19 @@ async fn every_page_of_every_role_answers_under_concurrent_loads(backend: Backen
         expect,
     };
     let anyone = app.client();
+    // A visitor who picked 송파구 (the area cookie, percent-encoded).
+    let visitor_in_songpa = {
+        let mut headers = header::HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            header::HeaderValue::from_static("baedal_area=%EC%86%A1%ED%8C%8C%EA%B5%AC"),
+        );
+        Client::builder()
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    };
     let cases = [
         case("/", "customer", &customer, "마포 즉석떡볶이"),
         case(
@@ -140,6 +153,19 @@ async fn every_page_of_every_role_answers_under_concurrent_loads(backend: Backen
         case("/rider", "rider", &rider, "배달 목록"),
         case("/notifications", "rider", &rider, "알림"),
         case("/signin", "signed out", &anyone, "로그인"),
+        case("/", "signed out", &anyone, "배달 받을 지역을 선택해 주세요"),
+        case(
+            "/",
+            "signed out in 송파구",
+            &visitor_in_songpa,
+            "송파 화덕피자",
+        ),
+        case(
+            &format!("/stores/{store_id}"),
+            "signed out",
+            &anyone,
+            "남은 수량",
+        ),
     ];
 
     let mut report = Vec::new();
@@ -173,15 +199,14 @@ async fn every_page_of_every_role_answers_under_concurrent_loads(backend: Backen
 }
 
 /// A signed-out visitor asking for a protected page is redirected to sign in, with a real
-/// redirect whatever the client accepts (browsers, curl, link previews).
+/// redirect whatever the client accepts (browsers, curl, link previews). The home page and the
+/// stores' pages are open to anyone (see browse.rs).
 async fn signed_out_visitors_get_a_real_redirect_to_sign_in(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
     let anyone = app.client();
     for path in [
-        "/",
-        "/stores/1",
         "/checkout",
         "/orders",
         "/orders/1",

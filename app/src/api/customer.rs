@@ -13,19 +13,42 @@ use leptos::server_fn::codec::Json;
 #[cfg(feature = "ssr")]
 use crate::backend::{accounts, orders, stores};
 #[cfg(feature = "ssr")]
-use crate::domain::{AddressInput, Role};
+use crate::domain::{AddressInput, District, Role};
 #[cfg(feature = "ssr")]
 use crate::door::http;
 
-/// Stores sorted by distance from the customer's delivery address, those that deliver there
-/// first, each with its 최소주문금액 and the 배달팁 to that address.
+/// Stores sorted by distance from where the caller wants their food — a signed-in customer's
+/// delivery address; for anyone else (signed out, or an owner or rider looking around) the
+/// district `area`, else the one their browser remembers (`area::COOKIE_NAME`) — those that
+/// deliver there first, each with its 최소주문금액 and the 배달팁 there. Open to anyone: a visitor
+/// browses before signing in.
 #[server(endpoint = "nearby_stores")]
-pub async fn nearby_stores() -> Result<Vec<StoreSummary>, AppError> {
+pub async fn nearby_stores(#[server(default)] area: String) -> Result<Vec<StoreSummary>, AppError> {
     http::respond(async move {
-        let (state, user) = http::require(Role::Customer).await?;
-        let from = accounts::delivery_point(&state.db, user.id)
+        let state = http::state()?;
+        let customer = http::current_user(&state)
             .await?
-            .ok_or_else(|| AppError::invalid("address", "배달 받을 주소를 먼저 입력해 주세요."))?;
+            .filter(|user| user.role == Role::Customer);
+        let saved = match &customer {
+            Some(user) => accounts::delivery_point(&state.db, user.id).await?,
+            None => None,
+        };
+        let from = match saved {
+            Some(point) => point,
+            None if area.trim().is_empty() => match http::remembered_area() {
+                Some(district) => district.center(),
+                None if customer.is_some() => {
+                    return Err(AppError::invalid(
+                        "address",
+                        "배달 받을 주소를 먼저 입력해 주세요.",
+                    ))
+                }
+                None => {
+                    return Err(AppError::invalid("area", "배달 받을 지역을 선택해 주세요."))
+                }
+            },
+            None => District::parse("area", &area)?.center(),
+        };
         Ok(stores::nearby(&state.db, from).await?)
     })
     .await
@@ -57,13 +80,20 @@ pub async fn set_delivery_address(
     .await
 }
 
-/// A store's page: its visible menu with prices and remaining stock, its delivery terms and
-/// what they come to at the customer's address.
+/// A store's page: its visible menu with prices and remaining stock, and its delivery terms
+/// with what they come to where the caller wants their food (a customer's address, else the
+/// remembered area's centre). Open to anyone (a shared store link shows the store).
 #[server(endpoint = "get_store_menu")]
 pub async fn get_store_menu(store_id: StoreId) -> Result<StoreMenu, AppError> {
     http::respond(async move {
-        let (state, user) = http::require(Role::Customer).await?;
-        let from = accounts::delivery_point(&state.db, user.id).await?;
+        let state = http::state()?;
+        let customer = http::current_user(&state)
+            .await?
+            .filter(|user| user.role == Role::Customer);
+        let from = match customer {
+            Some(user) => accounts::delivery_point(&state.db, user.id).await?,
+            None => http::remembered_area().map(District::center),
+        };
         Ok(orders::store_menu(&state.db, store_id, from).await?)
     })
     .await

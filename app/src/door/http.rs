@@ -69,6 +69,16 @@ pub fn session_token() -> Option<String> {
     sessions::token_from_headers(&parts.headers).map(str::to_string)
 }
 
+/// The delivery area the caller's browser remembers (`area`), if it remembers a valid one.
+pub fn remembered_area() -> Option<crate::domain::District> {
+    use_context::<Parts>()?
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(crate::area::from_cookie_header)
+}
+
 /// Who sent a request, as looked up once by [`resolve_session`] before any page or server
 /// function runs.
 #[derive(Debug, Clone)]

@@ -6,16 +6,63 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use leptos_router::hooks::use_location;
 
-/// Header and navigation for `user`'s role around the page content. Content errors are shown
-/// in place by the error boundary instead of blanking the page. The bell's `unread` count
-/// belongs to the page (see `auth::Gate`): the shell only shows it.
+/// Header and navigation for `user`'s role around the page content; for a signed-out visitor
+/// (`None`, on the pages open to anyone) the customer's pages and the ways in, 로그인 and
+/// 회원가입, each coming back here. Content errors are shown in place by the error boundary
+/// instead of blanking the page. The bell's `unread` count belongs to the page (see
+/// `auth::Gate`): the shell only shows it.
 #[component]
 pub fn Shell(
-    user: CurrentUser,
+    user: Option<CurrentUser>,
     unread: Resource<Result<i64, AppError>>,
     children: Children,
 ) -> impl IntoView {
+    let role = user.as_ref().map_or("visitor", |user| user.role.as_str());
+    let header = match user {
+        Some(user) => view! { <SignedInHeader user unread /> }.into_any(),
+        None => view! { <VisitorHeader /> }.into_any(),
+    };
+    view! {
+        <div class=format!("app role-{role}")>
+            {header}
+            <main class="content">
+                <ErrorBoundary fallback=|errors| {
+                    view! { <ErrorList errors /> }
+                }>{children()}</ErrorBoundary>
+            </main>
+        </div>
+    }
+}
+
+#[component]
+fn VisitorHeader() -> impl IntoView {
+    let location = use_location();
+    let here = move || format!("{}{}", location.pathname.get(), location.search.get());
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">
+                "배달"
+            </a>
+            <nav class="nav">
+                <A href="/">"가게 찾기"</A>
+                <A href="/checkout">"장바구니"</A>
+            </nav>
+            <span class="ways-in">
+                <a href=move || crate::access::sign_in_location(&here()) data-testid="sign-in-link">
+                    "로그인"
+                </a>
+                <a href=move || crate::access::sign_up_location(&here()) data-testid="sign-up-link">
+                    "회원가입"
+                </a>
+            </span>
+        </header>
+    }
+}
+
+#[component]
+fn SignedInHeader(user: CurrentUser, unread: Resource<Result<i64, AppError>>) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = sign_out.value().get() {
@@ -37,52 +84,45 @@ pub fn Shell(
         Role::Rider => &[("/rider", "배달 목록")],
     };
     view! {
-        <div class=format!("app role-{}", user.role.as_str())>
-            <header class="topbar">
-                <a class="brand" href=user.role.home()>
-                    "배달"
-                </a>
-                <span class="role-badge">{user.role.label()}</span>
-                <nav class="nav">
-                    {links
-                        .iter()
-                        .map(|(href, label)| view! { <A href=*href>{*label}</A> })
-                        .collect_view()}
-                </nav>
-                <a class="bell" href="/notifications" aria-label="알림" data-testid="bell">
-                    <svg class="bell-icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
-                        <path
-                            fill="currentColor"
-                            d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"
-                        />
-                    </svg>
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            let count = unread.await.unwrap_or(0);
-                            view! {
-                                <span class="bell-count" class:zero=count == 0 data-testid="bell-count" data-count=count>
-                                    {(count > 0).then(|| if count > 99 { "99+".to_string() } else { count.to_string() })}
-                                </span>
-                            }
-                        })}
-                    </Transition>
-                </a>
-                <span class="who" data-testid="who">
-                    {user.display_name.clone()}
-                    "님"
-                </span>
-                <ActionForm action=sign_out attr:class="sign-out">
-                    <button type="submit" class="link-button">
-                        "로그아웃"
-                    </button>
-                </ActionForm>
-            </header>
-            <main class="content">
-                <ErrorBoundary fallback=|errors| {
-                    view! { <ErrorList errors /> }
-                }>{children()}</ErrorBoundary>
-            </main>
-        </div>
+        <header class="topbar">
+            <a class="brand" href=user.role.home()>
+                "배달"
+            </a>
+            <span class="role-badge">{user.role.label()}</span>
+            <nav class="nav">
+                {links
+                    .iter()
+                    .map(|(href, label)| view! { <A href=*href>{*label}</A> })
+                    .collect_view()}
+            </nav>
+            <a class="bell" href="/notifications" aria-label="알림" data-testid="bell">
+                <svg class="bell-icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+                    <path
+                        fill="currentColor"
+                        d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"
+                    />
+                </svg>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let count = unread.await.unwrap_or(0);
+                        view! {
+                            <span class="bell-count" class:zero=count == 0 data-testid="bell-count" data-count=count>
+                                {(count > 0).then(|| if count > 99 { "99+".to_string() } else { count.to_string() })}
+                            </span>
+                        }
+                    })}
+                </Transition>
+            </a>
+            <span class="who" data-testid="who">
+                {user.display_name.clone()}
+                "님"
+            </span>
+            <ActionForm action=sign_out attr:class="sign-out">
+                <button type="submit" class="link-button">
+                    "로그아웃"
+                </button>
+            </ActionForm>
+        </header>
     }
 }
 

@@ -8,6 +8,7 @@
 //! hydrate for customers (an "unreachable" hydration error in tachys in the release build),
 //! probably the race that `hydration::hydrated` now prevents; see docs/benchmarks.md.
 
+mod area;
 mod auth;
 mod cart;
 mod customer;
@@ -52,6 +53,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(Auth::new());
+    area::DeliveryArea::provide();
     cart::Cart::provide();
 
     view! {

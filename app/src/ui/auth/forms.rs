@@ -5,6 +5,7 @@ use super::Auth;
 use crate::api::{SignIn, SignUp};
 use crate::domain::{CurrentUser, District, Role};
 use crate::error::AppError;
+use crate::ui::area::use_area;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -24,6 +25,16 @@ pub fn landing_page(role: Role, next: Option<&str>) -> String {
     match next {
         Some(path) if crate::domain::local_path(path).is_some() && owns(path) => path.to_string(),
         _ => role.home().to_string(),
+    }
+}
+
+/// The other form's address (sign-in ↔ sign-up), keeping where to come back to.
+fn other_form(path: &'static str) -> impl Fn() -> String + Send + Sync + 'static {
+    let query = use_query_map();
+    move || match query.read().get("next") {
+        Some(next) if path == "/signup" => crate::access::sign_up_location(&next),
+        Some(next) => crate::access::sign_in_location(&next),
+        None => path.to_string(),
     }
 }
 
@@ -75,6 +86,7 @@ impl LazyRoute for SignInPage {
     fn view(this: Self) -> AnyView {
         let action = this.action;
         go_home_after(action);
+        let sign_up = other_form("/signup");
         let error = move || action.value().get().and_then(Result::err);
         let general = move || {
             error()
@@ -104,7 +116,7 @@ impl LazyRoute for SignInPage {
                     </button>
                 </ActionForm>
                 <p class="aside">
-                    "처음이신가요? " <A href="/signup">"회원가입"</A>
+                    "처음이신가요? " <A href=sign_up>"회원가입"</A>
                 </p>
                 <details class="panel demo-accounts">
                     <summary>"데모 계정"</summary>
@@ -138,6 +150,9 @@ impl LazyRoute for SignUpPage {
     fn view(this: Self) -> AnyView {
         let action = this.action;
         go_home_after(action);
+        let sign_in = other_form("/signin");
+        // A visitor who picked a delivery area while browsing starts with it.
+        let area = use_area().get_untracked();
         let role = RwSignal::new(Role::Customer);
         let error = move || action.value().get().and_then(Result::err);
         let general = move || {
@@ -145,9 +160,12 @@ impl LazyRoute for SignUpPage {
                 .filter(|e| !matches!(e, AppError::Invalid { .. }))
                 .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
         };
-        let district_options = || {
+        let district_options = move |preselect: bool| {
             District::all()
-                .map(|d| view! { <option value=d.name()>{d.name()}</option> })
+                .map(|d| {
+                    let selected = preselect && area == Some(d);
+                    view! { <option value=d.name() selected=selected>{d.name()}</option> }
+                })
                 .collect_view()
         };
         view! {
@@ -237,7 +255,7 @@ impl LazyRoute for SignUpPage {
                             "활동 지역"
                             <select name="district">
                                 <option value="">"구 선택"</option>
-                                {district_options()}
+                                {district_options(true)}
                             </select>
                         </label>
                         {move || field_message(error(), "district")}
@@ -248,7 +266,7 @@ impl LazyRoute for SignUpPage {
                     </button>
                 </ActionForm>
                 <p class="aside">
-                    "이미 계정이 있으신가요? " <A href="/signin">"로그인"</A>
+                    "이미 계정이 있으신가요? " <A href=sign_in>"로그인"</A>
                 </p>
             </main>
         }
@@ -266,6 +284,10 @@ mod tests {
         assert_eq!(landing_page(Role::Owner, Some("/rider")), "/store");
         assert_eq!(landing_page(Role::Customer, Some("/store")), "/");
         assert_eq!(landing_page(Role::Customer, Some("/orders/7")), "/orders/7");
+        // Asked to sign in at checkout: back to the cart; nobody else pays.
+        assert_eq!(landing_page(Role::Customer, Some("/checkout")), "/checkout");
+        assert_eq!(landing_page(Role::Owner, Some("/checkout")), "/store");
+        assert_eq!(landing_page(Role::Rider, Some("/stores/3")), "/rider");
         assert_eq!(landing_page(Role::Rider, Some("//evil.example")), "/rider");
         assert_eq!(
             landing_page(Role::Rider, Some("https://evil.example")),

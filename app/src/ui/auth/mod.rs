@@ -73,9 +73,15 @@ fn signed_in_on_server() -> Option<CurrentUser> {
 
 /// What every signed-in page has besides its own data: the live connection and the bell.
 /// Made at the top of the page's body, before the page's own Resources (which use `live`).
+///
+/// An open gate (`Gate::open_to`) also lets signed-out visitors in (the home page and the
+/// stores' pages): they get the page in the visitor's shell, with no live connection and no
+/// bell, which need an account.
 #[derive(Clone, Copy)]
 pub struct Gate {
     role: Option<Role>,
+    /// Signed-out visitors may see the page too.
+    open: bool,
     auth: Auth,
     pub live: LiveUpdates,
     unread: Resource<Result<i64, AppError>>,
@@ -101,6 +107,7 @@ impl Gate {
         );
         Gate {
             role,
+            open: false,
             auth,
             live,
             unread,
@@ -109,6 +116,14 @@ impl Gate {
 
     pub fn for_role(role: Role) -> Self {
         Self::new(Some(role))
+    }
+
+    /// A page for signed-out visitors and for signed-in people of `role`.
+    pub fn open_to(role: Role) -> Self {
+        Gate {
+            open: true,
+            ..Self::for_role(role)
+        }
     }
 
     pub fn signed_in() -> Self {
@@ -120,6 +135,15 @@ impl Gate {
         self.auth.allowed(self.role)
     }
 
+    /// Whether this page may load its data for whoever is looking (a signed-out visitor too,
+    /// behind an open gate).
+    pub fn may_load(&self) -> Result<(), AppError> {
+        match self.allowed() {
+            Err(AppError::Unauthenticated) if self.open => Ok(()),
+            allowed => allowed.map(|_| ()),
+        }
+    }
+
     /// The page for a signed-in person of the right role; a 403 page for another role; a
     /// redirect to sign in (and back) for a signed-out visitor. This only spares people pages
     /// they cannot use: the server functions behind them check the role themselves.
@@ -127,8 +151,30 @@ impl Gate {
     where
         F: Fn(CurrentUser) -> AnyView + Send + Sync + 'static,
     {
+        self.show(move |user| match user {
+            Some(user) => page(user),
+            None => ().into_any(),
+        })
+    }
+
+    /// As [`Gate::render`], for an open gate: `page` gets `None` for a signed-out visitor.
+    pub fn render_open<F>(self, page: F) -> impl IntoView
+    where
+        F: Fn(Option<CurrentUser>) -> AnyView + Send + Sync + 'static,
+    {
+        self.show(page)
+    }
+
+    fn show<F>(self, page: F) -> impl IntoView
+    where
+        F: Fn(Option<CurrentUser>) -> AnyView + Send + Sync + 'static,
+    {
         let Gate {
-            role, auth, unread, ..
+            role,
+            open,
+            auth,
+            unread,
+            ..
         } = self;
         let location = use_location();
         move || match auth.user.get() {
@@ -137,10 +183,14 @@ impl Gate {
                     view! { <Forbidden user needed /> }.into_any()
                 }
                 _ => {
-                    let content = page(user.clone());
-                    view! { <Shell user unread>{content}</Shell> }.into_any()
+                    let content = page(Some(user.clone()));
+                    view! { <Shell user=Some(user) unread>{content}</Shell> }.into_any()
                 }
             },
+            None if open => {
+                let content = page(None);
+                view! { <Shell user=None unread>{content}</Shell> }.into_any()
+            }
             None => {
                 let here = format!(
                     "{}{}",

@@ -1,15 +1,18 @@
 //! A store's menu (`/stores/:id`), where dishes go into the cart, and the bar that leads from
-//! the cart to checkout. A lazy route: its view is a chunk of its own.
+//! the cart to checkout. Open to anyone, and rendered on the server with the store's name,
+//! address and dishes in its title and description, so a shared link shows the store (and
+//! previews well); a visitor fills the cart here and is asked to sign in at checkout. A lazy
+//! route: its view is a chunk of its own.
 
 use super::id_param;
 use crate::api::get_store_menu;
 use crate::domain::{Role, StoreMenu};
 use crate::error::AppError;
-use crate::ui::auth::Gate;
+use crate::ui::auth::{Auth, Gate};
 use crate::ui::cart::{confirm, use_cart, Cart};
 use crate::ui::layout::Loading;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::components::A;
 use leptos_router::{lazy_route, LazyRoute};
 
@@ -24,12 +27,12 @@ pub struct StorePage {
 #[lazy_route]
 impl LazyRoute for StorePage {
     fn data() -> Self {
-        let gate = Gate::for_role(Role::Customer);
+        let gate = Gate::open_to(Role::Customer);
         let store_id = id_param();
         let menu = Resource::new(
             move || store_id.get(),
             move |id| async move {
-                gate.allowed()?;
+                gate.may_load()?;
                 get_store_menu(id).await
             },
         );
@@ -39,16 +42,25 @@ impl LazyRoute for StorePage {
 
     fn view(this: Self) -> AnyView {
         let StorePage { gate, menu, cart } = this;
-        gate.render(move |_user| {
+        gate.render_open(move |_user| {
             view! {
                 <Suspense fallback=Loading>
                     {move || Suspend::new(async move {
-                        menu.await
+                        let store = match menu.await {
+                            Err(AppError::NotFound) => return Ok(view! { <StoreNotFound /> }.into_any()),
+                            store => store,
+                        };
+                        store
                             .map(|store| {
                                 let store_id = store.id;
                                 let store_name = store.name.clone();
+                                let preview = store_preview(&store);
                                 view! {
                                     <Title text=store.name.clone() />
+                                    <Meta name="description" content=preview.clone() />
+                                    <Meta property="og:type" content="website" />
+                                    <Meta property="og:title" content=format!("{} · 배달", store.name) />
+                                    <Meta property="og:description" content=preview />
                                     <section class="page-head">
                                         <A href="/">"← 가게 목록"</A>
                                         <h1>{store.name.clone()}</h1>
@@ -110,12 +122,50 @@ impl LazyRoute for StorePage {
                                     </ul>
                                     <CartBar />
                                 }
+                                .into_any()
                             })
                     })}
                 </Suspense>
             }
             .into_any()
         }).into_any()
+    }
+}
+
+/// What a link to the store's page says about it (search results, link previews): where it
+/// is and the first dishes with their prices.
+pub fn store_preview(store: &StoreMenu) -> String {
+    const SHOWN: usize = 5;
+    let mut dishes = store
+        .menu
+        .iter()
+        .take(SHOWN)
+        .map(|dish| format!("{} {}", dish.name, dish.price))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if store.menu.len() > SHOWN {
+        dishes.push_str(&format!(" 외 {}개", store.menu.len() - SHOWN));
+    }
+    if dishes.is_empty() {
+        format!("{} · {}", store.district, store.address)
+    } else {
+        format!("{} · {} · 메뉴: {dishes}", store.district, store.address)
+    }
+}
+
+/// No such store (or not a store number): a 404 page, not an empty one.
+#[component]
+fn StoreNotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::door::http::set_page_status(404);
+    view! {
+        <Title text="가게 없음" />
+        <div class="panel" data-testid="store-not-found">
+            <p class="status-code">"404"</p>
+            <h1>"가게를 찾을 수 없습니다"</h1>
+            <p class="muted">"주소가 바뀌었거나 더 이상 없는 가게입니다."</p>
+            <A href="/" attr:class="button">"가게 목록으로"</A>
+        </div>
     }
 }
 
@@ -137,18 +187,62 @@ fn delivery_terms_line(store: &StoreMenu) -> String {
         .join(" · ")
 }
 
+/// The way from the cart to paying; a visitor is asked to sign in first, and comes back to
+/// checkout with the cart (it is kept in the browser).
 #[component]
 fn CartBar() -> impl IntoView {
     let cart = use_cart();
+    let auth = expect_context::<Auth>();
     move || {
         let state = cart.0.get();
+        let checkout = if auth.user.with(Option::is_some) {
+            "/checkout".to_string()
+        } else {
+            crate::access::sign_in_location("/checkout")
+        };
         (state.count() > 0).then(|| {
             view! {
-                <A href="/checkout" attr:class="cart-bar" attr:data-testid="cart-bar">
+                <A href=checkout attr:class="cart-bar" attr:data-testid="cart-bar">
                     <span>{format!("{} · {}개", state.store_name, state.count())}</span>
                     <strong>{format!("{} 주문하기", state.total())}</strong>
                 </A>
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{FoodId, MenuItem, StoreId, Won};
+
+    #[test]
+    fn a_store_link_previews_where_the_store_is_and_its_first_dishes() {
+        let dish = |id: i64, name: &str, price: i64| MenuItem {
+            id: FoodId(id),
+            name: name.into(),
+            description: String::new(),
+            price: Won(price),
+            stock: 1,
+            is_hidden: false,
+        };
+        let mut store = StoreMenu {
+            id: StoreId(1),
+            name: "마포 즉석떡볶이".into(),
+            district: "마포구".into(),
+            address: "서울 마포구 양화로 1".into(),
+            is_open: true,
+            menu: vec![dish(1, "즉석떡볶이 (2인)", 14_000), dish(2, "순대", 5_000)],
+        };
+        let preview = store_preview(&store);
+        assert!(preview.starts_with("마포구 · 서울 마포구 양화로 1 · 메뉴: 즉석떡볶이 (2인) "));
+        assert!(preview.contains(&format!("순대 {}", Won(5_000))));
+        store.menu = (1..=7)
+            .map(|i| dish(i, &format!("메뉴{i}"), 1_000))
+            .collect();
+        assert!(store_preview(&store).ends_with(" 외 2개"));
+        assert!(!store_preview(&store).contains("메뉴6"));
+        store.menu.clear();
+        assert_eq!(store_preview(&store), "마포구 · 서울 마포구 양화로 1");
     }
 }
