@@ -65,7 +65,7 @@ test('a new customer signs up, sees field errors first, then lands home; sign-ou
   await page.getByLabel('이메일').fill(email);
   await page.getByLabel('비밀번호 (8자 이상)').fill('correct horse');
   await page.getByLabel('배달 받을 도로명 주소').fill('서울 종로구 종로 69');
-  await page.getByLabel('상세주소 (선택)').fill('3층');
+  await page.getByLabel('상세주소 (선택)', { exact: true }).fill('3층');
   await page.getByRole('button', { name: '가입하기' }).click();
   await expect(page).toHaveURL('/');
   await expect(page.getByTestId('delivery-address')).toContainText('서울 종로구 종로 69, 3층');

@@ -80,7 +80,7 @@ test('a visitor asked to sign in at checkout signs up instead and comes back to 
   await page.getByLabel('비밀번호 (8자 이상)').fill('correct horse');
   // Where they live: the road-name address the store delivers to.
   await page.getByLabel('배달 받을 도로명 주소').fill('서울 마포구 양화로 45');
-  await page.getByLabel('상세주소 (선택)').fill('2층');
+  await page.getByLabel('상세주소 (선택)', { exact: true }).fill('2층');
   await page.getByRole('button', { name: '가입하기' }).click();
   await payAtCheckout(page);
   expect(errors).toEqual([]);

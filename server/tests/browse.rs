@@ -219,8 +219,8 @@ async fn the_delivery_area_is_chosen_on_the_page_and_remembered(backend: Backend
     let (status, _, html) = app.page(&customer, "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        html.contains(r#"<option value="마포구" selected>"#),
-        "{html}"
+        html.contains("서울 마포구 양화로 45, 101동 1203호"),
+        "the customer's own address, not the visitor's picker: {html}"
     );
     assert_eq!(listed(&html, STORES)[0], "마포 즉석떡볶이", "{html}");
     app.teardown().await;

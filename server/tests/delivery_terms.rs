@@ -246,9 +246,9 @@ async fn an_order_needs_a_delivery_address(backend: Backend) {
     };
     let client = app.signed_in("customer@baedal.kr").await;
     let (store_id, food_id) = app.first_food(&client).await;
-    // An account from before addresses existed: no address, no coordinates.
+    // An account from before addresses existed: no address, its district's centre.
     sqlx::query(
-        "UPDATE users SET address = NULL, address_detail = NULL, lat = NULL, lng = NULL
+        "UPDATE users SET address = NULL, address_detail = NULL, lat = 37.5663, lng = 126.9019
          WHERE email = 'customer@baedal.kr'",
     )
     .execute(app.server.state.db.writer())
@@ -273,6 +273,19 @@ async fn an_order_needs_a_delivery_address(backend: Backend) {
     let (status, error) = app.call(&client, "nearby_stores", &[]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     assert_eq!(error["fields"][0]["field"], "address");
+    let (status, page) = app
+        .call(
+            &client,
+            "get_store_menu",
+            &[("store_id", &store_id.to_string())],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        page["delivery"],
+        Value::Null,
+        "no quote without an address: {page}"
+    );
 
     // Setting one makes both work again.
     ok(
@@ -357,7 +370,20 @@ async fn new_terms_price_the_next_order_and_leave_earlier_ones_alone(backend: Ba
         "refused terms change nothing"
     );
 
+    // A repeat of a submission from before the terms change answers as it did.
+    let body = json!({
+        "store_id": store_id,
+        "lines": [{"food_id": food_id, "quantity": 1}],
+        "idempotency_key": new_key(),
+        "card_number": APPROVE_CARD,
+    });
+    let (status, before_change) = app.call_json(&client, "place_order", &body).await;
+    assert_eq!(status, StatusCode::OK, "{before_change}");
     let saved = ok(&app, &owner, "save_delivery_terms", &terms).await;
+    let (status, repeated) = app.call_json(&client, "place_order", &body).await;
+    assert_eq!(status, StatusCode::OK, "the same submission: {repeated}");
+    assert_eq!(repeated["id"], before_change["id"]);
+    assert_eq!(repeated["delivery_tip"], 0);
     assert_eq!(saved["radius_m"], 2_500);
     let mine = ok(&app, &owner, "my_stores", &[]).await;
     let mine = mine

@@ -19,8 +19,9 @@ on_both_backends!(
     delivered_orders_nobody_confirms_complete_by_themselves,
 );
 
-/// customer@baedal.kr's delivery address (서울 마포구 양화로 45), where their orders drop off.
-const MAPO: (f64, f64) = (37.5518, 126.9175);
+/// Where offers place customer@baedal.kr's orders: the centre of the grid cell their address
+/// (서울 마포구 양화로 45, 37.5518 126.9175) is in — offers never measure to the door.
+const MAPO: (f64, f64) = (37.555, 126.919375);
 
 async fn owner_moves(app: &TestApp, owner: &Client, order_id: i64, actions: &[&str]) {
     for action in actions {
@@ -168,7 +169,7 @@ async fn riders_see_cooking_and_cooked_orders_near_the_customer(backend: Backend
     let accepted = order_taken_to(&app, &["accept"]).await;
 
     let at = |lat: f64, lng: f64| (lat.to_string(), lng.to_string());
-    // At the customer's address: both nearby, the cooked one first and claimable.
+    // At the customer's cell: both nearby, the cooked one first and claimable.
     let (lat, lng) = at(MAPO.0, MAPO.1);
     let here = board(&app, &rider, &[("lat", &lat), ("lng", &lng)]).await;
     assert_eq!(here["origin"], "현재 위치");

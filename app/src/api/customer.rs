@@ -43,9 +43,7 @@ pub async fn nearby_stores(#[server(default)] area: String) -> Result<Vec<StoreS
                         "배달 받을 주소를 먼저 입력해 주세요.",
                     ))
                 }
-                None => {
-                    return Err(AppError::invalid("area", "배달 받을 지역을 선택해 주세요."))
-                }
+                None => return Err(AppError::invalid("area", "배달 받을 지역을 선택해 주세요.")),
             },
             None => District::parse("area", &area)?.center(),
         };

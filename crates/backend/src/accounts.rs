@@ -213,13 +213,15 @@ pub async fn set_address(
     Ok(())
 }
 
-/// Where the customer's deliveries go: the address and its coordinates (None before one is set).
+/// Where the customer's deliveries go: the coordinates of their address. None before one is
+/// set — also for an account from before addresses, whose coordinates are its district's
+/// centre: checkout needs an address, so nothing may be quoted without one.
 pub async fn delivery_point(
     db: &crate::Db,
     user_id: UserId,
 ) -> Result<Option<GeoPoint>, sqlx::Error> {
     let row: Option<(Option<f64>, Option<f64>)> =
-        sqlx::query_as("SELECT lat, lng FROM users WHERE id = $1")
+        sqlx::query_as("SELECT lat, lng FROM users WHERE id = $1 AND address IS NOT NULL")
             .bind(user_id)
             .fetch_optional(db.reader())
             .await?;

@@ -41,9 +41,12 @@ pub async fn board(
     .fetch_all(state.db.reader())
     .await?;
     let mut offers = Vec::new();
+    // Offers are measured to the centre of the drop-off's grid cell (about 1.1 km square), not
+    // to the door: a rider may ask from any position, and exact distances from a few of them
+    // would locate a customer who is not theirs. The rider who claims it gets the address.
     for row in waiting {
         let trip = Trip::from(row);
-        let distance_m = here.distance_m(trip.dropoff);
+        let distance_m = here.distance_m(crate::live::cell_centre(trip.dropoff));
         if trip.routable && distance_m <= radius_m {
             offers.push(trip.offer(distance_m));
         }
@@ -170,6 +173,11 @@ pub(crate) fn measure_trip(
     })
 }
 
+/// Distances in offers, to the nearest 100 m.
+fn to_100_m(metres: f64) -> f64 {
+    (metres / 100.0).round() * 100.0
+}
+
 impl Trip {
     fn offer(self, distance_m: f64) -> DeliveryOffer {
         DeliveryOffer {
@@ -178,8 +186,8 @@ impl Trip {
             store_name: self.store_name,
             pickup_address: self.pickup_address,
             dropoff: self.district,
-            distance_m,
-            trip_m: self.trip_m,
+            distance_m: to_100_m(distance_m),
+            trip_m: to_100_m(self.trip_m),
             fee: delivery_fee(self.trip_m),
             items: String::new(),
         }

@@ -233,6 +233,8 @@ mod tests {
             address: "서울 마포구 양화로 1".into(),
             is_open: true,
             menu: vec![dish(1, "즉석떡볶이 (2인)", 14_000), dish(2, "순대", 5_000)],
+            terms: crate::domain::DeliveryTerms::default(),
+            delivery: None,
         };
         let preview = store_preview(&store);
         assert!(preview.starts_with("마포구 · 서울 마포구 양화로 1 · 메뉴: 즉석떡볶이 (2인) "));

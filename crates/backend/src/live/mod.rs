@@ -164,14 +164,35 @@ pub fn cell_of(point: GeoPoint) -> Key {
     )
 }
 
+/// The centre of the grid cell `point` is in: where riders' offers measure a drop-off to.
+pub fn cell_centre(point: GeoPoint) -> GeoPoint {
+    GeoPoint {
+        lat: ((point.lat / CELL_LAT).floor() + 0.5) * CELL_LAT,
+        lng: ((point.lng / CELL_LNG).floor() + 0.5) * CELL_LNG,
+    }
+}
+
+/// Seoul City Hall: riders more than [`SERVED_REACH_M`] from it see no deliveries (every
+/// delivery address is in Seoul), so their streams listen on no cell.
+const SEOUL: GeoPoint = GeoPoint {
+    lat: 37.5665,
+    lng: 126.978,
+};
+const SERVED_REACH_M: f64 = 40_000.0;
+
 /// Every cell with a point within `radius_m` of `point`: where the deliveries a rider at
 /// `point` sees can be (the board's test is the same distance). A cell counts when its point
 /// nearest to `point` (clamping to the cell's sides) is within the radius plus 10 m, which
 /// covers the difference between that and the true nearest point on the sphere.
 pub fn cells_near(point: GeoPoint, radius_m: f64) -> impl Iterator<Item = Key> {
     // A degree of latitude is at least 110.5 km; of longitude, that times cos(latitude).
-    let d_lat = radius_m / 110_000.0;
-    let d_lng = radius_m / (110_000.0 * point.lat.to_radians().cos().max(0.01));
+    let radius_m = if point.distance_m(SEOUL) > SERVED_REACH_M + radius_m {
+        -1.0
+    } else {
+        radius_m
+    };
+    let d_lat = radius_m.max(0.0) / 110_000.0;
+    let d_lng = radius_m.max(0.0) / (110_000.0 * point.lat.to_radians().cos().max(0.01));
     let rows = ((point.lat - d_lat) / CELL_LAT).floor() as i32
         ..=((point.lat + d_lat) / CELL_LAT).floor() as i32;
     let cols = ((point.lng - d_lng) / CELL_LNG).floor() as i32

@@ -51,16 +51,11 @@ pub fn rider_keys(
     home: Option<District>,
     radius_m: f64,
 ) -> Vec<Key> {
-    let mut keys = vec![Key::Rider(rider_id)];
     let centres = std::iter::once(position.point()).chain(home.map(District::center));
-    for centre in centres {
-        for cell in cells_near(centre, radius_m) {
-            if !keys.contains(&cell) {
-                keys.push(cell);
-            }
-        }
-    }
-    keys
+    let cells: std::collections::HashSet<Key> = centres
+        .flat_map(|centre| cells_near(centre, radius_m))
+        .collect();
+    std::iter::once(Key::Rider(rider_id)).chain(cells).collect()
 }
 
 /// Why a stream was not opened.

@@ -25,7 +25,7 @@
 //! giving up, reconciliation) are in `claims`. The file stays whole (a little over 400 lines)
 //! so the money path reads top to bottom in the order the money moves.
 
-use super::claims::{claim, give_up, payment_id, release, request_hash, Claim, GivenUp};
+use super::claims::{claim, give_up, payment_id, release, request_hash, settled, Claim, GivenUp};
 use super::{order_detail, CheckoutError};
 use crate::outbox::{self, Event, PlacedLine};
 use crate::payments::{ChargeRequest, PaymentError};
@@ -223,9 +223,20 @@ pub async fn place_order(
     customer: &CurrentUser,
     checkout: Checkout,
 ) -> Result<OrderDetail, CheckoutError> {
-    let cart = price(state, customer, &checkout).await?;
     let hash = request_hash(&checkout);
     let key = checkout.idempotency_key.as_str();
+    let cart = match price(state, customer, &checkout).await {
+        Ok(cart) => cart,
+        // A repeat of a submission that already ended answers as it did, even when the cart
+        // would not price today (the owner raised the minimum, the customer moved away).
+        Err(refused @ CheckoutError::Cart(_)) => {
+            return match settled(state, customer, key, &hash).await? {
+                Some(result) => result,
+                None => Err(refused),
+            };
+        }
+        Err(other) => return Err(other),
+    };
     let (claimed_at, token) = match claim(state, customer, &checkout, &hash).await? {
         Claim::Done(result) => return *result,
         Claim::Owned { claimed_at, token } => (claimed_at, token),

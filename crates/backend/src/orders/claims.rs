@@ -190,6 +190,41 @@ pub(super) async fn claim(
     }
 }
 
+/// How a submission that already ended ended (its order, or its decline), if `key` names one
+/// with this cart; `None` when it is new, still charging, or another cart.
+pub(super) async fn settled(
+    state: &AppState,
+    customer: &CurrentUser,
+    key: &str,
+    hash: &str,
+) -> Result<Option<Result<OrderDetail, CheckoutError>>, CheckoutError> {
+    let existing: Option<Existing> = sqlx::query_as(
+        "SELECT request_hash, state, order_id, outcome, created_at, updated_at FROM checkouts
+         WHERE customer_id = $1 AND idempotency_key = $2",
+    )
+    .bind(customer.id)
+    .bind(key)
+    .fetch_optional(state.db.reader())
+    .await?;
+    Ok(match existing {
+        Some(existing) if existing.request_hash == hash => match existing.state {
+            ClaimState::Completed => match existing.order_id {
+                Some(order_id) => Some(
+                    order_detail(&state.db, customer, order_id)
+                        .await
+                        .map_err(CheckoutError::Order),
+                ),
+                None => None,
+            },
+            ClaimState::Declined => Some(Err(CheckoutError::Declined {
+                reason: existing.outcome.unwrap_or_default(),
+            })),
+            ClaimState::InProgress => None,
+        },
+        _ => None,
+    })
+}
+
 /// Gives up a claim nothing was charged for (the breaker was open), so the same submission
 /// may be tried again at once.
 pub(super) async fn release(state: &AppState, customer_id: UserId, key: &str, token: &str) {
