@@ -21,7 +21,7 @@ on_both_backends!(
 
 /// Where offers place customer@baedal.kr's orders: the centre of the grid cell their address
 /// (서울 마포구 양화로 45, 37.5518 126.9175) is in — offers never measure to the door.
-const MAPO: (f64, f64) = (37.555, 126.919375);
+const MAPO: (f64, f64) = (37.555, 126.91875);
 
 async fn owner_moves(app: &TestApp, owner: &Client, order_id: i64, actions: &[&str]) {
     for action in actions {
