@@ -190,7 +190,7 @@ pub(super) fn terms_editor(
     view! {
         <details class="terms-editor" data-testid="terms-editor" open=ours>
             <summary>"배달 조건: " <span data-testid="terms-summary">{summary}</span></summary>
-            <ActionForm action=save attr:class="form" on:submit=move |_| state.terms_saved_for.set(Some(store_id))>
+            <ActionForm action=save attr:class="form" attr:novalidate=true on:submit=move |_| state.terms_saved_for.set(Some(store_id))>
                 <input type="hidden" name="store_id" value=store_id.to_string() />
                 <label>"최소주문금액 (원)" <input type="number" name="min_order" min="0" step="100" inputmode="numeric" value=terms.min_order.0.to_string() /></label>
                 {error("min_order")}
