@@ -30,6 +30,7 @@ test('the cart shows the tip, holds payment below the minimum, and the order cha
   const chicken = customer.getByTestId('store-card').filter({ hasText: '강남 바삭치킨' });
   await expect(chicken.getByTestId('store-terms')).toHaveText('최소주문 15,000원 · 배달팁 3,000원');
   await chicken.click();
+  await expect(customer.getByRole('heading', { level: 1, name: '강남 바삭치킨' })).toBeVisible();
   await hydrated(customer);
   await expect(customer.getByTestId('store-terms')).toContainText('최소주문 15,000원 · 배달팁 3,000원');
 
@@ -45,6 +46,7 @@ test('the cart shows the tip, holds payment below the minimum, and the order cha
 
   await customer.goto('/');
   await customer.getByTestId('store-card').filter({ hasText: '강남 바삭치킨' }).click();
+  await expect(customer.getByRole('heading', { level: 1, name: '강남 바삭치킨' })).toBeVisible();
   await hydrated(customer);
   await customer.getByRole('button', { name: '후라이드치킨 담기' }).click();
   await customer.getByTestId('cart-bar').click();
@@ -66,6 +68,7 @@ test('stores beyond their radius are marked, and a new address changes what deli
   const chicken = customer.getByTestId('store-card').filter({ hasText: '강남 바삭치킨' });
   await expect(chicken.getByTestId('not-deliverable')).toHaveText('배달 불가 지역');
   await chicken.click();
+  await expect(customer.getByRole('heading', { level: 1, name: '강남 바삭치킨' })).toBeVisible();
   await hydrated(customer);
   await expect(customer.getByTestId('not-deliverable')).toContainText('4km 이내로 배달합니다');
 

@@ -16,12 +16,24 @@ use server::sandbox_pay::APPROVE_CARD;
 on_both_backends!(
     addresses_are_placed_by_the_provider_and_price_the_delivery,
     unknown_foreign_and_unreachable_addresses_change_nothing,
+    one_account_cannot_spend_the_address_search_quota,
 );
 
 async fn spawn(backend: Backend) -> Option<(TestApp, FakeKakaoLocal)> {
+    spawn_with(backend, &[]).await
+}
+
+async fn spawn_with(
+    backend: Backend,
+    extra: &[(&'static str, &str)],
+) -> Option<(TestApp, FakeKakaoLocal)> {
     let fake = FakeKakaoLocal::start().await;
     let settings = fake.settings();
-    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let settings: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .chain(extra.iter().copied())
+        .collect();
     let app = TestApp::spawn_with(backend, &settings).await?;
     Some((app, fake))
 }
@@ -229,5 +241,46 @@ async fn unknown_foreign_and_unreachable_addresses_change_nothing(backend: Backe
         .await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["address"], "서울 송파구 중대로 135");
+    app.teardown().await;
+}
+
+async fn one_account_cannot_spend_the_address_search_quota(backend: Backend) {
+    let Some((app, fake)) = spawn_with(
+        backend,
+        &[("BAEDAL_LIMIT_ADDRESS_SEARCH_ACCOUNT", "2/3600")],
+    )
+    .await
+    else {
+        return;
+    };
+    let customer = app.signed_in("customer@baedal.kr").await;
+    for address in ["서울 송파구 올림픽로 240", "서울 송파구 중대로 135"] {
+        let (status, me) = app
+            .call(&customer, "set_delivery_address", &[("address", address)])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+    }
+    let searched = fake.requests();
+    let (status, error) = app
+        .call(
+            &customer,
+            "set_delivery_address",
+            &[("address", "서울 강서구 공항대로 247")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{error}");
+    assert_eq!(fake.requests(), searched, "the provider was not asked");
+    let (_, me) = app.call(&customer, "who_am_i", &[]).await;
+    assert_eq!(me["address"], "서울 송파구 중대로 135", "nothing changed");
+    // Another account has its own allowance.
+    let other = app.signed_in("customer2@baedal.kr").await;
+    let (status, me) = app
+        .call(
+            &other,
+            "set_delivery_address",
+            &[("address", "서울 송파구 올림픽로 300")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
     app.teardown().await;
 }

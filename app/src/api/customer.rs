@@ -62,6 +62,7 @@ pub async fn set_delivery_address(
     http::respond(async move {
         let (state, user) = http::require(Role::Customer).await?;
         let input = AddressInput::parse("address", &address, "address_detail", &address_detail)?;
+        state.limits.address_search(user.id)?;
         let located = state
             .geocoder
             .locate("address", &input)

@@ -84,6 +84,9 @@ pub struct LimitConfig {
     pub sign_up_address: Limit,
     /// Checkouts per client address.
     pub checkout_address: Limit,
+    /// Delivery-address changes per account: each is a call to the address search, whose key
+    /// has a daily quota one account must not spend.
+    pub address_search_account: Limit,
 }
 
 impl Default for LimitConfig {
@@ -93,6 +96,7 @@ impl Default for LimitConfig {
             sign_in_address: Limit::new(50, 15 * 60),
             sign_up_address: Limit::new(20, 60 * 60),
             checkout_address: Limit::new(60, 60),
+            address_search_account: Limit::new(20, 60 * 60),
         }
     }
 }
@@ -178,6 +182,7 @@ pub struct RateLimits {
     sign_in_address: Counter,
     sign_up_address: Counter,
     checkout_address: Counter,
+    address_search_account: Counter,
 }
 
 impl Default for RateLimits {
@@ -193,7 +198,14 @@ impl RateLimits {
             sign_in_address: Counter::new(config.sign_in_address),
             sign_up_address: Counter::new(config.sign_up_address),
             checkout_address: Counter::new(config.checkout_address),
+            address_search_account: Counter::new(config.address_search_account),
         }
+    }
+
+    /// Before a signed-in person's address is searched (배달 주소 변경).
+    pub fn address_search(&self, user_id: domain::UserId) -> Result<(), Error> {
+        self.address_search_account
+            .take(&user_id.to_string(), Instant::now())
     }
 
     /// Before checking a password: refused while the account or the address is locked out.

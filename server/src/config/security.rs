@@ -51,5 +51,9 @@ pub(super) fn limit_config(
         sign_in_address: limit("BAEDAL_LIMIT_SIGNIN_ADDRESS", defaults.sign_in_address)?,
         sign_up_address: limit("BAEDAL_LIMIT_SIGNUP_ADDRESS", defaults.sign_up_address)?,
         checkout_address: limit("BAEDAL_LIMIT_CHECKOUT_ADDRESS", defaults.checkout_address)?,
+        address_search_account: limit(
+            "BAEDAL_LIMIT_ADDRESS_SEARCH_ACCOUNT",
+            defaults.address_search_account,
+        )?,
     })
 }
