@@ -36,15 +36,9 @@ async fn order_tables(app: &TestApp) -> Vec<(&'static str, i64)> {
     counts
 }
 
-async fn ok(app: &TestApp, client: &Client, function: &str, form: &[(&str, &str)]) -> Value {
-    let (status, body) = app.call(client, function, form).await;
-    assert_eq!(status, StatusCode::OK, "{function}: {body}");
-    body
-}
-
 /// A demo store as `client` sees it in the list, and its menu (name → food id, price).
 async fn store(app: &TestApp, client: &Client, name: &str) -> (Value, Vec<(String, i64, i64)>) {
-    let stores = ok(app, client, "nearby_stores", &[]).await;
+    let stores = app.ok(client, "nearby_stores", &[]).await;
     let store = stores
         .as_array()
         .unwrap()
@@ -53,7 +47,7 @@ async fn store(app: &TestApp, client: &Client, name: &str) -> (Value, Vec<(Strin
         .unwrap_or_else(|| panic!("{name} in {stores}"))
         .clone();
     let id = store["id"].as_i64().unwrap().to_string();
-    let menu = ok(app, client, "get_store_menu", &[("store_id", &id)]).await;
+    let menu = app.ok(client, "get_store_menu", &[("store_id", &id)]).await;
     let dishes = menu["menu"]
         .as_array()
         .unwrap()
@@ -139,13 +133,12 @@ async fn the_minimum_and_the_tip_are_priced_by_the_server_and_charged(backend: B
     assert_eq!(charges.len(), 1);
     assert_eq!(charges[0].amount, fried_price + 3_000, "the tip is charged");
     let id = order["id"].as_i64().unwrap().to_string();
-    let read = ok(&app, &client, "get_order", &[("order_id", &id)]).await;
+    let read = app.ok(&client, "get_order", &[("order_id", &id)]).await;
     assert_eq!(read["delivery_tip"], 3_000);
     assert_eq!(read["total"], fried_price + 3_000);
 
     // A band further (서초구's centre, 1.8 km): 3,500원.
-    ok(
-        &app,
+    app.ok(
         &client,
         "set_delivery_address",
         &[("address", "서울 서초구 서초대로 77")],
@@ -172,7 +165,7 @@ async fn the_minimum_and_the_tip_are_priced_by_the_server_and_charged(backend: B
     // A cancellation refunds everything paid, the tip included.
     let id = order["id"].as_i64().unwrap().to_string();
     app.drained().await;
-    ok(&app, &client, "cancel_order", &[("order_id", &id)]).await;
+    app.ok(&client, "cancel_order", &[("order_id", &id)]).await;
     app.drained().await;
     let refunded: i64 = sqlx::query_scalar(
         "SELECT amount_won FROM payments WHERE order_id = $1 AND status = 'cancelled'",
@@ -191,7 +184,7 @@ async fn stores_beyond_their_radius_are_marked_and_refused_naming_the_address(ba
     };
     // The demo customer lives in 마포구; 강남 바삭치킨 delivers within 4 km of 테헤란로.
     let client = app.signed_in("customer@baedal.kr").await;
-    let stores = ok(&app, &client, "nearby_stores", &[]).await;
+    let stores = app.ok(&client, "nearby_stores", &[]).await;
     let stores = stores.as_array().unwrap();
     let deliverable: Vec<bool> = stores
         .iter()
@@ -205,13 +198,9 @@ async fn stores_beyond_their_radius_are_marked_and_refused_naming_the_address(ba
     let (chicken, menu) = store(&app, &client, "강남 바삭치킨").await;
     assert_eq!(chicken["delivery"]["deliverable"], false, "{chicken}");
     let id = chicken["id"].as_i64().unwrap();
-    let page = ok(
-        &app,
-        &client,
-        "get_store_menu",
-        &[("store_id", &id.to_string())],
-    )
-    .await;
+    let page = app
+        .ok(&client, "get_store_menu", &[("store_id", &id.to_string())])
+        .await;
     assert_eq!(page["delivery"]["deliverable"], false);
 
     let before = order_tables(&app).await;
@@ -288,8 +277,7 @@ async fn an_order_needs_a_delivery_address(backend: Backend) {
     );
 
     // Setting one makes both work again.
-    ok(
-        &app,
+    app.ok(
         &client,
         "set_delivery_address",
         &[
@@ -379,13 +367,13 @@ async fn new_terms_price_the_next_order_and_leave_earlier_ones_alone(backend: Ba
     });
     let (status, before_change) = app.call_json(&client, "place_order", &body).await;
     assert_eq!(status, StatusCode::OK, "{before_change}");
-    let saved = ok(&app, &owner, "save_delivery_terms", &terms).await;
+    let saved = app.ok(&owner, "save_delivery_terms", &terms).await;
     let (status, repeated) = app.call_json(&client, "place_order", &body).await;
     assert_eq!(status, StatusCode::OK, "the same submission: {repeated}");
     assert_eq!(repeated["id"], before_change["id"]);
     assert_eq!(repeated["delivery_tip"], 0);
     assert_eq!(saved["radius_m"], 2_500);
-    let mine = ok(&app, &owner, "my_stores", &[]).await;
+    let mine = app.ok(&owner, "my_stores", &[]).await;
     let mine = mine
         .as_array()
         .unwrap()
@@ -395,7 +383,9 @@ async fn new_terms_price_the_next_order_and_leave_earlier_ones_alone(backend: Ba
         .clone();
     assert_eq!(mine["terms"]["tip"], 2_000);
 
-    let page = ok(&app, &client, "get_store_menu", &[("store_id", &store)]).await;
+    let page = app
+        .ok(&client, "get_store_menu", &[("store_id", &store)])
+        .await;
     assert_eq!(page["terms"]["min_order"], 20_000);
     assert_eq!(page["delivery"]["tip"], 2_000);
     let (status, order) = app
@@ -429,8 +419,7 @@ async fn the_rider_reads_the_address_on_their_own_delivery_only(backend: Backend
     let (_, _, order_id) = app.order_first_food(&client).await;
     let id = order_id.to_string();
     for action in ["accept", "start_cooking", "finish_cooking"] {
-        ok(
-            &app,
+        app.ok(
             &owner,
             "order_action",
             &[
@@ -444,7 +433,7 @@ async fn the_rider_reads_the_address_on_their_own_delivery_only(backend: Backend
     }
     // 마포구's reference point, where the demo rider waits.
     let here = [("lat", "37.5663"), ("lng", "126.9019")];
-    let board = ok(&app, &rider, "rider_board", &here).await;
+    let board = app.ok(&rider, "rider_board", &here).await;
     let offer = &board["offers"][0];
     assert_eq!(offer["order_id"].to_string(), id);
     assert_eq!(
@@ -455,14 +444,13 @@ async fn the_rider_reads_the_address_on_their_own_delivery_only(backend: Backend
     assert!(offer["trip_m"].as_f64().unwrap() < 1_000.0, "{offer}");
     assert_eq!(offer["fee"], 3_000);
     assert!(!offer.to_string().contains("양화로"), "{offer}");
-    ok(
-        &app,
+    app.ok(
         &rider,
         "rider_action",
         &[("order_id", &id), ("action", "claim")],
     )
     .await;
-    let board = ok(&app, &rider, "rider_board", &here).await;
+    let board = app.ok(&rider, "rider_board", &here).await;
     let mine = &board["mine"][0];
     assert_eq!(mine["dropoff"], "서울 마포구 양화로 45, 101동 1203호");
     assert_eq!(mine["pickup_address"], "서울 마포구 와우산로 45, 1층");

@@ -22,15 +22,8 @@ on_both_backends!(
 
 const MINUTE_MS: i64 = 60_000;
 
-async fn ok(app: &TestApp, client: &Client, function: &str, form: &[(&str, &str)]) -> Value {
-    let (status, body) = app.call(client, function, form).await;
-    assert_eq!(status, StatusCode::OK, "{function} {form:?}: {body}");
-    body
-}
-
 async fn owner_act(app: &TestApp, owner: &Client, order_id: i64, action: &str, minutes: &str) {
-    ok(
-        app,
+    app.ok(
         owner,
         "order_action",
         &[
@@ -44,8 +37,7 @@ async fn owner_act(app: &TestApp, owner: &Client, order_id: i64, action: &str, m
 }
 
 async fn rider_act(app: &TestApp, rider: &Client, order_id: i64, action: &str) {
-    ok(
-        app,
+    app.ok(
         rider,
         "rider_action",
         &[("order_id", &order_id.to_string()), ("action", action)],
@@ -111,7 +103,7 @@ async fn eta(app: &TestApp, customer: &Client, order_id: i64) -> Option<i64> {
 
 /// The order as the owner's board shows it.
 async fn on_board(app: &TestApp, owner: &Client, order_id: i64) -> Value {
-    let board = ok(app, owner, "owner_board", &[]).await;
+    let board = app.ok(owner, "owner_board", &[]).await;
     board["stores"]
         .as_array()
         .unwrap()
@@ -124,13 +116,13 @@ async fn on_board(app: &TestApp, owner: &Client, order_id: i64) -> Value {
 
 /// The order as the store's order list shows it.
 async fn in_store_list(app: &TestApp, owner: &Client, store_id: i64, order_id: i64) -> Value {
-    let listed = ok(
-        app,
-        owner,
-        "store_orders",
-        &[("store_id", &store_id.to_string())],
-    )
-    .await;
+    let listed = app
+        .ok(
+            owner,
+            "store_orders",
+            &[("store_id", &store_id.to_string())],
+        )
+        .await;
     listed
         .as_array()
         .unwrap()
@@ -182,7 +174,7 @@ async fn the_eta_is_set_at_acceptance_and_updated_when_cooked_and_picked_up(back
     let order = app.order(&customer, order_id).await;
     assert_eq!(order["status"], "accepted");
     // The customer is told the promise with the acceptance.
-    let feed = ok(&app, &customer, "my_notifications", &[]).await;
+    let feed = app.ok(&customer, "my_notifications", &[]).await;
     let told = feed["items"]
         .as_array()
         .unwrap()

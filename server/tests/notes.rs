@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Backend, TestApp};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use server::sandbox_pay::APPROVE_CARD;
 use sqlx::Row;
@@ -52,12 +52,6 @@ async fn order_tables(app: &TestApp) -> Vec<(&'static str, i64)> {
         counts.push((table, app.count(table).await));
     }
     counts
-}
-
-async fn ok(app: &TestApp, client: &Client, function: &str, form: &[(&str, &str)]) -> Value {
-    let (status, body) = app.call(client, function, form).await;
-    assert_eq!(status, StatusCode::OK, "{function}: {body}");
-    body
 }
 
 /// Neither note appears anywhere in `answer` (what `who` was sent).
@@ -129,30 +123,30 @@ async fn notes_reach_the_orders_store_and_rider_and_nobody_else(backend: Backend
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     no_notes_in(&body, "another customer");
     no_notes_in(
-        &ok(&app, &other_customer, "my_orders", &[]).await,
+        &app.ok(&other_customer, "my_orders", &[]).await,
         "another customer's list",
     );
 
     // The order's store sees the note to the store, on its board and in its order list, and
     // not the note to the rider.
-    let board = ok(&app, &owner, "owner_board", &[]).await;
+    let board = app.ok(&owner, "owner_board", &[]).await;
     let on_board = store_order(&board, order_id).expect("on the store's board");
     assert_eq!(on_board["store_note"], STORE_NOTE);
     assert!(!board.to_string().contains(RIDER_NOTE), "{board}");
-    let listed = ok(
-        &app,
-        &owner,
-        "store_orders",
-        &[("store_id", &store_id.to_string())],
-    )
-    .await;
+    let listed = app
+        .ok(
+            &owner,
+            "store_orders",
+            &[("store_id", &store_id.to_string())],
+        )
+        .await;
     let listed = listed.as_array().unwrap();
     let mine = listed.iter().find(|o| o["id"] == order_id).unwrap();
     assert_eq!(mine["store_note"], STORE_NOTE);
     assert!(!Value::from(listed.clone()).to_string().contains(RIDER_NOTE));
 
     // Another owner sees neither.
-    let board = ok(&app, &other_owner, "owner_board", &[]).await;
+    let board = app.ok(&other_owner, "owner_board", &[]).await;
     assert!(store_order(&board, order_id).is_none());
     no_notes_in(&board, "another owner");
     let (status, body) = app
@@ -166,8 +160,7 @@ async fn notes_reach_the_orders_store_and_rider_and_nobody_else(backend: Backend
     no_notes_in(&body, "another owner");
 
     for action in ["accept", "start_cooking", "finish_cooking"] {
-        ok(
-            &app,
+        app.ok(
             &owner,
             "order_action",
             &[
@@ -181,7 +174,7 @@ async fn notes_reach_the_orders_store_and_rider_and_nobody_else(backend: Backend
 
     // Offered to riders nearby: without either note, to every rider.
     for (who, client) in [("the rider", &rider), ("another rider", &other_rider)] {
-        let board = ok(&app, client, "rider_board", &MAPO).await;
+        let board = app.ok(client, "rider_board", &MAPO).await;
         let offer = board["offers"]
             .as_array()
             .unwrap()
@@ -193,23 +186,22 @@ async fn notes_reach_the_orders_store_and_rider_and_nobody_else(backend: Backend
     }
 
     // Claimed: its rider sees the note to the rider (and not the store's); others nothing.
-    ok(
-        &app,
+    app.ok(
         &rider,
         "rider_action",
         &[("order_id", &order_id.to_string()), ("action", "claim")],
     )
     .await;
-    let board = ok(&app, &rider, "rider_board", &MAPO).await;
+    let board = app.ok(&rider, "rider_board", &MAPO).await;
     assert_eq!(board["mine"][0]["order_id"], order_id, "{board}");
     assert_eq!(board["mine"][0]["rider_note"], RIDER_NOTE);
     assert!(!board.to_string().contains(STORE_NOTE), "{board}");
     no_notes_in(
-        &ok(&app, &other_rider, "rider_board", &MAPO).await,
+        &app.ok(&other_rider, "rider_board", &MAPO).await,
         "another rider",
     );
     no_notes_in(
-        &ok(&app, &other_rider, "rider_board", &[]).await,
+        &app.ok(&other_rider, "rider_board", &[]).await,
         "another rider at home",
     );
 
@@ -218,7 +210,7 @@ async fn notes_reach_the_orders_store_and_rider_and_nobody_else(backend: Backend
     let order = app.order(&customer, plain).await;
     assert_eq!(order["store_note"], Value::Null);
     assert_eq!(order["rider_note"], Value::Null);
-    let board = ok(&app, &owner, "owner_board", &[]).await;
+    let board = app.ok(&owner, "owner_board", &[]).await;
     assert_eq!(
         store_order(&board, plain).unwrap()["store_note"],
         Value::Null

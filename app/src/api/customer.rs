@@ -26,30 +26,40 @@ use crate::door::http;
 pub async fn nearby_stores(#[server(default)] area: String) -> Result<Vec<StoreSummary>, AppError> {
     http::respond(async move {
         let state = http::state()?;
-        let customer = http::current_user(&state)
-            .await?
-            .filter(|user| user.role == Role::Customer);
-        let saved = match &customer {
-            Some(user) => accounts::delivery_point(&state.db, user.id).await?,
-            None => None,
-        };
-        let from = match saved {
-            Some(point) => point,
-            None if area.trim().is_empty() => match http::remembered_area() {
-                Some(district) => district.center(),
-                None if customer.is_some() => {
+        let customer = customer_point(&state).await?;
+        let from = match customer {
+            Some(Some(point)) => point,
+            _ if !area.trim().is_empty() => District::parse("area", &area)?.center(),
+            _ => match (http::remembered_area(), customer) {
+                (Some(district), _) => district.center(),
+                (None, Some(None)) => {
                     return Err(AppError::invalid(
                         "address",
                         "배달 받을 주소를 먼저 입력해 주세요.",
                     ))
                 }
-                None => return Err(AppError::invalid("area", "배달 받을 지역을 선택해 주세요.")),
+                (None, _) => {
+                    return Err(AppError::invalid("area", "배달 받을 지역을 선택해 주세요."))
+                }
             },
-            None => District::parse("area", &area)?.center(),
         };
         Ok(stores::nearby(&state.db, from).await?)
     })
     .await
+}
+
+/// Where a signed-in customer's food goes (their saved address's coordinates, `Some(None)`
+/// before they have one); `None` when the caller is not a signed-in customer.
+#[cfg(feature = "ssr")]
+async fn customer_point(
+    state: &crate::backend::AppState,
+) -> Result<Option<Option<crate::domain::GeoPoint>>, AppError> {
+    match http::current_user(state).await? {
+        Some(user) if user.role == Role::Customer => {
+            Ok(Some(accounts::delivery_point(&state.db, user.id).await?))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Changes the customer's delivery address: 도로명 주소 (placed on the map by the address
@@ -86,11 +96,8 @@ pub async fn set_delivery_address(
 pub async fn get_store_menu(store_id: StoreId) -> Result<StoreMenu, AppError> {
     http::respond(async move {
         let state = http::state()?;
-        let customer = http::current_user(&state)
-            .await?
-            .filter(|user| user.role == Role::Customer);
-        let from = match customer {
-            Some(user) => accounts::delivery_point(&state.db, user.id).await?,
+        let from = match customer_point(&state).await? {
+            Some(point) => point,
             None => http::remembered_area().map(District::center),
         };
         Ok(orders::store_menu(&state.db, store_id, from).await?)

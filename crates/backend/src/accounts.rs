@@ -225,10 +225,7 @@ pub async fn delivery_point(
             .bind(user_id)
             .fetch_optional(db.reader())
             .await?;
-    Ok(match row {
-        Some((Some(lat), Some(lng))) => Some(GeoPoint { lat, lng }),
-        _ => None,
-    })
+    Ok(row.and_then(|(lat, lng)| GeoPoint::from_columns(lat, lng)))
 }
 
 /// The customer's KakaoTalk settings, the number masked.

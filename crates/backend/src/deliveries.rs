@@ -7,8 +7,8 @@ use super::AppState;
 use crate::Error;
 use domain::OrderId;
 use domain::{
-    delivery_fee, full_address, items_summary, CurrentUser, DeliveryOffer, District, GeoPoint,
-    OrderStatus, RiderBoard, RiderDelivery, RiderPosition,
+    delivery_fee, full_address, items_summary, CurrentUser, DeliveryOffer, GeoPoint, OrderStatus,
+    RiderBoard, RiderDelivery, RiderPosition,
 };
 use sqlx::FromRow;
 use std::collections::HashMap;
@@ -128,10 +128,7 @@ impl From<TripRow> for Trip {
             lat: row.lat,
             lng: row.lng,
         };
-        let saved = match (row.delivery_lat, row.delivery_lng) {
-            (Some(lat), Some(lng)) => Some(GeoPoint { lat, lng }),
-            _ => None,
-        };
+        let saved = GeoPoint::from_columns(row.delivery_lat, row.delivery_lng);
         let measured = measure_trip(store, saved, &row.district);
         Trip {
             order_id: row.id,
@@ -163,10 +160,7 @@ pub(crate) fn measure_trip(
     saved: Option<GeoPoint>,
     district: &str,
 ) -> Option<MeasuredTrip> {
-    let dropoff = match saved {
-        Some(point) => point,
-        None => District::parse("district", district).ok()?.center(),
-    };
+    let dropoff = domain::dropoff(saved, district)?;
     Some(MeasuredTrip {
         dropoff,
         trip_m: store.distance_m(dropoff),

@@ -27,13 +27,6 @@ pub(crate) struct ClockRow {
 }
 
 impl ClockRow {
-    fn saved_dropoff(&self) -> Option<GeoPoint> {
-        Some(GeoPoint {
-            lat: self.dropoff_lat?,
-            lng: self.dropoff_lng?,
-        })
-    }
-
     /// The order's clock as of `status` (the status the reader is shown).
     pub(crate) fn clock(&self, status: OrderStatus) -> OrderClock {
         let store = GeoPoint {
@@ -46,8 +39,12 @@ impl ClockRow {
             cook_minutes: self.cook_minutes,
             cooked_at_ms: self.cooked_at,
             picked_up_at_ms: self.picked_up_at,
-            trip_m: measure_trip(store, self.saved_dropoff(), &self.dropoff_district)
-                .map(|trip| trip.trip_m),
+            trip_m: measure_trip(
+                store,
+                GeoPoint::from_columns(self.dropoff_lat, self.dropoff_lng),
+                &self.dropoff_district,
+            )
+            .map(|trip| trip.trip_m),
         }
     }
 }

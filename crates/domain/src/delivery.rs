@@ -74,6 +74,17 @@ fn coordinate(field: &str, raw: &str, limit: f64, label: &str) -> Result<f64, Fi
     }
 }
 
+/// Where an order is dropped off: the coordinates of the address saved with it, or, for an
+/// order from before addresses, its delivery district's centre (None when neither is known).
+/// The rider's trip and fee, the ETA, live hints and "new delivery nearby" all ask here.
+pub fn dropoff(saved: Option<GeoPoint>, district: &str) -> Option<GeoPoint> {
+    saved.or_else(|| {
+        super::District::parse("district", district)
+            .ok()
+            .map(super::District::center)
+    })
+}
+
 /// What a delivery pays the rider: 3,000원, plus 500원 for every started kilometre of the
 /// trip from the store to the customer beyond the first. The trip is measured between the
 /// coordinates the customer's 배달팁 was priced on (the store's and the address saved with the

@@ -13,6 +13,14 @@ pub struct GeoPoint {
 }
 
 impl GeoPoint {
+    /// A point from two nullable columns (an address not placed yet: both NULL).
+    pub fn from_columns(lat: Option<f64>, lng: Option<f64>) -> Option<GeoPoint> {
+        Some(GeoPoint {
+            lat: lat?,
+            lng: lng?,
+        })
+    }
+
     /// Great-circle distance in metres (haversine); exact enough for a city.
     pub fn distance_m(self, other: GeoPoint) -> f64 {
         const EARTH_RADIUS_M: f64 = 6_371_000.0;

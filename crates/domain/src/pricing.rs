@@ -8,14 +8,19 @@
 use super::{FieldError, FieldErrors, Won};
 use serde::{Deserialize, Serialize};
 
-/// A store's delivery terms, as its owner set them.
+/// A store's delivery terms, as its owner set them (on the server, read from a `stores` row's
+/// `min_order_won`, `tip_won`, `tip_per_km_won`, `radius_m`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct DeliveryTerms {
     /// The dishes' total must reach this (0: no minimum).
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "min_order_won"))]
     pub min_order: Won,
     /// 배달팁 within the first kilometre.
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "tip_won"))]
     pub tip: Won,
     /// Added for every started kilometre beyond the first (0: a flat tip).
+    #[cfg_attr(feature = "sqlx", sqlx(rename = "tip_per_km_won"))]
     pub tip_per_km: Won,
     /// How far from the store it delivers, in metres.
     pub radius_m: i64,

@@ -216,6 +216,14 @@ impl TestApp {
         panic!("the outbox did not drain");
     }
 
+    /// Calls a server function that must answer 200 (else the test fails, naming the call and
+    /// the answer); its JSON.
+    pub async fn ok(&self, client: &Client, function: &str, form: &[(&str, &str)]) -> Value {
+        let (status, body) = self.call(client, function, form).await;
+        assert_eq!(status, StatusCode::OK, "{function} {form:?}: {body}");
+        body
+    }
+
     /// A client signed in as `email` (a demo account unless said otherwise).
     pub async fn signed_in(&self, email: &str) -> Client {
         let client = self.client();

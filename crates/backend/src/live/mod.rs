@@ -138,13 +138,8 @@ impl Change {
             keys.push(Key::Rider(*rider));
         }
         if riders_list_changes(*status) {
-            let centre = || {
-                district
-                    .as_deref()
-                    .and_then(|d| District::parse("district", d).ok())
-                    .map(District::center)
-            };
-            if let Some(point) = dropoff.or_else(centre) {
+            if let Some(point) = domain::dropoff(*dropoff, district.as_deref().unwrap_or_default())
+            {
                 keys.push(cell_of(point));
             }
         }

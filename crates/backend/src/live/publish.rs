@@ -100,10 +100,7 @@ async fn order_change(state: &AppState, order_id: OrderId) -> Result<Option<Chan
         rider_id: row.rider_id,
         status: row.status,
         district: row.district,
-        dropoff: match (row.delivery_lat, row.delivery_lng) {
-            (Some(lat), Some(lng)) => Some(domain::GeoPoint { lat, lng }),
-            _ => None,
-        },
+        dropoff: domain::GeoPoint::from_columns(row.delivery_lat, row.delivery_lng),
     }))
 }
 

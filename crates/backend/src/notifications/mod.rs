@@ -31,7 +31,7 @@ pub use sender::{failed, retry_failed, run_sender, FailedMessage, SenderConfig};
 use super::outbox::Event;
 use super::worker::Delivery;
 use super::{now_ms, AppState};
-use domain::{District, GeoPoint, PhoneNumber, UserId, Won};
+use domain::{GeoPoint, PhoneNumber, UserId, Won};
 use sqlx::{Any, FromRow, Transaction};
 
 async fn facts(
@@ -70,13 +70,8 @@ async fn facts(
     .await?;
     let nearby_riders = match event {
         Event::CookingFinished { .. } => {
-            let dropoff = match (row.delivery_lat, row.delivery_lng) {
-                (Some(lat), Some(lng)) => Some(GeoPoint { lat, lng }),
-                _ => District::parse("district", &row.district)
-                    .ok()
-                    .map(District::center),
-            };
-            match dropoff {
+            let saved = GeoPoint::from_columns(row.delivery_lat, row.delivery_lng);
+            match domain::dropoff(saved, &row.district) {
                 Some(dropoff) => riders_near(state, tx, dropoff).await?,
                 None => Vec::new(),
             }

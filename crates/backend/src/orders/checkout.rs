@@ -85,10 +85,8 @@ async fn price(
         is_open: i64,
         lat: f64,
         lng: f64,
-        min_order_won: Won,
-        tip_won: Won,
-        tip_per_km_won: Won,
-        radius_m: i64,
+        #[sqlx(flatten)]
+        terms: DeliveryTerms,
         to_road: Option<String>,
         to_detail: Option<String>,
         to_district: Option<String>,
@@ -176,12 +174,7 @@ async fn price(
     if !problems.is_empty() {
         return Err(CheckoutError::Cart(problems));
     }
-    let terms = DeliveryTerms {
-        min_order: store.min_order_won,
-        tip: store.tip_won,
-        tip_per_km: store.tip_per_km_won,
-        radius_m: store.radius_m,
-    };
+    let terms = store.terms;
     let (Some(road), Some(to_lat), Some(to_lng)) = (&store.to_road, store.to_lat, store.to_lng)
     else {
         return Err(CheckoutError::Cart(vec![FieldError::new(

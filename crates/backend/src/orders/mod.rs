@@ -215,8 +215,8 @@ pub async fn store_menu(
     .fetch_all(db.reader())
     .await?;
     Ok(StoreMenu {
-        terms: store.terms(),
-        delivery: from.map(|from| store.terms().quote(from.distance_m(store.point()))),
+        terms: store.terms,
+        delivery: from.map(|from| store.terms.quote(from.distance_m(store.point()))),
         id: store.id,
         name: store.name,
         district: store.district,

@@ -34,7 +34,7 @@ pub async fn nearby(db: &Db, from: GeoPoint) -> Result<Vec<StoreSummary>, sqlx::
         .into_iter()
         .map(|row| {
             let distance_m = from.distance_m(row.store.point());
-            let terms = row.store.terms();
+            let terms = row.store.terms;
             StoreSummary {
                 id: row.store.id,
                 name: row.store.name,
@@ -74,10 +74,8 @@ pub(crate) struct StoreRow {
     pub is_open: i64,
     pub lat: f64,
     pub lng: f64,
-    pub min_order_won: Won,
-    pub tip_won: Won,
-    pub tip_per_km_won: Won,
-    pub radius_m: i64,
+    #[sqlx(flatten)]
+    pub terms: DeliveryTerms,
 }
 
 impl StoreRow {
@@ -85,15 +83,6 @@ impl StoreRow {
         GeoPoint {
             lat: self.lat,
             lng: self.lng,
-        }
-    }
-
-    pub fn terms(&self) -> DeliveryTerms {
-        DeliveryTerms {
-            min_order: self.min_order_won,
-            tip: self.tip_won,
-            tip_per_km: self.tip_per_km_won,
-            radius_m: self.radius_m,
         }
     }
 }
@@ -135,10 +124,8 @@ pub async fn owned_by(db: &Db, owner_id: UserId) -> Result<Vec<OwnedStore>, sqlx
         address: String,
         address_detail: String,
         is_open: i64,
-        min_order_won: Won,
-        tip_won: Won,
-        tip_per_km_won: Won,
-        radius_m: i64,
+        #[sqlx(flatten)]
+        terms: DeliveryTerms,
         food_id: Option<FoodId>,
     }
     let rows = sqlx::query(
@@ -161,12 +148,7 @@ pub async fn owned_by(db: &Db, owner_id: UserId) -> Result<Vec<OwnedStore>, sqlx
                 district: owned.district,
                 address: full_address(&owned.address, &owned.address_detail),
                 is_open: owned.is_open == 1,
-                terms: DeliveryTerms {
-                    min_order: owned.min_order_won,
-                    tip: owned.tip_won,
-                    tip_per_km: owned.tip_per_km_won,
-                    radius_m: owned.radius_m,
-                },
+                terms: owned.terms,
                 menu: Vec::new(),
             });
         }
