@@ -2,9 +2,10 @@
 //! for a while, and what was measured.
 
 use crate::probe::{
-    cpu_s, drained, follow, open_stream, placed_processed_at, rss_kib, sign_up, Heard,
+    cpu_s, drained, follow, open_descriptors, open_h2_connection, open_h2_stream, open_stream,
+    placed_processed_at, rss_kib, sign_up, Heard,
 };
-use crate::{Args, Cell};
+use crate::{Args, Cell, Transport};
 use futures::StreamExt;
 use serde_json::Value;
 use server::bench::Scratch;
@@ -150,31 +151,25 @@ pub async fn cell(args: &Args, streams: usize) -> Cell {
     let sources: Vec<IpAddr> = (1..=args.sources)
         .map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 0, i)))
         .collect();
-    let idle: Vec<TcpStream> = futures::stream::iter(0..streams)
-        .map(|i| {
-            let token = idle_tokens[i % idle_tokens.len()].clone();
-            let source = sources[i % sources.len()];
-            async move {
-                for attempt in 0..3 {
-                    match open_stream(server_addr, source, &token).await {
-                        Ok(stream) => return Some(stream),
-                        Err(error) if attempt == 2 => {
-                            eprintln!("idle stream {i} failed: {error}");
-                        }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-                    }
-                }
-                None
-            }
-        })
-        .buffer_unordered(256)
-        .filter_map(|s| async move { s })
-        .collect()
-        .await;
+    let idle = match args.transport {
+        Transport::Http1 => open_http1_streams(server_addr, &sources, &idle_tokens, streams).await,
+        Transport::Http2 => {
+            open_http2_streams(
+                server_addr,
+                &sources,
+                &idle_tokens,
+                streams,
+                args.per_connection,
+            )
+            .await
+        }
+    };
     let open_s = opening.elapsed().as_secs_f64();
-    let opened = idle.len();
+    let opened = idle.streams();
+    let connections = idle.connections();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_after_kib = rss_kib(pid);
+    let server_fds = open_descriptors(pid);
 
     // Ordering.
     heard.lock().unwrap().clear();
@@ -265,6 +260,8 @@ pub async fn cell(args: &Args, streams: usize) -> Cell {
     scratch.remove().await;
     Cell {
         streams: opened,
+        connections,
+        server_fds,
         rss_before_kib,
         rss_after_kib,
         orders: done.load(Ordering::Relaxed),
@@ -276,5 +273,116 @@ pub async fn cell(args: &Args, streams: usize) -> Cell {
         fan_out,
         unheard,
         open_s,
+    }
+}
+
+/// The idle streams being held open: one connection each (HTTP/1.1), or many per connection
+/// (HTTP/2).
+pub enum Idle {
+    Http1(Vec<TcpStream>),
+    Http2 {
+        streams: Vec<hyper::Response<hyper::body::Incoming>>,
+        connections: usize,
+    },
+}
+
+impl Idle {
+    fn streams(&self) -> usize {
+        match self {
+            Idle::Http1(streams) => streams.len(),
+            Idle::Http2 { streams, .. } => streams.len(),
+        }
+    }
+
+    fn connections(&self) -> usize {
+        match self {
+            Idle::Http1(streams) => streams.len(),
+            Idle::Http2 { connections, .. } => *connections,
+        }
+    }
+}
+
+async fn open_http1_streams(
+    server: SocketAddr,
+    sources: &[IpAddr],
+    tokens: &[String],
+    streams: usize,
+) -> Idle {
+    let opened = futures::stream::iter(0..streams)
+        .map(|i| {
+            let token = tokens[i % tokens.len()].clone();
+            let source = sources[i % sources.len()];
+            async move {
+                for attempt in 0..3 {
+                    match open_stream(server, source, &token).await {
+                        Ok(stream) => return Some(stream),
+                        Err(error) if attempt == 2 => {
+                            eprintln!("idle stream {i} failed: {error}");
+                        }
+                        Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                    }
+                }
+                None
+            }
+        })
+        .buffer_unordered(256)
+        .filter_map(|s| async move { s })
+        .collect()
+        .await;
+    Idle::Http1(opened)
+}
+
+async fn open_http2_streams(
+    server: SocketAddr,
+    sources: &[IpAddr],
+    tokens: &[String],
+    streams: usize,
+    per_connection: usize,
+) -> Idle {
+    let wanted = streams.div_ceil(per_connection);
+    let senders: Vec<_> = futures::stream::iter(0..wanted)
+        .map(|i| {
+            let source = sources[i % sources.len()];
+            async move {
+                match open_h2_connection(server, source).await {
+                    Ok(sender) => Some(sender),
+                    Err(error) => {
+                        eprintln!("HTTP/2 connection {i} failed: {error}");
+                        None
+                    }
+                }
+            }
+        })
+        .buffer_unordered(64)
+        .filter_map(|s| async move { s })
+        .collect()
+        .await;
+    if senders.is_empty() {
+        return Idle::Http2 {
+            streams: Vec::new(),
+            connections: 0,
+        };
+    }
+    let opened = futures::stream::iter(0..streams)
+        .map(|i| {
+            let token = tokens[i % tokens.len()].clone();
+            let sender = senders[(i / per_connection) % senders.len()].clone();
+            async move {
+                match open_h2_stream(sender, server, &token).await {
+                    Ok(response) => Some(response),
+                    Err(error) => {
+                        eprintln!("idle stream {i} failed: {error}");
+                        None
+                    }
+                }
+            }
+        })
+        .buffer_unordered(256)
+        .filter_map(|s| async move { s })
+        .collect()
+        .await;
+    Idle::Http2 {
+        streams: opened,
+        connections: senders.len(),
     }
 }

@@ -2,6 +2,12 @@
 //! from /proc, its live streams (idle ones opened raw, followed ones read for `placed`), and
 //! the outbox in the database.
 
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper::body::Incoming;
+use hyper::client::conn::http2::SendRequest;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::Value;
 use sqlx::{AnyConnection, Connection, Row};
 use std::collections::HashMap;
@@ -19,6 +25,13 @@ pub fn rss_kib(pid: u32) -> u64 {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kib| kib.parse().ok())
+        .unwrap_or(0)
+}
+
+/// How many file descriptors the server holds (its connections among them).
+pub fn open_descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|entries| entries.count())
         .unwrap_or(0)
 }
 
@@ -89,6 +102,73 @@ pub async fn open_stream(
         seen.extend_from_slice(&buffer[..n]);
     }
     Ok(stream)
+}
+
+/// An HTTP/2 connection from `source` (prior knowledge, which the server's listener accepts on
+/// its one port), on which idle streams are opened many at a time, as a browser multiplexes
+/// every tab of one site over one connection. The connection is driven by its own task.
+pub async fn open_h2_connection(
+    server: SocketAddr,
+    source: IpAddr,
+) -> std::io::Result<SendRequest<Empty<Bytes>>> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(source, 0))?;
+    let stream = socket.connect(server).await?;
+    let _ = stream.set_nodelay(true);
+    let (sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .map_err(std::io::Error::other)?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+/// Opens `/live` as one stream of an HTTP/2 connection and waits for its `ready`. The stream
+/// stays open for as long as the returned response (and its unread body) is kept.
+pub async fn open_h2_stream(
+    mut sender: SendRequest<Empty<Bytes>>,
+    server: SocketAddr,
+    token: &str,
+) -> std::io::Result<Response<Incoming>> {
+    let request = Request::get(format!("http://{server}/live"))
+        .header(hyper::header::ACCEPT, "text/event-stream")
+        .header(hyper::header::COOKIE, format!("baedal_session={token}"))
+        .body(Empty::new())
+        .map_err(std::io::Error::other)?;
+    sender.ready().await.map_err(std::io::Error::other)?;
+    let mut response = sender
+        .send_request(request)
+        .await
+        .map_err(std::io::Error::other)?;
+    if !response.status().is_success() {
+        return Err(std::io::Error::other(format!(
+            "status {}",
+            response.status()
+        )));
+    }
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("\"ready\"") {
+        let frame = tokio::time::timeout(Duration::from_secs(30), response.body_mut().frame())
+            .await
+            .map_err(|_| std::io::Error::other("no ready within 30 s"))?;
+        match frame {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    seen.extend_from_slice(data);
+                }
+            }
+            Some(Err(error)) => return Err(std::io::Error::other(error)),
+            None => {
+                return Err(std::io::Error::other(format!(
+                    "closed: {}",
+                    String::from_utf8_lossy(&seen)
+                )))
+            }
+        }
+    }
+    Ok(response)
 }
 
 /// What was seen of one order: when its checkout answered, and when (also by the wall clock,
