@@ -3,7 +3,8 @@
 //! work done by another instance's worker, and that open streams do not hold up a shutdown;
 //! that unrelated streams are not even woken, that riders hear of orders in their area only,
 //! that signing out ends every stream of the session at once (on every instance), and that
-//! the streams of one session and one address are limited.
+//! the streams of one session and one address are limited; streams multiplexed over one HTTP/2
+//! connection are routed like any other.
 
 mod common;
 
@@ -22,7 +23,34 @@ on_both_backends!(
     the_streams_of_one_session_are_limited_and_told_why,
     the_streams_of_one_address_are_limited,
     a_rider_whose_area_covers_a_cooked_order_hears_it_and_a_far_rider_does_not,
+    streams_sharing_an_http2_connection_each_hear_only_their_own,
 );
+
+/// A browser multiplexes all its tabs of one site over one HTTP/2 connection (and
+/// `bench-live --transport http2` holds 50,000 streams that way): streams of different people
+/// on one connection are still routed by whose they are.
+async fn streams_sharing_an_http2_connection_each_hear_only_their_own(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let customer = app.signed_in("customer@baedal.kr").await;
+    let mut connection = common::http2_connection(&app.url).await;
+    let mine_token = common::session_token(&app, "customer@baedal.kr").await;
+    let theirs_token = common::session_token(&app, "customer2@baedal.kr").await;
+    let mut mine = LiveStream::open_http2(&mut connection, &app.url, &mine_token).await;
+    let mut theirs = LiveStream::open_http2(&mut connection, &app.url, &theirs_token).await;
+    let mut mine_again = LiveStream::open_http2(&mut connection, &app.url, &mine_token).await;
+
+    let (_, _, order_id) = app.order_first_food(&customer).await;
+    mine.expect_order(order_id, "placed").await;
+    mine_again.expect_order(order_id, "placed").await;
+    assert_eq!(
+        drain(&mut theirs, Duration::from_millis(500)).await,
+        0,
+        "another customer's stream on the same connection heard of the order"
+    );
+    app.teardown().await;
+}
 
 async fn the_owner_hears_of_a_new_order_and_the_customer_of_every_step(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {

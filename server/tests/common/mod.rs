@@ -479,8 +479,69 @@ async fn answer(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
 
 /// A page's live-update stream (`GET /live`, Server-Sent Events), read as the browser would.
 pub struct LiveStream {
-    response: reqwest::Response,
+    body: LiveBody,
     buffer: String,
+}
+
+/// Where a stream's bytes come from: a connection of its own (reqwest, HTTP/1.1), or one stream
+/// of a shared HTTP/2 connection.
+enum LiveBody {
+    Http1(reqwest::Response),
+    Http2(hyper::body::Incoming),
+}
+
+impl LiveBody {
+    /// The next piece of the body; `None` at its end (or on an error, which ends it too).
+    async fn chunk(&mut self) -> Option<Vec<u8>> {
+        use http_body_util::BodyExt;
+        match self {
+            LiveBody::Http1(response) => response.chunk().await.ok().flatten().map(|b| b.to_vec()),
+            LiveBody::Http2(body) => loop {
+                let frame = body.frame().await?.ok()?;
+                if let Ok(data) = frame.into_data() {
+                    return Some(data.to_vec());
+                }
+            },
+        }
+    }
+}
+
+/// An HTTP/2 connection to `url` (prior knowledge, as the server accepts on its one port), on
+/// which several streams can be opened, as a browser multiplexes its tabs of one site.
+pub async fn http2_connection(
+    url: &str,
+) -> hyper::client::conn::http2::SendRequest<http_body_util::Empty<hyper::body::Bytes>> {
+    let address = url.trim_start_matches("http://");
+    let tcp = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connects");
+    let (sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .expect("HTTP/2 handshake");
+    tokio::spawn(connection);
+    sender
+}
+
+/// The session token a fresh sign-in as `email` gets (its `Set-Cookie`).
+pub async fn session_token(app: &TestApp, email: &str) -> String {
+    let response = Client::new()
+        .post(format!("{}/api/sign_in", app.url))
+        .form(&[("email", email), ("password", DEMO_PASSWORD)])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(response.status(), StatusCode::OK, "sign in as {email}");
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(app::backend::sessions::token_from_cookie_header)
+        .expect("a session cookie")
+        .to_string()
 }
 
 impl LiveStream {
@@ -521,8 +582,41 @@ impl LiveStream {
                 serde_json::from_str(&text).unwrap_or(Value::String(text)),
             ));
         }
+        LiveStream::started(LiveBody::Http1(response)).await
+    }
+
+    /// Opens `/live` with session `token` as one stream of an HTTP/2 `connection`.
+    pub async fn open_http2(
+        connection: &mut hyper::client::conn::http2::SendRequest<
+            http_body_util::Empty<hyper::body::Bytes>,
+        >,
+        url: &str,
+        token: &str,
+    ) -> LiveStream {
+        let request = hyper::Request::get(format!("{url}/live"))
+            .header(header::ACCEPT, "text/event-stream")
+            .header(header::COOKIE, format!("baedal_session={token}"))
+            .body(http_body_util::Empty::new())
+            .expect("a request");
+        connection
+            .ready()
+            .await
+            .expect("the connection takes a stream");
+        let response = connection
+            .send_request(request)
+            .await
+            .expect("live stream opens");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.version(), reqwest::Version::HTTP_2);
+        match LiveStream::started(LiveBody::Http2(response.into_body())).await {
+            Ok(stream) => stream,
+            Err(refused) => panic!("{refused:?}"),
+        }
+    }
+
+    async fn started(body: LiveBody) -> Result<LiveStream, (StatusCode, Value)> {
         let mut stream = LiveStream {
-            response,
+            body,
             buffer: String::new(),
         };
         let ready = stream
@@ -549,11 +643,9 @@ impl LiveStream {
                 }
                 return Some(serde_json::from_str(&data.join("\n")).expect("event data is JSON"));
             }
-            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+            let chunk = tokio::time::timeout_at(deadline, self.body.chunk())
                 .await
-                .ok()?
-                .ok()
-                .flatten()?;
+                .ok()??;
             self.buffer
                 .push_str(std::str::from_utf8(&chunk).expect("UTF-8"));
         }
@@ -563,10 +655,10 @@ impl LiveStream {
     pub async fn ended(&mut self, within: std::time::Duration) -> bool {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
-                Err(_) => return false,                   // still open
-                Ok(Ok(None)) | Ok(Err(_)) => return true, // closed
-                Ok(Ok(Some(_))) => {}
+            match tokio::time::timeout_at(deadline, self.body.chunk()).await {
+                Err(_) => return false,  // still open
+                Ok(None) => return true, // closed
+                Ok(Some(_)) => {}
             }
         }
     }
