@@ -198,6 +198,11 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
 fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max_connections)
+        // sqlx pings an idle connection before handing it out, to find connections the server
+        // hung up. An SQLite connection is a file opened in this process, with no server to
+        // hang up, and the ping is a round trip to the connection's thread: on the single
+        // writer, one more wait per transaction that every other write queues behind.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(|conn, _meta| {
             Box::pin(async move {
@@ -214,6 +219,187 @@ fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
                 Ok(())
             })
         })
+}
+
+/// Write statements of one transaction, sent to the database together.
+///
+/// Why: sqlx runs each SQLite connection on a thread of its own, so every statement is a
+/// round trip from the async task to that thread and back, and SQLite has one writer. While a
+/// transaction waits for its task to be scheduled again between two statements, the writer
+/// sits idle and every other write waits behind it: under load, a transaction's time on the
+/// writer is mostly those waits, one per statement. A batch is one round trip on SQLite: the
+/// statements are joined into one script (their `$n` placeholders renumbered into one argument
+/// list), which the driver runs back to back on the connection's thread. PostgreSQL's extended
+/// protocol takes one statement per message and its writers do not queue behind one another,
+/// so there the statements are sent one after another. Either way the caller's transaction
+/// makes them atomic.
+///
+/// Only the last statement may return rows: they are what [`Batch::run`] returns.
+#[derive(Default)]
+pub struct Batch {
+    statements: Vec<Statement>,
+}
+
+struct Statement {
+    sql: &'static str,
+    args: Vec<Arg>,
+    postgres_only: bool,
+}
+
+/// A value bound to a batched statement.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(String),
+    OptText(Option<String>),
+}
+
+impl From<i64> for Arg {
+    fn from(value: i64) -> Arg {
+        Arg::Int(value)
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(value: Option<i64>) -> Arg {
+        Arg::OptInt(value)
+    }
+}
+
+impl From<String> for Arg {
+    fn from(value: String) -> Arg {
+        Arg::Text(value)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(value: &str) -> Arg {
+        Arg::Text(value.to_string())
+    }
+}
+
+impl From<Option<String>> for Arg {
+    fn from(value: Option<String>) -> Arg {
+        Arg::OptText(value)
+    }
+}
+
+impl Batch {
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    /// Adds a statement with its own `$1…$n` placeholders and their values.
+    pub fn push(&mut self, sql: &'static str, args: Vec<Arg>) -> &mut Batch {
+        debug_assert_eq!(
+            highest_placeholder(sql),
+            args.len(),
+            "placeholders and values of {sql:?}"
+        );
+        self.statements.push(Statement {
+            sql,
+            args,
+            postgres_only: false,
+        });
+        self
+    }
+
+    /// Adds a statement that only PostgreSQL runs (e.g. a `pg_notify`), without values.
+    pub fn push_postgres_only(&mut self, sql: &'static str) -> &mut Batch {
+        self.statements.push(Statement {
+            sql,
+            args: Vec::new(),
+            postgres_only: true,
+        });
+        self
+    }
+
+    /// The SQLite script: every statement, placeholders renumbered, and its values in order.
+    fn script(self) -> (String, Vec<Arg>) {
+        let mut sql = String::new();
+        let mut args = Vec::new();
+        for statement in self.statements.into_iter().filter(|s| !s.postgres_only) {
+            sql.push_str(&renumber(statement.sql, args.len()));
+            sql.push_str(";\n");
+            args.extend(statement.args);
+        }
+        (sql, args)
+    }
+
+    /// Runs the statements in `tx`, in order; the rows the last one returned.
+    pub async fn run(
+        self,
+        tx: &mut Transaction<'static, Any>,
+    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+        if tx.backend_name() != "PostgreSQL" {
+            let (sql, args) = self.script();
+            let query = args.into_iter().fold(sqlx::query(&sql), bind);
+            return query.fetch_all(&mut **tx).await;
+        }
+        let mut rows = Vec::new();
+        for statement in self.statements {
+            let query = statement
+                .args
+                .into_iter()
+                .fold(sqlx::query(statement.sql), bind);
+            rows = query.fetch_all(&mut **tx).await?;
+        }
+        Ok(rows)
+    }
+}
+
+fn bind<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    arg: Arg,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    match arg {
+        Arg::Int(value) => query.bind(value),
+        Arg::OptInt(value) => query.bind(value),
+        Arg::Text(value) => query.bind(value),
+        Arg::OptText(value) => query.bind(value),
+    }
+}
+
+/// `sql` with every `$n` placeholder shifted to `$(n + offset)`. Our statements carry no `$`
+/// inside string literals (their values are bound), so every `$` followed by digits is one.
+fn renumber(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        out.push(c);
+        if c != '$' {
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(&(_, d)) = chars.peek() {
+            if !d.is_ascii_digit() {
+                break;
+            }
+            digits.push(d);
+            chars.next();
+        }
+        if let Ok(n) = digits.parse::<usize>() {
+            out.push_str(&(n + offset).to_string());
+        }
+    }
+    out
+}
+
+fn highest_placeholder(sql: &str) -> usize {
+    let bytes = sql.as_bytes();
+    let mut highest = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'$' {
+            let digits: String = bytes[i + 1..]
+                .iter()
+                .take_while(|d| d.is_ascii_digit())
+                .map(|&d| d as char)
+                .collect();
+            highest = highest.max(digits.parse().unwrap_or(0));
+        }
+    }
+    highest
 }
 
 /// `"$from, $from+1, …"`: `count` numbered parameters, for an `IN (…)` list.
@@ -256,6 +442,29 @@ mod tests {
     fn placeholders_are_numbered_from_where_they_start() {
         assert_eq!(placeholders(3, 3), "$3, $4, $5");
         assert_eq!(placeholders(1, 0), "");
+    }
+
+    #[test]
+    fn a_batch_numbers_its_placeholders_into_one_argument_list() {
+        let mut batch = Batch::new();
+        batch
+            .push(
+                "INSERT INTO a (x, y) VALUES ($1, $2)",
+                vec![1.into(), "b".into()],
+            )
+            .push_postgres_only("SELECT pg_notify('c', '')")
+            .push(
+                "UPDATE d SET x = $1 WHERE y = $2 AND z = $1 RETURNING x",
+                vec![3.into(), None::<i64>.into()],
+            );
+        let (sql, args) = batch.script();
+        assert_eq!(
+            sql,
+            "INSERT INTO a (x, y) VALUES ($1, $2);\nUPDATE d SET x = $3 WHERE y = $4 AND z = $3 RETURNING x;\n"
+        );
+        assert_eq!(args.len(), 4);
+        assert_eq!(renumber("$9 $10", 11), "$20 $21");
+        assert_eq!(highest_placeholder("VALUES ($1, $12, $3)"), 12);
     }
 
     #[test]

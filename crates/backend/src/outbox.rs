@@ -5,6 +5,7 @@
 //! events themselves are the domain's (`domain::events`).
 
 use super::now_ms;
+use crate::db::Batch;
 use sqlx::{Any, Transaction};
 
 pub use domain::events::{Event, PlacedLine, NO_ORDER};
@@ -19,6 +20,25 @@ pub async fn enqueue(
 }
 
 /// Appends `event` as having happened at `now` (the time of the change it announces).
+/// [`enqueue_at`] as a statement of a [`Batch`] (the caller runs the batch in its
+/// transaction, with the rest of what the event records).
+pub fn enqueue_in(batch: &mut Batch, event: &Event, causation_id: Option<i64>, now: i64) {
+    let payload = serde_json::to_string(event).expect("events serialise");
+    batch
+        .push(
+            "INSERT INTO outbox (order_id, event_type, payload, causation_id, created_at, available_at)
+             VALUES ($1, $2, $3, $4, $5, $5)",
+            vec![
+                event.order_id().0.into(),
+                event.name().into(),
+                payload.into(),
+                causation_id.into(),
+                now.into(),
+            ],
+        )
+        .push_postgres_only("SELECT pg_notify('baedal_outbox', '')");
+}
+
 pub async fn enqueue_at(
     tx: &mut Transaction<'static, Any>,
     event: &Event,

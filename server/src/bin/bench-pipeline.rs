@@ -11,7 +11,7 @@
 //! at `--concurrency` clients, with the server stopped (scripts/raw-limit/).
 //!
 //!   bench-pipeline [--engines sqlite,postgres] [--rates 50,100,200,400] [--seconds 30]
-//!                  [--concurrency 16] [--grouping auto,never]
+//!                  [--concurrency 16] [--grouping auto,never] [--worker-batch 32,128]
 //!
 //! `--grouping` runs the steps once per worker grouping mode (`BAEDAL_WORKER_GROUPING`: a
 //! round's events in one transaction or one each), each on a fresh database, for an A/B in
@@ -29,6 +29,8 @@ struct Args {
     seconds: u64,
     concurrency: usize,
     grouping: Vec<String>,
+    /// `BAEDAL_WORKER_BATCH` values to run (none: the server's default).
+    worker_batch: Vec<u64>,
 }
 
 fn parse_args() -> Args {
@@ -38,6 +40,7 @@ fn parse_args() -> Args {
         seconds: 30,
         concurrency: 16,
         grouping: vec!["auto".into()],
+        worker_batch: Vec::new(),
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let numbers = |v: &str| -> Vec<u64> {
@@ -54,8 +57,9 @@ fn parse_args() -> Args {
                 args.concurrency = v.parse().expect("--concurrency: a number")
             }
             ("--grouping", Some(v)) => args.grouping = v.split(',').map(str::to_string).collect(),
+            ("--worker-batch", Some(v)) => args.worker_batch = numbers(v),
             _ => {
-                eprintln!("usage: bench-pipeline [--engines sqlite,postgres] [--rates 50,100,200,400] [--seconds 30] [--concurrency 16] [--grouping auto,never]");
+                eprintln!("usage: bench-pipeline [--engines sqlite,postgres] [--rates 50,100,200,400] [--seconds 30] [--concurrency 16] [--grouping auto,never] [--worker-batch 32,128]");
                 std::process::exit(2);
             }
         }
@@ -217,11 +221,15 @@ fn raw_limit(engine: &str, scratch: &Scratch, ids: &serde_json::Value, args: &Ar
     }
 }
 
-async fn bench_engine(engine: &str, grouping: &str, args: &Args) {
+async fn bench_engine(engine: &str, grouping: &str, batch: Option<u64>, args: &Args) {
     let scratch = Scratch::new(engine).await;
-    let settings = [("BAEDAL_WORKER_GROUPING", grouping.to_string())];
+    let mut settings = vec![("BAEDAL_WORKER_GROUPING", grouping.to_string())];
+    let mut label = format!("{engine} ({grouping})");
+    if let Some(batch) = batch {
+        settings.push(("BAEDAL_WORKER_BATCH", batch.to_string()));
+        label = format!("{engine} ({grouping}, batch {batch})");
+    }
     let bench = bench::start_with(&scratch, 64, &settings).await;
-    let label = format!("{engine} ({grouping})");
     let mut sustained = None;
     let mut misses = 0;
     for &rate in &args.rates {
@@ -278,7 +286,12 @@ async fn main() {
     println!("|---|---|---|---|---|---|---|---|---|");
     for engine in &args.engines {
         for grouping in &args.grouping {
-            bench_engine(engine, grouping, &args).await;
+            if args.worker_batch.is_empty() {
+                bench_engine(engine, grouping, None, &args).await;
+            }
+            for &batch in &args.worker_batch {
+                bench_engine(engine, grouping, Some(batch), &args).await;
+            }
         }
     }
 }

@@ -27,6 +27,7 @@
 
 use super::claims::{claim, give_up, payment_id, release, request_hash, settled, Claim, GivenUp};
 use super::{order_detail, CheckoutError};
+use crate::db::Batch;
 use crate::outbox::{self, Event, PlacedLine};
 use crate::payments::{ChargeRequest, PaymentError};
 use crate::{now_ms, AppState};
@@ -378,31 +379,33 @@ async fn record_order(
     .bind(cart.to.lng)
     .fetch_one(&mut *tx)
     .await?;
+    // The rest in one round trip on SQLite's single writer (`db::Batch`).
+    let mut batch = Batch::new();
     for line in &cart.lines {
-        sqlx::query(
+        batch.push(
             "INSERT INTO order_lines (order_id, food_id, name, unit_price_won, quantity)
              VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(order_id)
-        .bind(line.food_id)
-        .bind(&line.name)
-        .bind(line.unit_price)
-        .bind(line.quantity)
-        .execute(&mut *tx)
-        .await?;
+            vec![
+                order_id.0.into(),
+                line.food_id.0.into(),
+                line.name.as_str().into(),
+                line.unit_price.into(),
+                line.quantity.into(),
+            ],
+        );
     }
-    sqlx::query(
+    batch.push(
         "INSERT INTO payments (order_id, provider, provider_ref, amount_won, status, card_hint, approved_at)
          VALUES ($1, $2, $3, $4, 'approved', $5, $6)",
-    )
-    .bind(order_id)
-    .bind(state.payments.provider())
-    .bind(&approval.provider_ref)
-    .bind(cart.total)
-    .bind(&approval.card_hint)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+        vec![
+            order_id.0.into(),
+            state.payments.provider().into(),
+            approval.provider_ref.as_str().into(),
+            cart.total.into(),
+            approval.card_hint.as_str().into(),
+            now.into(),
+        ],
+    );
     let event = Event::OrderPlaced {
         order_id,
         customer_id: customer.id,
@@ -417,20 +420,22 @@ async fn record_order(
             })
             .collect(),
     };
-    outbox::enqueue_at(&mut tx, &event, None, now).await?;
-    let settled = sqlx::query(
+    outbox::enqueue_in(&mut batch, &event, None, now);
+    batch.push(
         "UPDATE checkouts SET state = 'completed', order_id = $1, updated_at = $2
          WHERE customer_id = $3 AND idempotency_key = $4 AND state = 'in_progress'
-           AND claim_token = $5",
-    )
-    .bind(order_id)
-    .bind(now)
-    .bind(customer.id)
-    .bind(key)
-    .bind(token)
-    .execute(&mut *tx)
-    .await?;
-    if settled.rows_affected() != 1 {
+           AND claim_token = $5
+         RETURNING order_id",
+        vec![
+            order_id.0.into(),
+            now.into(),
+            customer.id.0.into(),
+            key.into(),
+            token.into(),
+        ],
+    );
+    let settled = batch.run(&mut tx).await?;
+    if settled.len() != 1 {
         // This request took so long that the claim was given up (its payment is being
         // voided) or taken over: the order must not exist.
         return Err(sqlx::Error::Protocol(

@@ -100,8 +100,9 @@ pub(super) async fn claim(
     let deadline = tokio::time::Instant::now() + state.settings.checkout_wait;
     loop {
         let now = now_ms();
-        let mut tx = state.db.begin().await?;
         let token = crate::sessions::new_token();
+        // A new key, the usual case, is one statement committing on its own: no BEGIN and
+        // COMMIT round trips on the writer. Only a key already taken needs the transaction.
         let claimed = sqlx::query(
             "INSERT INTO checkouts (customer_id, idempotency_key, request_hash, state, created_at, updated_at, claim_token)
              VALUES ($1, $2, $3, 'in_progress', $4, $4, $5)
@@ -112,15 +113,15 @@ pub(super) async fn claim(
         .bind(hash)
         .bind(now)
         .bind(&token)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(state.db.writer())
         .await?;
         if claimed.is_some() {
-            tx.commit().await?;
             return Ok(Claim::Owned {
                 claimed_at: now,
                 token,
             });
         }
+        let mut tx = state.db.begin().await?;
         let existing: Option<Existing> = sqlx::query_as(
             "SELECT request_hash, state, order_id, outcome, created_at, updated_at FROM checkouts
              WHERE customer_id = $1 AND idempotency_key = $2",
