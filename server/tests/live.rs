@@ -49,6 +49,10 @@ async fn streams_sharing_an_http2_connection_each_hear_only_their_own(backend: B
         0,
         "another customer's stream on the same connection heard of the order"
     );
+    assert!(
+        !theirs.ended(Duration::from_millis(200)).await,
+        "the other customer's stream is still open (it heard nothing, it did not just end)"
+    );
     app.teardown().await;
 }
 

@@ -234,7 +234,9 @@ fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
 /// so there the statements are sent one after another. Either way the caller's transaction
 /// makes them atomic.
 ///
-/// Only the last statement may return rows: they are what [`Batch::run`] returns.
+/// Only the last statement may return rows: they are what [`Batch::run`] returns (on SQLite the
+/// script's rows are every statement's, so a row from an earlier one would be taken for the
+/// last one's).
 #[derive(Default)]
 pub struct Batch {
     statements: Vec<Statement>,
@@ -245,6 +247,10 @@ struct Statement {
     args: Vec<Arg>,
     postgres_only: bool,
 }
+
+/// Batches of up to this many statements stay prepared on SQLite (an order of up to five
+/// lines); longer ones are prepared for each use.
+const PREPARED_SCRIPT_STATEMENTS: usize = 8;
 
 /// A value bound to a batched statement.
 #[derive(Debug, Clone)]
@@ -292,7 +298,8 @@ impl Batch {
 
     /// Adds a statement with its own `$1…$n` placeholders and their values.
     pub fn push(&mut self, sql: &'static str, args: Vec<Arg>) -> &mut Batch {
-        debug_assert_eq!(
+        // A miscount would shift every later statement's values: checked in every build.
+        assert_eq!(
             highest_placeholder(sql),
             args.len(),
             "placeholders and values of {sql:?}"
@@ -332,9 +339,19 @@ impl Batch {
         self,
         tx: &mut Transaction<'static, Any>,
     ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+        assert!(
+            self.statements.last().is_none_or(|s| !s.postgres_only),
+            "a batch ends with a statement both engines run (its rows are the answer)"
+        );
         if tx.backend_name() != "PostgreSQL" {
+            // Scripts differ by their number of statements (an order's lines); the common
+            // short ones are kept prepared, long ones would only push others out of the cache.
+            let persistent = self.statements.len() <= PREPARED_SCRIPT_STATEMENTS;
             let (sql, args) = self.script();
-            let query = args.into_iter().fold(sqlx::query(&sql), bind);
+            let query = args
+                .into_iter()
+                .fold(sqlx::query(&sql), bind)
+                .persistent(persistent);
             return query.fetch_all(&mut **tx).await;
         }
         let mut rows = Vec::new();

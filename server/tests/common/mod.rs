@@ -582,7 +582,7 @@ impl LiveStream {
                 serde_json::from_str(&text).unwrap_or(Value::String(text)),
             ));
         }
-        LiveStream::started(LiveBody::Http1(response)).await
+        Ok(LiveStream::started(LiveBody::Http1(response)).await)
     }
 
     /// Opens `/live` with session `token` as one stream of an HTTP/2 `connection`.
@@ -607,14 +607,10 @@ impl LiveStream {
             .await
             .expect("live stream opens");
         assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.version(), reqwest::Version::HTTP_2);
-        match LiveStream::started(LiveBody::Http2(response.into_body())).await {
-            Ok(stream) => stream,
-            Err(refused) => panic!("{refused:?}"),
-        }
+        LiveStream::started(LiveBody::Http2(response.into_body())).await
     }
 
-    async fn started(body: LiveBody) -> Result<LiveStream, (StatusCode, Value)> {
+    async fn started(body: LiveBody) -> LiveStream {
         let mut stream = LiveStream {
             body,
             buffer: String::new(),
@@ -624,7 +620,7 @@ impl LiveStream {
             .await
             .expect("the stream starts with `ready`");
         assert_eq!(ready["kind"], "ready");
-        Ok(stream)
+        stream
     }
 
     /// The next event's data (JSON), or `None` if none came `within`.

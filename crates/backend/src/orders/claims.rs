@@ -103,19 +103,22 @@ pub(super) async fn claim(
         let token = crate::sessions::new_token();
         // A new key, the usual case, is one statement committing on its own: no BEGIN and
         // COMMIT round trips on the writer. Only a key already taken needs the transaction.
-        let claimed = sqlx::query(
+        // `execute`, not a `RETURNING` read: an autocommit statement commits after its rows
+        // are produced, and a read that stops at the first row would never see that commit
+        // fail (disk full, connection lost) and charge the card for a claim that is not there.
+        let inserted = sqlx::query(
             "INSERT INTO checkouts (customer_id, idempotency_key, request_hash, state, created_at, updated_at, claim_token)
              VALUES ($1, $2, $3, 'in_progress', $4, $4, $5)
-             ON CONFLICT (customer_id, idempotency_key) DO NOTHING RETURNING customer_id",
+             ON CONFLICT (customer_id, idempotency_key) DO NOTHING",
         )
         .bind(customer.id)
         .bind(key)
         .bind(hash)
         .bind(now)
         .bind(&token)
-        .fetch_optional(state.db.writer())
+        .execute(state.db.writer())
         .await?;
-        if claimed.is_some() {
+        if inserted.rows_affected() == 1 {
             return Ok(Claim::Owned {
                 claimed_at: now,
                 token,
