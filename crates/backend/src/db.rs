@@ -378,45 +378,41 @@ fn bind<'q>(
     }
 }
 
-/// `sql` with every `$n` placeholder shifted to `$(n + offset)`. Our statements carry no `$`
+/// Every `$n` placeholder of `sql`: its byte range and its number. Our statements carry no `$`
 /// inside string literals (their values are bound), so every `$` followed by digits is one.
+fn numbered_placeholders(sql: &str) -> impl Iterator<Item = (std::ops::Range<usize>, usize)> + '_ {
+    let bytes = sql.as_bytes();
+    bytes.iter().enumerate().filter_map(move |(at, &b)| {
+        if b != b'$' {
+            return None;
+        }
+        let digits = bytes[at + 1..]
+            .iter()
+            .take_while(|d| d.is_ascii_digit())
+            .count();
+        let n = sql[at + 1..at + 1 + digits].parse().ok()?;
+        Some((at..at + 1 + digits, n))
+    })
+}
+
+/// `sql` with every `$n` placeholder shifted to `$(n + offset)`.
 fn renumber(sql: &str, offset: usize) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
-    let mut chars = sql.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        out.push(c);
-        if c != '$' {
-            continue;
-        }
-        let mut digits = String::new();
-        while let Some(&(_, d)) = chars.peek() {
-            if !d.is_ascii_digit() {
-                break;
-            }
-            digits.push(d);
-            chars.next();
-        }
-        if let Ok(n) = digits.parse::<usize>() {
-            out.push_str(&(n + offset).to_string());
-        }
+    let mut copied = 0;
+    for (range, n) in numbered_placeholders(sql) {
+        out.push_str(&sql[copied..range.start]);
+        out.push_str(&format!("${}", n + offset));
+        copied = range.end;
     }
+    out.push_str(&sql[copied..]);
     out
 }
 
 fn highest_placeholder(sql: &str) -> usize {
-    let bytes = sql.as_bytes();
-    let mut highest = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'$' {
-            let digits: String = bytes[i + 1..]
-                .iter()
-                .take_while(|d| d.is_ascii_digit())
-                .map(|&d| d as char)
-                .collect();
-            highest = highest.max(digits.parse().unwrap_or(0));
-        }
-    }
-    highest
+    numbered_placeholders(sql)
+        .map(|(_, n)| n)
+        .max()
+        .unwrap_or(0)
 }
 
 /// `"$from, $from+1, …"`: `count` numbered parameters, for an `IN (…)` list.

@@ -302,33 +302,43 @@ impl Idle {
     }
 }
 
+/// `open(i)` for every `i` below `count`, `at_once` at a time; what opened.
+async fn open_all<T, F, Fut>(count: usize, at_once: usize, open: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    futures::stream::iter(0..count)
+        .map(open)
+        .buffer_unordered(at_once)
+        .filter_map(|opened| async move { opened })
+        .collect()
+        .await
+}
+
 async fn open_http1_streams(
     server: SocketAddr,
     sources: &[IpAddr],
     tokens: &[String],
     streams: usize,
 ) -> Idle {
-    let opened = futures::stream::iter(0..streams)
-        .map(|i| {
-            let token = tokens[i % tokens.len()].clone();
-            let source = sources[i % sources.len()];
-            async move {
-                for attempt in 0..3 {
-                    match open_stream(server, source, &token).await {
-                        Ok(stream) => return Some(stream),
-                        Err(error) if attempt == 2 => {
-                            eprintln!("idle stream {i} failed: {error}");
-                        }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+    let opened = open_all(streams, 256, |i| {
+        let token = tokens[i % tokens.len()].clone();
+        let source = sources[i % sources.len()];
+        async move {
+            for attempt in 0..3 {
+                match open_stream(server, source, &token).await {
+                    Ok(stream) => return Some(stream),
+                    Err(error) if attempt == 2 => {
+                        eprintln!("idle stream {i} failed: {error}");
                     }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
                 }
-                None
             }
-        })
-        .buffer_unordered(256)
-        .filter_map(|s| async move { s })
-        .collect()
-        .await;
+            None
+        }
+    })
+    .await;
     Idle::Http1(opened)
 }
 
@@ -339,48 +349,33 @@ async fn open_http2_streams(
     streams: usize,
     per_connection: usize,
 ) -> Idle {
-    let wanted = streams.div_ceil(per_connection);
-    let senders: Vec<_> = futures::stream::iter(0..wanted)
-        .map(|i| {
-            let source = sources[i % sources.len()];
-            async move {
-                match open_h2_connection(server, source).await {
-                    Ok(sender) => Some(sender),
-                    Err(error) => {
-                        eprintln!("HTTP/2 connection {i} failed: {error}");
-                        None
-                    }
-                }
-            }
-        })
-        .buffer_unordered(64)
-        .filter_map(|s| async move { s })
-        .collect()
-        .await;
+    let senders = open_all(streams.div_ceil(per_connection), 64, |i| {
+        let source = sources[i % sources.len()];
+        async move {
+            open_h2_connection(server, source)
+                .await
+                .map_err(|error| eprintln!("HTTP/2 connection {i} failed: {error}"))
+                .ok()
+        }
+    })
+    .await;
     if senders.is_empty() {
         return Idle::Http2 {
             streams: Vec::new(),
             connections: 0,
         };
     }
-    let opened = futures::stream::iter(0..streams)
-        .map(|i| {
-            let token = tokens[i % tokens.len()].clone();
-            let sender = senders[(i / per_connection) % senders.len()].clone();
-            async move {
-                match open_h2_stream(sender, server, &token).await {
-                    Ok(response) => Some(response),
-                    Err(error) => {
-                        eprintln!("idle stream {i} failed: {error}");
-                        None
-                    }
-                }
-            }
-        })
-        .buffer_unordered(256)
-        .filter_map(|s| async move { s })
-        .collect()
-        .await;
+    let opened = open_all(streams, 256, |i| {
+        let token = tokens[i % tokens.len()].clone();
+        let sender = senders[(i / per_connection) % senders.len()].clone();
+        async move {
+            open_h2_stream(sender, server, &token)
+                .await
+                .map_err(|error| eprintln!("idle stream {i} failed: {error}"))
+                .ok()
+        }
+    })
+    .await;
     Idle::Http2 {
         streams: opened,
         connections: senders.len(),
