@@ -213,6 +213,7 @@ pub async fn prepare(config: &Config) -> Result<AppState, StartError> {
             checkout_wait: config.payment.timeout * 2 + std::time::Duration::from_secs(2),
             rider_radius_m: config.rider_radius_m as f64,
             rider_max_active: config.rider_max_active as i64,
+            group_commit_orders: config.group_commit_orders,
         },
         Payments::new(gateway, config.payment.clone()),
         app::backend::live::Live::new(config.live_limits),

@@ -14,6 +14,7 @@ on_both_backends!(
     prices_and_totals_from_the_client_are_ignored,
     a_declined_card_leaves_no_order_and_no_event,
     twenty_concurrent_submissions_with_one_key_make_one_order_and_one_charge,
+    orders_paid_at_the_same_moment_are_each_recorded_whole,
     a_reused_key_with_another_cart_is_a_conflict,
     bad_checkouts_are_refused_with_the_field_and_change_nothing,
     a_payment_whose_order_cannot_be_saved_is_cancelled,
@@ -267,6 +268,121 @@ async fn twenty_concurrent_submissions_with_one_key_make_one_order_and_one_charg
     assert_eq!(app.count("payments").await, 1);
     let charges = app.charges().await;
     assert_eq!(charges.len(), 1, "charged once: {charges:?}");
+    app.teardown().await;
+}
+
+/// Checkouts whose payments come back together: on SQLite their orders are written in shared
+/// transactions (group commit, `orders::recording`), on PostgreSQL each in its own. Either
+/// way every customer gets their own order, whole: its lines, total, payment and event.
+async fn orders_paid_at_the_same_moment_are_each_recorded_whole(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, &[("BAEDAL_LIMIT_CHECKOUT_ADDRESS", "off")]).await
+    else {
+        return;
+    };
+    let client = customer(&app).await;
+    let (store_id, foods) = store(&app, &client, "종로 할매국밥").await;
+    let stock_before = (app.stock(foods[0].0).await, app.stock(foods[1].0).await);
+    let carts: Vec<(String, Vec<(i64, i64)>)> = (0..12)
+        .map(|n| {
+            let mut lines = vec![(foods[0].0, n % 3 + 1)];
+            if n % 2 == 0 {
+                lines.push((foods[1].0, 1));
+            }
+            (new_key(), lines)
+        })
+        .collect();
+    // The slow card: the provider answers every one of them about 1.5 s later, together.
+    let bodies: Vec<Value> = carts
+        .iter()
+        .map(|(key, lines)| checkout(store_id, lines, key, SLOW_CARD))
+        .collect();
+    let results = futures::future::join_all(
+        bodies
+            .iter()
+            .map(|b| app.call_json(&client, "place_order", b)),
+    )
+    .await;
+    let mut ids = Vec::new();
+    for ((_, lines), (status, order)) in carts.iter().zip(&results) {
+        assert_eq!(*status, StatusCode::OK, "{order}");
+        let id = order["id"].as_i64().unwrap();
+        ids.push(id);
+        let read = app.order(&client, id).await;
+        let mut got: Vec<(i64, i64)> = read["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["food_id"].as_i64().unwrap(),
+                    l["quantity"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        got.sort_unstable();
+        let mut asked = lines.clone();
+        asked.sort_unstable();
+        assert_eq!(got, asked, "order {id}: {read}");
+        let dishes: i64 = lines
+            .iter()
+            .map(|(food, quantity)| foods.iter().find(|f| f.0 == *food).unwrap().2 * quantity)
+            .sum();
+        let tip = read["delivery_tip"].as_i64().expect("a tip");
+        assert_eq!(read["total"], dishes + tip, "dishes plus the tip: {read}");
+        assert_eq!(read["payment"]["status_label"], "결제 완료", "{read}");
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "twelve different orders");
+    assert_eq!(app.count("orders").await, 12);
+    assert_eq!(app.count("payments").await, 12);
+    let events: i64 =
+        sqlx::query("SELECT COUNT(DISTINCT order_id) FROM outbox WHERE event_type = 'OrderPlaced'")
+            .fetch_one(app.server.state.db.reader())
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+    assert_eq!(events, 12, "one OrderPlaced per order");
+    let charges = app.charges().await;
+    assert_eq!(charges.len(), 12);
+    assert!(
+        charges.iter().all(|c| c.status == "approved"),
+        "{charges:?}"
+    );
+    no_charge_without_order_or_cancellation(&app).await;
+    app.drained().await;
+    let wanted = |food: i64| -> i64 {
+        carts
+            .iter()
+            .flat_map(|(_, lines)| lines.iter())
+            .filter(|(f, _)| *f == food)
+            .map(|(_, q)| q)
+            .sum()
+    };
+    assert_eq!(
+        (app.stock(foods[0].0).await, app.stock(foods[1].0).await),
+        (
+            stock_before.0 - wanted(foods[0].0),
+            stock_before.1 - wanted(foods[1].0)
+        ),
+        "each order took its own stock"
+    );
+    let counts = app.server.state.order_recorder.counts();
+    let (commits, orders) = (
+        counts.commits.load(std::sync::atomic::Ordering::Relaxed),
+        counts.orders.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    match backend {
+        Backend::Sqlite => {
+            assert_eq!(orders, 12, "every order through the recorder");
+            assert!(
+                commits < 12,
+                "some orders shared a transaction: {commits} commits"
+            );
+        }
+        Backend::Postgres => assert_eq!((commits, orders), (0, 0), "one transaction each"),
+    }
     app.teardown().await;
 }
 

@@ -12,6 +12,7 @@
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor, Transaction};
+use std::borrow::Cow;
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -240,10 +241,12 @@ fn sqlite_pool(max_connections: u32) -> AnyPoolOptions {
 #[derive(Default)]
 pub struct Batch {
     statements: Vec<Statement>,
+    /// Whether SQLite keeps the script prepared (`None`: when it is short, see `run`).
+    keep_prepared: Option<bool>,
 }
 
 struct Statement {
-    sql: &'static str,
+    sql: Cow<'static, str>,
     args: Vec<Arg>,
     postgres_only: bool,
 }
@@ -257,6 +260,8 @@ const PREPARED_SCRIPT_STATEMENTS: usize = 8;
 pub enum Arg {
     Int(i64),
     OptInt(Option<i64>),
+    /// Never NULL: sqlx's `Any` sends a NULL `f64` to PostgreSQL as `float4`.
+    Real(f64),
     Text(String),
     OptText(Option<String>),
 }
@@ -270,6 +275,12 @@ impl From<i64> for Arg {
 impl From<Option<i64>> for Arg {
     fn from(value: Option<i64>) -> Arg {
         Arg::OptInt(value)
+    }
+}
+
+impl From<f64> for Arg {
+    fn from(value: f64) -> Arg {
+        Arg::Real(value)
     }
 }
 
@@ -297,10 +308,11 @@ impl Batch {
     }
 
     /// Adds a statement with its own `$1…$n` placeholders and their values.
-    pub fn push(&mut self, sql: &'static str, args: Vec<Arg>) -> &mut Batch {
+    pub fn push(&mut self, sql: impl Into<Cow<'static, str>>, args: Vec<Arg>) -> &mut Batch {
+        let sql = sql.into();
         // A miscount would shift every later statement's values: checked in every build.
         assert_eq!(
-            highest_placeholder(sql),
+            highest_placeholder(&sql),
             args.len(),
             "placeholders and values of {sql:?}"
         );
@@ -315,10 +327,18 @@ impl Batch {
     /// Adds a statement that only PostgreSQL runs (e.g. a `pg_notify`), without values.
     pub fn push_postgres_only(&mut self, sql: &'static str) -> &mut Batch {
         self.statements.push(Statement {
-            sql,
+            sql: sql.into(),
             args: Vec::new(),
             postgres_only: true,
         });
+        self
+    }
+
+    /// Whether SQLite keeps this batch's script prepared. Batches built for one use (their
+    /// SQL made for a number of rows) say `false`, so they do not push the statements that are
+    /// used again and again out of the connection's cache.
+    pub fn keep_prepared(&mut self, keep: bool) -> &mut Batch {
+        self.keep_prepared = Some(keep);
         self
     }
 
@@ -327,7 +347,7 @@ impl Batch {
         let mut sql = String::new();
         let mut args = Vec::new();
         for statement in self.statements.into_iter().filter(|s| !s.postgres_only) {
-            sql.push_str(&renumber(statement.sql, args.len()));
+            sql.push_str(&renumber(&statement.sql, args.len()));
             sql.push_str(";\n");
             args.extend(statement.args);
         }
@@ -346,7 +366,9 @@ impl Batch {
         if tx.backend_name() != "PostgreSQL" {
             // Scripts differ by their number of statements (an order's lines); the common
             // short ones are kept prepared, long ones would only push others out of the cache.
-            let persistent = self.statements.len() <= PREPARED_SCRIPT_STATEMENTS;
+            let persistent = self
+                .keep_prepared
+                .unwrap_or(self.statements.len() <= PREPARED_SCRIPT_STATEMENTS);
             let (sql, args) = self.script();
             let query = args
                 .into_iter()
@@ -355,11 +377,13 @@ impl Batch {
             return query.fetch_all(&mut **tx).await;
         }
         let mut rows = Vec::new();
+        let persistent = self.keep_prepared.unwrap_or(true);
         for statement in self.statements {
             let query = statement
                 .args
                 .into_iter()
-                .fold(sqlx::query(statement.sql), bind);
+                .fold(sqlx::query(&statement.sql), bind)
+                .persistent(persistent);
             rows = query.fetch_all(&mut **tx).await?;
         }
         Ok(rows)
@@ -373,6 +397,7 @@ fn bind<'q>(
     match arg {
         Arg::Int(value) => query.bind(value),
         Arg::OptInt(value) => query.bind(value),
+        Arg::Real(value) => query.bind(value),
         Arg::Text(value) => query.bind(value),
         Arg::OptText(value) => query.bind(value),
     }

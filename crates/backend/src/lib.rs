@@ -60,6 +60,8 @@ pub struct AppState {
     pub limits: Arc<limits::RateLimits>,
     /// Places addresses on the map (Kakao Local, or district centres when none is configured).
     pub geocoder: geocoding::Geocoder,
+    /// Writes paid orders on SQLite, all those waiting in one transaction (group commit).
+    pub order_recorder: orders::Recorder,
 }
 
 impl AppState {
@@ -87,6 +89,7 @@ impl AppState {
             notification_wakeup: Arc::new(tokio::sync::Notify::new()),
             limits: Arc::new(limits),
             geocoder,
+            order_recorder: orders::Recorder::default(),
         }
     }
 }
@@ -106,6 +109,9 @@ pub struct Settings {
     pub rider_radius_m: f64,
     /// Deliveries one rider may carry at once (claimed or picked up).
     pub rider_max_active: i64,
+    /// On SQLite, whether paid orders waiting to be written share one transaction (group
+    /// commit, `orders::recording`) or take one each. PostgreSQL always takes one each.
+    pub group_commit_orders: bool,
 }
 
 impl Default for Settings {
@@ -117,6 +123,7 @@ impl Default for Settings {
             checkout_wait: Duration::from_secs(10),
             rider_radius_m: 3_000.0,
             rider_max_active: 3,
+            group_commit_orders: true,
         }
     }
 }

@@ -52,3 +52,42 @@ pub fn enqueue_in(batch: &mut Batch, event: &Event, causation_id: Option<i64>, n
             ],
         );
 }
+
+/// Several events written by requests (no causing event), each at its own time, as ONE
+/// statement of a [`Batch`]: what a group of orders committed together writes.
+pub fn enqueue_many_in(batch: &mut Batch, events: &[Event], created_at: &[i64]) {
+    assert_eq!(events.len(), created_at.len(), "a time for every event");
+    let rows: Vec<String> = (0..events.len())
+        .map(|i| {
+            let n = 1 + i * 4;
+            format!(
+                "(${n}, ${}, ${}, NULL, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 3
+            )
+        })
+        .collect();
+    let mut args = Vec::with_capacity(events.len() * 4);
+    for (event, at) in events.iter().zip(created_at) {
+        args.extend([
+            event.order_id().0.into(),
+            event.name().into(),
+            serde_json::to_string(event)
+                .expect("events serialise")
+                .into(),
+            (*at).into(),
+        ]);
+    }
+    batch
+        .push_postgres_only("SELECT pg_notify('baedal_outbox', '')")
+        .push(
+            format!(
+                "INSERT INTO outbox (order_id, event_type, payload, causation_id, created_at, available_at)
+                 VALUES {}",
+                rows.join(", ")
+            ),
+            args,
+        );
+}

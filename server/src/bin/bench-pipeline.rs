@@ -12,10 +12,12 @@
 //!
 //!   bench-pipeline [--engines sqlite,postgres] [--rates 50,100,200,400] [--seconds 30]
 //!                  [--concurrency 16] [--grouping auto,never] [--worker-batch 32,128]
+//!                  [--group-commit true,false]
 //!
 //! `--grouping` runs the steps once per worker grouping mode (`BAEDAL_WORKER_GROUPING`: a
 //! round's events in one transaction or one each), each on a fresh database, for an A/B in
-//! one run.
+//! one run; `--group-commit` likewise for checkout's group commit of orders on SQLite
+//! (`BAEDAL_GROUP_COMMIT_ORDERS`).
 
 use app::backend::now_ms;
 use server::bench::{self, quantile, Scratch};
@@ -31,6 +33,8 @@ struct Args {
     grouping: Vec<String>,
     /// `BAEDAL_WORKER_BATCH` values to run (none: the server's default).
     worker_batch: Vec<u64>,
+    /// `BAEDAL_GROUP_COMMIT_ORDERS` values to run.
+    group_commit: Vec<String>,
 }
 
 fn parse_args() -> Args {
@@ -41,6 +45,7 @@ fn parse_args() -> Args {
         concurrency: 16,
         grouping: vec!["auto".into()],
         worker_batch: Vec::new(),
+        group_commit: vec!["true".into()],
     };
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let numbers = |v: &str| -> Vec<u64> {
@@ -58,8 +63,11 @@ fn parse_args() -> Args {
             }
             ("--grouping", Some(v)) => args.grouping = v.split(',').map(str::to_string).collect(),
             ("--worker-batch", Some(v)) => args.worker_batch = numbers(v),
+            ("--group-commit", Some(v)) => {
+                args.group_commit = v.split(',').map(str::to_string).collect()
+            }
             _ => {
-                eprintln!("usage: bench-pipeline [--engines sqlite,postgres] [--rates 50,100,200,400] [--seconds 30] [--concurrency 16] [--grouping auto,never] [--worker-batch 32,128]");
+                eprintln!("usage: bench-pipeline [--engines sqlite,postgres] [--rates 50,100,200,400] [--seconds 30] [--concurrency 16] [--grouping auto,never] [--worker-batch 32,128] [--group-commit true,false]");
                 std::process::exit(2);
             }
         }
@@ -221,14 +229,27 @@ fn raw_limit(engine: &str, scratch: &Scratch, ids: &serde_json::Value, args: &Ar
     }
 }
 
-async fn bench_engine(engine: &str, grouping: &str, batch: Option<u64>, args: &Args) {
+async fn bench_engine(
+    engine: &str,
+    grouping: &str,
+    batch: Option<u64>,
+    group_commit: &str,
+    args: &Args,
+) {
     let scratch = Scratch::new(engine).await;
-    let mut settings = vec![("BAEDAL_WORKER_GROUPING", grouping.to_string())];
-    let mut label = format!("{engine} ({grouping})");
+    let mut settings = vec![
+        ("BAEDAL_WORKER_GROUPING", grouping.to_string()),
+        ("BAEDAL_GROUP_COMMIT_ORDERS", group_commit.to_string()),
+    ];
+    let mut label = format!("{engine} ({grouping}");
     if let Some(batch) = batch {
         settings.push(("BAEDAL_WORKER_BATCH", batch.to_string()));
-        label = format!("{engine} ({grouping}, batch {batch})");
+        label = format!("{label}, batch {batch}");
     }
+    if args.group_commit.len() > 1 {
+        label = format!("{label}, group commit {group_commit}");
+    }
+    label.push(')');
     let bench = bench::start_with(&scratch, 64, &settings).await;
     let mut sustained = None;
     let mut misses = 0;
@@ -286,11 +307,15 @@ async fn main() {
     println!("|---|---|---|---|---|---|---|---|---|");
     for engine in &args.engines {
         for grouping in &args.grouping {
-            if args.worker_batch.is_empty() {
-                bench_engine(engine, grouping, None, &args).await;
-            }
-            for &batch in &args.worker_batch {
-                bench_engine(engine, grouping, Some(batch), &args).await;
+            let batches: Vec<Option<u64>> = if args.worker_batch.is_empty() {
+                vec![None]
+            } else {
+                args.worker_batch.iter().copied().map(Some).collect()
+            };
+            for batch in batches {
+                for group_commit in &args.group_commit {
+                    bench_engine(engine, grouping, batch, group_commit, &args).await;
+                }
             }
         }
     }

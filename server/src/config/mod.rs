@@ -78,6 +78,9 @@ pub struct Config {
     pub housekeeping_every: Duration,
     /// `BAEDAL_WORKER`: run the outbox worker inside the server (`true`, default) or not.
     pub run_worker: bool,
+    /// `BAEDAL_GROUP_COMMIT_ORDERS`: on SQLite, write the paid orders waiting at one moment in
+    /// one transaction (`true`, default) or each in its own (for A/B benchmarks).
+    pub group_commit_orders: bool,
     /// `BAEDAL_WORKER_BATCH`, `_CONCURRENCY`, `_MAX_ATTEMPTS`, `_LEASE_MS`, `_POLL_MS`,
     /// `_BACKOFF_MS`.
     pub worker: WorkerConfig,
@@ -158,6 +161,7 @@ impl std::fmt::Debug for Config {
             .field("live_limits", &self.live_limits)
             .field("housekeeping_every", &self.housekeeping_every)
             .field("run_worker", &self.run_worker)
+            .field("group_commit_orders", &self.group_commit_orders)
             .field("worker", &self.worker)
             .field("kakao", &self.kakao)
             .field(
@@ -261,6 +265,7 @@ impl Config {
                 number(&get, "BAEDAL_HOUSEKEEPING_MS", 30_000)?.max(10),
             ),
             run_worker: flag(&get, "BAEDAL_WORKER", true)?,
+            group_commit_orders: flag(&get, "BAEDAL_GROUP_COMMIT_ORDERS", true)?,
             worker: worker_config(&get)?,
             kakao: kakao_config(&get)?,
             geocoder: get("BAEDAL_KAKAO_LOCAL_KEY")

@@ -26,9 +26,9 @@
 //! so the money path reads top to bottom in the order the money moves.
 
 use super::claims::{claim, give_up, payment_id, release, request_hash, settled, Claim, GivenUp};
+use super::recording::{self, NewOrder};
 use super::{order_detail, CheckoutError};
-use crate::db::Batch;
-use crate::outbox::{self, Event, PlacedLine};
+use crate::db::Engine;
 use crate::payments::{ChargeRequest, PaymentError};
 use crate::{now_ms, AppState};
 use domain::{
@@ -347,7 +347,8 @@ async fn record_decline(
     tx.commit().await
 }
 
-/// The one transaction: order, lines, payment, outbox event, checkout completed.
+/// The one transaction: order, lines, payment, outbox event, checkout completed (on SQLite
+/// shared with the other orders being written at that moment: `recording`).
 async fn record_order(
     state: &AppState,
     customer: &CurrentUser,
@@ -358,97 +359,40 @@ async fn record_order(
     token: &str,
 ) -> Result<(OrderId, i64), sqlx::Error> {
     let now = now_ms();
-    let mut tx = state.db.begin().await?;
-    let order_id: OrderId = sqlx::query_scalar(
-        "INSERT INTO orders (customer_id, store_id, status, total_won, district, created_at, updated_at,
-                             store_note, rider_note, delivery_tip_won, delivery_address,
-                             delivery_lat, delivery_lng)
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
-    )
-    .bind(customer.id)
-    .bind(checkout.store_id)
-    .bind(OrderStatus::Placed)
-    .bind(cart.total)
-    .bind(&cart.district)
-    .bind(now)
-    .bind(checkout.store_note.clone())
-    .bind(checkout.rider_note.clone())
-    .bind(cart.tip)
-    .bind(&cart.address)
-    .bind(cart.to.lat)
-    .bind(cart.to.lng)
-    .fetch_one(&mut *tx)
-    .await?;
-    // The rest in one round trip on SQLite's single writer (`db::Batch`).
-    let mut batch = Batch::new();
-    for line in &cart.lines {
-        batch.push(
-            "INSERT INTO order_lines (order_id, food_id, name, unit_price_won, quantity)
-             VALUES ($1, $2, $3, $4, $5)",
-            vec![
-                order_id.0.into(),
-                line.food_id.0.into(),
-                line.name.as_str().into(),
-                line.unit_price.into(),
-                line.quantity.into(),
-            ],
-        );
-    }
-    batch.push(
-        "INSERT INTO payments (order_id, provider, provider_ref, amount_won, status, card_hint, approved_at)
-         VALUES ($1, $2, $3, $4, 'approved', $5, $6)",
-        vec![
-            order_id.0.into(),
-            state.payments.provider().into(),
-            approval.provider_ref.as_str().into(),
-            cart.total.into(),
-            approval.card_hint.as_str().into(),
-            now.into(),
-        ],
-    );
-    let event = Event::OrderPlaced {
-        order_id,
+    let order = NewOrder {
         customer_id: customer.id,
         store_id: checkout.store_id,
         total_won: cart.total,
+        tip_won: cart.tip.0,
+        district: cart.district.clone(),
+        address: cart.address.clone(),
+        lat: cart.to.lat,
+        lng: cart.to.lng,
+        store_note: checkout.store_note.clone(),
+        rider_note: checkout.rider_note.clone(),
         lines: cart
             .lines
             .iter()
-            .map(|l| PlacedLine {
-                food_id: l.food_id,
-                quantity: l.quantity,
-            })
+            .map(|l| (l.food_id, l.name.clone(), l.unit_price, l.quantity))
             .collect(),
+        provider: state.payments.provider(),
+        provider_ref: approval.provider_ref.clone(),
+        card_hint: approval.card_hint.clone(),
+        idempotency_key: key.to_string(),
+        claim_token: token.to_string(),
+        now,
     };
-    outbox::enqueue_in(&mut batch, &event, None, now);
-    batch.push(
-        "UPDATE checkouts SET state = 'completed', order_id = $1, updated_at = $2
-         WHERE customer_id = $3 AND idempotency_key = $4 AND state = 'in_progress'
-           AND claim_token = $5
-         RETURNING order_id",
-        vec![
-            order_id.0.into(),
-            now.into(),
-            customer.id.0.into(),
-            key.into(),
-            token.into(),
-        ],
-    );
-    let settled = batch.run(&mut tx).await?;
-    if settled.len() != 1 {
-        // This request took so long that the claim was given up (its payment is being
-        // voided) or taken over: the order must not exist.
-        return Err(sqlx::Error::Protocol(
-            "the checkout claim was settled elsewhere".into(),
-        ));
-    }
     #[cfg(feature = "fault-injection")]
     if state.faults.fail_order_commit() {
         return Err(sqlx::Error::Protocol(
             "injected fault: order commit fails".into(),
         ));
     }
-    tx.commit().await?;
+    let order_id = if state.db.engine() == Engine::Sqlite && state.settings.group_commit_orders {
+        state.order_recorder.record(&state.db, order).await?
+    } else {
+        recording::write_one(&state.db, &order).await?
+    };
     #[cfg(feature = "fault-injection")]
     if state.faults.lose_order_commit_ack() {
         return Err(sqlx::Error::Io(std::io::Error::new(

@@ -1,4 +1,5 @@
-//! The customer's orders: checkout (`checkout`, with its idempotency claims in `claims`) and
+//! The customer's orders: checkout (`checkout`, with its idempotency claims in `claims` and
+//! the paid order's writing in `recording`) and
 //! what the customer reads back (an order, the list, the store's menu) and may still do
 //! (cancel before cooking starts).
 
@@ -6,10 +7,12 @@ use domain::{OrderId, StoreId};
 mod checkout;
 mod claims;
 mod error;
+mod recording;
 
 pub use checkout::place_order;
 pub use claims::{purge_old_checkouts, reconcile_checkouts, CHECKOUT_KEY_RETENTION};
 pub use error::CheckoutError;
+pub use recording::Recorder;
 
 use crate::eta::{ClockRow, CLOCK_COLUMNS};
 use crate::stores::{DishRow, StoreRow, STORE_COLUMNS};
