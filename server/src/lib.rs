@@ -165,6 +165,8 @@ impl RunningServer {
         if let Some(worker) = self.worker {
             let _ = worker.await;
         }
+        // Paid orders handed over by requests that went away are written before the pools close.
+        self.state.order_recorder.close().await;
         self.state.db.close().await;
         result
     }

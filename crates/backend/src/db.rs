@@ -128,6 +128,17 @@ impl Db {
         self.write.begin().await
     }
 
+    /// A write transaction that takes SQLite's write lock at `BEGIN`, for one that reads before
+    /// it writes: a deferred transaction holding a read snapshot cannot wait for the lock when
+    /// another process has it (SQLite answers "busy" at once instead of waiting
+    /// `busy_timeout`). On PostgreSQL the same as [`Db::begin`].
+    pub async fn begin_immediate(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.engine {
+            Engine::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await,
+            Engine::Postgres => self.write.begin().await,
+        }
+    }
+
     pub async fn migrate(&self) -> Result<(), DbError> {
         self.engine.migrator().run(&self.write).await?;
         Ok(())

@@ -26,7 +26,7 @@
 //! so the money path reads top to bottom in the order the money moves.
 
 use super::claims::{claim, give_up, payment_id, release, request_hash, settled, Claim, GivenUp};
-use super::recording::{self, NewOrder};
+use super::recording::{self, NewOrder, Target};
 use super::{order_detail, CheckoutError};
 use crate::db::Engine;
 use crate::payments::{ChargeRequest, PaymentError};
@@ -382,16 +382,11 @@ async fn record_order(
         claim_token: token.to_string(),
         now,
     };
-    #[cfg(feature = "fault-injection")]
-    if state.faults.fail_order_commit() {
-        return Err(sqlx::Error::Protocol(
-            "injected fault: order commit fails".into(),
-        ));
-    }
+    let target = Target::of(state);
     let order_id = if state.db.engine() == Engine::Sqlite && state.settings.group_commit_orders {
-        state.order_recorder.record(&state.db, order).await?
+        state.order_recorder.record(&target, order).await?
     } else {
-        recording::write_one(&state.db, &order).await?
+        recording::write_one(&target, &order).await?
     };
     #[cfg(feature = "fault-injection")]
     if state.faults.lose_order_commit_ack() {

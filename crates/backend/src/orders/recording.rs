@@ -26,13 +26,14 @@ use crate::metrics;
 use crate::outbox::{self, Event, PlacedLine};
 use domain::{FoodId, OrderId, OrderStatus, StoreId, UserId};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
-/// At most this many orders in one transaction: every value of a group is a bound parameter,
-/// and SQLite takes at most 32,766 in a statement (an order of five lines has 25 in the lines'
-/// insert).
+/// At most this many orders in one transaction, and at most [`MAX_GROUP_LINES`] lines: every
+/// value of a group is a bound parameter, and SQLite takes at most 32,766 in one statement
+/// (12 per order in the orders' insert, 5 per line in the lines').
 const MAX_GROUP: usize = 256;
+const MAX_GROUP_LINES: usize = 4_096;
 
 /// A paid order, as checkout priced and charged it, ready to be written.
 pub(super) struct NewOrder {
@@ -82,9 +83,48 @@ fn claim_lost() -> sqlx::Error {
     sqlx::Error::Protocol("the checkout claim was settled elsewhere".into())
 }
 
+/// Where orders are written: the database, and (in test builds) the switch that makes their
+/// commit fail.
+#[derive(Clone)]
+pub(super) struct Target {
+    db: Db,
+    #[cfg(feature = "fault-injection")]
+    faults: Arc<crate::Faults>,
+}
+
+impl Target {
+    pub(super) fn of(state: &crate::AppState) -> Target {
+        Target {
+            db: state.db.clone(),
+            #[cfg(feature = "fault-injection")]
+            faults: state.faults.clone(),
+        }
+    }
+
+    #[cfg(test)]
+    fn of_db(db: Db) -> Target {
+        Target {
+            db,
+            #[cfg(feature = "fault-injection")]
+            faults: Arc::default(),
+        }
+    }
+
+    /// Called just before COMMIT: fails when a test asked the order's commit to fail.
+    fn injected_commit_failure(&self) -> Result<(), sqlx::Error> {
+        #[cfg(feature = "fault-injection")]
+        if self.faults.fail_order_commit() {
+            return Err(sqlx::Error::Protocol(
+                "injected fault: order commit fails".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One order in a transaction of its own.
-pub(super) async fn write_one(db: &Db, order: &NewOrder) -> Result<OrderId, sqlx::Error> {
-    let mut tx = db.begin().await?;
+pub(super) async fn write_one(target: &Target, order: &NewOrder) -> Result<OrderId, sqlx::Error> {
+    let mut tx = target.db.begin().await?;
     let order_id: OrderId = sqlx::query_scalar(
         "INSERT INTO orders (customer_id, store_id, status, total_won, district, created_at, updated_at,
                              store_note, rider_note, delivery_tip_won, delivery_address,
@@ -149,17 +189,30 @@ pub(super) async fn write_one(db: &Db, order: &NewOrder) -> Result<OrderId, sqlx
     if batch.run(&mut tx).await?.len() != 1 {
         return Err(claim_lost());
     }
+    target.injected_commit_failure()?;
     tx.commit().await?;
     Ok(order_id)
 }
 
 /// Writes the orders given to it on SQLite's writer, all those waiting in one transaction.
-/// Cloned with the `AppState`; its task starts with the first order and ends with the last
-/// clone.
+/// Cloned with the `AppState`; its task starts with the first order and ends at [`close`].
+///
+/// [`close`]: Recorder::close
 #[derive(Clone, Default)]
 pub struct Recorder {
-    queue: Arc<OnceLock<mpsc::UnboundedSender<Waiting>>>,
+    task: Arc<Mutex<Task>>,
     counts: Arc<Counts>,
+}
+
+#[derive(Default)]
+enum Task {
+    #[default]
+    NotStarted,
+    Running {
+        queue: mpsc::UnboundedSender<Waiting>,
+        task: tokio::task::JoinHandle<()>,
+    },
+    Closed,
 }
 
 /// What a recorder has done since it started.
@@ -181,32 +234,67 @@ struct Waiting {
 impl Recorder {
     /// Writes `order` with whichever others are waiting; its id once committed. Dropping the
     /// future does not withdraw the order: once handed over it is written (it was paid for).
-    pub(super) async fn record(&self, db: &Db, order: NewOrder) -> Result<OrderId, sqlx::Error> {
-        let queue = self.queue.get_or_init(|| {
-            metrics::describe(
-                "baedal_order_group_commits_total",
-                "counter",
-                "Transactions that wrote paid orders on SQLite (group commit).",
-            );
-            metrics::describe(
-                "baedal_orders_group_committed_total",
-                "counter",
-                "Paid orders those transactions wrote (divided by the commits: the mean group).",
-            );
-            let (queue, waiting) = mpsc::unbounded_channel();
-            tokio::spawn(write_groups(db.clone(), waiting, self.counts.clone()));
-            queue
-        });
+    /// Without a recorder (closed, or its task gone) the order is written on its own.
+    pub(super) async fn record(
+        &self,
+        target: &Target,
+        order: NewOrder,
+    ) -> Result<OrderId, sqlx::Error> {
+        let queue = {
+            let mut task = self.task.lock().expect("recorder lock");
+            if matches!(*task, Task::NotStarted) {
+                describe_metrics();
+                let (queue, waiting) = mpsc::unbounded_channel();
+                let handle =
+                    tokio::spawn(write_groups(target.clone(), waiting, self.counts.clone()));
+                *task = Task::Running {
+                    queue,
+                    task: handle,
+                };
+            }
+            match &*task {
+                Task::Running { queue, .. } => Some(queue.clone()),
+                _ => None,
+            }
+        };
         let (written, answer) = oneshot::channel();
-        queue
-            .send(Waiting { order, written })
-            .map_err(|_| sqlx::Error::WorkerCrashed)?;
-        answer.await.map_err(|_| sqlx::Error::WorkerCrashed)?
+        let waiting = Waiting { order, written };
+        let handed_over = match queue {
+            Some(queue) => queue.send(waiting),
+            None => Err(mpsc::error::SendError(waiting)),
+        };
+        match handed_over {
+            Ok(()) => answer.await.map_err(|_| sqlx::Error::WorkerCrashed)?,
+            Err(mpsc::error::SendError(waiting)) => write_one(target, &waiting.order).await,
+        }
+    }
+
+    /// Writes the orders already handed over, then stops: before the database is closed at
+    /// shutdown, so that no paid order is left unwritten in memory.
+    pub async fn close(&self) {
+        let task = std::mem::replace(&mut *self.task.lock().expect("recorder lock"), Task::Closed);
+        if let Task::Running { queue, task } = task {
+            drop(queue);
+            let _ = task.await;
+        }
     }
 
     pub fn counts(&self) -> &Counts {
         &self.counts
     }
+}
+
+fn describe_metrics() {
+    metrics::describe(
+        "baedal_order_group_commits_total",
+        "counter",
+        "Transactions that wrote paid orders on SQLite (group commit).",
+    );
+    metrics::describe(
+        "baedal_orders_group_committed_total",
+        "counter",
+        "Paid orders those transactions wrote (divided by the commits: the mean group).",
+    );
 }
 
 impl Counts {
@@ -218,31 +306,58 @@ impl Counts {
     }
 }
 
-async fn write_groups(db: Db, mut waiting: mpsc::UnboundedReceiver<Waiting>, counts: Arc<Counts>) {
-    let mut group = Vec::with_capacity(MAX_GROUP);
-    while waiting.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let orders: Vec<&NewOrder> = group.iter().map(|w| &w.order).collect();
-        match write_caught(&db, &orders).await {
-            Ok(ids) => {
-                counts.committed(ids.len());
-                for (order, id) in group.drain(..).zip(ids) {
-                    let _ = order.written.send(Ok(id));
-                }
+/// How many of `waiting`, from the first, make one group: at most [`MAX_GROUP_LINES`] lines
+/// in all (each line is five bound values of one statement), and at least one order.
+fn fitting(waiting: &[Waiting]) -> usize {
+    let mut lines = 0;
+    let fit = waiting
+        .iter()
+        .take_while(|w| {
+            lines += w.order.lines.len();
+            lines <= MAX_GROUP_LINES
+        })
+        .count();
+    fit.max(1)
+}
+
+async fn write_groups(
+    target: Target,
+    mut waiting: mpsc::UnboundedReceiver<Waiting>,
+    counts: Arc<Counts>,
+) {
+    let mut received = Vec::with_capacity(MAX_GROUP);
+    while waiting.recv_many(&mut received, MAX_GROUP).await > 0 {
+        while !received.is_empty() {
+            let group: Vec<Waiting> = received.drain(..fitting(&received)).collect();
+            write_and_answer(&target, group, &counts).await;
+        }
+    }
+}
+
+async fn write_and_answer(target: &Target, mut group: Vec<Waiting>, counts: &Counts) {
+    let orders: Vec<&NewOrder> = group.iter().map(|w| &w.order).collect();
+    match write_caught(target, &orders).await {
+        Ok(ids) => {
+            counts.committed(ids.len());
+            for (order, id) in group.drain(..).zip(ids) {
+                let _ = order.written.send(Ok(id));
             }
-            Err(error) if group.len() == 1 => {
-                let order = group.pop().expect("one order");
-                let _ = order.written.send(Err(error));
-            }
-            Err(error) => {
-                counts.groups_split.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(%error, orders = group.len(), "a group of orders failed; writing them one by one");
-                for order in group.drain(..) {
-                    let id = write_caught(&db, &[&order.order]).await.map(|ids| ids[0]);
-                    if id.is_ok() {
-                        counts.committed(1);
-                    }
-                    let _ = order.written.send(id);
+        }
+        Err(error) if group.len() == 1 => {
+            let order = group.pop().expect("one order");
+            let _ = order.written.send(Err(error));
+        }
+        Err(error) => {
+            counts.groups_split.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(%error, orders = group.len(), "a group of orders failed; writing them one by one");
+            for order in group {
+                let id = write_caught(target, &[&order.order])
+                    .await
+                    .map(|ids| ids[0]);
+                if id.is_ok() {
+                    counts.committed(1);
                 }
+                let _ = order.written.send(id);
             }
         }
     }
@@ -250,17 +365,20 @@ async fn write_groups(db: Db, mut waiting: mpsc::UnboundedReceiver<Waiting>, cou
 
 /// [`write_group`], a panic in it answered as an error: every later checkout depends on this
 /// task staying alive.
-async fn write_caught(db: &Db, orders: &[&NewOrder]) -> Result<Vec<OrderId>, sqlx::Error> {
+async fn write_caught(target: &Target, orders: &[&NewOrder]) -> Result<Vec<OrderId>, sqlx::Error> {
     use futures::FutureExt;
-    std::panic::AssertUnwindSafe(write_group(db, orders))
+    std::panic::AssertUnwindSafe(write_group(target, orders))
         .catch_unwind()
         .await
         .unwrap_or_else(|_| Err(sqlx::Error::WorkerCrashed))
 }
 
 /// `orders` in one transaction: one multi-row statement per table. Their ids, in order.
-async fn write_group(db: &Db, orders: &[&NewOrder]) -> Result<Vec<OrderId>, sqlx::Error> {
-    let mut tx = db.begin().await?;
+async fn write_group(target: &Target, orders: &[&NewOrder]) -> Result<Vec<OrderId>, sqlx::Error> {
+    // IMMEDIATE: the id is read before anything is written, and a transaction holding a read
+    // snapshot would not wait for the write lock held by another process (the `worker`
+    // process, an operator's command) but fail at once.
+    let mut tx = target.db.begin_immediate().await?;
     // AUTOINCREMENT never hands out an id again, also one whose row is gone: count on from
     // the highest ever given.
     let first: i64 = sqlx::query_scalar(
@@ -277,6 +395,7 @@ async fn write_group(db: &Db, orders: &[&NewOrder]) -> Result<Vec<OrderId>, sqlx
     if settled.len() != orders.len() {
         return Err(claim_lost());
     }
+    target.injected_commit_failure()?;
     tx.commit().await?;
     Ok(ids)
 }
@@ -527,13 +646,14 @@ mod tests {
     #[tokio::test]
     async fn orders_waiting_together_are_written_together_each_whole() {
         let (db, path) = database(4).await;
+        let target = Target::of_db(db.clone());
         let recorder = Recorder::default();
         // One task: the three are handed over before the recorder first runs, so they make
         // one group.
         let (a, b, c) = tokio::join!(
-            recorder.record(&db, order(1, &[(1, 2), (2, 1)])),
-            recorder.record(&db, order(2, &[(2, 3)])),
-            recorder.record(&db, order(3, &[(1, 1)])),
+            recorder.record(&target, order(1, &[(1, 2), (2, 1)])),
+            recorder.record(&target, order(2, &[(2, 3)])),
+            recorder.record(&target, order(3, &[(1, 1)])),
         );
         let ids = [a.unwrap().0, b.unwrap().0, c.unwrap().0];
         assert_eq!(ids, [1, 2, 3]);
@@ -572,7 +692,7 @@ mod tests {
             .execute(db.writer())
             .await
             .unwrap();
-        let next = recorder.record(&db, order(4, &[(2, 1)])).await.unwrap();
+        let next = recorder.record(&target, order(4, &[(2, 1)])).await.unwrap();
         assert_eq!(next, OrderId(11));
         db.close().await;
         let _ = std::fs::remove_file(&path);
@@ -587,11 +707,12 @@ mod tests {
             .execute(db.writer())
             .await
             .unwrap();
+        let target = Target::of_db(db.clone());
         let recorder = Recorder::default();
         let (a, b, c) = tokio::join!(
-            recorder.record(&db, order(1, &[(1, 1)])),
-            recorder.record(&db, order(2, &[(2, 1)])),
-            recorder.record(&db, order(3, &[(1, 1)])),
+            recorder.record(&target, order(1, &[(1, 1)])),
+            recorder.record(&target, order(2, &[(2, 1)])),
+            recorder.record(&target, order(3, &[(1, 1)])),
         );
         assert!(a.is_ok() && c.is_ok(), "{a:?} {c:?}");
         let lost = b.expect_err("its claim is gone");
@@ -610,5 +731,60 @@ mod tests {
         }
         db.close().await;
         let _ = std::fs::remove_file(&path);
+    }
+
+    #[tokio::test]
+    async fn orders_handed_over_are_written_before_the_recorder_closes() {
+        let (db, path) = database(3).await;
+        let target = Target::of_db(db.clone());
+        let recorder = Recorder::default();
+        let mut checkouts = Vec::new();
+        for n in 1..=3 {
+            let (recorder, target) = (recorder.clone(), target.clone());
+            // Their requests go away once the order is handed over.
+            checkouts.push(tokio::spawn(async move {
+                let _ = recorder.record(&target, order(n, &[(1, 1)])).await;
+            }));
+        }
+        // One turn: the three hand their orders over (the test's task runs again before the
+        // recorder's, which they started).
+        tokio::task::yield_now().await;
+        for checkout in checkouts {
+            checkout.abort();
+        }
+        recorder.close().await;
+        assert_eq!(count(&db, "SELECT COUNT(*) FROM orders").await, 3);
+        // Closed: an order still comes in (a request in flight at shutdown) is written alone.
+        let (db2, path2) = database(1).await;
+        let id = recorder
+            .record(&Target::of_db(db2.clone()), order(1, &[(1, 1)]))
+            .await
+            .unwrap();
+        assert_eq!(id, OrderId(1));
+        assert_eq!(
+            recorder.counts().commits.load(Ordering::Relaxed),
+            1,
+            "not by the recorder"
+        );
+        db.close().await;
+        db2.close().await;
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&path2);
+    }
+
+    #[test]
+    fn a_group_holds_at_most_its_lines_and_at_least_one_order() {
+        let waiting = |lines: &[usize]| -> Vec<Waiting> {
+            lines
+                .iter()
+                .map(|&n| Waiting {
+                    order: order(1, &vec![(1, 1); n]),
+                    written: oneshot::channel().0,
+                })
+                .collect()
+        };
+        assert_eq!(fitting(&waiting(&[1, 2, 3])), 3);
+        assert_eq!(fitting(&waiting(&[4_000, 96, 1])), 2);
+        assert_eq!(fitting(&waiting(&[5_000, 1])), 1);
     }
 }
