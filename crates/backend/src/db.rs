@@ -451,6 +451,17 @@ fn highest_placeholder(sql: &str) -> usize {
         .unwrap_or(0)
 }
 
+/// `count` rows of a multi-row `VALUES`, each `row` (written with its own `$1…$k`) with its
+/// placeholders shifted past the rows before it: `rows("($1, 'x', $2)", 2)` is
+/// `($1, 'x', $2), ($3, 'x', $4)`.
+pub fn rows(row: &str, count: usize) -> String {
+    let width = highest_placeholder(row);
+    (0..count)
+        .map(|i| renumber(row, i * width))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `"$from, $from+1, …"`: `count` numbered parameters, for an `IN (…)` list.
 pub fn placeholders(from: usize, count: usize) -> String {
     (from..from + count)
@@ -491,6 +502,11 @@ mod tests {
     fn placeholders_are_numbered_from_where_they_start() {
         assert_eq!(placeholders(3, 3), "$3, $4, $5");
         assert_eq!(placeholders(1, 0), "");
+        assert_eq!(
+            rows("($1, 'x', $2, $1)", 2),
+            "($1, 'x', $2, $1), ($3, 'x', $4, $3)"
+        );
+        assert_eq!(rows("($1)", 0), "");
     }
 
     #[test]

@@ -57,18 +57,6 @@ pub fn enqueue_in(batch: &mut Batch, event: &Event, causation_id: Option<i64>, n
 /// statement of a [`Batch`]: what a group of orders committed together writes.
 pub fn enqueue_many_in(batch: &mut Batch, events: &[Event], created_at: &[i64]) {
     assert_eq!(events.len(), created_at.len(), "a time for every event");
-    let rows: Vec<String> = (0..events.len())
-        .map(|i| {
-            let n = 1 + i * 4;
-            format!(
-                "(${n}, ${}, ${}, NULL, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 3
-            )
-        })
-        .collect();
     let mut args = Vec::with_capacity(events.len() * 4);
     for (event, at) in events.iter().zip(created_at) {
         args.extend([
@@ -86,7 +74,7 @@ pub fn enqueue_many_in(batch: &mut Batch, events: &[Event], created_at: &[i64]) 
             format!(
                 "INSERT INTO outbox (order_id, event_type, payload, causation_id, created_at, available_at)
                  VALUES {}",
-                rows.join(", ")
+                crate::db::rows("($1, $2, $3, NULL, $4, $4)", events.len())
             ),
             args,
         );

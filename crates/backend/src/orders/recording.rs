@@ -21,7 +21,7 @@
 //! PostgreSQL takes concurrent writers, so there each checkout writes its own transaction
 //! ([`write_one`]) and several commit at the same time.
 
-use crate::db::{Batch, Db};
+use crate::db::{rows, Batch, Db};
 use crate::metrics;
 use crate::outbox::{self, Event, PlacedLine};
 use domain::{FoodId, OrderId, OrderStatus, StoreId, UserId};
@@ -147,45 +147,7 @@ pub(super) async fn write_one(target: &Target, order: &NewOrder) -> Result<Order
     .await?;
     // The rest in one round trip on SQLite's single writer (`db::Batch`).
     let mut batch = Batch::new();
-    for (food_id, name, unit_price, quantity) in &order.lines {
-        batch.push(
-            "INSERT INTO order_lines (order_id, food_id, name, unit_price_won, quantity)
-             VALUES ($1, $2, $3, $4, $5)",
-            vec![
-                order_id.0.into(),
-                food_id.0.into(),
-                name.as_str().into(),
-                (*unit_price).into(),
-                (*quantity).into(),
-            ],
-        );
-    }
-    batch.push(
-        "INSERT INTO payments (order_id, provider, provider_ref, amount_won, status, card_hint, approved_at)
-         VALUES ($1, $2, $3, $4, 'approved', $5, $6)",
-        vec![
-            order_id.0.into(),
-            order.provider.into(),
-            order.provider_ref.as_str().into(),
-            order.total_won.into(),
-            order.card_hint.as_str().into(),
-            order.now.into(),
-        ],
-    );
-    outbox::enqueue_in(&mut batch, &order.placed(order_id), None, order.now);
-    batch.push(
-        "UPDATE checkouts SET state = 'completed', order_id = $1, updated_at = $2
-         WHERE customer_id = $3 AND idempotency_key = $4 AND state = 'in_progress'
-           AND claim_token = $5
-         RETURNING order_id",
-        vec![
-            order_id.0.into(),
-            order.now.into(),
-            order.customer_id.0.into(),
-            order.idempotency_key.as_str().into(),
-            order.claim_token.as_str().into(),
-        ],
-    );
+    push_after_orders(&mut batch, &[order], &[order_id]);
     if batch.run(&mut tx).await?.len() != 1 {
         return Err(claim_lost());
     }
@@ -400,43 +362,22 @@ async fn write_group(target: &Target, orders: &[&NewOrder]) -> Result<Vec<OrderI
     Ok(ids)
 }
 
-/// The rows of a multi-row `VALUES`: `row` writes one, given its first placeholder's number
-/// (each row has `width` of them).
-fn values(rows: usize, width: usize, row: impl Fn(usize) -> String) -> String {
-    (0..rows)
-        .map(|i| row(1 + i * width))
-        .collect::<Vec<_>>()
-        .join(",\n")
-}
-
 /// The statements writing `orders` with the ids `ids`; the last returns one row per claim it
 /// settled.
 fn group_statements(orders: &[&NewOrder], ids: &[OrderId]) -> Batch {
     let mut batch = Batch::new();
-    // Made for this group's numbers of orders and lines: not worth keeping prepared.
-    batch.keep_prepared(false);
-
+    // A group's SQL is made for its numbers of orders and lines: not worth keeping prepared,
+    // except for the single orders of a quiet hour.
+    batch.keep_prepared(orders.len() == 1);
     let sql = format!(
         "INSERT INTO orders (id, customer_id, store_id, status, total_won, district, created_at,
                              updated_at, store_note, rider_note, delivery_tip_won,
                              delivery_address, delivery_lat, delivery_lng)
          VALUES {}",
-        values(orders.len(), 12, |n| format!(
-            "(${}, ${}, ${}, 'placed', ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            n,
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            n + 5,
-            n + 5,
-            n + 6,
-            n + 7,
-            n + 8,
-            n + 9,
-            n + 10,
-            n + 11
-        ))
+        rows(
+            "($1, $2, $3, 'placed', $4, $5, $6, $6, $7, $8, $9, $10, $11, $12)",
+            orders.len()
+        )
     );
     let mut args = Vec::with_capacity(orders.len() * 12);
     for (order, id) in orders.iter().zip(ids) {
@@ -456,19 +397,14 @@ fn group_statements(orders: &[&NewOrder], ids: &[OrderId]) -> Batch {
         ]);
     }
     batch.push(sql, args);
+    push_after_orders(&mut batch, orders, ids);
+    batch
+}
 
+/// What follows the orders' own rows, for orders already given `ids`: their lines, payments
+/// and `OrderPlaced` events, and last the claims settled, one row returned per claim settled.
+fn push_after_orders(batch: &mut Batch, orders: &[&NewOrder], ids: &[OrderId]) {
     let lines: usize = orders.iter().map(|o| o.lines.len()).sum();
-    let sql = format!(
-        "INSERT INTO order_lines (order_id, food_id, name, unit_price_won, quantity) VALUES {}",
-        values(lines, 5, |n| format!(
-            "(${}, ${}, ${}, ${}, ${})",
-            n,
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4
-        ))
-    );
     let mut args = Vec::with_capacity(lines * 5);
     for (order, id) in orders.iter().zip(ids) {
         for (food_id, name, unit_price, quantity) in &order.lines {
@@ -481,22 +417,14 @@ fn group_statements(orders: &[&NewOrder], ids: &[OrderId]) -> Batch {
             ]);
         }
     }
-    batch.push(sql, args);
-
-    let sql = format!(
-        "INSERT INTO payments (order_id, provider, provider_ref, amount_won, status, card_hint,
-                               approved_at)
-         VALUES {}",
-        values(orders.len(), 6, |n| format!(
-            "(${}, ${}, ${}, ${}, 'approved', ${}, ${})",
-            n,
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            n + 5
-        ))
+    batch.push(
+        format!(
+            "INSERT INTO order_lines (order_id, food_id, name, unit_price_won, quantity) VALUES {}",
+            rows("($1, $2, $3, $4, $5)", lines)
+        ),
+        args,
     );
+
     let mut args = Vec::with_capacity(orders.len() * 6);
     for (order, id) in orders.iter().zip(ids) {
         args.extend([
@@ -508,7 +436,15 @@ fn group_statements(orders: &[&NewOrder], ids: &[OrderId]) -> Batch {
             order.now.into(),
         ]);
     }
-    batch.push(sql, args);
+    batch.push(
+        format!(
+            "INSERT INTO payments (order_id, provider, provider_ref, amount_won, status, card_hint,
+                                   approved_at)
+             VALUES {}",
+            rows("($1, $2, $3, $4, 'approved', $5, $6)", orders.len())
+        ),
+        args,
+    );
 
     let events: Vec<Event> = orders
         .iter()
@@ -516,23 +452,8 @@ fn group_statements(orders: &[&NewOrder], ids: &[OrderId]) -> Batch {
         .map(|(order, id)| order.placed(*id))
         .collect();
     let created_at: Vec<i64> = orders.iter().map(|o| o.now).collect();
-    outbox::enqueue_many_in(&mut batch, &events, &created_at);
+    outbox::enqueue_many_in(batch, &events, &created_at);
 
-    let sql = format!(
-        "UPDATE checkouts SET state = 'completed', order_id = v.column1, updated_at = v.column2
-         FROM (VALUES {}) AS v
-         WHERE checkouts.customer_id = v.column3 AND checkouts.idempotency_key = v.column4
-           AND checkouts.state = 'in_progress' AND checkouts.claim_token = v.column5
-         RETURNING order_id",
-        values(orders.len(), 5, |n| format!(
-            "(${}, ${}, ${}, ${}, ${})",
-            n,
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4
-        ))
-    );
     let mut args = Vec::with_capacity(orders.len() * 5);
     for (order, id) in orders.iter().zip(ids) {
         args.extend([
@@ -543,8 +464,17 @@ fn group_statements(orders: &[&NewOrder], ids: &[OrderId]) -> Batch {
             order.claim_token.as_str().into(),
         ]);
     }
-    batch.push(sql, args);
-    batch
+    batch.push(
+        format!(
+            "UPDATE checkouts SET state = 'completed', order_id = v.column1, updated_at = v.column2
+             FROM (VALUES {}) AS v
+             WHERE checkouts.customer_id = v.column3 AND checkouts.idempotency_key = v.column4
+               AND checkouts.state = 'in_progress' AND checkouts.claim_token = v.column5
+             RETURNING order_id",
+            rows("($1, $2, $3, $4, $5)", orders.len())
+        ),
+        args,
+    );
 }
 
 #[cfg(test)]
