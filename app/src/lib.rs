@@ -10,6 +10,7 @@
 pub mod access;
 pub mod api;
 pub mod area;
+pub mod codec;
 #[cfg(feature = "ssr")]
 pub use backend;
 #[cfg(feature = "ssr")]

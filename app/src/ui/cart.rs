@@ -118,7 +118,7 @@ impl Cart {
                             .get_item(STORAGE_KEY)
                             .ok()
                             .flatten()
-                            .and_then(|json| serde_json::from_str::<CartState>(&json).ok())
+                            .and_then(|json| crate::codec::from_json::<CartState>(&json).ok())
                         {
                             cart.0.set(saved);
                         }

@@ -1,8 +1,8 @@
 //! The app shell each role sees (header, navigation, sign-out) and the pages for errors.
 
 use crate::api::SignOut;
+use crate::codec::Loaded;
 use crate::domain::{CurrentUser, Role};
-use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -14,11 +14,7 @@ use leptos_router::hooks::use_location;
 /// instead of blanking the page. The bell's `unread` count belongs to the page (see
 /// `auth::Gate`): the shell only shows it.
 #[component]
-pub fn Shell(
-    user: Option<CurrentUser>,
-    unread: Resource<Result<i64, AppError>>,
-    children: Children,
-) -> impl IntoView {
+pub fn Shell(user: Option<CurrentUser>, unread: Loaded<i64>, children: Children) -> impl IntoView {
     let role = user.as_ref().map_or("visitor", |user| user.role.as_str());
     let header = match user {
         Some(user) => view! { <SignedInHeader user unread /> }.into_any(),
@@ -62,7 +58,7 @@ fn VisitorHeader() -> impl IntoView {
 }
 
 #[component]
-fn SignedInHeader(user: CurrentUser, unread: Resource<Result<i64, AppError>>) -> impl IntoView {
+fn SignedInHeader(user: CurrentUser, unread: Loaded<i64>) -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = sign_out.value().get() {

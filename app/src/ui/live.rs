@@ -73,7 +73,7 @@ fn connect(updates: LiveUpdates, auth: Auth, query: Signal<String>) {
                 let Some(text) = event.data().as_string() else {
                     return;
                 };
-                if serde_json::from_str::<LiveNotice>(&text).is_ok() {
+                if crate::codec::from_json::<LiveNotice>(&text).is_ok() {
                     updates.connected.set(true);
                     updates.changes.update(|c| *c += 1);
                 }

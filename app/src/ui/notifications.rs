@@ -3,8 +3,8 @@
 use super::auth::Gate;
 use super::layout::Loading;
 use crate::api::{get_kakao_settings, my_notifications, MarkNotificationsRead, SaveKakaoSettings};
+use crate::codec::{load, Loaded};
 use crate::domain::{korea_date_time, KakaoSettings, NotificationId, NotificationItem, Role};
-use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -26,7 +26,7 @@ pub fn NotificationsPage() -> impl IntoView {
             live.changes.update(|c| *c += 1);
         }
     });
-    let feed = Resource::new(
+    let feed = load(
         move || live.changes.get(),
         move |_| async move {
             gate.allowed()?;
@@ -61,7 +61,7 @@ pub fn NotificationsPage() -> impl IntoView {
     });
     // Only customers have KakaoTalk settings; other roles never ask for them.
     let save = ServerAction::<SaveKakaoSettings>::new();
-    let kakao = Resource::new(
+    let kakao = load(
         move || save.version().get(),
         move |_| async move {
             if gate.allowed()?.role != Role::Customer {
@@ -126,7 +126,7 @@ pub fn NotificationsPage() -> impl IntoView {
 #[component]
 fn KakaoPanel(
     save: ServerAction<SaveKakaoSettings>,
-    settings: Resource<Result<Option<KakaoSettings>, AppError>>,
+    settings: Loaded<Option<KakaoSettings>>,
 ) -> impl IntoView {
     let phone = RwSignal::new(String::new());
     let enabled = RwSignal::new(true);

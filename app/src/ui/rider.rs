@@ -10,6 +10,7 @@ use super::auth::{Auth, Gate};
 use super::layout::Loading;
 use super::live::LiveBadge;
 use crate::api::{get_rider_board, RiderAction};
+use crate::codec::{load, Loaded};
 use crate::domain::{format_distance, District, OrderId, OrderStatus, RiderBoard, Role, UserId};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -32,7 +33,11 @@ fn percent_encode(value: &str) -> String {
 /// The page, loaded lazily (`#[lazy_route]`): its data is made at once by `data` (with the
 /// main module's code), its view comes in a chunk of its own that only riders download (and
 /// the service worker keeps for opening offline).
-pub struct RiderHome {
+pub struct RiderHome;
+
+/// What the page holds while it is shown. Made by its view, in the page's chunk: its
+/// Resources, actions and their server functions stay out of the main module.
+struct RiderHomeData {
     key: String,
     area: RwSignal<String>,
     position: RwSignal<Option<(f64, f64)>>,
@@ -40,12 +45,11 @@ pub struct RiderHome {
     locating: RwSignal<String>,
     online: RwSignal<bool>,
     act: ServerAction<RiderAction>,
-    board: Resource<Result<RiderBoard, AppError>>,
+    board: Loaded<RiderBoard>,
 }
 
-#[lazy_route]
-impl LazyRoute for RiderHome {
-    fn data() -> Self {
+impl RiderHomeData {
+    fn new() -> Self {
         let rider = expect_context::<Auth>().user.get_untracked();
         let home = rider
             .as_ref()
@@ -63,7 +67,7 @@ impl LazyRoute for RiderHome {
         let gate = Gate::with_live_query(Some(Role::Rider), live_query);
         let live = gate.live;
         let act = ServerAction::<RiderAction>::new();
-        let board = Resource::new(
+        let board = load(
             move || {
                 (
                     position.get(),
@@ -80,7 +84,7 @@ impl LazyRoute for RiderHome {
                 get_rider_board(lat, lng, area).await
             },
         );
-        RiderHome {
+        Self {
             key,
             area,
             position,
@@ -91,9 +95,17 @@ impl LazyRoute for RiderHome {
             board,
         }
     }
+}
 
-    fn view(this: Self) -> AnyView {
-        let RiderHome {
+#[lazy_route]
+impl LazyRoute for RiderHome {
+    fn data() -> Self {
+        RiderHome
+    }
+
+    fn view(_page: Self) -> AnyView {
+        let this = RiderHomeData::new();
+        let RiderHomeData {
             key,
             area,
             position,
@@ -279,7 +291,7 @@ fn recall(key: &str) -> Option<RiderBoard> {
     {
         let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten())?;
         let json = storage.get_item(key).ok().flatten()?;
-        serde_json::from_str(&json).ok()
+        crate::codec::from_json(&json).ok()
     }
     #[cfg(not(feature = "hydrate"))]
     {

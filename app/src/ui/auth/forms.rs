@@ -71,19 +71,30 @@ where
 
 /// The page, loaded lazily (`#[lazy_route]`): its code is fetched when it is shown, so
 /// signed-in people's pages do not carry it.
-pub struct SignInPage {
+pub struct SignInPage;
+
+/// What the page holds while it is shown. Made by its view, in the page's chunk: its
+/// Resources, actions and their server functions stay out of the main module.
+struct SignInPageData {
     action: ServerAction<SignIn>,
+}
+
+impl SignInPageData {
+    fn new() -> Self {
+        Self {
+            action: ServerAction::new(),
+        }
+    }
 }
 
 #[lazy_route]
 impl LazyRoute for SignInPage {
     fn data() -> Self {
-        SignInPage {
-            action: ServerAction::new(),
-        }
+        SignInPage
     }
 
-    fn view(this: Self) -> AnyView {
+    fn view(_page: Self) -> AnyView {
+        let this = SignInPageData::new();
         let action = this.action;
         go_home_after(action);
         let sign_up = other_form("/signup");
@@ -135,19 +146,30 @@ impl LazyRoute for SignInPage {
 
 /// The page, loaded lazily (`#[lazy_route]`): its code is fetched when it is shown, so
 /// signed-in people's pages do not carry it.
-pub struct SignUpPage {
+pub struct SignUpPage;
+
+/// What the page holds while it is shown. Made by its view, in the page's chunk: its
+/// Resources, actions and their server functions stay out of the main module.
+struct SignUpPageData {
     action: ServerAction<SignUp>,
+}
+
+impl SignUpPageData {
+    fn new() -> Self {
+        Self {
+            action: ServerAction::new(),
+        }
+    }
 }
 
 #[lazy_route]
 impl LazyRoute for SignUpPage {
     fn data() -> Self {
-        SignUpPage {
-            action: ServerAction::new(),
-        }
+        SignUpPage
     }
 
-    fn view(this: Self) -> AnyView {
+    fn view(_page: Self) -> AnyView {
+        let this = SignUpPageData::new();
         let action = this.action;
         go_home_after(action);
         let sign_in = other_form("/signin");

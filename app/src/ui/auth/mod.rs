@@ -17,6 +17,7 @@ pub use forms::{SignInPage, SignUpPage};
 use super::layout::{Forbidden, Shell};
 use super::live::{live_updates, LiveUpdates};
 use crate::api::unread_notifications;
+use crate::codec::{load, Loaded};
 use crate::domain::{CurrentUser, Role};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -84,7 +85,7 @@ pub struct Gate {
     open: bool,
     auth: Auth,
     pub live: LiveUpdates,
-    unread: Resource<Result<i64, AppError>>,
+    unread: Loaded<i64>,
 }
 
 impl Gate {
@@ -98,7 +99,7 @@ impl Gate {
     pub fn with_live_query(role: Option<Role>, live_query: Signal<String>) -> Self {
         let auth = expect_context::<Auth>();
         let live = live_updates(auth, live_query);
-        let unread = Resource::new(
+        let unread = load(
             move || live.changes.get(),
             move |_| async move {
                 auth.allowed(None)?;

@@ -4,6 +4,7 @@
 //! idempotency key). A lazy route: its view is a chunk of its own.
 
 use crate::api::{get_checkout_options, get_store_menu, PlaceOrder};
+use crate::codec::{load, Loaded};
 use crate::domain::{CheckoutInput, CheckoutOptions, Role, StoreMenu, Won};
 use crate::error::AppError;
 use crate::ui::auth::Gate;
@@ -59,12 +60,16 @@ fn note_input(
 
 /// The page, loaded lazily (`#[lazy_route]`): `data` (in the main module) makes its data,
 /// `view` comes in a chunk of its own, fetched when the page is first shown.
-pub struct CheckoutPage {
+pub struct CheckoutPage;
+
+/// What the page holds while it is shown. Made by its view, in the page's chunk: its
+/// Resources, actions and their server functions stay out of the main module.
+struct CheckoutPageData {
     gate: Gate,
     cart: Cart,
     /// Which provider takes the payment (the sandbox's test cards are shown only for it). Read
     /// during the server render, so the page never shows them and then takes them away.
-    options: Resource<Result<CheckoutOptions, AppError>>,
+    options: Loaded<CheckoutOptions>,
     place: ServerAction<PlaceOrder>,
     /// The cart's store with its delivery terms at the customer's address, read in the browser
     /// once the cart is (it only exists there). A signal set by an effect, not a resource: a
@@ -78,12 +83,11 @@ pub struct CheckoutPage {
     key: RwSignal<Option<String>>,
 }
 
-#[lazy_route]
-impl LazyRoute for CheckoutPage {
-    fn data() -> Self {
+impl CheckoutPageData {
+    fn new() -> Self {
         let gate = Gate::for_role(Role::Customer);
         let cart = use_cart();
-        let options = Resource::new(
+        let options = load(
             || (),
             move |_| async move {
                 gate.allowed()?;
@@ -113,7 +117,7 @@ impl LazyRoute for CheckoutPage {
         // (paying again is the same submission), replaced after a decline or a change to the
         // cart or the notes (the server takes the same key with other notes for another cart).
         let key = RwSignal::new(None::<String>);
-        CheckoutPage {
+        Self {
             gate,
             cart,
             options,
@@ -125,9 +129,17 @@ impl LazyRoute for CheckoutPage {
             key,
         }
     }
+}
 
-    fn view(this: Self) -> AnyView {
-        let CheckoutPage {
+#[lazy_route]
+impl LazyRoute for CheckoutPage {
+    fn data() -> Self {
+        CheckoutPage
+    }
+
+    fn view(_page: Self) -> AnyView {
+        let this = CheckoutPageData::new();
+        let CheckoutPageData {
             gate,
             cart,
             options,

@@ -5,6 +5,7 @@
 //! HTML. An eager page (in the main wasm module, see `ui`): a customer's first load is this page.
 
 use crate::api::{nearby_stores, SetDeliveryAddress};
+use crate::codec::load;
 use crate::domain::{format_distance, full_address, CurrentUser, District, Role, StoreSummary};
 use crate::error::AppError;
 use crate::ui::area::{use_area, DeliveryArea};
@@ -41,7 +42,7 @@ pub fn CustomerHome() -> impl IntoView {
             }
         });
     let change = ServerAction::<SetDeliveryAddress>::new();
-    let stores = Resource::new(
+    let stores = load(
         move || (change.version().get(), area.get()),
         move |(_, chosen)| async move {
             gate.may_load()?;

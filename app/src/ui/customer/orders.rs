@@ -5,8 +5,8 @@
 
 use super::id_param;
 use crate::api::{get_order, my_orders, CancelOrder, ConfirmDelivery, Reorder};
+use crate::codec::{load, Loaded};
 use crate::domain::{korea_clock, OrderDetail, OrderId, ReorderPlan, Role};
-use crate::error::AppError;
 use crate::ui::auth::Gate;
 use crate::ui::cart::{confirm, use_cart, CartItem};
 use crate::ui::layout::Loading;
@@ -201,18 +201,21 @@ fn reorder_panel(order_id: OrderId, again: ServerAction<Reorder>) -> impl IntoVi
 
 /// The page, loaded lazily (`#[lazy_route]`): `data` (in the main module) makes its data,
 /// `view` comes in a chunk of its own, fetched when the page is first shown.
-pub struct OrderPage {
+pub struct OrderPage;
+
+/// What the page holds while it is shown. Made by its view, in the page's chunk: its
+/// Resources, actions and their server functions stay out of the main module.
+struct OrderPageData {
     gate: Gate,
     cancel: ServerAction<CancelOrder>,
     confirm_received: ServerAction<ConfirmDelivery>,
     again: ServerAction<Reorder>,
     live: LiveUpdates,
-    order: Resource<Result<OrderDetail, AppError>>,
+    order: Loaded<OrderDetail>,
 }
 
-#[lazy_route]
-impl LazyRoute for OrderPage {
-    fn data() -> Self {
+impl OrderPageData {
+    fn new() -> Self {
         let gate = Gate::for_role(Role::Customer);
         let order_id = id_param();
         let cancel = ServerAction::<CancelOrder>::new();
@@ -221,7 +224,7 @@ impl LazyRoute for OrderPage {
         // The store, riders and the worker move the order along; the server pushes a hint at
         // each step and the page re-reads the order.
         let live = gate.live;
-        let order = Resource::new(
+        let order = load(
             move || {
                 (
                     order_id.get(),
@@ -234,7 +237,7 @@ impl LazyRoute for OrderPage {
                 get_order(id).await
             },
         );
-        OrderPage {
+        Self {
             gate,
             cancel,
             confirm_received,
@@ -243,9 +246,17 @@ impl LazyRoute for OrderPage {
             order,
         }
     }
+}
 
-    fn view(this: Self) -> AnyView {
-        let OrderPage {
+#[lazy_route]
+impl LazyRoute for OrderPage {
+    fn data() -> Self {
+        OrderPage
+    }
+
+    fn view(_page: Self) -> AnyView {
+        let this = OrderPageData::new();
+        let OrderPageData {
             gate,
             cancel,
             confirm_received,
@@ -268,7 +279,7 @@ impl LazyRoute for OrderPage {
 pub fn OrdersPage() -> impl IntoView {
     let gate = Gate::for_role(Role::Customer);
     let live = gate.live;
-    let orders = Resource::new(
+    let orders = load(
         move || live.changes.get(),
         move |_| async move {
             gate.allowed()?;

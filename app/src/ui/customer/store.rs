@@ -6,6 +6,7 @@
 
 use super::id_param;
 use crate::api::get_store_menu;
+use crate::codec::{load, Loaded};
 use crate::domain::{Role, StoreMenu};
 use crate::error::AppError;
 use crate::ui::auth::{Auth, Gate};
@@ -18,18 +19,21 @@ use leptos_router::{lazy_route, LazyRoute};
 
 /// The page, loaded lazily (`#[lazy_route]`): `data` (in the main module) makes its data,
 /// `view` comes in a chunk of its own, fetched when the page is first shown.
-pub struct StorePage {
+pub struct StorePage;
+
+/// What the page holds while it is shown. Made by its view, in the page's chunk: its
+/// Resources, actions and their server functions stay out of the main module.
+struct StorePageData {
     gate: Gate,
-    menu: Resource<Result<StoreMenu, AppError>>,
+    menu: Loaded<StoreMenu>,
     cart: Cart,
 }
 
-#[lazy_route]
-impl LazyRoute for StorePage {
-    fn data() -> Self {
+impl StorePageData {
+    fn new() -> Self {
         let gate = Gate::open_to(Role::Customer);
         let store_id = id_param();
-        let menu = Resource::new(
+        let menu = load(
             move || store_id.get(),
             move |id| async move {
                 gate.may_load()?;
@@ -37,11 +41,19 @@ impl LazyRoute for StorePage {
             },
         );
         let cart = use_cart();
-        StorePage { gate, menu, cart }
+        Self { gate, menu, cart }
+    }
+}
+
+#[lazy_route]
+impl LazyRoute for StorePage {
+    fn data() -> Self {
+        StorePage
     }
 
-    fn view(this: Self) -> AnyView {
-        let StorePage { gate, menu, cart } = this;
+    fn view(_page: Self) -> AnyView {
+        let this = StorePageData::new();
+        let StorePageData { gate, menu, cart } = this;
         gate.render_open(move |_user| {
             view! {
                 <Suspense fallback=Loading>

@@ -24,6 +24,7 @@ use super::live::LiveBadge;
 use crate::api::{
     get_owner_board, OrderAction, SaveDeliveryTerms, SaveFood, SetFoodStock, SetStoreOpen,
 };
+use crate::codec::{load, Loaded};
 use crate::domain::{
     FoodId, OrderId, OrderStatus, OwnerBoard, Role, StoreId, DEFAULT_COOK_MINUTES,
 };
@@ -124,16 +125,19 @@ impl PageState {
 
 /// The page, loaded lazily (`#[lazy_route]`): its data is made at once by `data` (with the
 /// main module's code), its view comes in a chunk of its own that only owners download.
-pub struct StoreHome {
+pub struct StoreHome;
+
+/// What the page holds while it is shown. Made by its view, in the page's chunk: its
+/// Resources, actions and their server functions stay out of the main module.
+struct StoreHomeData {
     gate: Gate,
     actions: Actions,
-    board: Resource<Result<OwnerBoard, AppError>>,
+    board: Loaded<OwnerBoard>,
     state: PageState,
 }
 
-#[lazy_route]
-impl LazyRoute for StoreHome {
-    fn data() -> Self {
+impl StoreHomeData {
+    fn new() -> Self {
         let gate = Gate::for_role(Role::Owner);
         let live = gate.live;
         let actions = Actions {
@@ -146,7 +150,7 @@ impl LazyRoute for StoreHome {
         // New orders arrive through the outbox worker, which pushes a hint (`/live`) once the
         // order is in the store's queue (and its stock taken); the board re-reads then and
         // after every action of this page.
-        let board = Resource::new(
+        let board = load(
             move || {
                 (
                     live.changes.get(),
@@ -163,16 +167,24 @@ impl LazyRoute for StoreHome {
                 get_owner_board().await
             },
         );
-        StoreHome {
+        Self {
             gate,
             actions,
             board,
             state: PageState::new(),
         }
     }
+}
 
-    fn view(this: Self) -> AnyView {
-        let StoreHome {
+#[lazy_route]
+impl LazyRoute for StoreHome {
+    fn data() -> Self {
+        StoreHome
+    }
+
+    fn view(_page: Self) -> AnyView {
+        let this = StoreHomeData::new();
+        let StoreHomeData {
             gate,
             actions,
             board,
@@ -225,7 +237,7 @@ impl LazyRoute for StoreHome {
 }
 
 /// Rings when an order arrives that this page has not seen before (not at the first read).
-fn chime_on_new_orders(board: Resource<Result<OwnerBoard, AppError>>) {
+fn chime_on_new_orders(board: Loaded<OwnerBoard>) {
     let newest_seen = StoredValue::new(None::<OrderId>);
     Effect::new(move |_| {
         let Some(Ok(board)) = board.get() else {
