@@ -62,14 +62,14 @@ pub fn App() -> impl IntoView {
         } />
         <Router>
             <Routes fallback=layout::NotFound>
-                <Route path=path!("/") view=customer::CustomerHome ssr=SsrMode::Async />
+                <Route path=path!("/") view={Lazy::<customer::CustomerHome>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/stores/:id") view={Lazy::<customer::StorePage>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/checkout") view={Lazy::<customer::CheckoutPage>::new()} ssr=SsrMode::Async />
-                <Route path=path!("/orders") view=customer::OrdersPage ssr=SsrMode::Async />
+                <Route path=path!("/orders") view={Lazy::<customer::OrdersPage>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/orders/:id") view={Lazy::<customer::OrderPage>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/store") view={Lazy::<owner::StoreHome>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/rider") view={Lazy::<rider::RiderHome>::new()} ssr=SsrMode::Async />
-                <Route path=path!("/notifications") view=notifications::NotificationsPage ssr=SsrMode::Async />
+                <Route path=path!("/notifications") view={Lazy::<notifications::NotificationsPage>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/signin") view={Lazy::<auth::SignInPage>::new()} />
                 <Route path=path!("/signup") view={Lazy::<auth::SignUpPage>::new()} />
             </Routes>

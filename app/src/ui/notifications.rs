@@ -7,6 +7,7 @@ use crate::codec::{load, Loaded};
 use crate::domain::{korea_date_time, KakaoSettings, NotificationId, NotificationItem, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::{lazy_route, LazyRoute};
 
 fn link(role: Role, item: &NotificationItem) -> String {
     match (role, item.order_id) {
@@ -15,8 +16,22 @@ fn link(role: Role, item: &NotificationItem) -> String {
     }
 }
 
-#[component]
-pub fn NotificationsPage() -> impl IntoView {
+/// The page, loaded lazily (`#[lazy_route]`) like every other: the main module holds only
+/// what every page needs, so the owner's and the rider's first loads do not carry it.
+pub struct NotificationsPage;
+
+#[lazy_route]
+impl LazyRoute for NotificationsPage {
+    fn data() -> Self {
+        NotificationsPage
+    }
+
+    fn view(_page: Self) -> AnyView {
+        notifications_page().into_any()
+    }
+}
+
+fn notifications_page() -> impl IntoView {
     let gate = Gate::signed_in();
     let live = gate.live;
     let mark = ServerAction::<MarkNotificationsRead>::new();

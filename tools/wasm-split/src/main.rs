@@ -19,6 +19,13 @@ use std::process::ExitCode;
 /// leptos_macro; cargo-leptos passes the same).
 const LINK_NAME: &str = "./__wasm_split.______________________.js";
 const MANIFEST: &str = "__wasm_split_manifest.json";
+/// Code that this many lazily loaded pages (or more) need goes into the main module, not into
+/// a chunk of its own. Upstream makes one chunk per set of pages sharing code: with ten lazy
+/// pages that was 36 to 105 files per page, each compressed alone (the customer's home: 83
+/// files, 351 KB brotli). Three keeps each role's code out of the others' first load while the
+/// framework code most pages use travels once, in the main module (docs/benchmarks.md).
+/// Overridable for measurements: `BAEDAL_SHARED_INTO_MAIN` (0: upstream's chunks).
+const SHARED_INTO_MAIN: usize = 3;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -60,6 +67,14 @@ fn split(
         options.main_out_path = main_out;
         options.main_module = &main_module;
         options.link_name = LINK_NAME;
+        options.shared_into_main = match std::env::var("BAEDAL_SHARED_INTO_MAIN") {
+            Ok(at) => match at.parse() {
+                Ok(0) => None,
+                Ok(at) => Some(at),
+                Err(_) => return Err(format!("BAEDAL_SHARED_INTO_MAIN={at}: not a number").into()),
+            },
+            Err(_) => Some(SHARED_INTO_MAIN),
+        };
         options
     })
     .map_err(|e| format!("splitting {}: {e:#}", input.display()))?;

@@ -14,13 +14,28 @@ use crate::ui::layout::Loading;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
+use leptos_router::{lazy_route, LazyRoute};
 
 /// What a link to the home page says about it (search results, link previews).
 const DESCRIPTION: &str =
     "서울 25개 구, 우리 동네 가게의 메뉴와 남은 수량을 보고 주문하면 문 앞까지 배달해 드립니다.";
 
-#[component]
-pub fn CustomerHome() -> impl IntoView {
+/// The page, loaded lazily (`#[lazy_route]`) like every other: the main module holds only
+/// what every page needs, so the owner's and the rider's first loads do not carry it.
+pub struct CustomerHome;
+
+#[lazy_route]
+impl LazyRoute for CustomerHome {
+    fn data() -> Self {
+        CustomerHome
+    }
+
+    fn view(_page: Self) -> AnyView {
+        home().into_any()
+    }
+}
+
+fn home() -> impl IntoView {
     let gate = Gate::open_to(Role::Customer);
     let auth = expect_context::<Auth>();
     let area = use_area();

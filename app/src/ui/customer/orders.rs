@@ -275,8 +275,22 @@ impl LazyRoute for OrderPage {
     }
 }
 
-#[component]
-pub fn OrdersPage() -> impl IntoView {
+/// The page, loaded lazily (`#[lazy_route]`) like every other: the main module holds only
+/// what every page needs, so the owner's and the rider's first loads do not carry it.
+pub struct OrdersPage;
+
+#[lazy_route]
+impl LazyRoute for OrdersPage {
+    fn data() -> Self {
+        OrdersPage
+    }
+
+    fn view(_page: Self) -> AnyView {
+        orders_page().into_any()
+    }
+}
+
+fn orders_page() -> impl IntoView {
     let gate = Gate::for_role(Role::Customer);
     let live = gate.live;
     let orders = load(
