@@ -15,7 +15,11 @@ use leptos::server_fn::error::ServerFnErrorErr;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
-#[serde(tag = "error", rename_all = "snake_case")]
+#[serde(
+    tag = "error",
+    rename_all = "snake_case",
+    try_from = "wire::AppErrorWire"
+)]
 pub enum AppError {
     /// One or more input fields are wrong; each names the field and the reason.
     #[error("입력값을 확인해 주세요: {}", describe(fields))]
@@ -59,6 +63,97 @@ pub enum AppError {
     /// Only made in the browser, when the server could not be reached or answered nonsense.
     #[error("서버와 통신하지 못했습니다: {message}")]
     Network { message: String },
+}
+
+/// How an `AppError` is read back from JSON: `{"error": "<kind>", ...its fields}`, the form
+/// serde writes for the enum's `tag = "error"`.
+///
+/// Read into one flat struct and converted, not by serde's derive for the tagged enum: that
+/// derive buffers the whole object in serde's generic `Content` tree before it knows the
+/// variant, and that machinery was some 25 KB of the browser's wasm for this one type (and
+/// `LiveNotice`, which is read the same way). The JSON accepted is the same; a field a kind
+/// needs and does not get is an error, as before.
+mod wire {
+    use super::{AppError, FieldError};
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        Invalid,
+        BadRequest,
+        Unauthenticated,
+        BadCredentials,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PaymentDeclined,
+        PaymentUnavailable,
+        Unavailable,
+        TooManyRequests,
+        Internal,
+        Network,
+    }
+
+    #[derive(Deserialize)]
+    pub struct AppErrorWire {
+        error: Kind,
+        fields: Option<Vec<FieldError>>,
+        message: Option<String>,
+        reason: Option<String>,
+        retry_after_s: Option<u64>,
+    }
+
+    impl TryFrom<AppErrorWire> for AppError {
+        type Error = String;
+
+        fn try_from(wire: AppErrorWire) -> Result<Self, String> {
+            let AppErrorWire {
+                error,
+                fields,
+                message,
+                reason,
+                retry_after_s,
+            } = wire;
+            let needed = |value: Option<String>, name: &str| {
+                value.ok_or_else(|| format!("missing field `{name}`"))
+            };
+            let message = || needed(message.clone(), "message");
+            Ok(match error {
+                Kind::Invalid => AppError::Invalid {
+                    fields: fields.ok_or("missing field `fields`")?,
+                },
+                Kind::BadRequest => AppError::BadRequest {
+                    message: message()?,
+                    fields: fields.unwrap_or_default(),
+                },
+                Kind::Unauthenticated => AppError::Unauthenticated,
+                Kind::BadCredentials => AppError::BadCredentials,
+                Kind::Forbidden => AppError::Forbidden,
+                Kind::NotFound => AppError::NotFound,
+                Kind::Conflict => AppError::Conflict {
+                    message: message()?,
+                },
+                Kind::PaymentDeclined => AppError::PaymentDeclined {
+                    reason: needed(reason, "reason")?,
+                },
+                Kind::PaymentUnavailable => AppError::PaymentUnavailable {
+                    message: message()?,
+                },
+                Kind::Unavailable => AppError::Unavailable {
+                    message: message()?,
+                },
+                Kind::TooManyRequests => AppError::TooManyRequests {
+                    message: message()?,
+                    retry_after_s: retry_after_s.ok_or("missing field `retry_after_s`")?,
+                },
+                Kind::Internal => AppError::Internal,
+                Kind::Network => AppError::Network {
+                    message: message()?,
+                },
+            })
+        }
+    }
 }
 
 fn describe(fields: &[FieldError]) -> String {
@@ -299,6 +394,69 @@ mod tests {
             Some("이미 가입된 이메일입니다.")
         );
         assert_eq!(error.status(), 422);
+    }
+
+    #[test]
+    fn every_kind_of_error_reads_back_as_itself() {
+        let errors = [
+            AppError::invalid("email", "이미 가입된 이메일입니다."),
+            AppError::BadRequest {
+                message: "store_id".into(),
+                fields: vec![FieldError::new("store_id", "숫자여야 합니다")],
+            },
+            AppError::Unauthenticated,
+            AppError::BadCredentials,
+            AppError::Forbidden,
+            AppError::NotFound,
+            AppError::Conflict {
+                message: "이미 배정되었습니다".into(),
+            },
+            AppError::PaymentDeclined {
+                reason: "한도 초과".into(),
+            },
+            AppError::PaymentUnavailable {
+                message: "잠시 후".into(),
+            },
+            AppError::unavailable(),
+            AppError::TooManyRequests {
+                message: "천천히".into(),
+                retry_after_s: 30,
+            },
+            AppError::Internal,
+            AppError::Network {
+                message: "offline".into(),
+            },
+        ];
+        for error in errors {
+            let json = serde_json::to_string(&error).unwrap();
+            assert_eq!(
+                serde_json::from_str::<AppError>(&json).unwrap(),
+                error,
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_error_missing_what_its_kind_needs_or_of_an_unknown_kind_is_refused() {
+        for json in [
+            r#"{"error":"conflict"}"#,
+            r#"{"error":"invalid"}"#,
+            r#"{"error":"payment_declined","message":"x"}"#,
+            r#"{"error":"too_many_requests","message":"x"}"#,
+            r#"{"error":"teapot"}"#,
+            r#"{"message":"x"}"#,
+        ] {
+            assert!(serde_json::from_str::<AppError>(json).is_err(), "{json}");
+        }
+        // Absent optional parts read as before: a 400 without fields.
+        assert_eq!(
+            serde_json::from_str::<AppError>(r#"{"error":"bad_request","message":"m"}"#).unwrap(),
+            AppError::BadRequest {
+                message: "m".into(),
+                fields: vec![]
+            }
+        );
     }
 
     #[test]

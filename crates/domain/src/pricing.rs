@@ -155,8 +155,16 @@ pub fn km(metres: i64) -> String {
     if metres % 1000 == 0 {
         format!("{}km", metres / 1000)
     } else {
-        format!("{:.1}km", metres as f64 / 1000.0)
+        tenths_of_km(metres.saturating_add(50) / 100)
     }
+}
+
+/// "2.5km" from 25 tenths. Integer arithmetic, not `{:.1}` on a float: float formatting is
+/// 15 KB of the browser's wasm, and nothing else there needs it.
+pub(crate) fn tenths_of_km(tenths: i64) -> String {
+    let sign = if tenths < 0 { "-" } else { "" };
+    let tenths = tenths.unsigned_abs();
+    format!("{sign}{}.{}km", tenths / 10, tenths % 10)
 }
 
 fn started_km_beyond_first(distance_m: f64) -> i64 {

@@ -235,7 +235,7 @@ pub fn format_distance(metres: f64) -> String {
     if metres < 1000.0 {
         format!("{}m", (metres / 10.0).round() as i64 * 10)
     } else {
-        format!("{:.1}km", metres / 1000.0)
+        crate::pricing::tenths_of_km((metres / 100.0).round() as i64)
     }
 }
 
@@ -306,5 +306,10 @@ mod tests {
         assert_eq!(korea_date_time(1_795_584_600_000), "11/25 14:30");
         assert_eq!(korea_date_time(1_798_729_200_000), "1/1 00:00");
         assert_eq!(format_distance(3_240.0), "3.2km");
+        assert_eq!(format_distance(1_049.0), "1.0km");
+        assert_eq!(format_distance(9_960.0), "10.0km");
+        assert_eq!(crate::km(2_500), "2.5km");
+        assert_eq!(crate::km(3_000), "3km");
+        assert_eq!(crate::km(500), "0.5km");
     }
 }
