@@ -68,6 +68,13 @@ test("a customer's cold load of / fetches neither the owner's nor the rider's co
   await expect(cold.getByTestId('store-list')).toContainText('마포 즉석떡볶이');
   await cold.waitForLoadState('networkidle');
   expect(fetched, 'the main module was loaded').toContain(`${pkg}/baedal_bg.wasm`);
+  // Every page is lazy, and code two pages share is in the main module: the home is two files.
+  const home = Object.entries(manifest).find(([split]) => /customer_home/i.test(split));
+  expect(home, `the home's entry in ${JSON.stringify(manifest)}`).toBeTruthy();
+  expect(home![1], "the home's own code is one file").toHaveLength(1);
+  expect(fetched.filter((path) => path.endsWith('.wasm')).sort()).toEqual(
+    [`${pkg}/baedal_bg.wasm`, `${pkg}/${home![1][0]}.wasm`].sort(),
+  );
   for (const chunk of [...foreign, ...storePage]) {
     expect(fetched, `${chunk}.wasm is not fetched for /`).not.toContain(`${pkg}/${chunk}.wasm`);
   }

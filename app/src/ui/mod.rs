@@ -1,12 +1,20 @@
 //! Pages and the app shell. Server-rendered first (fast first paint on phones), then hydrated.
 //!
-//! Code per role: the pages a customer's first load needs (home, order list, notifications)
-//! are in the main wasm module; the others are lazy routes (`#[lazy_route]`: `data` makes the
-//! page's Resources at once, in the main module; `view` is split into its own chunks by
-//! scripts/build.sh), so a customer never downloads the owner's or the rider's pages. The
-//! customer's home and order list and the notifications stay eager: made lazy, they failed to
-//! hydrate for customers (an "unreachable" hydration error in tachys in the release build),
-//! probably the race that `hydration::hydrated` now prevents; see docs/benchmarks.md.
+//! Code per role: every page is a lazy route (`#[lazy_route]`). The main wasm module holds what
+//! every page needs (the framework, the shell, sign-in state, the live stream) and whatever code
+//! two pages or more share; each page's own code is one file beside it (split by
+//! scripts/build.sh with tools/wasm-split), fetched when the page is first shown and preloaded by
+//! the server's HTML for the page it rendered. So a customer never downloads the owner's or the
+//! rider's pages, and they never download the customer's.
+//!
+//! A page's data — its Resources, actions and their server functions' client code — is made in
+//! its `view`, in its own file, not in `data`: Leptos runs `data` from the main module, which
+//! would then carry every page's answer types and their decoders (42 KB of brotli when it did).
+//! The Resources are made at the page's top level all the same, outside any `<Suspense>`, and
+//! in the same order on the server and in the browser, so hydration finds their serialised
+//! values. The price: on a move inside the app, a page not visited yet asks for its data once
+//! its file has arrived, not at the same time. Effects that change what a page shows wait for
+//! `hydrated()` (below): hydration is asynchronous, since a page's file loads first.
 
 mod area;
 mod auth;

@@ -32,8 +32,8 @@ fn percent_encode(value: &str) -> String {
     out
 }
 
-/// The page, loaded lazily (`#[lazy_route]`): its data is made at once by `data` (with the
-/// main module's code), its view comes in a chunk of its own that only riders download (and
+/// The page, loaded lazily (`#[lazy_route]`): its code, data included, comes in a file of its
+/// own that only riders download (and
 /// the service worker keeps for opening offline).
 pub struct RiderHome;
 

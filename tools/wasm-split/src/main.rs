@@ -20,12 +20,13 @@ use std::process::ExitCode;
 const LINK_NAME: &str = "./__wasm_split.______________________.js";
 const MANIFEST: &str = "__wasm_split_manifest.json";
 /// Code that this many lazily loaded pages (or more) need goes into the main module, not into
-/// a chunk of its own. Upstream makes one chunk per set of pages sharing code: with ten lazy
-/// pages that was 36 to 105 files per page, each compressed alone (the customer's home: 83
-/// files, 351 KB brotli). Three keeps each role's code out of the others' first load while the
-/// framework code most pages use travels once, in the main module (docs/benchmarks.md).
+/// a chunk of its own: with 2, each page's own code is one file, and everything two pages share
+/// is in the main module. Upstream makes one chunk per *set* of pages sharing code: with every
+/// page lazy that was 36 to 105 files per page, each compressed alone (the customer's home: 83
+/// files, 351 KB brotli). With 2 the home is the main module and one file, 310 KB; 3 saved
+/// another 4 KB at the price of 8 to 13 files per page (docs/benchmarks.md, issue 16).
 /// Overridable for measurements: `BAEDAL_SHARED_INTO_MAIN` (0: upstream's chunks).
-const SHARED_INTO_MAIN: usize = 3;
+const SHARED_INTO_MAIN: usize = 2;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -58,8 +58,9 @@ fn note_input(
     }
 }
 
-/// The page, loaded lazily (`#[lazy_route]`): `data` (in the main module) makes its data,
-/// `view` comes in a chunk of its own, fetched when the page is first shown.
+/// The page, loaded lazily (`#[lazy_route]`): its code, data included, comes in a file of its
+/// own, fetched when the page is first shown (preloaded by the server's HTML when it is the
+/// page rendered).
 pub struct CheckoutPage;
 
 /// What the page holds while it is shown. Made by its view, in the page's chunk: its

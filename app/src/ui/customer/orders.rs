@@ -199,8 +199,9 @@ fn reorder_panel(order_id: OrderId, again: ServerAction<Reorder>) -> impl IntoVi
     }
 }
 
-/// The page, loaded lazily (`#[lazy_route]`): `data` (in the main module) makes its data,
-/// `view` comes in a chunk of its own, fetched when the page is first shown.
+/// The page, loaded lazily (`#[lazy_route]`): its code, data included, comes in a file of its
+/// own, fetched when the page is first shown (preloaded by the server's HTML when it is the
+/// page rendered).
 pub struct OrderPage;
 
 /// What the page holds while it is shown. Made by its view, in the page's chunk: its

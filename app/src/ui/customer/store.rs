@@ -17,8 +17,9 @@ use leptos_meta::{Meta, Title};
 use leptos_router::components::A;
 use leptos_router::{lazy_route, LazyRoute};
 
-/// The page, loaded lazily (`#[lazy_route]`): `data` (in the main module) makes its data,
-/// `view` comes in a chunk of its own, fetched when the page is first shown.
+/// The page, loaded lazily (`#[lazy_route]`): its code, data included, comes in a file of its
+/// own, fetched when the page is first shown (preloaded by the server's HTML when it is the
+/// page rendered).
 pub struct StorePage;
 
 /// What the page holds while it is shown. Made by its view, in the page's chunk: its

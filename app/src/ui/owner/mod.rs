@@ -123,8 +123,8 @@ impl PageState {
     }
 }
 
-/// The page, loaded lazily (`#[lazy_route]`): its data is made at once by `data` (with the
-/// main module's code), its view comes in a chunk of its own that only owners download.
+/// The page, loaded lazily (`#[lazy_route]`): its code, data included, comes in a file of its
+/// own that only owners download.
 pub struct StoreHome;
 
 /// What the page holds while it is shown. Made by its view, in the page's chunk: its
