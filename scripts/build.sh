@@ -5,8 +5,8 @@
 #   scripts/build.sh --release  release build: size-optimised wasm (own profile + wasm-opt -Oz)
 #
 # The wasm is compiled by cargo (linked with --emit-relocs, see .cargo/config.toml), split at
-# Leptos's #[lazy] points by tools/wasm-split (the main module plus one chunk per lazily loaded
-# page and the code such pages share), bound by the wasm-bindgen CLI pinned to Cargo.lock's
+# Leptos's #[lazy] points by tools/wasm-split (the main module, holding the code two pages or
+# more share, plus one file per lazily loaded page), bound by the wasm-bindgen CLI pinned to Cargo.lock's
 # version, and laid out as Leptos's HydrationScripts expects: /pkg/<version>/baedal.js,
 # baedal_bg.wasm, the chunks, their loader (__wasm_split.*.js) and __wasm_split_manifest.json
 # (which chunks a page needs; the server reads it to preload them), each file with brotli and
@@ -62,14 +62,16 @@ mkdir "$pkg/$version"
 mv "${files[@]}" "$pkg/$version/"
 echo "$version" >"$site.tmp/asset-version"
 cp -r public/. "$site.tmp/"
-# The rider app opens offline: its service worker keeps the chunks the rider's page needs
-# (the manifest's entries for the rider's lazy code, and the loader they go through).
+# The rider app opens offline: its service worker keeps the files the rider's pages need (the
+# manifest's entries for the rider's page and for the notifications, which the bell in every
+# page's header opens, and the loader they go through). A page whose file cannot be fetched
+# offline would stop the whole app (the loader panics), not just fail to show.
 node -e '
   const fs = require("fs");
   const [manifestFile, worker] = process.argv.slice(1);
   const chunks = new Set();
   for (const [split, files] of Object.entries(JSON.parse(fs.readFileSync(manifestFile, "utf8")))) {
-    if (/rider/i.test(split)) files.forEach((file) => chunks.add(file));
+    if (/rider|notification/i.test(split)) files.forEach((file) => chunks.add(file));
   }
   if (chunks.size === 0) throw new Error("no rider chunk in " + manifestFile);
   const lines = [...chunks].sort().map((chunk) => `  \x27__PKG__/${chunk}.wasm\x27,\n`).join("");

@@ -71,8 +71,9 @@ pub enum AppError {
 /// Read into one flat struct and converted, not by serde's derive for the tagged enum: that
 /// derive buffers the whole object in serde's generic `Content` tree before it knows the
 /// variant, and that machinery was some 25 KB of the browser's wasm for this one type (and
-/// `LiveNotice`, which is read the same way). The JSON accepted is the same; a field a kind
-/// needs and does not get is an error, as before.
+/// `LiveNotice`, which is read the same way). What our server writes reads as before, and a
+/// field a kind needs and does not get is an error, as before; a field a kind does not use must
+/// still have its type (`"fields": null` reads as no fields).
 mod wire {
     use super::{AppError, FieldError};
     use serde::Deserialize;

@@ -103,6 +103,18 @@ test('the rider app is installable and shows its last list offline, refusing act
   await expect(rider.getByTestId('stale-board')).toBeVisible();
   await expect(offer.getByRole('button', { name: '배차 받기' })).toBeDisabled();
 
+  // The bell, still offline: the notifications page's code comes from the worker's cache (a
+  // page file that cannot be fetched would stop the whole app), and the app stays alive.
+  const pageErrors: string[] = [];
+  rider.on('pageerror', (error) => pageErrors.push(error.message));
+  await rider.getByTestId('bell').click();
+  await expect(rider).toHaveURL(/\/notifications$/);
+  await expect(rider.getByRole('heading', { level: 1, name: '알림' })).toBeVisible();
+  await rider.goBack();
+  await expect(rider).toHaveURL(/\/rider$/);
+  await expect(rider.getByTestId('stale-board')).toBeVisible();
+  expect(pageErrors).toEqual([]);
+
   await rider.context().setOffline(false);
   await expect(rider.getByTestId('offline-banner')).toHaveCount(0);
   await expect(rider.getByTestId('stale-board')).toHaveCount(0);

@@ -1,9 +1,9 @@
 //! The browser entry point. `wasm-bindgen` exports `hydrate`, which the server-rendered page's
 //! module script calls once the wasm is loaded; from then on the page is a live Leptos app.
 //!
-//! Most pages are lazily loaded (`#[lazy_route]`, see `app::ui`): their code is in separate
-//! wasm chunks, fetched when such a page is first shown. Hydration waits for the current
-//! page's chunks, so it runs asynchronously; when it is done, `<body>` gets
+//! Every page is lazily loaded (`#[lazy_route]`, see `app::ui`): its own code is a separate
+//! wasm file, fetched when the page is first shown. Hydration waits for the current page's
+//! file, so it runs asynchronously; when it is done, `<body>` gets
 //! `data-hydrated="true"` (what the end-to-end tests and `./baedal bench-load` wait for).
 
 #[cfg(target_arch = "wasm32")]

@@ -5,7 +5,8 @@
 //! two pages or more share; each page's own code is one file beside it (split by
 //! scripts/build.sh with tools/wasm-split), fetched when the page is first shown and preloaded by
 //! the server's HTML for the page it rendered. So a customer never downloads the owner's or the
-//! rider's pages, and they never download the customer's.
+//! rider's page files, and they never download the customer's (code only the owner's and the
+//! rider's pages share is in the main module, though: one file per page was worth more).
 //!
 //! A page's data — its Resources, actions and their server functions' client code — is made in
 //! its `view`, in its own file, not in `data`: Leptos runs `data` from the main module, which

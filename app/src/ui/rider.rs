@@ -11,9 +11,7 @@ use super::layout::Loading;
 use super::live::LiveBadge;
 use crate::api::{get_rider_board, RiderAction};
 use crate::codec::{load, Loaded};
-use crate::domain::{
-    format_coordinate, format_distance, District, OrderId, OrderStatus, RiderBoard, Role, UserId,
-};
+use crate::domain::{format_distance, District, OrderId, OrderStatus, RiderBoard, Role, UserId};
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::{Link, Title};
@@ -63,11 +61,7 @@ impl RiderHomeData {
         // The live stream hears of the orders this list can show: it is centred where the list
         // is (the same values the board is read with), and reopens when that changes.
         let live_query = Signal::derive(move || match position.get() {
-            Some((lat, lng)) => format!(
-                "lat={}&lng={}",
-                format_coordinate(lat),
-                format_coordinate(lng)
-            ),
+            Some((lat, lng)) => format!("lat={lat}&lng={lng}"),
             None => format!("area={}", percent_encode(&area.get())),
         });
         let gate = Gate::with_live_query(Some(Role::Rider), live_query);
@@ -85,7 +79,7 @@ impl RiderHomeData {
             move |(position, area, _, _)| async move {
                 gate.allowed()?;
                 let (lat, lng) = position
-                    .map(|(lat, lng)| (format_coordinate(lat), format_coordinate(lng)))
+                    .map(|(lat, lng)| (lat.to_string(), lng.to_string()))
                     .unwrap_or_default();
                 get_rider_board(lat, lng, area).await
             },

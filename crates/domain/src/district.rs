@@ -12,16 +12,6 @@ pub struct GeoPoint {
     pub lng: f64,
 }
 
-/// A latitude or longitude as a query parameter: six decimals (about 0.1 m), by integer
-/// arithmetic. `f64`'s `Display` would do, but it is the only float formatting the browser's
-/// wasm would need, and that is 15 KB of code.
-pub fn format_coordinate(degrees: f64) -> String {
-    let micro = (degrees * 1_000_000.0).round() as i64;
-    let sign = if micro < 0 { "-" } else { "" };
-    let micro = micro.unsigned_abs();
-    format!("{sign}{}.{:06}", micro / 1_000_000, micro % 1_000_000)
-}
-
 impl GeoPoint {
     /// A point from two nullable columns (an address not placed yet: both NULL).
     pub fn from_columns(lat: Option<f64>, lng: Option<f64>) -> Option<GeoPoint> {
@@ -116,18 +106,6 @@ impl std::fmt::Display for District {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn coordinates_are_written_with_six_decimals_and_read_back() {
-        assert_eq!(format_coordinate(37.566_535), "37.566535");
-        assert_eq!(format_coordinate(126.978), "126.978000");
-        assert_eq!(format_coordinate(-0.000_000_4), "0.000000");
-        assert_eq!(format_coordinate(-33.5), "-33.500000");
-        for degrees in [37.123_456_7, 127.000_001, -122.419_4] {
-            let back: f64 = format_coordinate(degrees).parse().unwrap();
-            assert!((back - degrees).abs() < 1e-6, "{degrees} -> {back}");
-        }
-    }
 
     #[test]
     fn parses_known_districts_and_rejects_others() {

@@ -155,12 +155,15 @@ pub fn km(metres: i64) -> String {
     if metres % 1000 == 0 {
         format!("{}km", metres / 1000)
     } else {
-        tenths_of_km(metres.saturating_add(50) / 100)
+        let tenths = (metres.unsigned_abs().saturating_add(50) / 100) as i64;
+        tenths_of_km(if metres < 0 { -tenths } else { tenths })
     }
 }
 
-/// "2.5km" from 25 tenths. Integer arithmetic, not `{:.1}` on a float: float formatting is
-/// 15 KB of the browser's wasm, and nothing else there needs it.
+/// "2.5km" from 25 tenths (halves of a tenth were rounded away from zero). Integer arithmetic,
+/// not `{:.1}` on a float: fixed-precision float formatting (`core`'s `format_exact`, some
+/// 6 KB) is then not in the browser's wasm. The shortest `Display` of a float stays there:
+/// serde's error messages use it.
 pub(crate) fn tenths_of_km(tenths: i64) -> String {
     let sign = if tenths < 0 { "-" } else { "" };
     let tenths = tenths.unsigned_abs();

@@ -311,5 +311,6 @@ mod tests {
         assert_eq!(crate::km(2_500), "2.5km");
         assert_eq!(crate::km(3_000), "3km");
         assert_eq!(crate::km(500), "0.5km");
+        assert_eq!(crate::km(-2_500), "-2.5km");
     }
 }

@@ -23,8 +23,9 @@ const MANIFEST: &str = "__wasm_split_manifest.json";
 /// a chunk of its own: with 2, each page's own code is one file, and everything two pages share
 /// is in the main module. Upstream makes one chunk per *set* of pages sharing code: with every
 /// page lazy that was 36 to 105 files per page, each compressed alone (the customer's home: 83
-/// files, 351 KB brotli). With 2 the home is the main module and one file, 310 KB; 3 saved
-/// another 4 KB at the price of 8 to 13 files per page (docs/benchmarks.md, issue 16).
+/// files, 351 KB brotli). With 2 the home is the main module and one file, 330 KB as sent.
+/// Sharing at 3 sent 3-5 KB less for most pages but 8 to 13 files per page, each a round trip
+/// on a phone's HTTP/1.1 connections (docs/benchmarks.md, issue 16).
 /// Overridable for measurements: `BAEDAL_SHARED_INTO_MAIN` (0: upstream's chunks).
 const SHARED_INTO_MAIN: usize = 2;
 

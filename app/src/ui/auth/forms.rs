@@ -69,8 +69,7 @@ where
     });
 }
 
-/// The page, loaded lazily (`#[lazy_route]`): its code is fetched when it is shown, so
-/// signed-in people's pages do not carry it.
+/// The page, loaded lazily (`#[lazy_route]`): its own code is fetched when it is shown.
 pub struct SignInPage;
 
 /// What the page holds while it is shown. Made by its view, in the page's chunk: its
@@ -144,8 +143,7 @@ impl LazyRoute for SignInPage {
     }
 }
 
-/// The page, loaded lazily (`#[lazy_route]`): its code is fetched when it is shown, so
-/// signed-in people's pages do not carry it.
+/// The page, loaded lazily (`#[lazy_route]`): its own code is fetched when it is shown.
 pub struct SignUpPage;
 
 /// What the page holds while it is shown. Made by its view, in the page's chunk: its

@@ -2,7 +2,7 @@
 //! customer's list starts from their delivery address (changed here: 도로명 + 상세주소); a
 //! visitor's from the district they pick here, remembered in a cookie (`crate::area`), so that
 //! a visitor coming back, a search engine and a link preview all get the list in the server's
-//! HTML. An eager page (in the main wasm module, see `ui`): a customer's first load is this page.
+//! HTML. A lazy route like every page (see `ui`): its code is one file beside the main module.
 
 use crate::api::{nearby_stores, SetDeliveryAddress};
 use crate::codec::load;

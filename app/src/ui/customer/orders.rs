@@ -1,5 +1,5 @@
-//! The customer's orders (내 주문): the list (`/orders`, eager, like the home page) and one
-//! order (`/orders/:id`, a lazy route) with its progress and 도착 예정 시각 (from the store's
+//! The customer's orders (내 주문): the list (`/orders`) and one order (`/orders/:id`), each a
+//! lazy route with its progress and 도착 예정 시각 (from the store's
 //! acceptance on, re-read with the order at every step), cancelling, confirming delivery and
 //! ordering it again (재주문: today's prices and stock, what changed shown before the cart).
 

@@ -651,6 +651,8 @@ pub fn compute_split_modules(
     let mut hasher = DefaultHasher::new();
     hasher.write(env!("CARGO_PKG_VERSION").as_bytes()); // TODO: hasher.write_str(_) once that's stabilized
     hasher.write(module.raw);
+    // Baedal's change: the option changes which module holds what.
+    hasher.write(format!("{shared_into_main:?}").as_bytes());
     // once options impact the output module, these should be hashed too
     program_info.canary_export_name = format!("__canary_{:x}", hasher.finish());
     perf_span.exit();
