@@ -10,7 +10,7 @@ use super::auth::{Auth, Gate};
 use super::layout::Loading;
 use super::live::LiveBadge;
 use crate::api::{get_rider_board, RiderAction};
-use crate::codec::{load, Loaded};
+use crate::codec::load;
 use crate::domain::{format_distance, District, OrderId, OrderStatus, RiderBoard, Role, UserId};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -35,21 +35,13 @@ fn percent_encode(value: &str) -> String {
 /// the service worker keeps for opening offline).
 pub struct RiderHome;
 
-/// What the page holds while it is shown. Made by its view, in the page's chunk: its
-/// Resources, actions and their server functions stay out of the main module.
-struct RiderHomeData {
-    key: String,
-    area: RwSignal<String>,
-    position: RwSignal<Option<(f64, f64)>>,
-    gate: Gate,
-    locating: RwSignal<String>,
-    online: RwSignal<bool>,
-    act: ServerAction<RiderAction>,
-    board: Loaded<RiderBoard>,
-}
+#[lazy_route]
+impl LazyRoute for RiderHome {
+    fn data() -> Self {
+        RiderHome
+    }
 
-impl RiderHomeData {
-    fn new() -> Self {
+    fn view(_page: Self) -> AnyView {
         let rider = expect_context::<Auth>().user.get_untracked();
         let home = rider
             .as_ref()
@@ -84,38 +76,8 @@ impl RiderHomeData {
                 get_rider_board(lat, lng, area).await
             },
         );
-        Self {
-            key,
-            area,
-            position,
-            gate,
-            locating: RwSignal::new("위치 확인 중…".to_string()),
-            online: RwSignal::new(true),
-            act,
-            board,
-        }
-    }
-}
-
-#[lazy_route]
-impl LazyRoute for RiderHome {
-    fn data() -> Self {
-        RiderHome
-    }
-
-    fn view(_page: Self) -> AnyView {
-        let this = RiderHomeData::new();
-        let RiderHomeData {
-            key,
-            area,
-            position,
-            gate,
-            locating,
-            online,
-            act,
-            board,
-        } = this;
-        let live = gate.live;
+        let locating = RwSignal::new("위치 확인 중…".to_string());
+        let online = RwSignal::new(true);
         register_service_worker();
         locate(position, locating);
         follow_connectivity(online);

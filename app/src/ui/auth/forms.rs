@@ -72,20 +72,6 @@ where
 /// The page, loaded lazily (`#[lazy_route]`): its own code is fetched when it is shown.
 pub struct SignInPage;
 
-/// What the page holds while it is shown. Made by its view, in the page's chunk: its
-/// Resources, actions and their server functions stay out of the main module.
-struct SignInPageData {
-    action: ServerAction<SignIn>,
-}
-
-impl SignInPageData {
-    fn new() -> Self {
-        Self {
-            action: ServerAction::new(),
-        }
-    }
-}
-
 #[lazy_route]
 impl LazyRoute for SignInPage {
     fn data() -> Self {
@@ -93,8 +79,7 @@ impl LazyRoute for SignInPage {
     }
 
     fn view(_page: Self) -> AnyView {
-        let this = SignInPageData::new();
-        let action = this.action;
+        let action = ServerAction::<SignIn>::new();
         go_home_after(action);
         let sign_up = other_form("/signup");
         let error = move || action.value().get().and_then(Result::err);
@@ -146,20 +131,6 @@ impl LazyRoute for SignInPage {
 /// The page, loaded lazily (`#[lazy_route]`): its own code is fetched when it is shown.
 pub struct SignUpPage;
 
-/// What the page holds while it is shown. Made by its view, in the page's chunk: its
-/// Resources, actions and their server functions stay out of the main module.
-struct SignUpPageData {
-    action: ServerAction<SignUp>,
-}
-
-impl SignUpPageData {
-    fn new() -> Self {
-        Self {
-            action: ServerAction::new(),
-        }
-    }
-}
-
 #[lazy_route]
 impl LazyRoute for SignUpPage {
     fn data() -> Self {
@@ -167,8 +138,7 @@ impl LazyRoute for SignUpPage {
     }
 
     fn view(_page: Self) -> AnyView {
-        let this = SignUpPageData::new();
-        let action = this.action;
+        let action = ServerAction::<SignUp>::new();
         go_home_after(action);
         let sign_in = other_form("/signin");
         // A visitor who picked a delivery area while browsing starts with it.

@@ -4,11 +4,11 @@
 //! idempotency key). A lazy route: its view is a chunk of its own.
 
 use crate::api::{get_checkout_options, get_store_menu, PlaceOrder};
-use crate::codec::{load, Loaded};
-use crate::domain::{CheckoutInput, CheckoutOptions, Role, StoreMenu, Won};
+use crate::codec::load;
+use crate::domain::{CheckoutInput, Role, StoreMenu, Won};
 use crate::error::AppError;
 use crate::ui::auth::Gate;
-use crate::ui::cart::{new_idempotency_key, use_cart, Cart};
+use crate::ui::cart::{new_idempotency_key, use_cart};
 use crate::ui::layout::Loading;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -63,31 +63,17 @@ fn note_input(
 /// page rendered).
 pub struct CheckoutPage;
 
-/// What the page holds while it is shown. Made by its view, in the page's chunk: its
-/// Resources, actions and their server functions stay out of the main module.
-struct CheckoutPageData {
-    gate: Gate,
-    cart: Cart,
-    /// Which provider takes the payment (the sandbox's test cards are shown only for it). Read
-    /// during the server render, so the page never shows them and then takes them away.
-    options: Loaded<CheckoutOptions>,
-    place: ServerAction<PlaceOrder>,
-    /// The cart's store with its delivery terms at the customer's address, read in the browser
-    /// once the cart is (it only exists there). A signal set by an effect, not a resource: a
-    /// resource read under the payment section's `<Transition>` would hold the server's render
-    /// on something the server never loads.
-    store: RwSignal<Option<StoreMenu>>,
-    card: RwSignal<String>,
-    /// 가게 요청사항 and 배달 요청사항, as typed.
-    store_note: RwSignal<String>,
-    rider_note: RwSignal<String>,
-    key: RwSignal<Option<String>>,
-}
+#[lazy_route]
+impl LazyRoute for CheckoutPage {
+    fn data() -> Self {
+        CheckoutPage
+    }
 
-impl CheckoutPageData {
-    fn new() -> Self {
+    fn view(_page: Self) -> AnyView {
         let gate = Gate::for_role(Role::Customer);
         let cart = use_cart();
+        // Which provider takes the payment (the sandbox's test cards are shown only for it). Read
+        // during the server render, so the page never shows them and then takes them away.
         let options = load(
             || (),
             move |_| async move {
@@ -96,6 +82,10 @@ impl CheckoutPageData {
             },
         );
         let place = ServerAction::<PlaceOrder>::new();
+        // The cart's store with its delivery terms at the customer's address, read in the browser
+        // once the cart is (it only exists there). A signal set by an effect, not a resource: a
+        // resource read under the payment section's `<Transition>` would hold the server's render
+        // on something the server never loads.
         let store = RwSignal::new(None::<StoreMenu>);
         Effect::new(move |_| {
             let store_id = cart.0.with(|c| c.store_id);
@@ -112,45 +102,13 @@ impl CheckoutPageData {
             }
         });
         let card = RwSignal::new(String::new());
+        // 가게 요청사항 and 배달 요청사항, as typed.
         let store_note = RwSignal::new(String::new());
         let rider_note = RwSignal::new(String::new());
         // One key per submission: kept while the outcome is unknown or the provider was busy
         // (paying again is the same submission), replaced after a decline or a change to the
         // cart or the notes (the server takes the same key with other notes for another cart).
         let key = RwSignal::new(None::<String>);
-        Self {
-            gate,
-            cart,
-            options,
-            place,
-            store,
-            card,
-            store_note,
-            rider_note,
-            key,
-        }
-    }
-}
-
-#[lazy_route]
-impl LazyRoute for CheckoutPage {
-    fn data() -> Self {
-        CheckoutPage
-    }
-
-    fn view(_page: Self) -> AnyView {
-        let this = CheckoutPageData::new();
-        let CheckoutPageData {
-            gate,
-            cart,
-            options,
-            place,
-            store,
-            card,
-            store_note,
-            rider_note,
-            key,
-        } = this;
         // What paying needs from the store's terms: the tip to add, and whether the minimum and
         // the radius allow it (None until the terms are read).
         let priced = move || {

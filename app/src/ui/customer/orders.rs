@@ -5,7 +5,7 @@
 
 use super::id_param;
 use crate::api::{get_order, my_orders, CancelOrder, ConfirmDelivery, Reorder};
-use crate::codec::{load, Loaded};
+use crate::codec::load;
 use crate::domain::{korea_clock, OrderDetail, OrderId, ReorderPlan, Role};
 use crate::ui::auth::Gate;
 use crate::ui::cart::{confirm, use_cart, CartItem};
@@ -204,19 +204,13 @@ fn reorder_panel(order_id: OrderId, again: ServerAction<Reorder>) -> impl IntoVi
 /// page rendered).
 pub struct OrderPage;
 
-/// What the page holds while it is shown. Made by its view, in the page's chunk: its
-/// Resources, actions and their server functions stay out of the main module.
-struct OrderPageData {
-    gate: Gate,
-    cancel: ServerAction<CancelOrder>,
-    confirm_received: ServerAction<ConfirmDelivery>,
-    again: ServerAction<Reorder>,
-    live: LiveUpdates,
-    order: Loaded<OrderDetail>,
-}
+#[lazy_route]
+impl LazyRoute for OrderPage {
+    fn data() -> Self {
+        OrderPage
+    }
 
-impl OrderPageData {
-    fn new() -> Self {
+    fn view(_page: Self) -> AnyView {
         let gate = Gate::for_role(Role::Customer);
         let order_id = id_param();
         let cancel = ServerAction::<CancelOrder>::new();
@@ -238,33 +232,6 @@ impl OrderPageData {
                 get_order(id).await
             },
         );
-        Self {
-            gate,
-            cancel,
-            confirm_received,
-            again,
-            live,
-            order,
-        }
-    }
-}
-
-#[lazy_route]
-impl LazyRoute for OrderPage {
-    fn data() -> Self {
-        OrderPage
-    }
-
-    fn view(_page: Self) -> AnyView {
-        let this = OrderPageData::new();
-        let OrderPageData {
-            gate,
-            cancel,
-            confirm_received,
-            again,
-            live,
-            order,
-        } = this;
         gate.render(move |_user| {
             view! {
                 <Transition fallback=Loading>

@@ -6,11 +6,11 @@
 
 use super::id_param;
 use crate::api::get_store_menu;
-use crate::codec::{load, Loaded};
+use crate::codec::load;
 use crate::domain::{Role, StoreMenu};
 use crate::error::AppError;
 use crate::ui::auth::{Auth, Gate};
-use crate::ui::cart::{confirm, use_cart, Cart};
+use crate::ui::cart::{confirm, use_cart};
 use crate::ui::layout::Loading;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
@@ -22,16 +22,13 @@ use leptos_router::{lazy_route, LazyRoute};
 /// page rendered).
 pub struct StorePage;
 
-/// What the page holds while it is shown. Made by its view, in the page's chunk: its
-/// Resources, actions and their server functions stay out of the main module.
-struct StorePageData {
-    gate: Gate,
-    menu: Loaded<StoreMenu>,
-    cart: Cart,
-}
+#[lazy_route]
+impl LazyRoute for StorePage {
+    fn data() -> Self {
+        StorePage
+    }
 
-impl StorePageData {
-    fn new() -> Self {
+    fn view(_page: Self) -> AnyView {
         let gate = Gate::open_to(Role::Customer);
         let store_id = id_param();
         let menu = load(
@@ -42,19 +39,6 @@ impl StorePageData {
             },
         );
         let cart = use_cart();
-        Self { gate, menu, cart }
-    }
-}
-
-#[lazy_route]
-impl LazyRoute for StorePage {
-    fn data() -> Self {
-        StorePage
-    }
-
-    fn view(_page: Self) -> AnyView {
-        let this = StorePageData::new();
-        let StorePageData { gate, menu, cart } = this;
         gate.render_open(move |_user| {
             view! {
                 <Suspense fallback=Loading>

@@ -127,17 +127,13 @@ impl PageState {
 /// own that only owners download.
 pub struct StoreHome;
 
-/// What the page holds while it is shown. Made by its view, in the page's chunk: its
-/// Resources, actions and their server functions stay out of the main module.
-struct StoreHomeData {
-    gate: Gate,
-    actions: Actions,
-    board: Loaded<OwnerBoard>,
-    state: PageState,
-}
+#[lazy_route]
+impl LazyRoute for StoreHome {
+    fn data() -> Self {
+        StoreHome
+    }
 
-impl StoreHomeData {
-    fn new() -> Self {
+    fn view(_page: Self) -> AnyView {
         let gate = Gate::for_role(Role::Owner);
         let live = gate.live;
         let actions = Actions {
@@ -167,30 +163,7 @@ impl StoreHomeData {
                 get_owner_board().await
             },
         );
-        Self {
-            gate,
-            actions,
-            board,
-            state: PageState::new(),
-        }
-    }
-}
-
-#[lazy_route]
-impl LazyRoute for StoreHome {
-    fn data() -> Self {
-        StoreHome
-    }
-
-    fn view(_page: Self) -> AnyView {
-        let this = StoreHomeData::new();
-        let StoreHomeData {
-            gate,
-            actions,
-            board,
-            state,
-        } = this;
-        let live = gate.live;
+        let state = PageState::new();
         // A saved or refused stock number stops being a draft: the row shows the stock as it
         // is now. A number the server could not read stays for the owner to correct.
         Effect::new(move |_| {
