@@ -138,3 +138,49 @@ for (const { who, email, home, split, ready } of [
     await context.close();
   });
 }
+
+test("the owner's dish and delivery-terms forms load their code when first opened, and keep working across re-reads", async ({ browser }) => {
+  const page = await signedIn(browser, 'owner@baedal.kr', '/store');
+  const { pkg, manifest } = await manifestOf(page);
+  const formFiles = (name: RegExp) => {
+    const entry = Object.entries(manifest).find(([split]) => name.test(split));
+    expect(entry, `${name} in ${JSON.stringify(manifest)}`).toBeTruthy();
+    return entry![1].map((file) => `${pkg}/${file}.wasm`);
+  };
+  const menuForm = formFiles(/^menu_form_/);
+  const termsForm = formFiles(/^terms_form_/);
+
+  const context = await browser.newContext({ storageState: await page.context().storageState() });
+  const fetched = recordFetches(context);
+  const cold = await context.newPage();
+  const errors = watchErrors(cold);
+  await cold.goto('/store');
+  await hydrated(cold);
+  await live(cold);
+  await cold.waitForLoadState('networkidle');
+  for (const file of [...menuForm, ...termsForm]) expect(fetched, `${file} is not part of the first load`).not.toContain(file);
+
+  const store = cold.getByTestId('owned-store').filter({ hasText: '종로 할매국밥' });
+  await store.getByText('메뉴 추가 · 수정').click();
+  await expect(store.getByLabel('메뉴 이름')).toBeVisible();
+  for (const file of menuForm) expect(fetched).toContain(file);
+  for (const file of termsForm) expect(fetched, 'only the form opened').not.toContain(file);
+  await store.getByLabel('메뉴 이름').fill('작성 중');
+
+  await store.getByTestId('terms-editor').locator('summary').click();
+  await expect(store.getByTestId('terms-editor').getByLabel('최소주문금액 (원)')).toBeVisible();
+  for (const file of termsForm) expect(fetched).toContain(file);
+
+  // A re-read of the board (here: a stock number saved as it was) renders the panels anew; the
+  // opened forms stay, with what was typed.
+  const reads = fetched.filter((path) => path.endsWith('/owner_board')).length;
+  const row = store.getByTestId('stock-row').first();
+  await row.locator('input').fill(await row.locator('input').inputValue());
+  await row.getByRole('button', { name: '저장' }).click();
+  await expect(row.locator('.stock-message')).toHaveText('저장됨');
+  await expect.poll(() => fetched.filter((path) => path.endsWith('/owner_board')).length).toBeGreaterThan(reads);
+  await expect(store.getByLabel('메뉴 이름')).toHaveValue('작성 중');
+  await expect(store.getByTestId('terms-editor').getByLabel('최소주문금액 (원)')).toBeVisible();
+  expect(errors).toEqual([]);
+  await context.close();
+});

@@ -1,10 +1,51 @@
-//! The menu part of a store's panel: every dish's stock (what can still be cooked today) and
-//! the form that adds or edits a dish.
+//! The menu part of a store's panel: every dish's stock (what can still be cooked today), the
+//! form that adds or edits a dish, and the store's delivery terms.
+//!
+//! The two forms sit in disclosures (`<details>`) the owner opens now and then; the orders and
+//! the stock are what the page is for. So each form's code is a file of its own (`#[lazy]`),
+//! fetched when its disclosure is first opened, not with the page: a third of the owner's page
+//! is in them. The server renders the disclosures closed and empty, as the browser first shows
+//! them.
 
 use super::{Actions, DishForm, PageState, StockDraft};
 use crate::api::{SaveFood, SetFoodStock};
 use crate::domain::{km, DeliveryTerms, FoodId, MenuItem, StoreId};
+use crate::ui::layout::Loading;
+use leptos::ev::MouseEvent;
+use leptos::lazy;
 use leptos::prelude::*;
+use std::collections::HashSet;
+
+/// The body of a disclosure, made by `body` (loading its code) once the owner has opened it
+/// for this store (`opened`, kept in the page's state so that a re-read of the board, which
+/// renders the panel anew, keeps it); closing it again keeps it made.
+fn on_demand<F, Fut>(
+    opened: RwSignal<HashSet<StoreId>>,
+    store_id: StoreId,
+    body: F,
+) -> impl IntoView
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = AnyView> + Send + 'static,
+{
+    move || {
+        opened.with(|opened| opened.contains(&store_id)).then(|| {
+            let body = body();
+            view! { <Suspense fallback=Loading>{Suspend::new(body)}</Suspense> }
+        })
+    }
+}
+
+/// The handler of a disclosure's `<summary>`: the disclosure of this store has been opened.
+fn open_for(opened: RwSignal<HashSet<StoreId>>, store_id: StoreId) -> impl Fn(MouseEvent) {
+    move |_| {
+        if !opened.with_untracked(|opened| opened.contains(&store_id)) {
+            opened.update(|opened| {
+                opened.insert(store_id);
+            });
+        }
+    }
+}
 
 /// Add a dish with its first stock, or pick one to edit its name, description, price, or hide
 /// it from customers (its stock is changed in the stock table).
@@ -14,6 +55,24 @@ pub(super) fn menu_editor(
     actions: Actions,
     state: PageState,
 ) -> impl IntoView {
+    let form = on_demand(state.menu_opened, store_id, move || {
+        menu_form(store_id, menu.clone(), actions, state)
+    });
+    view! {
+        <details class="menu-editor">
+            <summary on:click=open_for(state.menu_opened, store_id)>"메뉴 추가 · 수정"</summary>
+            {form}
+        </details>
+    }
+}
+
+#[lazy]
+fn menu_form(
+    store_id: StoreId,
+    menu: Vec<MenuItem>,
+    actions: Actions,
+    state: PageState,
+) -> AnyView {
     let save = actions.food;
     let ours = move || state.dish_saved_for.get() == Some(store_id);
     let error = move |field: &'static str| {
@@ -48,8 +107,6 @@ pub(super) fn menu_editor(
         })
         .collect_view();
     view! {
-        <details class="menu-editor">
-            <summary>"메뉴 추가 · 수정"</summary>
             <div class="form">
                 <label>
                     "수정할 메뉴"
@@ -83,8 +140,8 @@ pub(super) fn menu_editor(
                 <button class="button primary" on:click=submit disabled=move || save.pending().get()>"메뉴 저장"</button>
                 {move || (ours() && matches!(save.value().get(), Some(Ok(_)))).then(|| view! { <p class="saved">"저장되었습니다."</p> })}
             </div>
-        </details>
     }
+    .into_any()
 }
 
 /// One dish's stock: the number as it is now (following orders live) until the owner types;
@@ -160,6 +217,38 @@ pub(super) fn terms_editor(
     actions: Actions,
     state: PageState,
 ) -> impl IntoView {
+    let ours = move || state.terms_saved_for.get() == Some(store_id);
+    let summary = [
+        Some(
+            terms
+                .min_order_label()
+                .unwrap_or_else(|| "최소주문금액 없음".into()),
+        ),
+        Some(terms.tip_label()),
+        Some(terms.radius_label()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    let form = on_demand(state.terms_opened, store_id, move || {
+        terms_form(store_id, terms.clone(), actions, state)
+    });
+    view! {
+        <details class="terms-editor" data-testid="terms-editor" open=ours>
+            <summary on:click=open_for(state.terms_opened, store_id)>"배달 조건: " <span data-testid="terms-summary">{summary}</span></summary>
+            {form}
+        </details>
+    }
+}
+
+#[lazy]
+fn terms_form(
+    store_id: StoreId,
+    terms: DeliveryTerms,
+    actions: Actions,
+    state: PageState,
+) -> AnyView {
     let save = actions.terms;
     let ours = move || state.terms_saved_for.get() == Some(store_id);
     let error = move |field: &'static str| {
@@ -174,22 +263,7 @@ pub(super) fn terms_editor(
     let saved = move || ours() && matches!(save.value().get(), Some(Ok(_)));
     let radius = km(terms.radius_m);
     let radius = radius.trim_end_matches("km").to_string();
-    let summary = [
-        Some(
-            terms
-                .min_order_label()
-                .unwrap_or_else(|| "최소주문금액 없음".into()),
-        ),
-        Some(terms.tip_label()),
-        Some(terms.radius_label()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" · ");
     view! {
-        <details class="terms-editor" data-testid="terms-editor" open=ours>
-            <summary>"배달 조건: " <span data-testid="terms-summary">{summary}</span></summary>
             <ActionForm action=save attr:class="form" attr:novalidate=true on:submit=move |_| state.terms_saved_for.set(Some(store_id))>
                 <input type="hidden" name="store_id" value=store_id.to_string() />
                 <label>"최소주문금액 (원)" <input type="number" name="min_order" min="0" step="100" inputmode="numeric" value=terms.min_order.0.to_string() /></label>
@@ -203,6 +277,6 @@ pub(super) fn terms_editor(
                 <button type="submit" class="button small" data-testid="terms-save">"배달 조건 저장"</button>
                 {move || saved().then(|| view! { <p class="muted small" role="status">"저장했습니다."</p> })}
             </ActionForm>
-        </details>
     }
+    .into_any()
 }

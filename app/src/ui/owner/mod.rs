@@ -33,7 +33,7 @@ use board::store_panel;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{lazy_route, LazyRoute};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The page's actions, shared by every store panel (each knows which store it acted for).
 #[derive(Clone, Copy)]
@@ -82,6 +82,10 @@ struct PageState {
     terms_saved_for: RwSignal<Option<StoreId>>,
     /// The cooking time picked for a new order, until it is accepted (else the default).
     cook_minutes: RwSignal<HashMap<OrderId, i64>>,
+    /// The stores whose dish form, and whose delivery terms form, the owner has opened (their
+    /// code is loaded then; see `menu`).
+    menu_opened: RwSignal<HashSet<StoreId>>,
+    terms_opened: RwSignal<HashSet<StoreId>>,
 }
 
 impl PageState {
@@ -96,6 +100,8 @@ impl PageState {
             opened_for: RwSignal::new(None),
             terms_saved_for: RwSignal::new(None),
             cook_minutes: RwSignal::new(HashMap::new()),
+            menu_opened: RwSignal::new(HashSet::new()),
+            terms_opened: RwSignal::new(HashSet::new()),
         }
     }
 

@@ -466,6 +466,54 @@ impl<It: Iterator<Item = SccEvent>> DepGraphPainter<It> {
     }
 }
 
+/// Baedal's change: the split module each split module is nested in, i.e. the one whose code
+/// alone calls it (every call of every entry point of the module is painted with that one
+/// split module only). A nested module can only be loaded once its parent is, so code the two
+/// share can live in the parent's file: the nested module calls it through the function table
+/// like any shared code, and the parent filled those slots when it was instantiated.
+fn nested_parents(
+    split_points: &[SplitPoint],
+    painted: &[(DepNode, SplitModuleIdentifier)],
+) -> HashMap<String, String> {
+    let callers: HashMap<DepNode, &SplitModuleIdentifier> = painted
+        .iter()
+        .map(|(node, color)| (*node, color))
+        .collect();
+    let mut called_from = HashMap::<&String, BTreeSet<Option<&String>>>::new();
+    for split_point in split_points {
+        let caller = match callers.get(&DepNode::Function(split_point.import_func)) {
+            Some(SplitModuleIdentifier::Split(caller)) if caller != &split_point.module_name => {
+                Some(caller)
+            }
+            _ => None,
+        };
+        called_from
+            .entry(&split_point.module_name)
+            .or_default()
+            .insert(caller);
+    }
+    called_from
+        .into_iter()
+        .filter_map(|(split, callers)| match callers.into_iter().collect::<Vec<_>>()[..] {
+            [Some(parent)] => Some((split.clone(), parent.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The outermost split module `split` is nested in (itself if it is not nested).
+fn outermost_parent<'a>(parents: &'a HashMap<String, String>, split: &'a String) -> &'a String {
+    let mut outer = split;
+    // A chain is at most as long as there are split modules; the bound guards against a cycle.
+    for _ in 0..=parents.len() {
+        match parents.get(outer) {
+            Some(parent) => outer = parent,
+            None => break,
+        }
+    }
+    outer
+}
+
 pub fn compute_split_modules(
     module: &InputModule,
     dep_graph: &DepGraph,
@@ -513,18 +561,40 @@ pub fn compute_split_modules(
     let perf_span = perf_span!("paint dep nodes");
     let perf_span = perf_span.enter();
     let mut painter = graph_analysis.into_painter();
-    let mut split_module_contents = HashMap::<SplitModuleIdentifier, OutputModuleInfo>::new();
+    // Baedal's change: paint everything first, so that where each split point is called from
+    // is known before anything is placed (see `nested_parents`).
+    let mut painted = Vec::new();
     while let Some((node, color)) = painter.next() {
+        painted.push((node, color.clone()));
+    }
+    let parents = nested_parents(&split_points, &painted);
+    let mut split_module_contents = HashMap::<SplitModuleIdentifier, OutputModuleInfo>::new();
+    for (node, color) in &painted {
+        let node = *node;
         if split_point_imports.contains(&node) {
             continue;
         }
         // Baedal's change: code that `shared_into_main` or more split modules need goes into the
-        // main module instead of a chunk of its own (fewer, larger files; see Options).
+        // main module instead of a chunk of its own (fewer, larger files; see Options). A split
+        // module called only from another one's code counts as that one (`nested_parents`):
+        // code a page shares with its own lazily loaded parts goes into the page's file.
+        let placed;
         let color = match color {
-            SplitModuleIdentifier::Chunk(needed_by)
-                if shared_into_main.is_some_and(|at| needed_by.len() >= at) =>
-            {
-                &SplitModuleIdentifier::Main
+            SplitModuleIdentifier::Chunk(needed_by) if shared_into_main.is_some() => {
+                let outermost: BTreeSet<&String> = needed_by
+                    .iter()
+                    .map(|split| outermost_parent(&parents, split))
+                    .collect();
+                placed = match outermost.iter().next() {
+                    _ if shared_into_main.is_some_and(|at| outermost.len() >= at) => {
+                        SplitModuleIdentifier::Main
+                    }
+                    Some(&outer) if outermost.len() == 1 && needed_by.contains(outer) => {
+                        SplitModuleIdentifier::Split(outer.clone())
+                    }
+                    _ => color.clone(),
+                };
+                &placed
             }
             color => color,
         };
@@ -652,7 +722,7 @@ pub fn compute_split_modules(
     hasher.write(env!("CARGO_PKG_VERSION").as_bytes()); // TODO: hasher.write_str(_) once that's stabilized
     hasher.write(module.raw);
     // Baedal's change: the option changes which module holds what.
-    hasher.write(format!("{shared_into_main:?}").as_bytes());
+    hasher.write(format!("{shared_into_main:?} nested").as_bytes());
     // once options impact the output module, these should be hashed too
     program_info.canary_export_name = format!("__canary_{:x}", hasher.finish());
     perf_span.exit();
