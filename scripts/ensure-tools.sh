@@ -5,7 +5,8 @@
 #
 #   scripts/ensure-tools.sh build    wasm target + wasm-bindgen CLI (exact Cargo.lock version) +
 #                                    the wasm splitter (tools/wasm-split) + Node.js (apt)
-#   scripts/ensure-tools.sh release  build + wasm-opt (npm binaryen) + rust-src (rustup)
+#   scripts/ensure-tools.sh release  build + wasm-opt (npm binaryen), terser (npm) and rust-src
+#                                    (rustup)
 #   scripts/ensure-tools.sh browser  Chromium, CJK fonts, curl (apt) and Playwright (npm), for
 #                                    `./baedal bench-load`
 #   scripts/ensure-tools.sh test     release + browser + gateway
@@ -67,7 +68,7 @@ npm_install() {
 }
 
 if [ "$level" = release ] || [ "$level" = test ]; then
-  npm_install scripts # wasm-opt (binaryen)
+  npm_install scripts # wasm-opt (binaryen), terser
   # The release wasm rebuilds the standard library (scripts/build.sh: panics abort at once).
   if ! rustup component list --installed | grep -q '^rust-src'; then
     say "adding the Rust component rust-src, for the release wasm's own standard library"

@@ -65,6 +65,17 @@ pub enum AppError {
     Network { message: String },
 }
 
+/// A part of a page whose code comes on request (a `wasm_split` with `fallible`) could not be
+/// loaded: the network is down, say. Shown where the part would be, and asked again when the
+/// part is opened again (only successful loads are remembered).
+impl From<leptos::wasm_split::SplitLoaderError> for AppError {
+    fn from(error: leptos::wasm_split::SplitLoaderError) -> Self {
+        AppError::Network {
+            message: error.to_string(),
+        }
+    }
+}
+
 /// How an `AppError` is read back from JSON: `{"error": "<kind>", ...its fields}`, the form
 /// serde writes for the enum's `tag = "error"`.
 ///

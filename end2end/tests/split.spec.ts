@@ -78,7 +78,6 @@ test("a customer's cold load of / fetches neither the owner's nor the rider's co
   for (const chunk of [...foreign, ...storePage]) {
     expect(fetched, `${chunk}.wasm is not fetched for /`).not.toContain(`${pkg}/${chunk}.wasm`);
   }
-
   // Into a store, inside the app: its page's chunk comes now, and the page works.
   const documents = fetched.filter((path) => path.startsWith('document ')).length;
   await cold.getByTestId('store-list').getByText('마포 즉석떡볶이').click();
@@ -147,8 +146,8 @@ test("the owner's dish and delivery-terms forms load their code when first opene
     expect(entry, `${name} in ${JSON.stringify(manifest)}`).toBeTruthy();
     return entry![1].map((file) => `${pkg}/${file}.wasm`);
   };
-  const menuForm = formFiles(/^menu_form_/);
-  const termsForm = formFiles(/^terms_form_/);
+  const menuForm = formFiles(/^baedal_owner_menu_form$/);
+  const termsForm = formFiles(/^baedal_owner_terms_form$/);
 
   const context = await browser.newContext({ storageState: await page.context().storageState() });
   const fetched = recordFetches(context);
@@ -182,5 +181,37 @@ test("the owner's dish and delivery-terms forms load their code when first opene
   await expect(store.getByLabel('메뉴 이름')).toHaveValue('작성 중');
   await expect(store.getByTestId('terms-editor').getByLabel('최소주문금액 (원)')).toBeVisible();
   expect(errors).toEqual([]);
+  await context.close();
+});
+
+test("a form whose code cannot be fetched says so and loads on 다시 시도; the rest of the page keeps working", async ({ browser }) => {
+  const page = await signedIn(browser, 'owner@baedal.kr', '/store');
+  const { pkg, manifest } = await manifestOf(page);
+  const files = manifest['baedal_owner_menu_form'];
+  expect(files, `the dish form's entry in ${JSON.stringify(manifest)}`).toBeTruthy();
+
+  const context = await browser.newContext({ storageState: await page.context().storageState() });
+  const cold = await context.newPage();
+  const errors = watchErrors(cold);
+  await cold.goto('/store');
+  await hydrated(cold);
+  await live(cold);
+  // The network fails for the form's file only.
+  const blocked = (url: URL) => files.some((file) => url.pathname === `${pkg}/${file}.wasm`);
+  await cold.route(blocked, (route) => route.abort('internetdisconnected'));
+  const store = cold.getByTestId('owned-store').filter({ hasText: '종로 할매국밥' });
+  await store.getByText('메뉴 추가 · 수정').click();
+  await expect(store.getByTestId('part-error')).toContainText('화면을 불러오지 못했습니다');
+
+  // The page is alive: a tab still switches.
+  await store.getByRole('tab', { name: /조리 완료/ }).click();
+  await expect(store.getByRole('tab', { name: /조리 완료/ })).toHaveClass(/active/);
+
+  await cold.unroute(blocked);
+  await store.getByRole('button', { name: '다시 시도' }).click();
+  await expect(store.getByLabel('메뉴 이름')).toBeVisible();
+  await expect(store.getByTestId('part-error')).toHaveCount(0);
+  // The splitter's loader reports the failed fetch in the console; nothing else went wrong.
+  expect(errors.filter((error) => !/Failed to fetch|Failed to load resource|ERR_INTERNET_DISCONNECTED/.test(error))).toEqual([]);
   await context.close();
 });

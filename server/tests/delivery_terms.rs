@@ -275,6 +275,19 @@ async fn an_order_needs_a_delivery_address(backend: Backend) {
         Value::Null,
         "no quote without an address: {page}"
     );
+    // The home page asks for one: its address form is open and in the server's HTML, so it can
+    // be filled in at once, scripts or not.
+    let (status, _, home) = app.page(&client, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        home.contains("미설정: 도로명 주소를 입력해 주세요"),
+        "{home}"
+    );
+    assert!(
+        home.contains(r#"<details class="address-change" open"#),
+        "{home}"
+    );
+    assert!(home.contains(r#"data-testid="address-road""#), "{home}");
 
     // Setting one makes both work again.
     app.ok(

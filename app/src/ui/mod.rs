@@ -6,10 +6,12 @@
 //! scripts/build.sh with tools/wasm-split), fetched when the page is first shown and preloaded by
 //! the server's HTML for the page it rendered. So a customer never downloads the owner's or the
 //! rider's page files, and they never download the customer's (code only the owner's and the
-//! rider's pages share is in the main module, though: one file per page was worth more). What a
-//! page shows only when asked (the owner's dish and delivery-terms forms) is a `#[lazy]`
-//! function of its own: its code comes when first opened, and what it shares with its page
-//! stays in the page's file (the splitter counts it as part of the page that alone calls it).
+//! rider's pages share is in the main module, though: one file per page was worth more).
+//!
+//! What a page shows only when asked (the owner's dish and delivery-terms forms) is a split
+//! function of its own (`on_request`): its code comes when first opened, and what it shares
+//! with its page stays in the page's file (the splitter counts it as part of the page that
+//! alone calls it).
 //!
 //! A page's data — its Resources, actions and their server functions' client code — is made in
 //! its `view`, in its own file, not in `data`: Leptos runs `data` from the main module, which
@@ -28,6 +30,7 @@ mod device;
 mod layout;
 mod live;
 mod notifications;
+mod on_request;
 mod owner;
 mod rider;
 

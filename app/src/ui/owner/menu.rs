@@ -2,17 +2,17 @@
 //! form that adds or edits a dish, and the store's delivery terms.
 //!
 //! The two forms sit in disclosures (`<details>`) the owner opens now and then; the orders and
-//! the stock are what the page is for. So each form's code is a file of its own (`#[lazy]`),
-//! fetched when its disclosure is first opened, not with the page: a third of the owner's page
-//! is in them. The server renders the disclosures closed and empty, as the browser first shows
-//! them.
+//! the stock are what the page is for. So each form's code is a file of its own (`on_request`,
+//! see `crate::ui::on_request`), fetched when its disclosure is first opened, not with the
+//! page: a third of the owner's page is in them. The server renders the disclosures closed and
+//! empty, as the browser first shows them.
 
 use super::{Actions, DishForm, PageState, StockDraft};
 use crate::api::{SaveFood, SetFoodStock};
 use crate::domain::{km, DeliveryTerms, FoodId, MenuItem, StoreId};
-use crate::ui::layout::Loading;
+use crate::error::AppError;
+use crate::ui::on_request;
 use leptos::ev::MouseEvent;
-use leptos::lazy;
 use leptos::prelude::*;
 use std::collections::HashSet;
 
@@ -25,14 +25,13 @@ fn on_demand<F, Fut>(
     body: F,
 ) -> impl IntoView
 where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = AnyView> + Send + 'static,
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<AnyView, AppError>> + Send + 'static,
 {
     move || {
-        opened.with(|opened| opened.contains(&store_id)).then(|| {
-            let body = body();
-            view! { <Suspense fallback=Loading>{Suspend::new(body)}</Suspense> }
-        })
+        opened
+            .with(|opened| opened.contains(&store_id))
+            .then(|| on_request::show(body.clone()))
     }
 }
 
@@ -66,13 +65,13 @@ pub(super) fn menu_editor(
     }
 }
 
-#[lazy]
+#[leptos::wasm_split::wasm_split(baedal_owner_menu_form, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn menu_form(
     store_id: StoreId,
     menu: Vec<MenuItem>,
     actions: Actions,
     state: PageState,
-) -> AnyView {
+) -> Result<AnyView, AppError> {
     let save = actions.food;
     let ours = move || state.dish_saved_for.get() == Some(store_id);
     let error = move |field: &'static str| {
@@ -106,7 +105,7 @@ fn menu_form(
             view! { <option value=id.to_string() selected=move || state.form(store_id).food_id == Some(id)>{label}</option> }
         })
         .collect_view();
-    view! {
+    Ok(view! {
             <div class="form">
                 <label>
                     "수정할 메뉴"
@@ -141,7 +140,7 @@ fn menu_form(
                 {move || (ours() && matches!(save.value().get(), Some(Ok(_)))).then(|| view! { <p class="saved">"저장되었습니다."</p> })}
             </div>
     }
-    .into_any()
+    .into_any())
 }
 
 /// One dish's stock: the number as it is now (following orders live) until the owner types;
@@ -242,13 +241,13 @@ pub(super) fn terms_editor(
     }
 }
 
-#[lazy]
+#[leptos::wasm_split::wasm_split(baedal_owner_terms_form, wasm_split_path = ::leptos::wasm_split, fallible)]
 fn terms_form(
     store_id: StoreId,
     terms: DeliveryTerms,
     actions: Actions,
     state: PageState,
-) -> AnyView {
+) -> Result<AnyView, AppError> {
     let save = actions.terms;
     let ours = move || state.terms_saved_for.get() == Some(store_id);
     let error = move |field: &'static str| {
@@ -263,7 +262,7 @@ fn terms_form(
     let saved = move || ours() && matches!(save.value().get(), Some(Ok(_)));
     let radius = km(terms.radius_m);
     let radius = radius.trim_end_matches("km").to_string();
-    view! {
+    Ok(view! {
             <ActionForm action=save attr:class="form" attr:novalidate=true on:submit=move |_| state.terms_saved_for.set(Some(store_id))>
                 <input type="hidden" name="store_id" value=store_id.to_string() />
                 <label>"최소주문금액 (원)" <input type="number" name="min_order" min="0" step="100" inputmode="numeric" value=terms.min_order.0.to_string() /></label>
@@ -278,5 +277,5 @@ fn terms_form(
                 {move || saved().then(|| view! { <p class="muted small" role="status">"저장했습니다."</p> })}
             </ActionForm>
     }
-    .into_any()
+    .into_any())
 }

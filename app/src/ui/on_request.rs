@@ -1,0 +1,44 @@
+//! Parts of a page whose code comes on request: the forms a page keeps in closed disclosures
+//! (the owner's dish form and delivery terms). Each is a function
+//! split into a wasm file of its own (`wasm_split` with `fallible`; Leptos's `#[lazy]` is the
+//! same split, but a file that cannot be fetched stops the whole app there). The first call
+//! fetches the file; the splitter keeps what such a part shares with its page in the page's
+//! file (tools/wasm-split/vendor/README.md).
+//!
+//! If the file cannot be fetched (the phone is offline), the part says so with a button to try
+//! again, and the rest of the page keeps working: only successful loads are remembered.
+
+use crate::error::AppError;
+use crate::ui::layout::Loading;
+use leptos::prelude::*;
+use std::future::Future;
+
+/// Shows the part `part` makes once its code is loaded, "불러오는 중…" until then.
+pub fn show<F, Fut>(part: F) -> impl IntoView
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<AnyView, AppError>> + Send + 'static,
+{
+    let attempt = RwSignal::new(0u32);
+    view! {
+        <Suspense fallback=Loading>
+            {move || {
+                attempt.track();
+                let part = part();
+                Suspend::new(async move {
+                    part.await.unwrap_or_else(|error| {
+                        view! {
+                            <p class="form-error" role="alert" data-testid="part-error">
+                                "화면을 불러오지 못했습니다. 연결을 확인해 주세요. (" {error.to_string()} ") "
+                                <button class="button small" on:click=move |_| attempt.update(|n| *n += 1)>
+                                    "다시 시도"
+                                </button>
+                            </p>
+                        }
+                        .into_any()
+                    })
+                })
+            }}
+        </Suspense>
+    }
+}
