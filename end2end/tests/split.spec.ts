@@ -72,6 +72,12 @@ test("a customer's cold load of / fetches neither the owner's nor the rider's co
   const home = Object.entries(manifest).find(([split]) => /customer_home/i.test(split));
   expect(home, `the home's entry in ${JSON.stringify(manifest)}`).toBeTruthy();
   expect(home![1], "the home's own code is one file").toHaveLength(1);
+  // Code only the customer's pages past the home share is one more file, which they load and
+  // the home does not.
+  const filesOf = (name: RegExp) => Object.entries(manifest).find(([split]) => name.test(split))![1];
+  const pastHome = filesOf(/store_page/i).filter((file) => filesOf(/checkout_page/i).includes(file));
+  expect(pastHome, `the store page's and checkout's shared file in ${JSON.stringify(manifest)}`).toHaveLength(1);
+  expect(home![1]).not.toContain(pastHome[0]);
   expect(fetched.filter((path) => path.endsWith('.wasm')).sort()).toEqual(
     [`${pkg}/baedal_bg.wasm`, `${pkg}/${home![1][0]}.wasm`].sort(),
   );
@@ -86,7 +92,7 @@ test("a customer's cold load of / fetches neither the owner's nor the rider's co
   await cold.getByRole('button', { name: '즉석떡볶이 (2인) 담기' }).click();
   await expect(cold.getByTestId('cart-bar')).toContainText('1개');
   expect(fetched.filter((path) => path.startsWith('document ')).length, 'no new document').toBe(documents);
-  for (const chunk of storePage) expect(fetched).toContain(`${pkg}/${chunk}.wasm`);
+  for (const chunk of [...storePage, ...pastHome]) expect(fetched).toContain(`${pkg}/${chunk}.wasm`);
   for (const chunk of foreign) expect(fetched, `${chunk}.wasm is not fetched`).not.toContain(`${pkg}/${chunk}.wasm`);
   expect(errors).toEqual([]);
   await context.close();

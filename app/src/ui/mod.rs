@@ -6,7 +6,9 @@
 //! scripts/build.sh with tools/wasm-split), fetched when the page is first shown and preloaded by
 //! the server's HTML for the page it rendered. So a customer never downloads the owner's or the
 //! rider's page files, and they never download the customer's (code only the owner's and the
-//! rider's pages share is in the main module, though: one file per page was worth more).
+//! rider's pages share is in the main module, though: one file per page was worth more). Code
+//! only the customer's pages past the home share, or only the two sign-in pages, is one more
+//! file, loaded by those pages (tools/wasm-split's `PAGE_GROUPS`).
 //!
 //! What a page shows only when asked (the owner's dish and delivery-terms forms) is a split
 //! function of its own (`on_request`): its code comes when first opened, and what it shares

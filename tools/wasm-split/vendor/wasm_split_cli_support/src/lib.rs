@@ -70,6 +70,7 @@ fn run_transform(opts: Options) -> Result<SplitWasm> {
             &deps.graph,
             split_points,
             opts.shared_into_main,
+            &opts.page_groups,
         )?;
     deps_span.exit();
 

@@ -93,6 +93,10 @@ pub struct Options<'a> {
     /// module rather than a chunk shared by them. `None` (the default) keeps upstream's
     /// behaviour: one chunk per set of split modules that need it.
     pub shared_into_main: Option<usize>,
+    /// Baedal's change: groups of split modules, each given as prefixes of its modules' names,
+    /// that `shared_into_main` counts as one: code only a group's modules share goes into one
+    /// chunk for the group instead of the main module. Empty (the default): no groups.
+    pub page_groups: Vec<Vec<String>>,
     /// Enables explicit tests for assumptions we make about the input wasm file during integration testing.
     #[doc(hidden)]
     pub strict_tests: bool,
@@ -113,6 +117,7 @@ impl<'wasm> Options<'wasm> {
                 .is_some_and(|v| !v.is_empty()),
             strict_tests: false,
             shared_into_main: None,
+            page_groups: Vec::new(),
         }
     }
 }

@@ -501,6 +501,21 @@ fn nested_parents(
         .collect()
 }
 
+/// What the sharing rule counts: a split module, or a group of them (`Options::page_groups`).
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Unit<'a> {
+    Group(usize),
+    Split(&'a String),
+}
+
+/// The group `split` belongs to (the first whose prefixes one of starts its name), or itself.
+fn unit_of<'a>(page_groups: &[Vec<String>], split: &'a String) -> Unit<'a> {
+    page_groups
+        .iter()
+        .position(|group| group.iter().any(|prefix| split.starts_with(prefix.as_str())))
+        .map_or(Unit::Split(split), Unit::Group)
+}
+
 /// The outermost split module `split` is nested in (itself if it is not nested).
 fn outermost_parent<'a>(parents: &'a HashMap<String, String>, split: &'a String) -> &'a String {
     let mut outer = split;
@@ -519,6 +534,7 @@ pub fn compute_split_modules(
     dep_graph: &DepGraph,
     split_points: Vec<SplitPoint>,
     shared_into_main: Option<usize>,
+    page_groups: &[Vec<String>],
 ) -> Result<SplitProgramInfo> {
     let split_span = perf_span!("compute splits", module_count = field::Empty);
     let _perf_span = split_span.enter();
@@ -585,12 +601,30 @@ pub fn compute_split_modules(
                     .iter()
                     .map(|split| outermost_parent(&parents, split))
                     .collect();
-                placed = match outermost.iter().next() {
-                    _ if shared_into_main.is_some_and(|at| outermost.len() >= at) => {
+                // Baedal's change: split modules of one group (`page_groups`) count as one.
+                let units: BTreeSet<Unit> = outermost
+                    .iter()
+                    .map(|split| unit_of(page_groups, split))
+                    .collect();
+                placed = match (outermost.iter().next(), units.iter().next()) {
+                    _ if shared_into_main.is_some_and(|at| units.len() >= at) => {
                         SplitModuleIdentifier::Main
                     }
-                    Some(&outer) if outermost.len() == 1 && needed_by.contains(outer) => {
+                    (Some(&outer), _) if outermost.len() == 1 && needed_by.contains(outer) => {
                         SplitModuleIdentifier::Split(outer.clone())
+                    }
+                    // Code only pages of one group share: the group's one chunk, which every
+                    // page of the group loads.
+                    (_, Some(Unit::Group(group))) if units.len() == 1 => {
+                        SplitModuleIdentifier::Chunk(
+                            split_points_by_module
+                                .keys()
+                                .filter(|split| {
+                                    matches!(unit_of(page_groups, split), Unit::Group(g) if g == *group)
+                                })
+                                .cloned()
+                                .collect(),
+                        )
                     }
                     _ => color.clone(),
                 };
@@ -722,7 +756,7 @@ pub fn compute_split_modules(
     hasher.write(env!("CARGO_PKG_VERSION").as_bytes()); // TODO: hasher.write_str(_) once that's stabilized
     hasher.write(module.raw);
     // Baedal's change: the option changes which module holds what.
-    hasher.write(format!("{shared_into_main:?} nested").as_bytes());
+    hasher.write(format!("{shared_into_main:?} nested {page_groups:?}").as_bytes());
     // once options impact the output module, these should be hashed too
     program_info.canary_export_name = format!("__canary_{:x}", hasher.finish());
     perf_span.exit();
