@@ -38,7 +38,12 @@ const SHARED_INTO_MAIN: usize = 2;
 /// 16). The home stays two files: with it in the customers' group it would load 4 KB more.
 /// Overridable for measurements: `BAEDAL_PAGE_GROUPS` (`a,b;c,d`; empty: no groups).
 const PAGE_GROUPS: &[&[&str]] = &[
-    &["__store_page_view_", "__checkout_page_view_", "__orders_page_view_", "__order_page_view_"],
+    &[
+        "__store_page_view_",
+        "__checkout_page_view_",
+        "__orders_page_view_",
+        "__order_page_view_",
+    ],
     &["__sign_in_page_view_", "__sign_up_page_view_"],
 ];
 

@@ -475,10 +475,8 @@ fn nested_parents(
     split_points: &[SplitPoint],
     painted: &[(DepNode, SplitModuleIdentifier)],
 ) -> HashMap<String, String> {
-    let callers: HashMap<DepNode, &SplitModuleIdentifier> = painted
-        .iter()
-        .map(|(node, color)| (*node, color))
-        .collect();
+    let callers: HashMap<DepNode, &SplitModuleIdentifier> =
+        painted.iter().map(|(node, color)| (*node, color)).collect();
     let mut called_from = HashMap::<&String, BTreeSet<Option<&String>>>::new();
     for split_point in split_points {
         let caller = match callers.get(&DepNode::Function(split_point.import_func)) {
@@ -494,10 +492,12 @@ fn nested_parents(
     }
     called_from
         .into_iter()
-        .filter_map(|(split, callers)| match callers.into_iter().collect::<Vec<_>>()[..] {
-            [Some(parent)] => Some((split.clone(), parent.clone())),
-            _ => None,
-        })
+        .filter_map(
+            |(split, callers)| match callers.into_iter().collect::<Vec<_>>()[..] {
+                [Some(parent)] => Some((split.clone(), parent.clone())),
+                _ => None,
+            },
+        )
         .collect()
 }
 
@@ -512,7 +512,11 @@ enum Unit<'a> {
 fn unit_of<'a>(page_groups: &[Vec<String>], split: &'a String) -> Unit<'a> {
     page_groups
         .iter()
-        .position(|group| group.iter().any(|prefix| split.starts_with(prefix.as_str())))
+        .position(|group| {
+            group
+                .iter()
+                .any(|prefix| split.starts_with(prefix.as_str()))
+        })
         .map_or(Unit::Split(split), Unit::Group)
 }
 
