@@ -10,7 +10,8 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     // Panic messages in the console: development builds. The release wasm's standard library
-    // aborts at once on a panic, without a message (scripts/build.sh).
+    // aborts at once on a panic, before any hook (scripts/build.sh), so it has none.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     // Ignored error: the executor was already started, which is fine.
     let _ = any_spawner::Executor::init_wasm_bindgen();

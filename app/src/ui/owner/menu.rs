@@ -231,7 +231,7 @@ pub(super) fn terms_editor(
     .collect::<Vec<_>>()
     .join(" · ");
     let form = on_demand(state.terms_opened, store_id, move || {
-        terms_form(store_id, terms.clone(), actions, state)
+        terms_form(store_id, terms, actions, state)
     });
     view! {
         <details class="terms-editor" data-testid="terms-editor" open=ours>
