@@ -6,8 +6,8 @@
 #
 # The wasm is compiled by cargo (linked with --emit-relocs, see .cargo/config.toml), split at
 # Leptos's #[lazy] points by tools/wasm-split (the main module, holding the code two pages or
-# more share, plus one file per lazily loaded page), bound by the wasm-bindgen CLI pinned to Cargo.lock's
-# version, and laid out as Leptos's HydrationScripts expects: /pkg/<version>/baedal.js,
+# more share; one file per lazily loaded page or part of a page; one chunk per page group),
+# bound by the wasm-bindgen CLI pinned to Cargo.lock's version, and laid out as Leptos's HydrationScripts expects: /pkg/<version>/baedal.js,
 # baedal_bg.wasm, the chunks, their loader (__wasm_split.*.js) and __wasm_split_manifest.json
 # (which chunks a page needs; the server reads it to preload them), each file with brotli and
 # gzip siblings.

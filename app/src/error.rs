@@ -66,12 +66,12 @@ pub enum AppError {
 }
 
 /// A part of a page whose code comes on request (a `wasm_split` with `fallible`) could not be
-/// loaded: the network is down, say. Shown where the part would be, and asked again when the
-/// part is opened again (only successful loads are remembered).
+/// loaded: the network is down, say. Shown where the part would be, with 다시 시도 (only
+/// successful loads are remembered; see `ui::on_request`).
 impl From<leptos::wasm_split::SplitLoaderError> for AppError {
-    fn from(error: leptos::wasm_split::SplitLoaderError) -> Self {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
         AppError::Network {
-            message: error.to_string(),
+            message: "화면 파일을 받지 못했습니다".into(),
         }
     }
 }

@@ -177,15 +177,27 @@ test("the owner's dish and delivery-terms forms load their code when first opene
   for (const file of termsForm) expect(fetched).toContain(file);
 
   // A re-read of the board (here: a stock number saved as it was) renders the panels anew; the
-  // opened forms stay, with what was typed.
-  const reads = fetched.filter((path) => path.endsWith('/owner_board')).length;
-  const row = store.getByTestId('stock-row').first();
-  await row.locator('input').fill(await row.locator('input').inputValue());
-  await row.getByRole('button', { name: '저장' }).click();
-  await expect(row.locator('.stock-message')).toHaveText('저장됨');
-  await expect.poll(() => fetched.filter((path) => path.endsWith('/owner_board')).length).toBeGreaterThan(reads);
+  // opened forms stay, with what was typed, and after the first re-read their fields are the
+  // same elements, updated in place (a field being typed in keeps its focus).
+  const terms = store.getByTestId('terms-editor');
+  await terms.getByLabel('최소주문금액 (원)').fill('12300');
+  const rereadBoard = async () => {
+    const reread = cold.waitForResponse((response) => response.url().endsWith('/owner_board'));
+    const row = store.getByTestId('stock-row').first();
+    await row.locator('input').fill(await row.locator('input').inputValue());
+    await row.getByRole('button', { name: '저장' }).click();
+    await reread;
+    // Two frames: the answer has been rendered.
+    await cold.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  };
+  await rereadBoard();
   await expect(store.getByLabel('메뉴 이름')).toHaveValue('작성 중');
-  await expect(store.getByTestId('terms-editor').getByLabel('최소주문금액 (원)')).toBeVisible();
+  await expect(terms.getByLabel('최소주문금액 (원)')).toHaveValue('12300');
+  await store.getByLabel('메뉴 이름').evaluate((input) => ((input as any).__kept = true));
+  await rereadBoard();
+  await expect(store.getByLabel('메뉴 이름')).toHaveValue('작성 중');
+  await expect(terms.getByLabel('최소주문금액 (원)')).toHaveValue('12300');
+  expect(await store.getByLabel('메뉴 이름').evaluate((input) => (input as any).__kept === true), 'the same element').toBe(true);
   expect(errors).toEqual([]);
   await context.close();
 });
@@ -207,7 +219,7 @@ test("a form whose code cannot be fetched says so and loads on 다시 시도; th
   await cold.route(blocked, (route) => route.abort('internetdisconnected'));
   const store = cold.getByTestId('owned-store').filter({ hasText: '종로 할매국밥' });
   await store.getByText('메뉴 추가 · 수정').click();
-  await expect(store.getByTestId('part-error')).toContainText('화면을 불러오지 못했습니다');
+  await expect(store.getByTestId('part-error')).toContainText('화면 파일을 받지 못했습니다');
 
   // The page is alive: a tab still switches.
   await store.getByRole('tab', { name: /조리 완료/ }).click();

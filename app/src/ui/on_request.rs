@@ -12,6 +12,8 @@ use crate::error::AppError;
 use crate::ui::layout::Loading;
 use leptos::prelude::*;
 use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 
 /// Shows the part `part` makes once its code is loaded, "불러오는 중…" until then.
 pub fn show<F, Fut>(part: F) -> impl IntoView
@@ -26,10 +28,14 @@ where
                 attempt.track();
                 let part = part();
                 Suspend::new(async move {
-                    part.await.unwrap_or_else(|error| {
+                    let part = part.await;
+                    if part.is_ok() {
+                        mark_loaded::<Fut>();
+                    }
+                    part.unwrap_or_else(|error| {
                         view! {
                             <p class="form-error" role="alert" data-testid="part-error">
-                                "화면을 불러오지 못했습니다. 연결을 확인해 주세요. (" {error.to_string()} ") "
+                                {error.to_string()} ". 연결을 확인하고 다시 시도해 주세요. "
                                 <button class="button small" on:click=move |_| attempt.update(|n| *n += 1)>
                                     "다시 시도"
                                 </button>
@@ -41,4 +47,34 @@ where
             }}
         </Suspense>
     }
+}
+
+/// The part at once, if its code has been loaded (by `show`) before: the split function's
+/// future is then ready at its first poll. `None` otherwise, without starting a load.
+pub fn ready<Fut>(part: Fut) -> Option<AnyView>
+where
+    Fut: Future<Output = Result<AnyView, AppError>> + 'static,
+{
+    if !loaded::<Fut>() {
+        return None;
+    }
+    match pin!(part).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(Ok(part)) => Some(part),
+        _ => None,
+    }
+}
+
+/// Which parts' code has been loaded, by the type of their split function's future (one type
+/// per split function).
+fn loaded<Fut: 'static>() -> bool {
+    LOADED.with(|loaded| loaded.borrow().contains(&std::any::TypeId::of::<Fut>()))
+}
+
+fn mark_loaded<Fut: 'static>() {
+    LOADED.with(|loaded| loaded.borrow_mut().insert(std::any::TypeId::of::<Fut>()));
+}
+
+thread_local! {
+    static LOADED: std::cell::RefCell<std::collections::HashSet<std::any::TypeId>> =
+        Default::default();
 }

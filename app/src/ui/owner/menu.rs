@@ -4,7 +4,7 @@
 //! The two forms sit in disclosures (`<details>`) the owner opens now and then; the orders and
 //! the stock are what the page is for. So each form's code is a file of its own (`on_request`,
 //! see `crate::ui::on_request`), fetched when its disclosure is first opened, not with the
-//! page: a third of the owner's page is in them. The server renders the disclosures closed and
+//! page: a fifth of the owner's page was in them. The server renders the disclosures closed and
 //! empty, as the browser first shows them.
 
 use super::{Actions, DishForm, PageState, StockDraft};
@@ -12,6 +12,7 @@ use crate::api::{SaveFood, SetFoodStock};
 use crate::domain::{km, DeliveryTerms, FoodId, MenuItem, StoreId};
 use crate::error::AppError;
 use crate::ui::on_request;
+use leptos::either::Either;
 use leptos::ev::MouseEvent;
 use leptos::prelude::*;
 use std::collections::HashSet;
@@ -19,6 +20,11 @@ use std::collections::HashSet;
 /// The body of a disclosure, made by `body` (loading its code) once the owner has opened it
 /// for this store (`opened`, kept in the page's state so that a re-read of the board, which
 /// renders the panel anew, keeps it); closing it again keeps it made.
+///
+/// A re-read renders every panel anew: a part made inside a reactive closure would be built
+/// again from nothing each time (new elements: the field being typed in loses focus). So once
+/// the part's code is loaded, a panel made with the disclosure open makes the part at once, in
+/// place, and a re-render updates those elements as it does the rest of the panel.
 fn on_demand<F, Fut>(
     opened: RwSignal<HashSet<StoreId>>,
     store_id: StoreId,
@@ -28,11 +34,13 @@ where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<AnyView, AppError>> + Send + 'static,
 {
-    move || {
-        opened
-            .with(|opened| opened.contains(&store_id))
-            .then(|| on_request::show(body.clone()))
+    let is_open = move || opened.with(|opened| opened.contains(&store_id));
+    if let Some(part) = is_open().then(|| on_request::ready(body())).flatten() {
+        return Either::Left(part);
     }
+    // One store's disclosure opening does not touch another's.
+    let is_open = Memo::new(move |_| is_open());
+    Either::Right(move || is_open.get().then(|| on_request::show(body.clone())))
 }
 
 /// The handler of a disclosure's `<summary>`: the disclosure of this store has been opened.
@@ -262,16 +270,38 @@ fn terms_form(
     let saved = move || ours() && matches!(save.value().get(), Some(Ok(_)));
     let radius = km(terms.radius_m);
     let radius = radius.trim_end_matches("km").to_string();
+    // What the owner typed (kept in the page's state until saved), else the saved terms.
+    let shown = move |field: &'static str, saved: String| {
+        move || {
+            state
+                .terms_typed
+                .with(|typed| typed.get(&(store_id, field)).cloned())
+                .unwrap_or_else(|| saved.clone())
+        }
+    };
+    let typing = move |field: &'static str| {
+        move |ev| {
+            let text = event_target_value(&ev);
+            state.terms_typed.update(|typed| {
+                typed.insert((store_id, field), text);
+            });
+        }
+    };
+    let (min_order, tip, tip_per_km) = (
+        terms.min_order.0.to_string(),
+        terms.tip.0.to_string(),
+        terms.tip_per_km.0.to_string(),
+    );
     Ok(view! {
             <ActionForm action=save attr:class="form" attr:novalidate=true on:submit=move |_| state.terms_saved_for.set(Some(store_id))>
                 <input type="hidden" name="store_id" value=store_id.to_string() />
-                <label>"최소주문금액 (원)" <input type="number" name="min_order" min="0" step="100" inputmode="numeric" value=terms.min_order.0.to_string() /></label>
+                <label>"최소주문금액 (원)" <input type="number" name="min_order" min="0" step="100" inputmode="numeric" value=min_order.clone() prop:value=shown("min_order", min_order) on:input=typing("min_order") /></label>
                 {error("min_order")}
-                <label>"배달팁 (원, 1km까지)" <input type="number" name="tip" min="0" step="100" inputmode="numeric" value=terms.tip.0.to_string() /></label>
+                <label>"배달팁 (원, 1km까지)" <input type="number" name="tip" min="0" step="100" inputmode="numeric" value=tip.clone() prop:value=shown("tip", tip) on:input=typing("tip") /></label>
                 {error("tip")}
-                <label>"1km마다 추가 배달팁 (원, 0이면 고정)" <input type="number" name="tip_per_km" min="0" step="100" inputmode="numeric" value=terms.tip_per_km.0.to_string() /></label>
+                <label>"1km마다 추가 배달팁 (원, 0이면 고정)" <input type="number" name="tip_per_km" min="0" step="100" inputmode="numeric" value=tip_per_km.clone() prop:value=shown("tip_per_km", tip_per_km) on:input=typing("tip_per_km") /></label>
                 {error("tip_per_km")}
-                <label>"배달 가능 거리 (km)" <input type="number" name="radius_km" min="0.5" max="10" step="0.1" inputmode="decimal" value=radius /></label>
+                <label>"배달 가능 거리 (km)" <input type="number" name="radius_km" min="0.5" max="10" step="0.1" inputmode="decimal" value=radius.clone() prop:value=shown("radius_km", radius) on:input=typing("radius_km") /></label>
                 {error("radius_km")}
                 <button type="submit" class="button small" data-testid="terms-save">"배달 조건 저장"</button>
                 {move || saved().then(|| view! { <p class="muted small" role="status">"저장했습니다."</p> })}

@@ -86,6 +86,8 @@ struct PageState {
     /// code is loaded then; see `menu`).
     menu_opened: RwSignal<HashSet<StoreId>>,
     terms_opened: RwSignal<HashSet<StoreId>>,
+    /// Delivery terms being typed, by store and field, until they are saved.
+    terms_typed: RwSignal<HashMap<(StoreId, &'static str), String>>,
 }
 
 impl PageState {
@@ -102,6 +104,7 @@ impl PageState {
             cook_minutes: RwSignal::new(HashMap::new()),
             menu_opened: RwSignal::new(HashSet::new()),
             terms_opened: RwSignal::new(HashSet::new()),
+            terms_typed: RwSignal::new(HashMap::new()),
         }
     }
 
@@ -181,6 +184,17 @@ impl LazyRoute for StoreHome {
                 state.drafts.update(|drafts| {
                     drafts.remove(&food_id);
                 });
+            }
+        });
+        // Saved terms stop being typed: the form shows them as saved. Refused ones stay.
+        Effect::new(move |_| {
+            if let (Some(Ok(_)), Some(store_id)) = (
+                actions.terms.value().get(),
+                state.terms_saved_for.get_untracked(),
+            ) {
+                state
+                    .terms_typed
+                    .update(|typed| typed.retain(|(store, _), _| *store != store_id));
             }
         });
         chime_on_new_orders(board);

@@ -619,7 +619,10 @@ pub fn compute_split_modules(
                     }
                     // Code only pages of one group share: the group's one chunk, which every
                     // page of the group loads.
-                    (_, Some(Unit::Group(group))) if units.len() == 1 => {
+                    (_, Some(Unit::Group(group)))
+                        if units.len() == 1
+                            && outermost.iter().any(|outer| needed_by.contains(*outer)) =>
+                    {
                         SplitModuleIdentifier::Chunk(
                             split_points_by_module
                                 .keys()
