@@ -588,6 +588,23 @@ pub fn compute_split_modules(
         painted.push((node, color.clone()));
     }
     let parents = nested_parents(&split_points, &painted);
+    // Baedal's change: what the sharing rule counts for each split module, and the one chunk of
+    // each page group (named by all the group's modules, so that each of them loads it).
+    let units: HashMap<&String, Unit> = split_points_by_module
+        .keys()
+        .map(|split| (split, unit_of(page_groups, split)))
+        .collect();
+    let group_chunks: Vec<SplitModuleIdentifier> = (0..page_groups.len())
+        .map(|group| {
+            SplitModuleIdentifier::Chunk(
+                units
+                    .iter()
+                    .filter(|(_, unit)| **unit == Unit::Group(group))
+                    .map(|(split, _)| (*split).clone())
+                    .collect(),
+            )
+        })
+        .collect();
     let mut split_module_contents = HashMap::<SplitModuleIdentifier, OutputModuleInfo>::new();
     for (node, color) in &painted {
         let node = *node;
@@ -606,12 +623,10 @@ pub fn compute_split_modules(
                     .map(|split| outermost_parent(&parents, split))
                     .collect();
                 // Baedal's change: split modules of one group (`page_groups`) count as one.
-                let units: BTreeSet<Unit> = outermost
-                    .iter()
-                    .map(|split| unit_of(page_groups, split))
-                    .collect();
-                placed = match (outermost.iter().next(), units.iter().next()) {
-                    _ if shared_into_main.is_some_and(|at| units.len() >= at) => {
+                let needed_by_units: BTreeSet<&Unit> =
+                    outermost.iter().map(|split| &units[split]).collect();
+                placed = match (outermost.iter().next(), needed_by_units.iter().next()) {
+                    _ if shared_into_main.is_some_and(|at| needed_by_units.len() >= at) => {
                         SplitModuleIdentifier::Main
                     }
                     (Some(&outer), _) if outermost.len() == 1 && needed_by.contains(outer) => {
@@ -620,18 +635,10 @@ pub fn compute_split_modules(
                     // Code only pages of one group share: the group's one chunk, which every
                     // page of the group loads.
                     (_, Some(Unit::Group(group)))
-                        if units.len() == 1
+                        if needed_by_units.len() == 1
                             && outermost.iter().any(|outer| needed_by.contains(*outer)) =>
                     {
-                        SplitModuleIdentifier::Chunk(
-                            split_points_by_module
-                                .keys()
-                                .filter(|split| {
-                                    matches!(unit_of(page_groups, split), Unit::Group(g) if g == *group)
-                                })
-                                .cloned()
-                                .collect(),
-                        )
+                        group_chunks[*group].clone()
                     }
                     _ => color.clone(),
                 };
