@@ -1,4 +1,4 @@
-import { BrowserContext, Page } from '@playwright/test';
+import { Browser, BrowserContext, Page } from '@playwright/test';
 import { test, expect, hydrated, live, signIn, signedIn } from './helpers';
 
 // Code per role (issue 16): the wasm is split at the lazily loaded pages (`#[lazy_route]`), so
@@ -47,6 +47,18 @@ function watchErrors(page: Page): string[] {
   return errors;
 }
 
+/** `path` loaded cold — a new context (empty cache) with `like`'s session (none without
+ *  `like`) — and hydrated, every fetch and every console or page error recorded from the start. */
+async function openCold(browser: Browser, path: string, like?: Page) {
+  const context = await browser.newContext(like ? { storageState: await like.context().storageState() } : {});
+  const fetched = recordFetches(context);
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(path);
+  await hydrated(page);
+  return { context, page, fetched, errors };
+}
+
 test("a customer's cold load of / fetches neither the owner's nor the rider's code; a store's page loads its own on the way", async ({ browser }) => {
   const page = await signedIn(browser, 'customer@baedal.kr', '/');
   const { pkg, manifest } = await manifestOf(page);
@@ -59,12 +71,7 @@ test("a customer's cold load of / fetches neither the owner's nor the rider's co
   expect(storePage.length, `the store page's chunks in ${JSON.stringify(manifest)}`).toBeGreaterThan(0);
 
   // Cold: a new context (empty cache) with the customer's session only.
-  const context = await browser.newContext({ storageState: await page.context().storageState() });
-  const fetched = recordFetches(context);
-  const cold = await context.newPage();
-  const errors = watchErrors(cold);
-  await cold.goto('/');
-  await hydrated(cold);
+  const { context, page: cold, fetched, errors } = await openCold(browser, '/', page);
   await expect(cold.getByTestId('store-list')).toContainText('마포 즉석떡볶이');
   await cold.waitForLoadState('networkidle');
   expect(fetched, 'the main module was loaded').toContain(`${pkg}/baedal_bg.wasm`);
@@ -121,12 +128,7 @@ for (const { who, email, home, split, ready } of [
   },
 ]) {
   test(`${who}: moving to ${home} inside the app loads its chunk, and the page works`, async ({ browser }) => {
-    const context = await browser.newContext();
-    const fetched = recordFetches(context);
-    const page = await context.newPage();
-    const errors = watchErrors(page);
-    await page.goto('/signin');
-    await hydrated(page);
+    const { context, page, fetched, errors } = await openCold(browser, '/signin');
     const { pkg, manifest } = await manifestOf(page);
     const chunks = chunksOnlyFor(manifest, split);
     expect(chunks.length, `${home}'s own chunks in ${JSON.stringify(manifest)}`).toBeGreaterThan(0);
@@ -155,12 +157,7 @@ test("the owner's dish and delivery-terms forms load their code when first opene
   const menuForm = formFiles(/^baedal_owner_menu_form$/);
   const termsForm = formFiles(/^baedal_owner_terms_form$/);
 
-  const context = await browser.newContext({ storageState: await page.context().storageState() });
-  const fetched = recordFetches(context);
-  const cold = await context.newPage();
-  const errors = watchErrors(cold);
-  await cold.goto('/store');
-  await hydrated(cold);
+  const { context, page: cold, fetched, errors } = await openCold(browser, '/store', page);
   await live(cold);
   await cold.waitForLoadState('networkidle');
   for (const file of [...menuForm, ...termsForm]) expect(fetched, `${file} is not part of the first load`).not.toContain(file);
@@ -211,11 +208,7 @@ test("a form whose code cannot be fetched says so and loads on 다시 시도; th
   const files = manifest['baedal_owner_menu_form'];
   expect(files, `the dish form's entry in ${JSON.stringify(manifest)}`).toBeTruthy();
 
-  const context = await browser.newContext({ storageState: await page.context().storageState() });
-  const cold = await context.newPage();
-  const errors = watchErrors(cold);
-  await cold.goto('/store');
-  await hydrated(cold);
+  const { context, page: cold, errors } = await openCold(browser, '/store', page);
   await live(cold);
   // The network fails for the form's file only.
   const blocked = (url: URL) => files.some((file) => url.pathname === `${pkg}/${file}.wasm`);
