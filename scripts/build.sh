@@ -7,8 +7,8 @@
 # The wasm is compiled by cargo (linked with --emit-relocs, see .cargo/config.toml), split at
 # Leptos's #[lazy] points by tools/wasm-split (the main module, holding the code two pages or
 # more share; one file per lazily loaded page or part of a page; one chunk per page group),
-# bound by the wasm-bindgen CLI pinned to Cargo.lock's version, and laid out as Leptos's HydrationScripts expects: /pkg/<version>/baedal.js,
-# baedal_bg.wasm, the chunks, their loader (__wasm_split.*.js) and __wasm_split_manifest.json
+# bound by the wasm-bindgen CLI pinned to Cargo.lock's version, and laid out as Leptos's
+# HydrationScripts expects: /pkg/<version>/baedal.js, baedal_bg.wasm, the chunks, their loader (__wasm_split.*.js) and __wasm_split_manifest.json
 # (which chunks a page needs; the server reads it to preload them), each file with brotli and
 # gzip siblings.
 set -euo pipefail
@@ -30,6 +30,7 @@ site=target/site
 # Cargo's output honours CARGO_TARGET_DIR (a separate one per worktree); the site stays here.
 cargo_target=${CARGO_TARGET_DIR:-target}
 say "wasm ($wasm_profile)"
+wasm_build=(cargo build --locked -p frontend --lib --target wasm32-unknown-unknown --profile "$wasm_profile")
 if $release; then
   # The release wasm brings its own standard library, built with panic=immediate-abort: a panic
   # stops the module at once (as panic=abort did after printing its message), so no panic
@@ -39,10 +40,9 @@ if $release; then
   # book's size advice does with a nightly compiler. RUSTFLAGS replaces .cargo/config.toml's
   # flags for the target, so the splitter's --emit-relocs is repeated here.
   RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C link-arg=--emit-relocs -Zunstable-options -Cpanic=immediate-abort" \
-    cargo build --locked -p frontend --lib --target wasm32-unknown-unknown --profile "$wasm_profile" \
-    -Zbuild-std=std,panic_abort
+    "${wasm_build[@]}" -Zbuild-std=std,panic_abort
 else
-  cargo build --locked -p frontend --lib --target wasm32-unknown-unknown --profile "$wasm_profile"
+  "${wasm_build[@]}"
 fi
 rm -rf "$site.tmp" && mkdir -p "$site.tmp/pkg"
 pkg="$site.tmp/pkg"
@@ -63,8 +63,6 @@ if $release; then
       --enable-mutable-globals --enable-reference-types --enable-multivalue \
       -o "$wasm" "$wasm"
   done
-fi
-if $release; then
   # wasm-bindgen's glue and the splitter's loader, minified: 2 KB of brotli less per first load.
   # Property names (the wasm's imports) and the modules' exports keep their names.
   for js in "$pkg"/*.js; do
