@@ -295,13 +295,13 @@ fn terms_form(
     Ok(view! {
             <ActionForm action=save attr:class="form" attr:novalidate=true on:submit=move |_| state.terms_saved_for.set(Some(store_id))>
                 <input type="hidden" name="store_id" value=store_id.to_string() />
-                <label>"최소주문금액 (원)" <input type="number" name="min_order" min="0" step="100" inputmode="numeric" value=min_order.clone() prop:value=shown("min_order", min_order) on:input=typing("min_order") /></label>
+                <label>"최소주문금액 (원)" <input type="number" name="min_order" min="0" step="100" inputmode="numeric" prop:value=shown("min_order", min_order) on:input=typing("min_order") /></label>
                 {error("min_order")}
-                <label>"배달팁 (원, 1km까지)" <input type="number" name="tip" min="0" step="100" inputmode="numeric" value=tip.clone() prop:value=shown("tip", tip) on:input=typing("tip") /></label>
+                <label>"배달팁 (원, 1km까지)" <input type="number" name="tip" min="0" step="100" inputmode="numeric" prop:value=shown("tip", tip) on:input=typing("tip") /></label>
                 {error("tip")}
-                <label>"1km마다 추가 배달팁 (원, 0이면 고정)" <input type="number" name="tip_per_km" min="0" step="100" inputmode="numeric" value=tip_per_km.clone() prop:value=shown("tip_per_km", tip_per_km) on:input=typing("tip_per_km") /></label>
+                <label>"1km마다 추가 배달팁 (원, 0이면 고정)" <input type="number" name="tip_per_km" min="0" step="100" inputmode="numeric" prop:value=shown("tip_per_km", tip_per_km) on:input=typing("tip_per_km") /></label>
                 {error("tip_per_km")}
-                <label>"배달 가능 거리 (km)" <input type="number" name="radius_km" min="0.5" max="10" step="0.1" inputmode="decimal" value=radius.clone() prop:value=shown("radius_km", radius) on:input=typing("radius_km") /></label>
+                <label>"배달 가능 거리 (km)" <input type="number" name="radius_km" min="0.5" max="10" step="0.1" inputmode="decimal" prop:value=shown("radius_km", radius) on:input=typing("radius_km") /></label>
                 {error("radius_km")}
                 <button type="submit" class="button small" data-testid="terms-save">"배달 조건 저장"</button>
                 {move || saved().then(|| view! { <p class="muted small" role="status">"저장했습니다."</p> })}
