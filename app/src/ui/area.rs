@@ -11,7 +11,9 @@ pub struct DeliveryArea(RwSignal<Option<String>>);
 
 impl DeliveryArea {
     pub fn provide() {
-        let remembered = SharedValue::new(remembered_on_server).into_inner();
+        let remembered =
+            SharedValue::<_, crate::codec::Json>::new_with_encoding(remembered_on_server)
+                .into_inner();
         provide_context(DeliveryArea(RwSignal::new(remembered)));
     }
 

@@ -3,6 +3,7 @@
 use crate::api::SignOut;
 use crate::codec::Loaded;
 use crate::domain::{CurrentUser, Role};
+use crate::ui::form::PostForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -113,11 +114,11 @@ fn SignedInHeader(user: CurrentUser, unread: Loaded<i64>) -> impl IntoView {
                 {user.display_name.clone()}
                 "님"
             </span>
-            <ActionForm action=sign_out attr:class="sign-out">
+            <PostForm action=sign_out read=|_| SignOut {} class="sign-out">
                 <button type="submit" class="link-button">
                     "로그아웃"
                 </button>
-            </ActionForm>
+            </PostForm>
         </header>
     }
 }

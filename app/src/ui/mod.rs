@@ -29,6 +29,7 @@ mod auth;
 mod cart;
 mod customer;
 mod device;
+mod form;
 mod layout;
 mod live;
 mod notifications;

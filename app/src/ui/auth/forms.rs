@@ -3,9 +3,10 @@
 
 use super::Auth;
 use crate::api::{SignIn, SignUp};
-use crate::domain::{CurrentUser, District, Role};
+use crate::domain::{CurrentUser, District, Role, SignUpForm};
 use crate::error::AppError;
 use crate::ui::area::use_area;
+use crate::ui::form::{Fields, PostForm};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -93,7 +94,15 @@ impl LazyRoute for SignInPage {
             <main class="auth-page">
                 <h1 class="brand-large">"배달"</h1>
                 <p class="tagline">"우리 동네 맛집을 문 앞까지"</p>
-                <ActionForm action attr:class="panel form" attr:novalidate=true>
+                <PostForm
+                    action
+                    read=|fields| SignIn {
+                        email: fields.text("email"),
+                        password: fields.text("password"),
+                    }
+                    class="panel form"
+                    novalidate=true
+                >
                     <h2>"로그인"</h2>
                     <label>
                         "이메일"
@@ -109,7 +118,7 @@ impl LazyRoute for SignInPage {
                     <button type="submit" class="button primary" disabled=move || action.pending().get()>
                         {move || if action.pending().get() { "로그인 중…" } else { "로그인" }}
                     </button>
-                </ActionForm>
+                </PostForm>
                 <p class="aside">
                     "처음이신가요? " <A href=sign_up>"회원가입"</A>
                 </p>
@@ -125,6 +134,24 @@ impl LazyRoute for SignInPage {
             </main>
         }
         .into_any()
+    }
+}
+
+fn read_sign_up(fields: &Fields) -> SignUp {
+    SignUp {
+        form: SignUpForm {
+            role: fields.text("role"),
+            email: fields.text("email"),
+            password: fields.text("password"),
+            display_name: fields.text("display_name"),
+            phone: fields.text("phone"),
+            district: fields.text("district"),
+            address: fields.text("address"),
+            address_detail: fields.text("address_detail"),
+            store_name: fields.text("store_name"),
+            store_address: fields.text("store_address"),
+            store_address_detail: fields.text("store_address_detail"),
+        },
     }
 }
 
@@ -162,7 +189,7 @@ impl LazyRoute for SignUpPage {
             <Title text="회원가입" />
             <main class="auth-page">
                 <h1 class="brand-large">"배달"</h1>
-                <ActionForm action attr:class="panel form" attr:novalidate=true>
+                <PostForm action read=read_sign_up class="panel form" novalidate=true>
                     <h2>"회원가입"</h2>
                     <fieldset class="role-choice">
                         <legend>"가입 유형"</legend>
@@ -254,7 +281,7 @@ impl LazyRoute for SignUpPage {
                     <button type="submit" class="button primary" disabled=move || action.pending().get()>
                         "가입하기"
                     </button>
-                </ActionForm>
+                </PostForm>
                 <p class="aside">
                     "이미 계정이 있으신가요? " <A href=sign_in>"로그인"</A>
                 </p>

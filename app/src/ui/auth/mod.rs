@@ -32,7 +32,9 @@ pub struct Auth {
 
 impl Auth {
     pub fn new() -> Self {
-        let signed_in = SharedValue::new(signed_in_on_server).into_inner();
+        let signed_in =
+            SharedValue::<_, crate::codec::Json>::new_with_encoding(signed_in_on_server)
+                .into_inner();
         Auth {
             user: RwSignal::new(signed_in),
         }

@@ -10,6 +10,7 @@ use crate::domain::{format_distance, full_address, CurrentUser, District, Role, 
 use crate::error::AppError;
 use crate::ui::area::{use_area, DeliveryArea};
 use crate::ui::auth::{Auth, Gate};
+use crate::ui::form::PostForm;
 use crate::ui::layout::Loading;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
@@ -123,7 +124,14 @@ fn customer_address(change: ServerAction<SetDeliveryAddress>, user: CurrentUser)
         <p class="muted" data-testid="delivery-address">"배달 주소: " {shown}</p>
         <details class="address-change" open=user.address.is_none()>
             <summary>"배달 주소 변경"</summary>
-            <ActionForm action=change attr:class="address-form">
+            <PostForm
+                action=change
+                read=|fields| SetDeliveryAddress {
+                    address: fields.text("address"),
+                    address_detail: fields.text("address_detail"),
+                }
+                class="address-form"
+            >
                 <label>
                     "도로명 주소"
                     <input
@@ -155,7 +163,7 @@ fn customer_address(change: ServerAction<SetDeliveryAddress>, user: CurrentUser)
                         .filter(|e| e.field("address").is_none() && e.field("address_detail").is_none())
                         .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
                 }}
-            </ActionForm>
+            </PostForm>
         </details>
     }
 }

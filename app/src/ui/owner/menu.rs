@@ -8,9 +8,10 @@
 //! empty, as the browser first shows them.
 
 use super::{Actions, DishForm, PageState, StockDraft};
-use crate::api::{SaveFood, SetFoodStock};
+use crate::api::{SaveDeliveryTerms, SaveFood, SetFoodStock};
 use crate::domain::{km, DeliveryTerms, FoodId, MenuItem, StoreId};
 use crate::error::AppError;
+use crate::ui::form::PostForm;
 use crate::ui::on_request;
 use leptos::either::Either;
 use leptos::ev::MouseEvent;
@@ -293,7 +294,21 @@ fn terms_form(
         terms.tip_per_km.0.to_string(),
     );
     Ok(view! {
-            <ActionForm action=save attr:class="form" attr:novalidate=true on:submit=move |_| state.terms_saved_for.set(Some(store_id))>
+            <PostForm
+                action=save
+                read=move |fields| {
+                    state.terms_saved_for.set(Some(store_id));
+                    SaveDeliveryTerms {
+                        store_id,
+                        min_order: fields.text("min_order"),
+                        tip: fields.text("tip"),
+                        tip_per_km: fields.text("tip_per_km"),
+                        radius_km: fields.text("radius_km"),
+                    }
+                }
+                class="form"
+                novalidate=true
+            >
                 <input type="hidden" name="store_id" value=store_id.to_string() />
                 <label>"최소주문금액 (원)" <input type="number" name="min_order" min="0" step="100" inputmode="numeric" prop:value=shown("min_order", min_order) on:input=typing("min_order") /></label>
                 {error("min_order")}
@@ -305,7 +320,7 @@ fn terms_form(
                 {error("radius_km")}
                 <button type="submit" class="button small" data-testid="terms-save">"배달 조건 저장"</button>
                 {move || saved().then(|| view! { <p class="muted small" role="status">"저장했습니다."</p> })}
-            </ActionForm>
+            </PostForm>
     }
     .into_any())
 }
