@@ -56,6 +56,9 @@ mapfile -t chunks <<<"$chunk_list"
 wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle \
   --out-dir "$pkg" --out-name baedal "$split_main"
 if $release; then
+  # wasm-streams' classes, exported by every module that links server_fn's browser client, kept
+  # their code alive although the app streams nothing (scripts/wasm-drop-exports.mjs).
+  node scripts/wasm-drop-exports.mjs "$pkg/baedal_bg.wasm" intounderlying
   say "wasm-opt -Oz (main module and ${#chunks[@]} chunks)"
   for wasm in "$pkg/baedal_bg.wasm" "${chunks[@]}"; do
     scripts/node_modules/.bin/wasm-opt -Oz \
@@ -63,6 +66,7 @@ if $release; then
       --enable-mutable-globals --enable-reference-types --enable-multivalue \
       -o "$wasm" "$wasm"
   done
+  node scripts/wasm-drop-exports.mjs --check "$pkg/baedal_bg.wasm" intounderlying
   # wasm-bindgen's glue and the splitter's loader, minified: 2 KB of brotli less per first load.
   # Property names (the wasm's imports) and the modules' exports keep their names.
   for js in "$pkg"/*.js; do

@@ -1,0 +1,111 @@
+// Removes exports from a wasm module, so that wasm-opt drops the code only they kept alive.
+//
+//   node scripts/wasm-drop-exports.mjs <module.wasm> <name prefix>...
+//
+// Why (scripts/build.sh, issue 16): server_fn's browser client depends on wasm-streams, whose
+// `#[wasm_bindgen]` classes (IntoUnderlyingSource, IntoUnderlyingByteSource, IntoUnderlyingSink:
+// Rust streams handed to JavaScript as ReadableStream/WritableStream sources) are exported by
+// every module that links it. Exports are roots, so their methods and everything those reach
+// were shipped although the app streams nothing. After wasm-opt, `--check` makes sure nothing
+// that is still there can create one (wasm-bindgen imports `__wbg_<class>_new` for that).
+//
+//   node scripts/wasm-drop-exports.mjs --check <module.wasm> <name prefix>...
+//
+// fails when the module imports a function whose name mentions one of the classes.
+import { readFileSync, writeFileSync } from "node:fs";
+
+const [first, ...rest] = process.argv.slice(2);
+const check = first === "--check";
+const [file, ...prefixes] = check ? rest : [first, ...rest];
+if (!file || prefixes.length === 0) {
+  console.error("usage: wasm-drop-exports.mjs [--check] <module.wasm> <name prefix>...");
+  process.exit(2);
+}
+
+const bytes = readFileSync(file);
+if (bytes.readUInt32LE(0) !== 0x6d736100) throw new Error(`${file}: not a wasm module`);
+
+function leb(at) {
+  let value = 0, shift = 0, byte;
+  do {
+    byte = bytes[at++];
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+  } while (byte & 0x80);
+  return [value, at];
+}
+function encodeLeb(value) {
+  const out = [];
+  do {
+    let byte = value & 0x7f;
+    value = Math.floor(value / 128);
+    if (value !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (value !== 0);
+  return Buffer.from(out);
+}
+function name(at) {
+  const [length, start] = leb(at);
+  return [bytes.toString("utf8", start, start + length), start + length];
+}
+
+// Sections: [id, start of contents, end].
+const sections = [];
+for (let at = 8; at < bytes.length; ) {
+  const id = bytes[at];
+  const [size, start] = leb(at + 1);
+  sections.push([id, start, start + size, at]);
+  at = start + size;
+}
+const matches = (text) => prefixes.some((prefix) => text.startsWith(prefix));
+
+if (check) {
+  const imports = sections.find(([id]) => id === 2);
+  const found = [];
+  if (imports) {
+    let [count, at] = leb(imports[1]);
+    for (; count > 0; count--) {
+      let module, field;
+      [module, at] = name(at);
+      [field, at] = name(at);
+      const kind = bytes[at++];
+      if (kind === 0) [, at] = leb(at);
+      else if (kind === 1) { at++; const flags = bytes[at++]; [, at] = leb(at); if (flags & 1) [, at] = leb(at); }
+      else if (kind === 2) { const flags = bytes[at++]; [, at] = leb(at); if (flags & 1) [, at] = leb(at); }
+      else if (kind === 3) at += 2;
+      else if (kind === 4) { at++; [, at] = leb(at); }
+      else throw new Error(`${file}: import kind ${kind} not understood`);
+      const bare = field.replace(/^__wbg_/, "");
+      if (matches(bare)) found.push(field);
+    }
+  }
+  if (found.length > 0) {
+    console.error(`${file} can still create what its dropped exports served: ${found.join(", ")}`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+const exports = sections.find(([id]) => id === 7);
+if (!exports) throw new Error(`${file}: no export section`);
+let [count, at] = leb(exports[1]);
+const kept = [];
+let dropped = 0;
+for (; count > 0; count--) {
+  const entryStart = at;
+  let field;
+  [field, at] = name(at);
+  at++; // kind
+  [, at] = leb(at); // index
+  const bare = field.replace(/^__wbg_/, "");
+  if (matches(bare)) dropped++;
+  else kept.push(bytes.subarray(entryStart, at));
+}
+if (dropped === 0) throw new Error(`${file}: no export starts with ${prefixes.join(", ")}`);
+const contents = Buffer.concat([encodeLeb(kept.length), ...kept]);
+const section = Buffer.concat([Buffer.from([7]), encodeLeb(contents.length), contents]);
+writeFileSync(
+  file,
+  Buffer.concat([bytes.subarray(0, exports[3]), section, bytes.subarray(exports[2])]),
+);
+console.error(`${file}: ${dropped} exports dropped`);
