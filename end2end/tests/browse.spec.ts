@@ -22,6 +22,7 @@ async function fillCartSignedOut(page: Page, area: string) {
   await page.getByTestId('store-list').getByText('마포 즉석떡볶이').click();
   await expect(page).toHaveURL(/\/stores\/\d+$/);
   await expect(page.getByRole('heading', { level: 1, name: '마포 즉석떡볶이' })).toBeVisible();
+  await expect(page).toHaveTitle('마포 즉석떡볶이 · 배달');
   await page.getByRole('button', { name: '즉석떡볶이 (2인) 담기' }).click();
   await page.getByRole('button', { name: '순대 담기' }).click();
   await expect(page.getByTestId('cart-bar')).toContainText('2개');

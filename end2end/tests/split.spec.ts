@@ -141,6 +141,10 @@ for (const { who, email, home, split, ready } of [
     await ready(page);
     expect(fetched.filter((path) => path.startsWith('document ')).length, 'no new document').toBe(documents);
     for (const chunk of chunks) expect(fetched).toContain(`${pkg}/${chunk}.wasm`);
+    // The page sets the document's title itself in the browser (app::ui::head), and the rider's
+    // page its manifest, which the server's HTML for the sign-in page did not have.
+    await expect(page).toHaveTitle(`${home === '/rider' ? '배달 목록' : '내 상점'} · 배달`);
+    await expect(page.locator('link[rel=manifest]')).toHaveCount(home === '/rider' ? 1 : 0);
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -4,8 +4,8 @@ use crate::api::SignOut;
 use crate::codec::Loaded;
 use crate::domain::{CurrentUser, Role};
 use crate::ui::form::PostForm;
+use crate::ui::head;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
@@ -148,7 +148,7 @@ pub fn Forbidden(user: CurrentUser, needed: Role) -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::door::http::set_page_status(403);
     view! {
-        <Title text="권한 없음" />
+        {head::title("권한 없음")}
         <main class="center-page">
             <div class="panel" data-testid="forbidden">
                 <p class="status-code">"403"</p>
@@ -174,7 +174,7 @@ pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::door::http::set_page_status(404);
     view! {
-        <Title text="페이지 없음" />
+        {head::title("페이지 없음")}
         <main class="center-page">
             <div class="panel">
                 <p class="status-code">"404"</p>

@@ -30,6 +30,7 @@ mod cart;
 mod customer;
 mod device;
 mod form;
+mod head;
 mod layout;
 mod live;
 mod notifications;
@@ -42,7 +43,7 @@ pub use auth::Auth;
 pub use hydration::{hydrated, mark_hydrated};
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_meta::MetaTags;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, Lazy, SsrMode};
 
@@ -69,15 +70,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
+    // The server's half of leptos_meta writes the pages' titles and descriptions into <head>;
+    // the browser's pages set their title themselves (`head`).
+    #[cfg(feature = "ssr")]
+    leptos_meta::provide_meta_context();
     provide_context(Auth::new());
     area::DeliveryArea::provide();
     cart::Cart::provide();
 
     view! {
-        <Title formatter=|page: String| {
-            if page.is_empty() { "배달".to_string() } else { format!("{page} · 배달") }
-        } />
         <Router>
             <Routes fallback=layout::NotFound>
                 <Route path=path!("/") view={Lazy::<customer::CustomerHome>::new()} ssr=SsrMode::Async />

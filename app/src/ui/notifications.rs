@@ -5,8 +5,8 @@ use super::layout::Loading;
 use crate::api::{get_kakao_settings, my_notifications, MarkNotificationsRead, SaveKakaoSettings};
 use crate::codec::{load, Loaded};
 use crate::domain::{korea_date_time, KakaoSettings, NotificationId, NotificationItem, Role};
+use crate::ui::head;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::{lazy_route, LazyRoute};
 
 fn link(role: Role, item: &NotificationItem) -> String {
@@ -88,7 +88,7 @@ fn notifications_page() -> impl IntoView {
     gate.render(move |user| {
         let role = user.role;
         view! {
-            <Title text="알림" />
+            {head::title("알림")}
             <section class="page-head">
                 <h1>"알림"</h1>
             </section>

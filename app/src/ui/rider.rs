@@ -13,8 +13,8 @@ use crate::api::{get_rider_board, RiderAction};
 use crate::codec::load;
 use crate::domain::{format_distance, District, OrderId, OrderStatus, RiderBoard, Role, UserId};
 use crate::error::AppError;
+use crate::ui::head;
 use leptos::prelude::*;
-use leptos_meta::{Link, Title};
 use leptos_router::{lazy_route, LazyRoute};
 
 /// A query-string value (district names are Korean).
@@ -84,8 +84,8 @@ impl LazyRoute for RiderHome {
         gate.render(move |_user| {
             let key = key.clone();
             view! {
-                <Title text="배달 목록" />
-                <Link rel="manifest" href="/manifest.webmanifest" />
+                {head::title("배달 목록")}
+                {head::manifest()}
                 <section class="page-head">
                     <h1>"배달 목록" " " <LiveBadge updates=live /></h1>
                     <p class="muted" data-testid="rider-area">

@@ -7,8 +7,8 @@ use crate::domain::{CurrentUser, District, Role, SignUpForm};
 use crate::error::AppError;
 use crate::ui::area::use_area;
 use crate::ui::form::{Fields, PostForm};
+use crate::ui::head;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::{lazy_route, LazyRoute};
@@ -90,7 +90,7 @@ impl LazyRoute for SignInPage {
                 .map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
         };
         view! {
-            <Title text="로그인" />
+            {head::title("로그인")}
             <main class="auth-page">
                 <h1 class="brand-large">"배달"</h1>
                 <p class="tagline">"우리 동네 맛집을 문 앞까지"</p>
@@ -186,7 +186,7 @@ impl LazyRoute for SignUpPage {
                 .collect_view()
         };
         view! {
-            <Title text="회원가입" />
+            {head::title("회원가입")}
             <main class="auth-page">
                 <h1 class="brand-large">"배달"</h1>
                 <PostForm action read=read_sign_up class="panel form" novalidate=true>

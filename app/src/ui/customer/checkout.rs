@@ -9,9 +9,9 @@ use crate::domain::{CheckoutInput, Role, StoreMenu, Won};
 use crate::error::AppError;
 use crate::ui::auth::Gate;
 use crate::ui::cart::{new_idempotency_key, use_cart};
+use crate::ui::head;
 use crate::ui::layout::Loading;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use leptos_router::{lazy_route, LazyRoute};
@@ -160,7 +160,7 @@ impl LazyRoute for CheckoutPage {
             };
             let error = move || place.value().get().and_then(Result::err);
             view! {
-                <Title text="주문하기" />
+                {head::title("주문하기")}
                 <section class="page-head">
                     <h1>"주문하기"</h1>
                 </section>

@@ -11,9 +11,9 @@ use crate::error::AppError;
 use crate::ui::area::{use_area, DeliveryArea};
 use crate::ui::auth::{Auth, Gate};
 use crate::ui::form::PostForm;
+use crate::ui::head;
 use crate::ui::layout::Loading;
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
 use leptos_router::{lazy_route, LazyRoute};
 
@@ -82,11 +82,8 @@ fn home() -> impl IntoView {
             None => view! { <AreaPicker area bad_area=bad_area.clone() /> }.into_any(),
         };
         view! {
-            <Title text="우리 동네 가게" />
-            <Meta name="description" content=DESCRIPTION />
-            <Meta property="og:type" content="website" />
-            <Meta property="og:title" content="배달 — 우리 동네 가게" />
-            <Meta property="og:description" content=DESCRIPTION />
+            {head::title("우리 동네 가게")}
+            {head::description("배달 — 우리 동네 가게", DESCRIPTION)}
             <section class="page-head">
                 <h1>"어떤 음식을 주문할까요?"</h1>
                 {address}

@@ -9,10 +9,10 @@ use crate::codec::load;
 use crate::domain::{korea_clock, OrderDetail, OrderId, ReorderPlan, Role};
 use crate::ui::auth::Gate;
 use crate::ui::cart::{confirm, use_cart, CartItem};
+use crate::ui::head;
 use crate::ui::layout::Loading;
 use crate::ui::live::{LiveBadge, LiveUpdates};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use leptos_router::{lazy_route, LazyRoute};
@@ -28,7 +28,7 @@ fn order_view(
     let can_cancel = order.status.customer_can_cancel();
     let can_confirm = order.status.customer_can_confirm();
     view! {
-        <Title text=format!("주문 #{}", order.id) />
+        {head::title(format!("주문 #{}", order.id))}
         <section class="page-head">
             <A href="/orders">"← 내 주문"</A>
             <h1 data-testid="order-number">{format!("주문 #{}", order.id)} " " <LiveBadge updates=live /></h1>
@@ -270,7 +270,7 @@ fn orders_page() -> impl IntoView {
     );
     gate.render(move |_user| {
         view! {
-            <Title text="내 주문" />
+            {head::title("내 주문")}
             <section class="page-head">
                 <h1>"내 주문"</h1>
             </section>

@@ -11,9 +11,9 @@ use crate::domain::{Role, StoreMenu};
 use crate::error::AppError;
 use crate::ui::auth::{Auth, Gate};
 use crate::ui::cart::{confirm, use_cart};
+use crate::ui::head;
 use crate::ui::layout::Loading;
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
 use leptos_router::components::A;
 use leptos_router::{lazy_route, LazyRoute};
 
@@ -53,11 +53,8 @@ impl LazyRoute for StorePage {
                                 let store_name = store.name.clone();
                                 let preview = store_preview(&store);
                                 view! {
-                                    <Title text=store.name.clone() />
-                                    <Meta name="description" content=preview.clone() />
-                                    <Meta property="og:type" content="website" />
-                                    <Meta property="og:title" content=format!("{} · 배달", store.name) />
-                                    <Meta property="og:description" content=preview />
+                                    {head::title(store.name.clone())}
+                                    {head::description(format!("{} · 배달", store.name), preview)}
                                     <section class="page-head">
                                         <A href="/">"← 가게 목록"</A>
                                         <h1>{store.name.clone()}</h1>
@@ -156,7 +153,7 @@ fn StoreNotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::door::http::set_page_status(404);
     view! {
-        <Title text="가게 없음" />
+        {head::title("가게 없음")}
         <div class="panel" data-testid="store-not-found">
             <p class="status-code">"404"</p>
             <h1>"가게를 찾을 수 없습니다"</h1>

@@ -29,9 +29,9 @@ use crate::domain::{
     FoodId, OrderId, OrderStatus, OwnerBoard, Role, StoreId, DEFAULT_COOK_MINUTES,
 };
 use crate::error::AppError;
+use crate::ui::head;
 use board::store_panel;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::{lazy_route, LazyRoute};
 use std::collections::{HashMap, HashSet};
 
@@ -200,7 +200,7 @@ impl LazyRoute for StoreHome {
         chime_on_new_orders(board);
         gate.render(move |_user| {
             view! {
-                <Title text="내 상점" />
+                {head::title("내 상점")}
                 <section class="page-head">
                     <h1>"내 상점" " " <LiveBadge updates=live /></h1>
                     <p class="muted">"들어온 주문을 수락하고, 요리 가능한 재고 수량을 입력하세요."</p>
