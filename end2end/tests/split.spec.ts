@@ -206,6 +206,34 @@ test("the owner's dish and delivery-terms forms load their code when first opene
   await context.close();
 });
 
+test("a form opened before the page is live loads once it is", async ({ browser }) => {
+  const page = await signedIn(browser, 'owner@baedal.kr', '/store');
+  const { manifest } = await manifestOf(page);
+  const pageFiles = chunksOnlyFor(manifest, /store_home/i);
+  expect(pageFiles.length, `the owner page's files in ${JSON.stringify(manifest)}`).toBeGreaterThan(0);
+
+  // The owner page's own code is held back until the owner has opened the dish form in the
+  // server's HTML (a summary opens its disclosure without scripts).
+  const context = await browser.newContext({ storageState: await page.context().storageState() });
+  const cold = await context.newPage();
+  const errors = watchErrors(cold);
+  let release = () => {};
+  const held = new Promise<void>((done) => (release = done));
+  await cold.route(/\/split___store_home_view_[^/]*\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await cold.goto('/store', { waitUntil: 'domcontentloaded' });
+  const store = cold.getByTestId('owned-store').filter({ hasText: '종로 할매국밥' });
+  await store.getByText('메뉴 추가 · 수정').click();
+  await expect(cold.locator('body[data-hydrated="true"]')).toHaveCount(0);
+  release();
+  await hydrated(cold);
+  await expect(store.getByLabel('메뉴 이름')).toBeVisible();
+  expect(errors).toEqual([]);
+  await context.close();
+});
+
 test("a form whose code cannot be fetched says so and loads on 다시 시도; the rest of the page keeps working", async ({ browser }) => {
   const page = await signedIn(browser, 'owner@baedal.kr', '/store');
   const { pkg, manifest } = await manifestOf(page);

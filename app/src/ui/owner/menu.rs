@@ -14,7 +14,8 @@ use crate::error::AppError;
 use crate::ui::form::PostForm;
 use crate::ui::on_request;
 use leptos::either::Either;
-use leptos::ev::MouseEvent;
+use leptos::ev::Event;
+use leptos::html::Details;
 use leptos::prelude::*;
 use std::collections::HashSet;
 
@@ -44,15 +45,32 @@ where
     Either::Right(move || is_open.get().then(|| on_request::show(body.clone())))
 }
 
-/// The handler of a disclosure's `<summary>`: the disclosure of this store has been opened.
-fn open_for(opened: RwSignal<HashSet<StoreId>>, store_id: StoreId) -> impl Fn(MouseEvent) {
-    move |_| {
-        if !opened.with_untracked(|opened| opened.contains(&store_id)) {
+/// Follows a disclosure of this store: once it is open, its part is made (`opened`). Read from
+/// the `<details>` element itself — at its `toggle` event (the returned handler), and once the
+/// page is live, since an owner may open it before the page has hydrated (a summary works
+/// without scripts), when nothing listened yet.
+fn follow_open(
+    opened: RwSignal<HashSet<StoreId>>,
+    store_id: StoreId,
+) -> (NodeRef<Details>, impl Fn(Event) + Copy) {
+    let details = NodeRef::<Details>::new();
+    let mark_if_open = move || {
+        let is_open = details
+            .get_untracked()
+            .is_some_and(|details| details.open());
+        if is_open && !opened.with_untracked(|opened| opened.contains(&store_id)) {
             opened.update(|opened| {
                 opened.insert(store_id);
             });
         }
-    }
+    };
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if details.get().is_some() && crate::ui::hydrated() {
+            mark_if_open();
+        }
+    });
+    (details, move |_| mark_if_open())
 }
 
 /// Add a dish with its first stock, or pick one to edit its name, description, price, or hide
@@ -66,9 +84,10 @@ pub(super) fn menu_editor(
     let form = on_demand(state.menu_opened, store_id, move || {
         menu_form(store_id, menu.clone(), actions, state)
     });
+    let (details, toggled) = follow_open(state.menu_opened, store_id);
     view! {
-        <details class="menu-editor">
-            <summary on:click=open_for(state.menu_opened, store_id)>"메뉴 추가 · 수정"</summary>
+        <details class="menu-editor" node_ref=details on:toggle=toggled>
+            <summary>"메뉴 추가 · 수정"</summary>
             {form}
         </details>
     }
@@ -242,9 +261,10 @@ pub(super) fn terms_editor(
     let form = on_demand(state.terms_opened, store_id, move || {
         terms_form(store_id, terms, actions, state)
     });
+    let (details, toggled) = follow_open(state.terms_opened, store_id);
     view! {
-        <details class="terms-editor" data-testid="terms-editor" open=ours>
-            <summary on:click=open_for(state.terms_opened, store_id)>"배달 조건: " <span data-testid="terms-summary">{summary}</span></summary>
+        <details class="terms-editor" data-testid="terms-editor" open=ours node_ref=details on:toggle=toggled>
+            <summary>"배달 조건: " <span data-testid="terms-summary">{summary}</span></summary>
             {form}
         </details>
     }
