@@ -58,6 +58,7 @@ wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle \
 if $release; then
   # wasm-streams' classes, exported by every module that links server_fn's browser client, kept
   # their code alive although the app streams nothing (scripts/wasm-drop-exports.mjs).
+  node scripts/wasm-drop-exports.mjs --check-glue "$pkg/baedal.js" IntoUnderlying
   node scripts/wasm-drop-exports.mjs "$pkg/baedal_bg.wasm" intounderlying
   say "wasm-opt -Oz (main module and ${#chunks[@]} chunks)"
   for wasm in "$pkg/baedal_bg.wasm" "${chunks[@]}"; do
@@ -66,7 +67,6 @@ if $release; then
       --enable-mutable-globals --enable-reference-types --enable-multivalue \
       -o "$wasm" "$wasm"
   done
-  node scripts/wasm-drop-exports.mjs --check "$pkg/baedal_bg.wasm" intounderlying
   # wasm-bindgen's glue and the splitter's loader, minified: 2 KB of brotli less per first load.
   # Property names (the wasm's imports) and the modules' exports keep their names.
   for js in "$pkg"/*.js; do

@@ -208,18 +208,20 @@ test("the owner's dish and delivery-terms forms load their code when first opene
 
 test("a form opened before the page is live loads once it is", async ({ browser }) => {
   const page = await signedIn(browser, 'owner@baedal.kr', '/store');
-  const { manifest } = await manifestOf(page);
-  const pageFiles = chunksOnlyFor(manifest, /store_home/i);
+  const { pkg, manifest } = await manifestOf(page);
+  const pageFiles = chunksOnlyFor(manifest, /store_home/i).map((file) => `${pkg}/${file}.wasm`);
   expect(pageFiles.length, `the owner page's files in ${JSON.stringify(manifest)}`).toBeGreaterThan(0);
+  const storageState = await page.context().storageState();
+  await page.context().close();
 
   // The owner page's own code is held back until the owner has opened the dish form in the
   // server's HTML (a summary opens its disclosure without scripts).
-  const context = await browser.newContext({ storageState: await page.context().storageState() });
+  const context = await browser.newContext({ storageState });
   const cold = await context.newPage();
   const errors = watchErrors(cold);
   let release = () => {};
   const held = new Promise<void>((done) => (release = done));
-  await cold.route(/\/split___store_home_view_[^/]*\.wasm$/, async (route) => {
+  await cold.route((url) => pageFiles.includes(url.pathname), async (route) => {
     await held;
     await route.continue();
   });

@@ -12,7 +12,8 @@
 //! (docs/benchmarks.md, issue 16). Here each form says which named fields make its arguments.
 
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
+use leptos::server_fn::codec::PostUrl;
+use leptos::server_fn::{Http, ServerFn};
 
 /// The fields of a submitted form, by name.
 pub struct Fields(#[cfg(feature = "hydrate")] web_sys::FormData);
@@ -35,7 +36,7 @@ impl Fields {
 
 /// A `<form>` posting to `S`'s URL. `read` makes `S`'s arguments from the submitted fields.
 #[component]
-pub fn PostForm<S, R>(
+pub fn PostForm<S, R, Answer>(
     action: ServerAction<S>,
     read: R,
     #[prop(optional)] class: &'static str,
@@ -46,12 +47,16 @@ pub fn PostForm<S, R>(
     children: Children,
 ) -> impl IntoView
 where
-    S: ServerFn + Clone + Send + Sync + 'static,
+    // Posted as a form: the server function must read its arguments as one (`PostUrl`).
+    S: ServerFn<Protocol = Http<PostUrl, Answer>> + Clone + Send + Sync + 'static,
     S::Output: Send + Sync + 'static,
     S::Error: Send + Sync + 'static,
     R: Fn(&Fields) -> S + 'static,
 {
     let submit = move |ev: leptos::ev::SubmitEvent| {
+        if ev.default_prevented() {
+            return;
+        }
         ev.prevent_default();
         #[cfg(feature = "hydrate")]
         {

@@ -23,9 +23,12 @@ pub fn title(text: impl Into<String>) -> impl IntoView {
     }
     #[cfg(not(feature = "ssr"))]
     {
+        #[cfg(feature = "hydrate")]
         if let Some(document) = web_sys::window().and_then(|window| window.document()) {
             document.set_title(&text);
         }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = text;
         Nothing
     }
 }
@@ -62,20 +65,29 @@ pub fn manifest() -> impl IntoView {
     }
     #[cfg(not(feature = "ssr"))]
     {
-        let Some(document) = web_sys::window().and_then(|window| window.document()) else {
-            return Nothing;
-        };
-        if let (Ok(None), Some(head)) = (
-            document.query_selector("link[rel=manifest]"),
-            document.head(),
-        ) {
-            if let Ok(link) = document.create_element("link") {
-                let _ = link.set_attribute("rel", "manifest");
-                let _ = link.set_attribute("href", HREF);
-                let _ = head.append_child(&link);
-            }
-        }
+        #[cfg(feature = "hydrate")]
+        add_manifest_link(HREF);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = HREF;
         Nothing
+    }
+}
+
+/// Adds `<link rel="manifest" href=…>` to `<head>` unless the page has one.
+#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+fn add_manifest_link(href: &str) {
+    let Some(document) = web_sys::window().and_then(|window| window.document()) else {
+        return;
+    };
+    if let (Ok(None), Some(head)) = (
+        document.query_selector("link[rel=manifest]"),
+        document.head(),
+    ) {
+        if let Ok(link) = document.create_element("link") {
+            let _ = link.set_attribute("rel", "manifest");
+            let _ = link.set_attribute("href", href);
+            let _ = head.append_child(&link);
+        }
     }
 }
 
