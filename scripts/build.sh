@@ -58,8 +58,7 @@ wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle \
 if $release; then
   # wasm-streams' classes, exported by every module that links server_fn's browser client, kept
   # their code alive although the app streams nothing (scripts/wasm-drop-exports.mjs).
-  node scripts/wasm-drop-exports.mjs --check-glue "$pkg/baedal.js" IntoUnderlying
-  node scripts/wasm-drop-exports.mjs "$pkg/baedal_bg.wasm" intounderlying
+  node scripts/wasm-drop-exports.mjs "$pkg/baedal_bg.wasm" "$pkg/baedal.js" IntoUnderlying
   say "wasm-opt -Oz (main module and ${#chunks[@]} chunks)"
   for wasm in "$pkg/baedal_bg.wasm" "${chunks[@]}"; do
     scripts/node_modules/.bin/wasm-opt -Oz \

@@ -1,6 +1,7 @@
-// Removes exports from a wasm module, so that wasm-opt drops the code only they kept alive.
+// Removes the exports of wasm-bindgen classes from a wasm module, so that wasm-opt drops the code
+// only they kept alive.
 //
-//   node scripts/wasm-drop-exports.mjs <module.wasm> <name prefix>...
+//   node scripts/wasm-drop-exports.mjs <module.wasm> <its wasm-bindgen JS> <Class name prefix>...
 //
 // Why (scripts/build.sh, issue 16): server_fn's browser client depends on wasm-streams, whose
 // `#[wasm_bindgen]` classes (IntoUnderlyingSource, IntoUnderlyingByteSource, IntoUnderlyingSink:
@@ -8,34 +9,26 @@
 // every module that links it. Exports are roots, so their methods and everything those reach
 // were shipped although the app streams nothing.
 //
-//   node scripts/wasm-drop-exports.mjs --check-glue <wasm-bindgen's JS> <class name prefix>...
-//
-// fails when the JavaScript glue can hand such an object to JavaScript (`<Class>.__wrap`, which
-// wasm-bindgen writes into the import that a reachable constructor call, e.g. wasm-streams'
-// `new_with_into_underlying_source`, goes through): its methods would call the dropped exports.
-// Run on the glue of the module before wasm-opt, so it also fails when the path exists at all.
+// Refuses (exit 1) when the JavaScript glue can hand such an object to JavaScript
+// (`<Class>.__wrap`, which wasm-bindgen writes into the import that a constructor call, e.g.
+// wasm-streams' `new_with_into_underlying_source`, goes through): its methods would call the
+// dropped exports. Run before wasm-opt, so it refuses when that path exists at all.
 import { readFileSync, writeFileSync } from "node:fs";
 
-const [first, ...rest] = process.argv.slice(2);
-if (first === "--check-glue") {
-  const [glue, ...classes] = rest;
-  if (!glue || classes.length === 0) {
-    console.error("usage: wasm-drop-exports.mjs --check-glue <glue.js> <class name prefix>...");
-    process.exit(2);
-  }
-  const text = readFileSync(glue, "utf8");
-  const wraps = classes.flatMap((prefix) => text.match(new RegExp(`\\b${prefix}\\w*\\.__wrap\\b`, "g")) ?? []);
-  if (wraps.length > 0) {
-    console.error(`${glue} can hand to JavaScript what the dropped exports served: ${[...new Set(wraps)].join(", ")}`);
-    process.exit(1);
-  }
-  process.exit(0);
-}
-const [file, ...prefixes] = [first, ...rest];
-if (!file || prefixes.length === 0) {
-  console.error("usage: wasm-drop-exports.mjs <module.wasm> <name prefix>...");
+const [file, glue, ...classes] = process.argv.slice(2);
+if (!file || !glue || classes.length === 0) {
+  console.error("usage: wasm-drop-exports.mjs <module.wasm> <glue.js> <Class name prefix>...");
   process.exit(2);
 }
+
+const wraps = readFileSync(glue, "utf8").match(new RegExp(`\\b(${classes.join("|")})\\w*\\.__wrap\\b`, "g"));
+if (wraps) {
+  console.error(`${glue} can hand to JavaScript what the dropped exports serve: ${[...new Set(wraps)].join(", ")}`);
+  process.exit(1);
+}
+// wasm-bindgen names a class's exports after it in lower case: `<class>_<method>`,
+// `__wbg_<class>_free`.
+const prefixes = classes.map((name) => name.toLowerCase());
 
 const bytes = readFileSync(file);
 if (bytes.readUInt32LE(0) !== 0x6d736100) throw new Error(`${file}: not a wasm module`);
@@ -64,7 +57,7 @@ function name(at) {
   return [bytes.toString("utf8", start, start + length), start + length];
 }
 
-// Sections: [id, start of contents, end].
+// Sections: [id, start of contents, end, start of the section].
 const sections = [];
 for (let at = 8; at < bytes.length; ) {
   const id = bytes[at];
