@@ -19,7 +19,7 @@ pub fn sign_in_required(path: &str) -> bool {
     };
     matches!(
         path,
-        "/checkout" | "/orders" | "/store" | "/rider" | "/notifications"
+        "/checkout" | "/orders" | "/store" | "/store/menu" | "/rider" | "/notifications"
     ) || numbered("/orders/")
 }
 
@@ -61,6 +61,8 @@ mod tests {
             "/orders/12/",
             "/store",
             "/store/",
+            "/store/menu",
+            "/store/menu/",
             "/rider",
             "/notifications",
         ] {

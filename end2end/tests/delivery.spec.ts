@@ -89,7 +89,7 @@ test('stores beyond their radius are marked, and a new address changes what deli
 });
 
 test('an owner sets 배달 조건 and customers see them', async ({ browser }) => {
-  const owner = await signedIn(browser, 'owner2@baedal.kr', '/store');
+  const owner = await signedIn(browser, 'owner2@baedal.kr', '/store/menu');
   const pizza = owner.getByTestId('owned-store').filter({ hasText: '송파 화덕피자' });
   await pizza.getByTestId('terms-editor').locator('summary').click();
   const form = pizza.getByTestId('terms-editor');

@@ -54,11 +54,12 @@ export async function signIn(page: Page, email: string, password = DEMO_PASSWORD
   await page.getByRole('button', { name: '로그인' }).click();
 }
 
-/** A new browser (own cookies) signed in as `email`, on its role's home page `home`. */
+/** A new browser (own cookies) signed in as `email`, on `home`: its role's home page or another
+ *  page of the role's own, which sign-in then comes back to (`?next=`). */
 export async function signedIn(browser: Browser, email: string, home: string, options: BrowserContextOptions = {}): Promise<Page> {
   const context = await browser.newContext(options);
   const page = await context.newPage();
-  await page.goto('/signin');
+  await page.goto(`/signin?next=${home}`);
   await signIn(page, email);
   await expect(page).toHaveURL(home);
   await hydrated(page);

@@ -40,6 +40,17 @@ for (const { who, email, home, reloads, ready } of [
     reloads: 20,
     ready: async (page: Page) => {
       await expect(page.getByTestId('owned-store')).toHaveCount(3);
+      await expect(page.getByTestId('owned-store').first().getByRole('tab')).toHaveCount(5);
+      await live(page);
+    },
+  },
+  {
+    who: '상점주 (메뉴 · 재고)',
+    email: 'owner@baedal.kr',
+    home: '/store/menu',
+    reloads: 5,
+    ready: async (page: Page) => {
+      await expect(page.getByTestId('owned-store')).toHaveCount(3);
       await expect(page.getByLabel('즉석떡볶이 (2인) 재고')).not.toHaveValue('');
       await live(page);
     },
@@ -77,7 +88,7 @@ test('the order page reloads without errors', async ({ browser }) => {
   expect(errors).toEqual([]);
 });
 
-test("the server-rendered owner page already shows the stock, and the stock follows orders live", async ({ browser }) => {
+test("the server-rendered menu page already shows the stock, and the stock follows orders live", async ({ browser }) => {
   // Without the wasm: the HTML itself carries the numbers.
   const bare = await browser.newContext({ javaScriptEnabled: false });
   const noScript = await bare.newPage();
@@ -85,11 +96,11 @@ test("the server-rendered owner page already shows the stock, and the stock foll
   await noScript.getByLabel('이메일').fill('owner@baedal.kr');
   await noScript.getByLabel('비밀번호').fill('baedal1234');
   await noScript.getByRole('button', { name: '로그인' }).click();
-  await noScript.goto('/store');
+  await noScript.goto('/store/menu');
   await expect(noScript.getByLabel('모둠튀김 재고')).toHaveValue(/^\d+$/);
   await bare.close();
 
-  const owner = await signedIn(browser, 'owner@baedal.kr', '/store');
+  const owner = await signedIn(browser, 'owner@baedal.kr', '/store/menu');
   await live(owner);
   const stock = owner.getByLabel('모둠튀김 재고');
   const before = Number(await stock.inputValue());
@@ -103,10 +114,8 @@ test("the server-rendered owner page already shows the stock, and the stock foll
   await orderOne(customer, '모둠튀김');
   const row = owner.getByRole('row', { name: /모둠튀김/ });
   await expect(row.locator('.stock-input')).toHaveValue(String(before + 5)); // the typing stays
-  const store = owner.getByTestId('owned-store').filter({ hasText: '마포 즉석떡볶이' });
-  await expect(store.getByTestId('new-order-alert')).toContainText(/새 주문 \d+건/, { timeout: 15_000 });
   await row.getByRole('button', { name: '저장' }).click();
-  await expect(row).toContainText(`재고가 ${before - 2}개로 바뀌었습니다`);
+  await expect(row).toContainText(`재고가 ${before - 2}개로 바뀌었습니다`, { timeout: 15_000 });
   await expect(stock).toHaveValue(String(before - 2));
   // Typed again against the number shown now, it is saved.
   await stock.fill(String(before + 5));
@@ -116,7 +125,11 @@ test("the server-rendered owner page already shows the stock, and the stock foll
   await hydrated(owner);
   await expect(owner.getByLabel('모둠튀김 재고')).toHaveValue(String(before + 5));
 
-  // The banner goes once the orders it announced are handled.
+  // On the order board, the banner goes once the orders it announced are handled.
+  await owner.goto('/store');
+  await hydrated(owner);
+  const store = owner.getByTestId('owned-store').filter({ hasText: '마포 즉석떡볶이' });
+  await expect(store.getByTestId('new-order-alert')).toContainText(/새 주문 \d+건/, { timeout: 15_000 });
   const waiting = store.getByTestId('store-order');
   for (let left = await waiting.count(); left > 0; left--) {
     await waiting.first().getByRole('button', { name: '수락' }).click();

@@ -150,8 +150,39 @@ for (const { who, email, home, split, ready } of [
   });
 }
 
-test("the owner's dish and delivery-terms forms load their code when first opened, and keep working across re-reads", async ({ browser }) => {
+test("the owner's order board comes without the menu page's code, which its link loads inside the app", async ({ browser }) => {
   const page = await signedIn(browser, 'owner@baedal.kr', '/store');
+  const { pkg, manifest } = await manifestOf(page);
+  const menuPage = chunksOnlyFor(manifest, /store_menu/i).map((file) => `${pkg}/${file}.wasm`);
+  expect(menuPage.length, `the menu page's files in ${JSON.stringify(manifest)}`).toBeGreaterThan(0);
+
+  const { context, page: cold, fetched, errors } = await openCold(browser, '/store', page);
+  await live(cold);
+  await cold.waitForLoadState('networkidle');
+  for (const file of menuPage) expect(fetched, `${file} is not part of the board's load`).not.toContain(file);
+  const board = cold.getByRole('link', { name: '주문 접수' });
+  const menu = cold.getByRole('link', { name: '메뉴 · 재고' });
+  await expect(board).toHaveAttribute('aria-current', 'page');
+
+  const documents = fetched.filter((path) => path.startsWith('document ')).length;
+  await menu.click();
+  await expect(cold).toHaveURL('/store/menu');
+  await expect(cold.getByLabel('모둠튀김 재고')).toHaveValue(/^\d+$/);
+  await expect(cold).toHaveTitle('메뉴 · 재고 · 배달');
+  await expect(menu).toHaveAttribute('aria-current', 'page');
+  await expect(board).not.toHaveAttribute('aria-current', 'page');
+  for (const file of menuPage) expect(fetched).toContain(file);
+
+  await board.click();
+  await expect(cold).toHaveURL('/store');
+  await expect(cold.getByTestId('owned-store').first().getByRole('tab')).toHaveCount(5);
+  expect(fetched.filter((path) => path.startsWith('document ')).length, 'no new document').toBe(documents);
+  expect(errors).toEqual([]);
+  await context.close();
+});
+
+test("the owner's dish and delivery-terms forms load their code when first opened, and keep working across re-reads", async ({ browser }) => {
+  const page = await signedIn(browser, 'owner@baedal.kr', '/store/menu');
   const { pkg, manifest } = await manifestOf(page);
   const formFiles = (name: RegExp) => {
     const entry = Object.entries(manifest).find(([split]) => name.test(split));
@@ -161,7 +192,7 @@ test("the owner's dish and delivery-terms forms load their code when first opene
   const menuForm = formFiles(/^baedal_owner_menu_form$/);
   const termsForm = formFiles(/^baedal_owner_terms_form$/);
 
-  const { context, page: cold, fetched, errors } = await openCold(browser, '/store', page);
+  const { context, page: cold, fetched, errors } = await openCold(browser, '/store/menu', page);
   await live(cold);
   await cold.waitForLoadState('networkidle');
   for (const file of [...menuForm, ...termsForm]) expect(fetched, `${file} is not part of the first load`).not.toContain(file);
@@ -180,13 +211,13 @@ test("the owner's dish and delivery-terms forms load their code when first opene
   await expect(store.getByTestId('terms-editor').getByLabel('최소주문금액 (원)')).toBeVisible();
   for (const file of termsForm) expect(fetched).toContain(file);
 
-  // A re-read of the board (here: a stock number saved as it was) renders the panels anew; the
+  // A re-read of the stores (here: a stock number saved as it was) renders them anew; the
   // opened forms stay, with what was typed, and after the first re-read their fields are the
   // same elements, updated in place (a field being typed in keeps its focus).
   const terms = store.getByTestId('terms-editor');
   await terms.getByLabel('최소주문금액 (원)').fill('12300');
   const rereadBoard = async () => {
-    const reread = cold.waitForResponse((response) => response.url().endsWith('/owner_board'));
+    const reread = cold.waitForResponse((response) => response.url().endsWith('/my_stores'));
     const row = store.getByTestId('stock-row').first();
     await row.locator('input').fill(await row.locator('input').inputValue());
     await row.getByRole('button', { name: '저장' }).click();
@@ -207,14 +238,14 @@ test("the owner's dish and delivery-terms forms load their code when first opene
 });
 
 test("a form opened before the page is live loads once it is", async ({ browser }) => {
-  const page = await signedIn(browser, 'owner@baedal.kr', '/store');
+  const page = await signedIn(browser, 'owner@baedal.kr', '/store/menu');
   const { pkg, manifest } = await manifestOf(page);
-  const pageFiles = chunksOnlyFor(manifest, /store_home/i).map((file) => `${pkg}/${file}.wasm`);
-  expect(pageFiles.length, `the owner page's files in ${JSON.stringify(manifest)}`).toBeGreaterThan(0);
+  const pageFiles = chunksOnlyFor(manifest, /store_menu/i).map((file) => `${pkg}/${file}.wasm`);
+  expect(pageFiles.length, `the menu page's files in ${JSON.stringify(manifest)}`).toBeGreaterThan(0);
   const storageState = await page.context().storageState();
   await page.context().close();
 
-  // The owner page's own code is held back until the owner has opened the dish form in the
+  // The menu page's own code is held back until the owner has opened the dish form in the
   // server's HTML (a summary opens its disclosure without scripts).
   const context = await browser.newContext({ storageState });
   const cold = await context.newPage();
@@ -225,7 +256,7 @@ test("a form opened before the page is live loads once it is", async ({ browser 
     await held;
     await route.continue();
   });
-  await cold.goto('/store', { waitUntil: 'domcontentloaded' });
+  await cold.goto('/store/menu', { waitUntil: 'domcontentloaded' });
   const store = cold.getByTestId('owned-store').filter({ hasText: '종로 할매국밥' });
   await store.getByText('메뉴 추가 · 수정').click();
   await expect(cold.locator('body[data-hydrated="true"]')).toHaveCount(0);
@@ -237,12 +268,15 @@ test("a form opened before the page is live loads once it is", async ({ browser 
 });
 
 test("a form whose code cannot be fetched says so and loads on 다시 시도; the rest of the page keeps working", async ({ browser }) => {
-  const page = await signedIn(browser, 'owner@baedal.kr', '/store');
+  const page = await signedIn(browser, 'owner@baedal.kr', '/store/menu');
   const { pkg, manifest } = await manifestOf(page);
-  const files = manifest['baedal_owner_menu_form'];
-  expect(files, `the dish form's entry in ${JSON.stringify(manifest)}`).toBeTruthy();
+  expect(manifest['baedal_owner_menu_form'], `the dish form's entry in ${JSON.stringify(manifest)}`).toBeTruthy();
+  // The dish form's own files (what it shares with the terms form, a chunk both list, stays
+  // reachable: the terms form is the page part that keeps working).
+  const files = manifest['baedal_owner_menu_form'].filter((file) => !manifest['baedal_owner_terms_form'].includes(file));
+  expect(files.length).toBeGreaterThan(0);
 
-  const { context, page: cold, errors } = await openCold(browser, '/store', page);
+  const { context, page: cold, errors } = await openCold(browser, '/store/menu', page);
   await live(cold);
   // The network fails for the form's file only.
   const blocked = (url: URL) => files.some((file) => url.pathname === `${pkg}/${file}.wasm`);
@@ -251,9 +285,10 @@ test("a form whose code cannot be fetched says so and loads on 다시 시도; th
   await store.getByText('메뉴 추가 · 수정').click();
   await expect(store.getByTestId('part-error')).toContainText('화면 파일을 받지 못했습니다');
 
-  // The page is alive: a tab still switches.
-  await store.getByRole('tab', { name: /조리 완료/ }).click();
-  await expect(store.getByRole('tab', { name: /조리 완료/ })).toHaveClass(/active/);
+  // The page is alive: the other form, whose file is not blocked, opens and loads.
+  await store.getByTestId('terms-editor').locator('summary').click();
+  await expect(store.getByTestId('terms-editor').getByLabel('최소주문금액 (원)')).toBeVisible();
+  await expect(store.getByTestId('part-error')).toHaveCount(1);
 
   await cold.unroute(blocked);
   await store.getByRole('button', { name: '다시 시도' }).click();

@@ -75,6 +75,10 @@ test('an order goes from the customer to the owner and back, live on both screen
 
 test('the owner sets stock and closes the store; customers see both', async ({ browser }) => {
   const owner = await signedIn(browser, 'owner2@baedal.kr', '/store');
+  const board = owner.getByTestId('owned-store').filter({ hasText: '송파 화덕피자' });
+  await expect(board.getByTestId('sold-out')).not.toContainText('고르곤졸라');
+  await board.getByRole('link', { name: '재고 입력 →' }).click();
+  await expect(owner).toHaveURL('/store/menu');
   const store = owner.getByTestId('owned-store').filter({ hasText: '송파 화덕피자' });
   await store.getByLabel('고르곤졸라 재고').fill('-3');
   await store.getByRole('row', { name: /고르곤졸라/ }).getByRole('button', { name: '저장' }).click();
@@ -88,12 +92,16 @@ test('the owner sets stock and closes the store; customers see both', async ({ b
   await hydrated(customer);
   await expect(customer.getByRole('button', { name: '고르곤졸라 담기' })).toBeDisabled();
 
-  await store.getByTestId('open-toggle').click();
-  await expect(store.getByTestId('open-toggle')).toContainText('영업 종료');
+  // Back on the order board, inside the app: the dish is listed as sold out.
+  await owner.getByRole('link', { name: '주문 접수' }).click();
+  await expect(owner).toHaveURL('/store');
+  await expect(board.getByTestId('sold-out')).toContainText('고르곤졸라');
+  await board.getByTestId('open-toggle').click();
+  await expect(board.getByTestId('open-toggle')).toContainText('영업 종료');
   await customer.goto('/');
   await expect(customer.getByTestId('store-list').locator('li').filter({ hasText: '송파 화덕피자' })).toContainText('준비 중');
-  await store.getByTestId('open-toggle').click();
-  await expect(store.getByTestId('open-toggle')).toContainText('영업 중');
+  await board.getByTestId('open-toggle').click();
+  await expect(board.getByTestId('open-toggle')).toContainText('영업 중');
 });
 
 test('a new store starts closed, cannot open without a dish in stock, and the dish form takes the first stock', async ({ browser }) => {
@@ -121,6 +129,8 @@ test('a new store starts closed, cannot open without a dish in stock, and the di
   await expect(store.getByTestId('open-error')).toContainText('재고가 있는 메뉴가 없어 영업을 시작할 수 없습니다');
   await expect(toggle).toContainText('영업 종료');
 
+  await owner.getByRole('link', { name: '메뉴 · 재고' }).click();
+  await expect(owner).toHaveURL('/store/menu');
   await store.getByText('메뉴 추가 · 수정').click();
   await store.getByLabel('메뉴 이름').fill('봉골레');
   await store.getByLabel('가격 (원)').fill('13000');
@@ -128,6 +138,8 @@ test('a new store starts closed, cannot open without a dish in stock, and the di
   await store.getByRole('button', { name: '메뉴 저장' }).click();
   await expect(store.getByLabel('봉골레 재고')).toHaveValue('5');
 
+  await owner.getByRole('link', { name: '주문 접수' }).click();
+  await expect(owner).toHaveURL('/store');
   await toggle.click();
   await expect(toggle).toContainText('영업 중');
   await expect(store.getByTestId('open-error')).toHaveCount(0);

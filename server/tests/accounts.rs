@@ -424,7 +424,7 @@ async fn pages_redirect_to_sign_in_or_show_403(backend: Backend) {
         return;
     };
     let anonymous = app.client();
-    for path in ["/checkout", "/orders", "/store", "/rider"] {
+    for path in ["/checkout", "/orders", "/store", "/store/menu", "/rider"] {
         let (status, location, _) = app.page(&anonymous, path).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
         assert_eq!(
@@ -453,22 +453,37 @@ async fn pages_redirect_to_sign_in_or_show_403(backend: Backend) {
     assert!(nearest < farther, "stores are sorted by distance");
     assert!(html.contains("준비 중"), "a closed store is marked");
 
-    let (status, _, html) = app.page(&customer, "/store").await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(html.contains("이 화면을 볼 권한이 없습니다"));
+    for path in ["/store", "/store/menu"] {
+        let (status, _, html) = app.page(&customer, path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert!(html.contains("이 화면을 볼 권한이 없습니다"), "{path}");
+    }
 
     let owner = app.client();
     app.sign_in(&owner, "owner@baedal.kr", DEMO_PASSWORD).await;
     let (status, _, html) = app.page(&owner, "/store").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
+        html.contains("강남 바삭치킨") && html.contains("신규"),
+        "the order board of every store shown"
+    );
+    assert!(
+        !html.contains("볶음밥 재고"),
+        "the stock is the menu page's"
+    );
+    let (status, _, html) = app.page(&owner, "/store/menu").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
         html.contains("강남 바삭치킨") && html.contains("볶음밥 재고"),
         "menu with stock entry shown"
     );
-    assert!(
-        !html.contains("송파 화덕피자"),
-        "another owner's store is not shown"
-    );
+    for path in ["/store", "/store/menu"] {
+        let (_, _, html) = app.page(&owner, path).await;
+        assert!(
+            !html.contains("송파 화덕피자"),
+            "another owner's store is not shown on {path}"
+        );
+    }
     let (status, _, _) = app.page(&owner, "/rider").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 

@@ -150,6 +150,12 @@ async fn every_page_of_every_role_answers_under_concurrent_loads(backend: Backen
             "종로 할매국밥",
         ),
         case("/store", "owner of 1 store", &owner_of_one, "성수 파스타"),
+        case(
+            "/store/menu",
+            "owner of 3 stores",
+            &owner_of_three,
+            "배달 조건",
+        ),
         case("/rider", "rider", &rider, "배달 목록"),
         case("/notifications", "rider", &rider, "알림"),
         case("/signin", "signed out", &anyone, "로그인"),
@@ -211,6 +217,7 @@ async fn signed_out_visitors_get_a_real_redirect_to_sign_in(backend: Backend) {
         "/orders",
         "/orders/1",
         "/store",
+        "/store/menu",
         "/rider",
         "/notifications",
     ] {

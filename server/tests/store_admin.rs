@@ -520,8 +520,8 @@ async fn owners_add_edit_and_hide_dishes(backend: Backend) {
     app.teardown().await;
 }
 
-/// The owner's page reads everything in one call: every store with its menu and stock, its
-/// orders and today's numbers, the same as the per-store functions say.
+/// The owner's order board reads everything in one call: every store with its sold-out
+/// dishes, its orders and today's numbers, the same as the per-store functions say.
 async fn the_owner_board_shows_every_store_in_one_read(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -529,21 +529,51 @@ async fn the_owner_board_shows_every_store_in_one_read(backend: Backend) {
     let customer = app.signed_in("customer@baedal.kr").await;
     let owner = app.signed_in("owner@baedal.kr").await;
     let (store_id, food_id, order_id) = app.order_first_food(&customer).await;
+    let (status, _) = app
+        .call(
+            &owner,
+            "set_food_stock",
+            &[("food_id", &food_id.to_string()), ("stock", "0")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let (status, board) = app.call(&owner, "owner_board", &[]).await;
     assert_eq!(status, StatusCode::OK, "{board}");
     let boards = board["stores"].as_array().expect("stores");
     let (_, stores) = app.call(&owner, "my_stores", &[]).await;
-    let names = |list: Vec<&Value>| -> Vec<String> {
-        list.iter()
-            .map(|s| s["name"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let stores = stores.as_array().unwrap();
     assert_eq!(
-        names(boards.iter().map(|b| &b["store"]).collect()),
-        names(stores.as_array().unwrap().iter().collect())
+        boards.len(),
+        stores.len(),
+        "every store, in my_stores' order"
     );
-    for (board, store) in boards.iter().zip(stores.as_array().unwrap()) {
-        assert_eq!(&board["store"], store, "menus and stock as my_stores says");
+    for (board, store) in boards.iter().zip(stores) {
+        for field in ["id", "name", "district", "address", "is_open"] {
+            assert_eq!(
+                board["store"][field], store[field],
+                "{field} as my_stores says"
+            );
+        }
+        let sold_out: Vec<&Value> = store["menu"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|dish| dish["stock"] == 0 && dish["is_hidden"] == false)
+            .map(|dish| &dish["name"])
+            .collect();
+        assert_eq!(
+            board["store"]["sold_out"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .collect::<Vec<_>>(),
+            sold_out,
+            "the sold-out dishes customers see, in menu order"
+        );
+        assert!(
+            board["store"].get("menu").is_none(),
+            "the menu is my_stores' to send"
+        );
         let id = store["id"].to_string();
         let (_, orders) = app.call(&owner, "store_orders", &[("store_id", &id)]).await;
         assert_eq!(board["orders"], orders, "orders as store_orders says");
@@ -559,14 +589,19 @@ async fn the_owner_board_shows_every_store_in_one_read(backend: Backend) {
     assert_eq!(ours["orders"][0]["id"], order_id);
     assert_eq!(ours["orders"][0]["status"], "placed");
     assert_eq!(ours["today"]["orders_today"], 1);
-    let stock = ours["store"]["menu"]
+    let dish = stores.iter().find(|s| s["id"] == store_id).unwrap()["menu"]
         .as_array()
         .unwrap()
         .iter()
         .find(|f| f["id"] == food_id)
-        .unwrap()["stock"]
-        .clone();
-    assert_eq!(stock, app.stock(food_id).await, "stock after the sale");
+        .unwrap();
+    assert!(
+        ours["store"]["sold_out"]
+            .as_array()
+            .unwrap()
+            .contains(&dish["name"]),
+        "the dish set to 0 is sold out"
+    );
     for other in boards.iter().filter(|b| b["store"]["id"] != store_id) {
         assert_eq!(other["orders"], json!([]));
         assert_eq!(other["today"]["orders_today"], 0);

@@ -71,14 +71,19 @@ fn SignedInHeader(user: CurrentUser, unread: Loaded<i64>) -> impl IntoView {
             }
         }
     });
-    let links: &[(&str, &str)] = match user.role {
+    // (path, label, whether only that exact path marks the link current): the order board's
+    // link is not current on the menu page below it.
+    let links: &[(&str, &str, bool)] = match user.role {
         Role::Customer => &[
-            ("/", "가게 찾기"),
-            ("/checkout", "장바구니"),
-            ("/orders", "내 주문"),
+            ("/", "가게 찾기", false),
+            ("/checkout", "장바구니", false),
+            ("/orders", "내 주문", false),
         ],
-        Role::Owner => &[("/store", "내 상점")],
-        Role::Rider => &[("/rider", "배달 목록")],
+        Role::Owner => &[
+            ("/store", "주문 접수", true),
+            ("/store/menu", "메뉴 · 재고", false),
+        ],
+        Role::Rider => &[("/rider", "배달 목록", false)],
     };
     view! {
         <header class="topbar">
@@ -89,7 +94,7 @@ fn SignedInHeader(user: CurrentUser, unread: Loaded<i64>) -> impl IntoView {
             <nav class="nav">
                 {links
                     .iter()
-                    .map(|(href, label)| view! { <A href=*href>{*label}</A> })
+                    .map(|(href, label, exact)| view! { <A href=*href exact=*exact>{*label}</A> })
                     .collect_view()}
             </nav>
             <a class="bell" href="/notifications" aria-label="알림" data-testid="bell">

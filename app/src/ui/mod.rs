@@ -87,6 +87,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/orders") view={Lazy::<customer::OrdersPage>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/orders/:id") view={Lazy::<customer::OrderPage>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/store") view={Lazy::<owner::StoreHome>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/store/menu") view={Lazy::<owner::StoreMenu>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/rider") view={Lazy::<rider::RiderHome>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/notifications") view={Lazy::<notifications::NotificationsPage>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/signin") view={Lazy::<auth::SignInPage>::new()} />

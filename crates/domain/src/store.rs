@@ -96,11 +96,44 @@ pub struct StoreDashboard {
     pub orders_per_hour: Vec<i64>,
 }
 
-/// Everything the owner's page shows for one of their stores: the store with its menu and
-/// stock, the orders of the last 24 hours (newest first) and today's numbers.
+/// A store as the owner's order board shows it: what it is, whether it is open, and which of
+/// the dishes customers see are sold out (the menu and its stock have a page of their own,
+/// `/store/menu`, read with `my_stores`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreHead {
+    pub id: super::StoreId,
+    pub name: String,
+    pub district: String,
+    pub address: String,
+    pub is_open: bool,
+    /// The names of the dishes shown to customers with nothing left to cook, in menu order.
+    pub sold_out: Vec<String>,
+}
+
+impl From<OwnedStore> for StoreHead {
+    fn from(store: OwnedStore) -> Self {
+        let sold_out = store
+            .menu
+            .into_iter()
+            .filter(|item| item.stock == 0 && !item.is_hidden)
+            .map(|item| item.name)
+            .collect();
+        StoreHead {
+            id: store.id,
+            name: store.name,
+            district: store.district,
+            address: store.address,
+            is_open: store.is_open,
+            sold_out,
+        }
+    }
+}
+
+/// Everything the owner's order board shows for one of their stores: the store, the orders of
+/// the last 24 hours (newest first) and today's numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreBoard {
-    pub store: OwnedStore,
+    pub store: StoreHead,
     pub orders: Vec<StoreOrder>,
     pub today: StoreDashboard,
 }
@@ -250,6 +283,35 @@ mod tests {
         assert_eq!(Won(18_000).to_string(), "18,000원");
         assert_eq!(Won(1_234_567).to_string(), "1,234,567원");
         assert_eq!(Won(-5_000).to_string(), "-5,000원");
+    }
+
+    #[test]
+    fn the_board_names_only_the_sold_out_dishes_customers_see() {
+        let dish = |id, name: &str, stock, is_hidden| MenuItem {
+            id: crate::FoodId(id),
+            name: name.into(),
+            description: String::new(),
+            price: Won(1_000),
+            stock,
+            is_hidden,
+        };
+        let store = OwnedStore {
+            id: crate::StoreId(7),
+            name: "마포 즉석떡볶이".into(),
+            district: "마포구".into(),
+            address: "서울 마포구 1".into(),
+            is_open: true,
+            terms: crate::DeliveryTerms::default(),
+            menu: vec![
+                dish(1, "떡볶이", 0, false),
+                dish(2, "순대", 3, false),
+                dish(3, "비밀 메뉴", 0, true),
+                dish(4, "튀김", 0, false),
+            ],
+        };
+        let head = StoreHead::from(store);
+        assert_eq!(head.sold_out, ["떡볶이", "튀김"]);
+        assert_eq!((head.id, head.is_open), (crate::StoreId(7), true));
     }
 
     #[test]

@@ -1,7 +1,6 @@
-//! One store's panel of the owner's page: the open/closed switch, today's numbers, and the
-//! incoming orders by stage (tabs) with each order's actions.
+//! One store's panel of the order board: the open/closed switch, today's numbers, the sold-out
+//! dishes, and the incoming orders by stage (tabs) with each order's actions.
 
-use super::menu::{menu_editor, stock_row, terms_editor};
 use super::{Actions, PageState};
 use crate::api::{OrderAction, SetStoreOpen};
 use crate::domain::{
@@ -140,6 +139,14 @@ pub(super) fn store_panel(board: StoreBoard, actions: Actions, state: PageState)
             </div>
             {open_error}
             <p class="muted">{format!("{} · {}", store.district, store.address)}</p>
+            <p class="sold-out" class:none=store.sold_out.is_empty() data-testid="sold-out">
+                {if store.sold_out.is_empty() {
+                    "품절된 메뉴가 없습니다.".to_string()
+                } else {
+                    format!("품절 {}개: {}", store.sold_out.len(), store.sold_out.join(", "))
+                }}
+                " " <a href="/store/menu">"재고 입력 →"</a>
+            </p>
             <div class="dashboard" data-testid="dashboard">
                 <p>
                     "오늘 주문 " <strong data-testid="orders-today">{format!("{}건", today.orders_today)}</strong>
@@ -179,20 +186,6 @@ pub(super) fn store_panel(board: StoreBoard, actions: Actions, state: PageState)
             </nav>
             {shown_orders}
             {order_error}
-            <h3>"메뉴와 재고"</h3>
-            <table class="menu-table stock-table">
-                <thead>
-                    <tr>
-                        <th>"메뉴"</th>
-                        <th class="num">"재고"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {store.menu.iter().cloned().map(|item| stock_row(item, actions, state)).collect_view()}
-                </tbody>
-            </table>
-            {menu_editor(store_id, store.menu, actions, state)}
-            {terms_editor(store_id, store.terms, actions, state)}
         </section>
     }
 }

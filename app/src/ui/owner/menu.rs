@@ -1,23 +1,235 @@
-//! The menu part of a store's panel: every dish's stock (what can still be cooked today), the
-//! form that adds or edits a dish, and the store's delivery terms.
+//! `/store/menu`, the owner's second page: per store, every dish's stock (what can still be
+//! cooked today, following orders live), the form that adds or edits a dish, and the store's
+//! delivery terms. Read with `my_stores`, re-read at every live hint and after every save.
 //!
-//! The two forms sit in disclosures (`<details>`) the owner opens now and then; the orders and
-//! the stock are what the page is for. So each form's code is a file of its own (`on_request`,
-//! see `crate::ui::on_request`), fetched when its disclosure is first opened, not with the
-//! page: a fifth of the owner's page was in them. The server renders the disclosures closed and
-//! empty, as the browser first shows them.
+//! The two forms sit in disclosures (`<details>`) the owner opens now and then; the stock is
+//! what the page is for. So each form's code is a file of its own (`on_request`, see
+//! `crate::ui::on_request`), fetched when its disclosure is first opened, not with the page.
+//! The server renders the disclosures closed and empty, as the browser first shows them.
+//!
+//! What the owner is in the middle of — a stock number being typed, the dish form, delivery
+//! terms being typed — lives in the page, not in the rendered list, so a re-read (an order
+//! taking stock) does not wipe it.
 
-use super::{Actions, DishForm, PageState, StockDraft};
-use crate::api::{SaveDeliveryTerms, SaveFood, SetFoodStock};
-use crate::domain::{km, DeliveryTerms, FoodId, MenuItem, StoreId};
+use super::super::auth::Gate;
+use super::super::layout::Loading;
+use super::super::live::LiveBadge;
+use crate::api::{my_stores, SaveDeliveryTerms, SaveFood, SetFoodStock};
+use crate::codec::load;
+use crate::domain::{km, DeliveryTerms, FoodId, MenuItem, OwnedStore, Role, StoreId};
 use crate::error::AppError;
 use crate::ui::form::PostForm;
-use crate::ui::on_request;
+use crate::ui::{head, on_request};
 use leptos::either::Either;
 use leptos::ev::Event;
 use leptos::html::Details;
 use leptos::prelude::*;
-use std::collections::HashSet;
+use leptos_router::{lazy_route, LazyRoute};
+use std::collections::{HashMap, HashSet};
+
+/// The page's actions, shared by every store's section (each knows which store or dish it
+/// saved).
+#[derive(Clone, Copy)]
+struct Actions {
+    stock: ServerAction<SetFoodStock>,
+    food: ServerAction<SaveFood>,
+    terms: ServerAction<SaveDeliveryTerms>,
+}
+
+/// A stock number being typed, and the stock shown when typing began (what the save expects
+/// to still be there).
+#[derive(Debug, Clone, PartialEq)]
+struct StockDraft {
+    text: String,
+    shown: i64,
+}
+
+/// The dish form of one store.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct DishForm {
+    /// None for a new dish.
+    food_id: Option<FoodId>,
+    name: String,
+    description: String,
+    price: String,
+    hidden: bool,
+    /// A new dish's first stock (an existing dish's is changed in the stock table).
+    stock: String,
+}
+
+/// What the owner is doing on the page, kept across re-reads.
+#[derive(Clone, Copy)]
+struct PageState {
+    drafts: RwSignal<HashMap<FoodId, StockDraft>>,
+    forms: RwSignal<HashMap<StoreId, DishForm>>,
+    /// The food whose stock was saved last, the store a dish save was for.
+    stock_saved_for: RwSignal<Option<FoodId>>,
+    dish_saved_for: RwSignal<Option<StoreId>>,
+    /// The store whose delivery terms were saved last.
+    terms_saved_for: RwSignal<Option<StoreId>>,
+    /// The stores whose dish form, and whose delivery terms form, the owner has opened (their
+    /// code is loaded then).
+    menu_opened: RwSignal<HashSet<StoreId>>,
+    terms_opened: RwSignal<HashSet<StoreId>>,
+    /// Delivery terms being typed, by store and field, until they are saved.
+    terms_typed: RwSignal<HashMap<(StoreId, &'static str), String>>,
+}
+
+impl PageState {
+    fn new() -> Self {
+        PageState {
+            drafts: RwSignal::new(HashMap::new()),
+            forms: RwSignal::new(HashMap::new()),
+            stock_saved_for: RwSignal::new(None),
+            dish_saved_for: RwSignal::new(None),
+            terms_saved_for: RwSignal::new(None),
+            menu_opened: RwSignal::new(HashSet::new()),
+            terms_opened: RwSignal::new(HashSet::new()),
+            terms_typed: RwSignal::new(HashMap::new()),
+        }
+    }
+
+    fn form(&self, store_id: StoreId) -> DishForm {
+        self.forms
+            .with(|forms| forms.get(&store_id).cloned())
+            .unwrap_or_default()
+    }
+
+    fn edit_form(&self, store_id: StoreId, change: impl FnOnce(&mut DishForm)) {
+        self.forms
+            .update(|forms| change(forms.entry(store_id).or_default()));
+    }
+}
+
+/// The page, loaded lazily (`#[lazy_route]`): its code, data included, comes in a file of its
+/// own, fetched when an owner first opens it.
+pub struct StoreMenu;
+
+#[lazy_route]
+impl LazyRoute for StoreMenu {
+    fn data() -> Self {
+        StoreMenu
+    }
+
+    fn view(_page: Self) -> AnyView {
+        let gate = Gate::for_role(Role::Owner);
+        let live = gate.live;
+        let actions = Actions {
+            stock: ServerAction::new(),
+            food: ServerAction::new(),
+            terms: ServerAction::new(),
+        };
+        // Orders take stock through the outbox worker, which pushes a hint (`/live`) once they
+        // are in the store's queue; the page re-reads then and after every save.
+        let stores = load(
+            move || {
+                (
+                    live.changes.get(),
+                    actions.stock.version().get(),
+                    actions.food.version().get(),
+                    // Only a saved change re-reads: refused terms stay as typed.
+                    actions.terms.value().get().and_then(Result::ok),
+                )
+            },
+            move |_| async move {
+                gate.allowed()?;
+                my_stores().await
+            },
+        );
+        let state = PageState::new();
+        // A saved or refused stock number stops being a draft: the row shows the stock as it
+        // is now. A number the server could not read stays for the owner to correct.
+        Effect::new(move |_| {
+            let finished = matches!(
+                actions.stock.value().get(),
+                Some(Ok(())) | Some(Err(AppError::Conflict { .. }))
+            );
+            if let (true, Some(food_id)) = (finished, state.stock_saved_for.get_untracked()) {
+                state.drafts.update(|drafts| {
+                    drafts.remove(&food_id);
+                });
+            }
+        });
+        // Saved terms stop being typed: the form shows them as saved. Refused ones stay.
+        Effect::new(move |_| {
+            if let (Some(Ok(_)), Some(store_id)) = (
+                actions.terms.value().get(),
+                state.terms_saved_for.get_untracked(),
+            ) {
+                state
+                    .terms_typed
+                    .update(|typed| typed.retain(|(store, _), _| *store != store_id));
+            }
+        });
+        gate.render(move |_user| {
+            view! {
+                {head::title("메뉴 · 재고")}
+                <section class="page-head">
+                    <h1>"메뉴 · 재고" " " <LiveBadge updates=live /></h1>
+                    <p class="muted">"요리 가능한 재고 수량을 입력하고, 메뉴와 배달 조건을 고치세요."</p>
+                </section>
+                <Transition fallback=Loading>
+                    {move || Suspend::new(async move {
+                        stores
+                            .await
+                            .map(|stores| {
+                                if stores.is_empty() {
+                                    return view! { <p class="empty">"등록된 상점이 없습니다."</p> }.into_any();
+                                }
+                                stores
+                                    .into_iter()
+                                    .map(|store| store_menu(store, actions, state))
+                                    .collect_view()
+                                    .into_any()
+                            })
+                    })}
+                </Transition>
+            }
+            .into_any()
+        })
+        .into_any()
+    }
+}
+
+/// One store's section: its stock table, then the two forms.
+fn store_menu(store: OwnedStore, actions: Actions, state: PageState) -> impl IntoView {
+    let OwnedStore {
+        id: store_id,
+        name,
+        is_open,
+        terms,
+        menu,
+        ..
+    } = store;
+    view! {
+        <section class="panel store-panel" data-testid="owned-store" data-store-id=store_id.get()>
+            <div class="card-title">
+                <h2>{name}</h2>
+                <a
+                    class=if is_open { "badge open" } else { "badge closed" }
+                    href="/store"
+                    title="영업 시작과 마감은 주문 접수 화면에서"
+                >
+                    {if is_open { "영업 중" } else { "영업 종료" }}
+                </a>
+            </div>
+            <h3>"재고"</h3>
+            <table class="menu-table stock-table">
+                <thead>
+                    <tr>
+                        <th>"메뉴"</th>
+                        <th class="num">"재고"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {menu.iter().cloned().map(|item| stock_row(item, actions, state)).collect_view()}
+                </tbody>
+            </table>
+            {menu_editor(store_id, menu, actions, state)}
+            {terms_editor(store_id, terms, actions, state)}
+        </section>
+    }
+}
 
 /// The body of a disclosure, made by `body` (loading its code) once the owner has opened it
 /// for this store (`opened`, kept in the page's state so that a re-read of the board, which
@@ -75,7 +287,7 @@ fn follow_open(
 
 /// Add a dish with its first stock, or pick one to edit its name, description, price, or hide
 /// it from customers (its stock is changed in the stock table).
-pub(super) fn menu_editor(
+fn menu_editor(
     store_id: StoreId,
     menu: Vec<MenuItem>,
     actions: Actions,
@@ -173,7 +385,7 @@ fn menu_form(
 
 /// One dish's stock: the number as it is now (following orders live) until the owner types;
 /// saving then only succeeds if no order changed it meanwhile.
-pub(super) fn stock_row(item: MenuItem, actions: Actions, state: PageState) -> impl IntoView {
+fn stock_row(item: MenuItem, actions: Actions, state: PageState) -> impl IntoView {
     let MenuItem {
         id: food_id,
         name,
@@ -238,7 +450,7 @@ pub(super) fn stock_row(item: MenuItem, actions: Actions, state: PageState) -> i
 
 /// The store's delivery terms: 최소주문금액, 배달팁 (and what it adds per kilometre), and how
 /// far it delivers. Customers see them on the store list, the menu and the cart.
-pub(super) fn terms_editor(
+fn terms_editor(
     store_id: StoreId,
     terms: DeliveryTerms,
     actions: Actions,

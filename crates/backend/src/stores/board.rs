@@ -1,4 +1,5 @@
-//! The owner's board: each store's orders of the last 24 hours and today's numbers.
+//! The owner's board: each store's orders of the last 24 hours and today's numbers, with the
+//! dishes that are sold out.
 
 use super::{owned, owned_by};
 use crate::eta::{ClockRow, CLOCK_COLUMNS};
@@ -12,8 +13,8 @@ use sqlx::FromRow;
 /// Orders one store's board shows at most (the newest of the last 24 hours).
 const BOARD_ORDERS_PER_STORE: usize = 200;
 
-/// The owner's whole page: every store with menu and stock, its orders of the last 24 hours
-/// and today's numbers. Two queries, run at once, however many stores the owner has: the page
+/// The owner's order board: every store (with its sold-out dishes), its orders of the last 24
+/// hours and today's numbers. Two queries, run at once, however many stores the owner has: the page
 /// is re-read at every change to any of them. Today's numbers come from the same rows as the
 /// board (the Korean day began less than 24 hours ago), so they need no query of their own.
 pub async fn board(db: &Db, owner_id: UserId) -> Result<OwnerBoard, Error> {
@@ -51,7 +52,7 @@ pub async fn board(db: &Db, owner_id: UserId) -> Result<OwnerBoard, Error> {
     let mut boards: Vec<StoreBoard> = stores
         .into_iter()
         .map(|store| StoreBoard {
-            store,
+            store: store.into(),
             orders: Vec::new(),
             today: StoreDashboard {
                 orders_today: 0,
