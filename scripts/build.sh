@@ -39,9 +39,11 @@ if $release; then
   # of this stable compiler, enabled for this one command with RUSTC_BOOTSTRAP=1, as the Leptos
   # book's size advice does with a nightly compiler. -Zlocation-detail=none: nor are the places
   # (file, line) `#[track_caller]` functions record, which nothing prints (2.3 KB off the main
-  # module). RUSTFLAGS replaces .cargo/config.toml's flags for the target, so the splitter's
-  # --emit-relocs is repeated here.
-  RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C link-arg=--emit-relocs -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" \
+  # module). -Zfmt-debug=none: `{:?}` writes nothing, so no `Debug` code is shipped (4.2 KB);
+  # in the browser it only ever wrote diagnostics, into error messages (see `AppError::Network`)
+  # and the console. RUSTFLAGS replaces .cargo/config.toml's flags for the target, so the
+  # splitter's --emit-relocs is repeated here.
+  RUSTC_BOOTSTRAP=1 RUSTFLAGS="-C link-arg=--emit-relocs -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
     "${wasm_build[@]}" -Zbuild-std=std,panic_abort
 else
   "${wasm_build[@]}"

@@ -61,8 +61,19 @@ pub enum AppError {
     #[error("일시적인 오류가 발생했습니다. 잠시 후 다시 시도해 주세요.")]
     Internal,
     /// Only made in the browser, when the server could not be reached or answered nonsense.
-    #[error("서버와 통신하지 못했습니다: {message}")]
+    /// `message` is the browser's or the decoder's words, when there are any (the release wasm
+    /// is built without `Debug` formatting, which the framework uses for the browser's errors).
+    #[error("서버와 통신하지 못했습니다{}", detail(message))]
     Network { message: String },
+}
+
+/// ": <message>", or nothing for an empty one.
+fn detail(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
 }
 
 /// A part of a page whose code comes on request (a `wasm_split` with `fallible`) could not be
@@ -406,6 +417,21 @@ mod tests {
             Some("이미 가입된 이메일입니다.")
         );
         assert_eq!(error.status(), 422);
+    }
+
+    #[test]
+    fn a_network_error_shows_the_browser_s_words_only_when_there_are_any() {
+        let offline = AppError::Network {
+            message: "Failed to fetch".into(),
+        };
+        assert_eq!(
+            offline.to_string(),
+            "서버와 통신하지 못했습니다: Failed to fetch"
+        );
+        let silent = AppError::Network {
+            message: String::new(),
+        };
+        assert_eq!(silent.to_string(), "서버와 통신하지 못했습니다");
     }
 
     #[test]

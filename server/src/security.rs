@@ -299,8 +299,21 @@ pub fn content_security_policy(nonce: &str) -> String {
     )
 }
 
+/// Build assets (`/pkg/…`: the wasm, its scripts, the stylesheet) are loaded by our pages, never
+/// shown as pages of their own: a script, a stylesheet or a wasm module runs under the policy of
+/// the document that loads it, whatever its own response says. So they get only the headers
+/// that act on a subresource — `nosniff`, the referrer policy (a stylesheet's own requests
+/// follow its response's), HSTS — and not the document's (CSP, frame, opener and permissions
+/// policies): 560 bytes less on each of a first load's five asset answers, the same headers as
+/// the gateway sends for them (`gateway.rs`). The rider's service worker (`/rider-sw.js`) is
+/// not under `/pkg`: a worker does run under its own response's CSP.
+pub fn is_build_asset(path: &str) -> bool {
+    path.starts_with("/pkg/")
+}
+
 fn add_security_headers(headers: &mut HeaderMap, guard: &Guard, path: &str, nonce: &CspNonce) {
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+    let document_headers = !is_build_asset(path);
+    if document_headers && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce.0)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, csp);
         }
@@ -309,19 +322,21 @@ fn add_security_headers(headers: &mut HeaderMap, guard: &Guard, path: &str, nonc
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
-    headers.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(
-        "permissions-policy",
-        HeaderValue::from_static(permissions_policy(path)),
-    );
+    if document_headers {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(
+            "cross-origin-opener-policy",
+            HeaderValue::from_static("same-origin"),
+        );
+        headers.insert(
+            "permissions-policy",
+            HeaderValue::from_static(permissions_policy(path)),
+        );
+    }
     if guard.hsts {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -417,5 +432,9 @@ mod tests {
         assert!(permissions_policy("/").contains("geolocation=()"));
         assert!(permissions_policy("/riders-club").contains("geolocation=()"));
         assert!(permissions_policy("/pkg/baedal.js").contains("geolocation=()"));
+        assert!(is_build_asset("/pkg/0123abcd/baedal_bg.wasm"));
+        assert!(
+            !is_build_asset("/rider-sw.js") && !is_build_asset("/pkgs") && !is_build_asset("/")
+        );
     }
 }
