@@ -1,6 +1,9 @@
 //! Every page of every role, loaded as browsers load them: many at once, over and over, on a
 //! multi-threaded runtime. A page that renders once in a test can still hang, balloon or wedge
-//! the server when sixteen people open it at the same moment; this is where that shows.
+//! the server when sixteen people open it at the same moment; this is where that shows. Every
+//! load must also preload the page's own wasm file: Leptos added those links from whichever
+//! reactive owner the thread had run last, and about 4 loads in 10 went without them (the
+//! page's code then came a round trip later; vendor/README.md).
 
 mod common;
 
@@ -25,6 +28,24 @@ struct PageCase {
     client: Client,
     /// Text the rendered page must contain (its data was loaded, not just the shell).
     expect: &'static str,
+}
+
+/// Whether the page's `<head>` preloads a page's own wasm file (every page is a lazy route, see
+/// `app::ui`) and the loader that instantiates it.
+fn preloads_page_code(html: &str) -> bool {
+    let head = html.split("</head>").next().unwrap_or_default();
+    let links: Vec<&str> = head
+        .split("<link ")
+        .skip(1)
+        .map(|link| link.split('>').next().unwrap_or_default())
+        .collect();
+    let page_file = links.iter().any(|link| {
+        link.contains(r#"rel="preload""#) && link.contains("/split___") && link.contains(".wasm")
+    });
+    let loader = links
+        .iter()
+        .any(|link| link.contains(r#"rel="modulepreload""#) && link.contains("/__wasm_split."));
+    page_file && loader
 }
 
 /// Loads `case` `LOADS` times, `AT_ONCE` at a time; returns every failure, described.
@@ -67,6 +88,9 @@ async fn hammer(url: &str, case: &PageCase) -> Vec<String> {
                     }
                     Ok(Ok((_, body))) if !body.contains("</html>") => {
                         Some("the document is cut short".into())
+                    }
+                    Ok(Ok((_, body))) if !preloads_page_code(&body) => {
+                        Some("no preload of the page's wasm file and the loader".into())
                     }
                     Ok(Ok(_)) => None,
                 }
