@@ -1,6 +1,7 @@
 // First-load benchmark (issue 16): each role's home loaded cold in headless Chromium on a
 // throttled "phone" profile, reporting the bytes sent by type and the time to hydrated.
-// Run by scripts/bench-load.sh, which starts the release server and sets BAEDAL_URL.
+// Run by scripts/bench-load.sh, which starts the release server and sets BAEDAL_URL. Pages: the
+// customer's home and a store's page, the owner's order board and menu page, the rider's home.
 //
 //   BAEDAL_URL=http://127.0.0.1:3000 node bench-load.mjs [runs]
 //
@@ -112,12 +113,15 @@ const roles = {
   owner: await sessionOf('owner@baedal.kr'),
   rider: await sessionOf('rider@baedal.kr'),
 };
+// BENCH_LOAD_PAGES=/,/store: only those (to compare with a build that lacks a page).
+const only = process.env.BENCH_LOAD_PAGES?.split(',');
 const pages = [
   { path: '/', who: 'customer' },
   { path: '/stores/1', who: 'customer' },
   { path: '/store', who: 'owner' },
+  { path: '/store/menu', who: 'owner' },
   { path: '/rider', who: 'rider' },
-];
+].filter(({ path }) => !only || only.includes(path));
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',

@@ -112,10 +112,19 @@ test("the server-rendered menu page already shows the stock, and the stock follo
   // with the current number, which the box then shows.
   await stock.fill(String(before + 5));
   await orderOne(customer, '모둠튀김');
+  // The worker takes the order's stock after the payment: wait for it (through the owner's own
+  // session), so that the save below meets the changed number.
+  await expect
+    .poll(async () => {
+      const answer = await owner.request.post('/api/my_stores', { headers: { Accept: 'application/json' } });
+      const stores: { menu: { name: string; stock: number }[] }[] = await answer.json();
+      return stores.flatMap((store) => store.menu).find((dish) => dish.name === '모둠튀김')?.stock;
+    }, { timeout: 15_000 })
+    .toBe(before - 2);
   const row = owner.getByRole('row', { name: /모둠튀김/ });
   await expect(row.locator('.stock-input')).toHaveValue(String(before + 5)); // the typing stays
   await row.getByRole('button', { name: '저장' }).click();
-  await expect(row).toContainText(`재고가 ${before - 2}개로 바뀌었습니다`, { timeout: 15_000 });
+  await expect(row).toContainText(`재고가 ${before - 2}개로 바뀌었습니다`);
   await expect(stock).toHaveValue(String(before - 2));
   // Typed again against the number shown now, it is saved.
   await stock.fill(String(before + 5));

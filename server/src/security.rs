@@ -96,8 +96,16 @@ pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: 
 }
 
 fn with_headers(mut response: Response, guard: &Guard, path: &str, nonce: &CspNonce) -> Response {
-    add_security_headers(response.headers_mut(), guard, path, nonce);
+    let asset = is_build_asset(path) && !is_html(response.headers());
+    add_security_headers(response.headers_mut(), guard, asset, path, nonce);
     response
+}
+
+fn is_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 /// Keeps a server function's body in the request (`ArgumentBody`), so that a body Leptos
@@ -304,15 +312,22 @@ pub fn content_security_policy(nonce: &str) -> String {
 /// the document that loads it, whatever its own response says. So they get only the headers
 /// that act on a subresource — `nosniff`, the referrer policy (a stylesheet's own requests
 /// follow its response's), HSTS — and not the document's (CSP, frame, opener and permissions
-/// policies): 560 bytes less on each of a first load's five asset answers, the same headers as
-/// the gateway sends for them (`gateway.rs`). The rider's service worker (`/rider-sw.js`) is
-/// not under `/pkg`: a worker does run under its own response's CSP.
+/// policies): 560 bytes less on each of a first load's five asset answers (the gateway, which
+/// serves them itself, sends `nosniff` only). An HTML answer under `/pkg` (the app's 404 page
+/// for a file that is not there) is a document and keeps them all. The rider's service worker
+/// (`/rider-sw.js`) is not under `/pkg`: a worker does run under its own response's CSP.
 pub fn is_build_asset(path: &str) -> bool {
     path.starts_with("/pkg/")
 }
 
-fn add_security_headers(headers: &mut HeaderMap, guard: &Guard, path: &str, nonce: &CspNonce) {
-    let document_headers = !is_build_asset(path);
+fn add_security_headers(
+    headers: &mut HeaderMap,
+    guard: &Guard,
+    asset: bool,
+    path: &str,
+    nonce: &CspNonce,
+) {
+    let document_headers = !asset;
     if document_headers && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce.0)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, csp);

@@ -287,7 +287,7 @@ async fn server_functions_take_only_their_declared_body_type(backend: Backend) {
     app.teardown().await;
 }
 
-/// The headers every answer but a build asset (`/pkg/…`, see below) must carry.
+/// The headers every answer but a build asset (a file under `/pkg/`, see below) must carry.
 fn assert_security_headers(response: &Response, what: &str) {
     let headers = response.headers();
     let get = |name: &str| {
@@ -434,6 +434,15 @@ async fn every_answer_carries_the_security_headers(backend: Backend) {
             "/pkg/test.css: {document_only}"
         );
     }
+
+    // A file that is not there: the app's 404 page, a document, with all of a page's headers.
+    let missing = get("/pkg/no-such-file.js").await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert_security_headers(&missing, "/pkg/no-such-file.js");
 
     // Server functions (answer and refusal), operations, the live stream.
     let api = client

@@ -122,8 +122,8 @@ pub async fn set_food_stock(
     .await
 }
 
-/// The owner's page in one answer: every store with menu and stock, its orders of the last
-/// 24 hours and today's numbers.
+/// The owner's order board in one answer: every store with its sold-out dishes, its orders of
+/// the last 24 hours and today's numbers (the menu and stock: `my_stores`).
 #[server(endpoint = "owner_board")]
 pub async fn get_owner_board() -> Result<OwnerBoard, AppError> {
     http::respond(async move {

@@ -138,7 +138,8 @@ pub struct StoreBoard {
     pub today: StoreDashboard,
 }
 
-/// The owner's page, read in one request whatever the number of stores (oldest store first).
+/// The owner's order board (`/store`), read in one request whatever the number of stores
+/// (oldest store first).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OwnerBoard {
     pub stores: Vec<StoreBoard>,

@@ -139,7 +139,7 @@ pub(super) fn store_panel(board: StoreBoard, actions: Actions, state: PageState)
             </div>
             {open_error}
             <p class="muted">{format!("{} · {}", store.district, store.address)}</p>
-            <p class="sold-out" class:none=store.sold_out.is_empty() data-testid="sold-out">
+            <p class="sold-out-note" class:none=store.sold_out.is_empty() data-testid="sold-out">
                 {if store.sold_out.is_empty() {
                     "품절된 메뉴가 없습니다.".to_string()
                 } else {

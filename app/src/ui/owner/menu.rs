@@ -232,13 +232,13 @@ fn store_menu(store: OwnedStore, actions: Actions, state: PageState) -> impl Int
 }
 
 /// The body of a disclosure, made by `body` (loading its code) once the owner has opened it
-/// for this store (`opened`, kept in the page's state so that a re-read of the board, which
-/// renders the panel anew, keeps it); closing it again keeps it made.
+/// for this store (`opened`, kept in the page's state so that a re-read of the stores, which
+/// renders each store's section anew, keeps it); closing it again keeps it made.
 ///
-/// A re-read renders every panel anew: a part made inside a reactive closure would be built
+/// A re-read renders every section anew: a part made inside a reactive closure would be built
 /// again from nothing each time (new elements: the field being typed in loses focus). So once
-/// the part's code is loaded, a panel made with the disclosure open makes the part at once, in
-/// place, and a re-render updates those elements as it does the rest of the panel.
+/// the part's code is loaded, a section made with the disclosure open makes the part at once, in
+/// place, and a re-render updates those elements as it does the rest of the section.
 fn on_demand<F, Fut>(
     opened: RwSignal<HashSet<StoreId>>,
     store_id: StoreId,

@@ -113,7 +113,8 @@ impl From<DishRow> for MenuItem {
 }
 
 /// The owner's stores with their full menus (hidden dishes included), oldest store first. One
-/// query: the owner's page is re-read at every change, so round trips are what it costs.
+/// query: both owner pages (the board, the menu) are re-read at every change, so round trips
+/// are what they cost.
 pub async fn owned_by(db: &Db, owner_id: UserId) -> Result<Vec<OwnedStore>, sqlx::Error> {
     // A store without dishes is one row whose dish columns are NULL.
     #[derive(FromRow)]
