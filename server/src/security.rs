@@ -96,8 +96,8 @@ pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: 
 }
 
 fn with_headers(mut response: Response, guard: &Guard, path: &str, nonce: &CspNonce) -> Response {
-    let asset = is_build_asset(path) && !is_html(response.headers());
-    add_security_headers(response.headers_mut(), guard, asset, path, nonce);
+    let document = !is_build_asset(path) || is_html(response.headers());
+    add_security_headers(response.headers_mut(), guard, document, path, nonce);
     response
 }
 
@@ -323,12 +323,11 @@ pub fn is_build_asset(path: &str) -> bool {
 fn add_security_headers(
     headers: &mut HeaderMap,
     guard: &Guard,
-    asset: bool,
+    document: bool,
     path: &str,
     nonce: &CspNonce,
 ) {
-    let document_headers = !asset;
-    if document_headers && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+    if document && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce.0)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, csp);
         }
@@ -341,7 +340,7 @@ fn add_security_headers(
         header::REFERRER_POLICY,
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
-    if document_headers {
+    if document {
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         headers.insert(
             "cross-origin-opener-policy",

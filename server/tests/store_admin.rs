@@ -529,14 +529,12 @@ async fn the_owner_board_shows_every_store_in_one_read(backend: Backend) {
     let customer = app.signed_in("customer@baedal.kr").await;
     let owner = app.signed_in("owner@baedal.kr").await;
     let (store_id, food_id, order_id) = app.order_first_food(&customer).await;
-    let (status, _) = app
-        .call(
-            &owner,
-            "set_food_stock",
-            &[("food_id", &food_id.to_string()), ("stock", "0")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    app.ok(
+        &owner,
+        "set_food_stock",
+        &[("food_id", &food_id.to_string()), ("stock", "0")],
+    )
+    .await;
     let (status, board) = app.call(&owner, "owner_board", &[]).await;
     assert_eq!(status, StatusCode::OK, "{board}");
     let boards = board["stores"].as_array().expect("stores");
